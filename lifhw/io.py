@@ -1,0 +1,69 @@
+"""Atomic file output: a file is either complete or absent, never half written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from lifhw.errors import LifhwError
+
+
+def _fail(path: Path, err: OSError) -> LifhwError:
+    reason = err.strerror or str(err)
+    return LifhwError(f"cannot write {path}: {reason}")
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file next to ``path``; rename it over ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                   dir=target.parent)
+    except OSError as err:
+        raise _fail(target, err) from None
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise _fail(target, err) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically; returns the path."""
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def save_figure(fig: object, path: str | Path, **kwargs: object) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix)."""
+    target = Path(path)
+    fmt = target.suffix.lstrip(".") or "png"
+    with atomic_open(target, "wb") as handle:
+        fig.savefig(handle, format=fmt, **kwargs)  # type: ignore[attr-defined]
+    return target

@@ -1,0 +1,155 @@
+"""Networks of LIF neurons in float parameters: the input of chip mappers,
+the RTL population core, the SNN code and the NIR bridge.
+
+Semantics (SI units; one simulation step ``dt``):
+
+* An :class:`InputPopulation` is a set of spike sources; its spikes are given
+  per run as a boolean array (T, size).
+* A :class:`Population` is ``size`` LIF neurons sharing one :class:`LIFParams`,
+  plus a per-neuron constant ``bias`` current (A).
+* A :class:`Projection` carries spikes from ``pre`` to ``post`` with a dense
+  weight matrix of shape (post.size, pre.size) and a delay in steps (>= 1).
+  Weight units follow the post population's synapse: with
+  ``tau_syn_exc == tau_syn_inh == 0`` (delta synapse) a spike makes V jump by
+  the weight in **volts**; with a current synapse a spike makes the synaptic
+  current jump by the weight in **amperes** (then it decays with tau_syn;
+  positive weights use tau_syn_exc, negative tau_syn_inh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lifhw.core import LIFParams
+from lifhw.errors import ParamError
+
+
+@dataclass(frozen=True)
+class InputPopulation:
+    """Spike sources (no dynamics)."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """LIF neurons sharing one parameter set.
+
+    Args:
+        name: Unique population name.
+        size: Number of neurons.
+        neuron: Their parameters.
+        bias: Constant input current per neuron (A), shape (size,).
+    """
+
+    name: str
+    size: int
+    neuron: LIFParams
+    bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        bias = np.asarray(self.bias, dtype=float)
+        if bias.size == 0:
+            bias = np.zeros(self.size)
+        elif bias.ndim == 0:
+            bias = np.full(self.size, float(bias))
+        if bias.shape != (self.size,):
+            raise ParamError(f"bias has shape {bias.shape}, expected ({self.size},)",
+                             path=f"{self.name}.bias")
+        object.__setattr__(self, "bias", bias)
+
+    @property
+    def delta_synapses(self) -> bool:
+        """True when input spikes are voltage jumps (no synaptic current)."""
+        return self.neuron.tau_syn_exc == 0 and self.neuron.tau_syn_inh == 0
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Dense weighted connection ``pre -> post``.
+
+    Args:
+        pre: Name of the source population (input or LIF).
+        post: Name of the target LIF population.
+        weights: Shape (post.size, pre.size); volts (delta) or amperes (current synapse).
+        delay_steps: Synaptic delay in time steps (>= 1).
+    """
+
+    pre: str
+    post: str
+    weights: np.ndarray
+    delay_steps: int = 1
+
+    def __post_init__(self) -> None:
+        weights = np.asarray(self.weights, dtype=float)
+        if weights.ndim != 2:
+            raise ParamError(f"weights must be 2-D (post, pre), got {weights.shape}",
+                             path=f"{self.pre}->{self.post}")
+        if self.delay_steps < 1:
+            raise ParamError("delay_steps must be >= 1", path=f"{self.pre}->{self.post}")
+        object.__setattr__(self, "weights", weights)
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Populations and projections, checked for consistent names and shapes.
+
+    Args:
+        name: Network name.
+        inputs: Spike-source populations.
+        populations: LIF populations, in a topological order where possible.
+        projections: Connections.
+        dt: Simulation step (s).
+    """
+
+    name: str
+    inputs: tuple[InputPopulation, ...]
+    populations: tuple[Population, ...]
+    projections: tuple[Projection, ...]
+    dt: float = 1e-3
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.inputs] + [p.name for p in self.populations]
+        if len(set(names)) != len(names):
+            raise ParamError(f"duplicate population names in {names}", path="network")
+        sizes = {p.name: p.size for p in (*self.inputs, *self.populations)}
+        lif_names = {p.name for p in self.populations}
+        for proj in self.projections:
+            where = f"projection {proj.pre}->{proj.post}"
+            if proj.pre not in sizes:
+                raise ParamError(f"unknown pre population {proj.pre!r}", path=where)
+            if proj.post not in lif_names:
+                raise ParamError(f"post {proj.post!r} is not a LIF population", path=where)
+            expected = (sizes[proj.post], sizes[proj.pre])
+            if proj.weights.shape != expected:
+                raise ParamError(f"weights shape {proj.weights.shape}, expected {expected}",
+                                 path=where)
+        if not self.dt > 0:
+            raise ParamError("dt must be > 0 s", path="network.dt")
+
+    def population(self, name: str) -> Population:
+        for pop in self.populations:
+            if pop.name == name:
+                return pop
+        raise KeyError(name)
+
+    def size_of(self, name: str) -> int:
+        for pop in (*self.inputs, *self.populations):
+            if pop.name == name:
+                return pop.size
+        raise KeyError(name)
+
+    def incoming(self, name: str) -> tuple[Projection, ...]:
+        """Projections whose post is ``name``."""
+        return tuple(p for p in self.projections if p.post == name)
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    @property
+    def n_synapses(self) -> int:
+        return int(sum(np.count_nonzero(p.weights) for p in self.projections))
