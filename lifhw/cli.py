@@ -23,6 +23,7 @@ from lifhw.errors import LifhwError
 #: Modules that add subcommands, in help order.
 COMMAND_MODULES = (
     "lifhw.golden.cli",
+    "lifhw.golden.theory_cli",
     "lifhw.analog.cli",
     "lifhw.digital.cli",
     "lifhw.chips.cli",
