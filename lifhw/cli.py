@@ -33,6 +33,14 @@ COMMAND_MODULES = (
 )
 
 
+def module_exists(name: str) -> bool:
+    """True when ``name`` can be imported (a missing parent package counts as absent)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lifhw",
@@ -42,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lifhw {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is None:
+        if not module_exists(name):
             continue
         importlib.import_module(name).register(subparsers)
     return parser

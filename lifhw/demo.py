@@ -53,6 +53,7 @@ class DemoSection:
 
 def run_demo(out_dir: Path, only: list[str] | None = None) -> list[DemoSection]:
     """Run the demo stages, print their lines, write ``report.html``."""
+    from lifhw.cli import module_exists
     from lifhw.report import write_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +62,7 @@ def run_demo(out_dir: Path, only: list[str] | None = None) -> list[DemoSection]:
         if only and key not in only:
             continue
         module, _, func = target.partition(":")
-        if importlib.util.find_spec(module) is None:
+        if not module_exists(module):
             continue
         print(f"== {key} ==", flush=True)
         start = time.perf_counter()
