@@ -18,11 +18,13 @@ Semantics (SI units; one simulation step ``dt``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from lifhw.core import LIFParams
+from lifhw.core import LIFParams, Trace
 from lifhw.errors import ParamError
 
 
@@ -115,7 +117,8 @@ class Network:
         names = [p.name for p in self.inputs] + [p.name for p in self.populations]
         if len(set(names)) != len(names):
             raise ParamError(f"duplicate population names in {names}", path="network")
-        sizes = {p.name: p.size for p in (*self.inputs, *self.populations)}
+        sizes = {p.name: p.size for p in self.inputs}
+        sizes.update({p.name: p.size for p in self.populations})
         lif_names = {p.name for p in self.populations}
         for proj in self.projections:
             where = f"projection {proj.pre}->{proj.post}"
@@ -137,10 +140,10 @@ class Network:
         raise KeyError(name)
 
     def size_of(self, name: str) -> int:
-        for pop in (*self.inputs, *self.populations):
-            if pop.name == name:
-                return pop.size
-        raise KeyError(name)
+        for source in self.inputs:
+            if source.name == name:
+                return source.size
+        return self.population(name).size
 
     def incoming(self, name: str) -> tuple[Projection, ...]:
         """Projections whose post is ``name``."""
@@ -153,3 +156,68 @@ class Network:
     @property
     def n_synapses(self) -> int:
         return int(sum(np.count_nonzero(p.weights) for p in self.projections))
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkRun:
+    """Spikes (and optionally states) of every LIF population of a network run.
+
+    Produced alike by the float golden simulator (:mod:`lifhw.golden.network`)
+    and by every chip's bit-accurate simulator (:mod:`lifhw.chips`), so that the
+    comparison code sees one type.
+
+    Time convention: step ``k`` covers ``[k dt, (k + 1) dt)``; a spike emitted in
+    step ``k`` is stamped at ``(k + 1) dt`` (the grid convention of
+    :mod:`lifhw.golden.lif`).
+
+    Args:
+        backend: ``golden``, ``loihi``, ``truenorth``, ...
+        dt: Time step in biological time (s).
+        spikes: Population name -> boolean array (T, size).
+        states: Population name -> state name -> array (T, size), e.g. ``v``
+            (V for golden, chip integers for chips) -- only when recorded.
+        events: Event counts for the energy estimate: ``spikes`` (emitted),
+            ``synaptic_events`` (spike deliveries to non-zero synapses),
+            ``neuron_updates`` (neuron-steps computed).
+        meta: Provenance.
+    """
+
+    backend: str
+    dt: float
+    spikes: Mapping[str, np.ndarray]
+    states: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)
+    events: Mapping[str, int] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_steps(self) -> int:
+        """Number of simulated steps T."""
+        return int(next(iter(self.spikes.values())).shape[0]) if self.spikes else 0
+
+    @property
+    def t_stop(self) -> float:
+        """Simulated duration (s)."""
+        return self.n_steps * self.dt
+
+    def spike_counts(self, population: str) -> np.ndarray:
+        """Spikes per neuron of one population, shape (size,)."""
+        return self.spikes[population].sum(axis=0).astype(np.int64)
+
+    def rates_hz(self, population: str) -> np.ndarray:
+        """Mean firing rate per neuron (Hz)."""
+        t_stop = self.t_stop
+        return self.spike_counts(population) / t_stop if t_stop > 0 else \
+            np.zeros(self.spikes[population].shape[1])
+
+    def to_trace(self, population: str) -> Trace:
+        """The spikes of one population as a population :class:`~lifhw.core.Trace`."""
+        raster = self.spikes[population]
+        steps, neurons = np.nonzero(raster)
+        order = np.lexsort((steps, neurons))
+        return Trace(
+            t=np.zeros(0), v=np.zeros(0),
+            spike_times=(steps[order] + 1) * self.dt,
+            spike_neurons=neurons[order].astype(np.int64),
+            n_neurons=raster.shape[1], t_stop=self.t_stop, backend=self.backend,
+            meta={"population": population, "dt_s": self.dt, **dict(self.meta)},
+        )
