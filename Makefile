@@ -74,7 +74,14 @@ test: setup lint
 	@mkdir -p out
 	$(BIN)/pytest -q -n $(JOBS) --junitxml=out/junit.xml tests verification $(PYTEST_ARGS)
 
-bench: setup
+# Brian2 2.9.0 fails to import with numpy >= 2.4: the golden benchmark runs it from
+# its own venv.
+.venv-brian2/.lifhw-installed:
+	$(PYTHON) -m venv .venv-brian2
+	.venv-brian2/bin/python -m pip install -q "brian2==2.9.0" "numpy<2.4" cython
+	@touch $@
+
+bench: setup .venv-brian2/.lifhw-installed
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -1,0 +1,1 @@
+"""Side-by-side performance measurements (not timed tests). See docs/benchmarks.md."""
