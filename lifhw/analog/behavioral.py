@@ -1,0 +1,114 @@
+r"""Behavioural OTA-C LIF netlist: the OTA as a tanh B-source, idealised spike logic.
+
+::
+
+                 vm
+    IIN  ->------+-----------+--------------+-------------+
+                 |           |              |             |
+               Cmem   Bleak: I_b tanh(   Bclamp:      comparator
+                 |     kappa(vm-V_L)/2U_T) g_cl*spike   (vm >= V_th)
+                 |           |         *(vm-V_reset)      |
+                ---         ---             ---        latch q --- timer tm
+                 0           0               0            |     (ramps 1/t_ref)
+                                                    spike = supply*q (1 ns RC)
+
+The membrane is exactly ``C dv/dt = I_in - I_b tanh(kappa (v - V_L) / 2 U_T)``
+(:mod:`lifhw.golden.ota`) until ``vm`` reaches ``V_th``. Then a latch ``q`` (a
+10 ns RC state, held by its own feedback) sets, the ``spike`` node goes to the
+supply through a ~1 ns RC (without that decoupling two ideal switches in a tight
+detect->reset loop can freeze ``vm`` at threshold -- TOOLCHAIN.md), a clamp of
+time constant 100 ns pulls ``vm`` to ``V_reset``, and a timer ``tm`` ramps from
+0 to 1 V in exactly ``t_ref``; when it arrives the latch clears, the timer
+discharges and the membrane integrates again from ``V_reset``. So
+``ISI = t_ref + C * integral_{V_reset}^{V_th} dv / (I_in - i_leak(v))`` up to a
+few tens of ns. A refractory period of 0 is realised as :data:`MIN_PULSE_S`.
+
+Node contract: ``vm``, ``spike``, ``IIN`` (see :mod:`lifhw.analog.netlist`); this
+topology has no supply source, so no energy is reported.
+"""
+
+from __future__ import annotations
+
+from lifhw.analog import netlist as nl
+from lifhw.analog.params import CircuitSection
+from lifhw.stimulus import Stimulus
+
+#: Width (V) of the smooth comparator step around V_th: the effective threshold
+#: lies within a few widths of V_th (a 1e-4 relative error for a 50 mV swing).
+COMPARATOR_WIDTH_V = 2e-6
+#: Width (V) of the timer's expiry step at 1 V; the ramp (1/t_ref V/s) crosses a
+#: few widths in nanoseconds, so the refractory time is exact to ~10 ns.
+TIMER_WIDTH_V = 1e-6
+#: Time constant (s) of the latch state q and of the clamp pulling vm to V_reset.
+LATCH_TAU_S = 1e-8
+CLAMP_TAU_S = 1e-7
+#: Spike width used when refractory = 0 (the clamp needs ~10 time constants).
+MIN_PULSE_S = 1e-6
+#: Normalised capacitors of the logic nodes q and tm (F) and the spike RC.
+LOGIC_CAP_F = 1e-9
+SPIKE_RC = (1e3, 1e-12)
+
+
+def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
+             max_step: float | None = None, **options: object) -> str:
+    """Behavioural netlist of the OTA-C LIF neuron.
+
+    Args:
+        name: Design name (safe identifier).
+        circuit: Validated ``[circuit]``; ``topology`` should be ``"behavioral"``.
+        stimulus: Input current (A) over time (s).
+        source: Parameter file path, for the provenance comment.
+        max_step: Largest transient step (s); default
+            :func:`lifhw.analog.netlist.default_max_step`.
+        **options: Ignored (other topologies' options).
+
+    Returns:
+        ngspice netlist text.
+    """
+    n = nl.spice_number
+    step = max_step if max_step is not None else nl.default_max_step(circuit, stimulus)
+    t_ref = max(circuit.refractory, MIN_PULSE_S)
+    g_latch = LOGIC_CAP_F / LATCH_TAU_S
+    g_clamp = circuit.membrane_capacitance / CLAMP_TAU_S
+    sw = n(COMPARATOR_WIDTH_V)
+    tw = n(TIMER_WIDTH_V)
+    lines = [
+        *nl.title_lines(name, circuit, source),
+        f"* C={n(circuit.membrane_capacitance)} F  I_b={n(circuit.leak_bias_current)} A  "
+        f"kappa={n(circuit.kappa)}  T={n(circuit.temperature)} K",
+        f"* nominal g_m={n(circuit.g_m)} S  tau_m={n(circuit.tau_m)} s  "
+        f"t_ref={n(circuit.refractory)} s",
+        f".param cm={n(circuit.membrane_capacitance)} ib={n(circuit.leak_bias_current)} "
+        f"kappa={n(circuit.kappa)} ut={n(circuit.thermal_voltage)}",
+        f".param vl={n(circuit.v_rest)} vth={n(circuit.v_threshold)} "
+        f"vreset={n(circuit.v_reset)} tref={n(t_ref)} vsup={n(circuit.supply)}",
+        "",
+        "* membrane capacitor and OTA follower leak (current out of vm)",
+        "Cmem vm 0 {cm}",
+        "Bleak vm 0 I={ib}*tanh({kappa}*(v(vm)-{vl})/(2*{ut}))",
+        "",
+        "* comparator + latch q: set when vm >= vth, held by its own feedback,",
+        "* cleared when the refractory timer tm reaches 1 V",
+        f"Cq q 0 {n(LOGIC_CAP_F)}",
+        f"Bq 0 q I={n(g_latch)}*(min(1,(0.5+0.5*tanh((v(vm)-{{vth}})/{sw}))"
+        f"+(0.5+0.5*tanh((v(q)-0.5)/0.02))*(0.5-0.5*tanh((v(tm)-1)/{tw})))-v(q))",
+        "* refractory timer: ramps 0 -> 1 V in tref while q is high; discharges only",
+        "* once q is well below the latch's own threshold (hysteresis, no re-latching)",
+        f"Ctm tm 0 {n(LOGIC_CAP_F)}",
+        f"Btm 0 tm I={n(LOGIC_CAP_F)}/{{tref}}*(0.5+0.5*tanh((v(q)-0.5)/0.02))"
+        f"-{n(LOGIC_CAP_F / (10 * LATCH_TAU_S))}*(0.5+0.5*tanh((0.2-v(q))/0.02))*v(tm)",
+        "* spike output through a 1 ns RC (decouples the detect -> reset loop)",
+        "Bspk spkdrv 0 V={vsup}*v(q)",
+        f"Rspk spkdrv spike {n(SPIKE_RC[0])}",
+        f"Cspk spike 0 {n(SPIKE_RC[1])}",
+        "* reset clamp: conductance to vreset while the spike is high",
+        f"Bclamp vm 0 I={n(g_clamp)}*(v(spike)/{{vsup}})*(v(vm)-{{vreset}})",
+        "",
+        *nl.stimulus_lines(stimulus, "vm"),
+        "* start at rest (the tanh leak has ~zero slope at 0 V: Newton needs a hint)",
+        ".nodeset v(vm)={vl}",
+        ".ic v(vm)={vl} v(q)=0 v(tm)=0",
+        *nl.analysis_lines(stimulus, max_step=step, save=("v(vm)", "v(spike)")),
+        ".end",
+    ]
+    return "\n".join(lines) + "\n"

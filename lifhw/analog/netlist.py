@@ -1,0 +1,294 @@
+"""Shared netlist text helpers and the node contract of every analog topology.
+
+A topology is a pure function registered in :data:`TOPOLOGIES`::
+
+    generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
+             source: str = "", **options) -> str
+
+It returns the complete ngspice netlist text (no file writes, no simulator calls).
+Writing is :func:`write_netlist`; simulating is :mod:`lifhw.analog.backends`.
+
+Node contract (every topology follows it, so backends, characterisation and
+comparison work on any of them):
+
+==========  ===============================================================
+``vm``      the membrane node (capacitor top plate), volts against ground ``0``
+``spike``   logic output: ~0 V at rest, ~``circuit.supply`` while the neuron
+            spikes and is refractory; a spike is a rising crossing of
+            ``supply / 2`` (:func:`spike_level`)
+``IIN``     the input current source, ``IIN 0 vm ...``: positive current flows
+            *into* ``vm``. It is emitted by :func:`stimulus_lines` between the
+            markers ``* lifhw:stimulus begin`` / ``* lifhw:stimulus end``
+``VDD``     where the topology has a supply: the source ``VDD vdd 0 DC <supply>``
+            driving node ``vdd``. Energy per spike is ``supply x (charge it
+            delivers) / n_spikes`` (:mod:`lifhw.analog.backends`).
+analysis    ``.options``/``.tran``/``.save`` lines from :func:`analysis_lines`,
+            between ``* lifhw:analysis begin`` / ``* lifhw:analysis end``
+==========  ===============================================================
+
+The markers let :mod:`lifhw.analog.characterise` swap the stimulus for a DC
+voltage forcing source and the transient for a DC sweep without knowing the
+topology (:func:`replace_block`).
+
+Safety: values reach the text only as numbers formatted by :func:`spice_number`
+(finite floats, exponent notation, so no SPICE suffix ambiguity like ``1M`` vs
+``1m``), names only after :func:`safe_name`, free text only after
+:func:`safe_comment`; :func:`check_safe` rejects any netlist with control
+characters, non-ASCII text or a ``.control`` command outside a short allow list
+(so ``shell``/``source`` can never be emitted).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from lifhw.analog.params import CircuitSection
+from lifhw.errors import ParamError
+from lifhw.io import atomic_write_text
+from lifhw.registry import Registry
+from lifhw.schema import IDENTIFIER_RE
+from lifhw.stimulus import Stimulus
+
+#: ngspice tolerances that reproduce the golden ISI (TOOLCHAIN.md: with the default
+#: reltol=1e-3 the ISI came out 10 % short).
+TOLERANCES = {"reltol": 1e-4, "abstol": 1e-15, "vntol": 1e-7}
+
+STIMULUS_BEGIN = "* lifhw:stimulus begin"
+STIMULUS_END = "* lifhw:stimulus end"
+ANALYSIS_BEGIN = "* lifhw:analysis begin"
+ANALYSIS_END = "* lifhw:analysis end"
+
+#: Commands allowed inside a ``.control`` block of a generated netlist.
+CONTROL_ALLOWED = frozenset({
+    "set", "unset", "option", "options", "run", "tran", "op", "dc", "write", "wrdata",
+    "quit", "exit", "let", "echo", "print", "save", "destroy", "alter", "altermod",
+    "reset", "meas", "measure", "remcirc", "setplot", "linearize",
+})
+
+#: Edge time (s) of the PWL current source between piecewise-constant segments.
+PWL_EDGE_S = 1e-9
+
+
+class Generator(Protocol):
+    """Signature of a topology's netlist generator."""
+
+    def __call__(self, name: str, circuit: CircuitSection, stimulus: Stimulus, *,
+                 source: str = "", **options: object) -> str: ...
+
+
+#: Topology name -> generator (imported on first use).
+TOPOLOGIES: Registry[Callable[..., str]] = Registry("circuit topology")
+TOPOLOGIES.add("behavioral", "lifhw.analog.behavioral:generate")
+TOPOLOGIES.add("sky130", "lifhw.analog.sky130:generate")
+
+#: Topologies with a ``VDD`` supply source (energy per spike is measured on them).
+HAS_SUPPLY = {"behavioral": False, "sky130": True}
+
+
+def spice_number(value: float) -> str:
+    """Format a float for a netlist: 12 significant digits, exponent notation.
+
+    Raises:
+        ParamError: The value is not finite (NaN/inf cannot reach a netlist).
+    """
+    number = float(value)
+    if not math.isfinite(number):
+        raise ParamError(f"cannot write the non-finite value {value!r} into a netlist")
+    text = f"{number:.12g}"
+    return "0" if text in ("0", "-0") else text
+
+
+def safe_name(name: str) -> str:
+    """Return ``name`` if it is a safe identifier, else raise ParamError."""
+    if not isinstance(name, str) or not IDENTIFIER_RE.match(name):
+        raise ParamError(
+            f"{name!r} is not a valid name: use letters, digits and '_', starting with "
+            "a letter, at most 64 characters", path="name")
+    return name
+
+
+_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9_./+=:,() -]")
+
+
+def safe_comment(text: str, limit: int = 200) -> str:
+    """Free text (e.g. a file path) reduced to a harmless one-line comment."""
+    return _COMMENT_UNSAFE.sub("?", str(text))[:limit]
+
+
+def spike_level(circuit: CircuitSection) -> float:
+    """Voltage (V) on node ``spike`` whose rising crossing marks a spike."""
+    return 0.5 * circuit.supply
+
+
+def title_lines(name: str, circuit: CircuitSection, source: str = "") -> list[str]:
+    """Line 1 (the SPICE title, never a statement) and a provenance comment."""
+    origin = safe_comment(source) if source else "parameters in memory"
+    return [
+        f"{safe_name(name)}: OTA-C LIF neuron, topology {circuit.topology}",
+        f"* generated by lifhw from {origin}; do not edit (regenerate with lifhw netlist)",
+    ]
+
+
+def stimulus_lines(stimulus: Stimulus, node: str = "vm") -> list[str]:
+    """The input current source ``IIN 0 <node> PWL(...)`` between its markers.
+
+    Piecewise-constant segments become a PWL with :data:`PWL_EDGE_S` edges; the
+    current starts from 0 A at t = 0 (DC operating point at rest).
+
+    Raises:
+        ParamError: The stimulus has input spikes (not representable as a current
+            here; use a current stimulus kind).
+    """
+    if stimulus.kind in ("spikes", "poisson"):
+        raise ParamError(
+            f"stimulus kind {stimulus.kind!r} is not supported by the analog flow; use "
+            "constant, step, pulses or file", path="stimulus.kind")
+    edges, values = stimulus.segments()
+    # The source starts at 0 A and reaches the first value after one edge, so the
+    # DC operating point is the resting state (a supra-rheobase DC current has no
+    # operating point at all: the OTA leak saturates at I_b).
+    points: list[tuple[float, float]] = [(0.0, 0.0), (PWL_EDGE_S, float(values[0]))]
+    for k in range(1, len(values)):
+        start = float(edges[k])
+        if values[k] == values[k - 1]:
+            continue
+        points.append((start, float(values[k - 1])))
+        points.append((start + PWL_EDGE_S, float(values[k])))
+    points.append((float(edges[-1]), float(values[-1])))
+    pairs = [f"{spice_number(t)} {spice_number(i)}" for t, i in points]
+    lines = [STIMULUS_BEGIN, f"IIN 0 {safe_name(node)} PWL("]
+    for start in range(0, len(pairs), 4):
+        lines.append("+ " + " ".join(pairs[start:start + 4]))
+    lines.append("+ )")
+    lines.append(STIMULUS_END)
+    return lines
+
+
+def default_max_step(circuit: CircuitSection, stimulus: Stimulus) -> float:
+    """A max time step (s) fine enough for 0.1 %-level spike timing.
+
+    The shortest time scale of the ideal neuron is the charging time from reset
+    to threshold at the largest input, ``C (V_th - V_reset) / I_max``; a step of
+    1/400 of it (and of tau_m and t_ref) keeps the ISI error well below 1 %.
+    """
+    i_max = max(abs(stimulus.max_current), 1e-30)
+    charge_time = circuit.membrane_capacitance * (circuit.v_threshold - circuit.v_reset) / i_max
+    scales = [charge_time, circuit.tau_m]
+    if circuit.refractory > 0:
+        scales.append(circuit.refractory)
+    return min(min(scales) / 400.0, stimulus.t_stop / 2000.0)
+
+
+def analysis_lines(stimulus: Stimulus, *, max_step: float, save: Iterable[str],
+                   extra_options: str = "") -> list[str]:
+    """``.options``, ``.tran`` and ``.save`` between the analysis markers.
+
+    Args:
+        stimulus: Provides ``t_stop`` (s).
+        max_step: Largest internal time step (s).
+        save: Vectors to keep, e.g. ``("v(vm)", "v(spike)", "i(VDD)")``.
+        extra_options: More ``.options`` words (e.g. ``"method=gear"``), from a closed
+            set chosen by the generator, never from a parameter file.
+    """
+    options = " ".join(f"{k}={spice_number(v)}" for k, v in TOLERANCES.items())
+    if extra_options:
+        options += " " + extra_options
+    print_step = spice_number(min(max_step, stimulus.t_stop / 1000.0))
+    return [
+        ANALYSIS_BEGIN,
+        f".options {options}",
+        f".tran {print_step} {spice_number(stimulus.t_stop)} 0 {spice_number(max_step)}",
+        ".save " + " ".join(save),
+        ANALYSIS_END,
+    ]
+
+
+def replace_block(netlist: str, begin: str, end: str, lines: Iterable[str]) -> str:
+    """Replace the marked block (markers included) with ``lines`` (markers kept).
+
+    Raises:
+        ValueError: The netlist does not contain exactly one such block.
+    """
+    text = netlist.splitlines()
+    starts = [i for i, line in enumerate(text) if line.strip() == begin]
+    stops = [i for i, line in enumerate(text) if line.strip() == end]
+    if len(starts) != 1 or len(stops) != 1 or stops[0] < starts[0]:
+        raise ValueError(f"netlist does not follow the node contract: no single "
+                         f"{begin!r} ... {end!r} block")
+    new = [*text[: starts[0] + 1], *lines, *text[stops[0]:]]
+    return "\n".join(new) + "\n"
+
+
+def check_safe(netlist: str) -> str:
+    """Reject text that could do more than describe a circuit; returns it unchanged.
+
+    Raises:
+        ParamError: Non-ASCII or control characters, or a ``.control`` command
+            outside :data:`CONTROL_ALLOWED` (``shell``, ``source``, ...).
+    """
+    in_control = False
+    for number, line in enumerate(netlist.splitlines(), start=1):
+        if any((ord(ch) < 32 and ch != "\t") or ord(ch) > 126 for ch in line):
+            raise ParamError(f"generated netlist line {number} contains a control or "
+                             "non-ASCII character")
+        word = line.strip().split(" ", 1)[0].lower()
+        if word == ".control":
+            in_control = True
+            continue
+        if word == ".endc":
+            in_control = False
+            continue
+        if in_control and word and not word.startswith("*") and word not in CONTROL_ALLOWED:
+            raise ParamError(f"generated netlist line {number}: command {word!r} is not "
+                             "allowed in a .control block")
+        if word in ("shell", ".shell", "source", ".source"):
+            raise ParamError(f"generated netlist line {number}: {word!r} is not allowed")
+    return netlist
+
+
+def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
+             **options: object) -> str:
+    """Netlist text of ``circuit`` driven by ``stimulus``, by its topology's generator.
+
+    Args:
+        name: Design name (a safe identifier; the parameter file's ``name``).
+        circuit: The validated ``[circuit]`` section.
+        stimulus: The validated ``[stimulus]`` section.
+        source: Path of the parameter file (for the provenance comment).
+        **options: Passed to the topology generator (e.g. ``max_step``).
+    """
+    generator = TOPOLOGIES.get(circuit.topology)
+    return check_safe(generator(safe_name(name), circuit, stimulus, source=source, **options))
+
+
+def netlist_path(out_dir: str | Path, name: str) -> Path:
+    """Where :func:`write_netlist` puts the netlist of design ``name``."""
+    return Path(out_dir) / f"{safe_name(name)}.cir"
+
+
+def write_netlist(text: str, path: str | Path) -> Path:
+    """Write netlist text atomically (complete or absent, never partial)."""
+    return atomic_write_text(path, check_safe(text))
+
+
+def normalise(text: str) -> str:
+    """Netlist text with the provenance comment and trailing blanks removed (for diffs)."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    return "\n".join(line for line in lines
+                     if not line.startswith("* generated by lifhw from")).strip() + "\n"
+
+
+def pwl_points(netlist: str) -> np.ndarray:
+    """The ``(t, i)`` points of the ``IIN`` PWL source, shape (n, 2) (for tests)."""
+    text = netlist.splitlines()
+    start = text.index(STIMULUS_BEGIN)
+    stop = text.index(STIMULUS_END)
+    words = " ".join(line.lstrip("+ ") for line in text[start + 2:stop]).replace(")", " ")
+    values = [float(w) for w in words.split()]
+    return np.array(values).reshape(-1, 2)

@@ -1,0 +1,114 @@
+"""The ``[circuit]`` section: an OTA-and-capacitor LIF neuron, validated.
+
+A parameter file describes the circuit in its own terms (capacitor, OTA tail
+current, subthreshold slope factor, rest/threshold/reset voltages, refractory
+time, supply, process corner, temperature)::
+
+    [circuit]
+    topology = "behavioral"          # or "sky130"
+    membrane_capacitance = "1 pF"
+    leak_bias_current = "5 pA"       # OTA tail current I_b
+    kappa = 0.7
+    v_rest = "0.6 V"
+    v_threshold = "0.65 V"
+    v_reset = "0.6 V"
+    refractory = "2 ms"
+    supply = "1.8 V"
+    corner = "tt"
+    temperature = "27 degC"
+
+The leak is an OTA wired as a follower to ``v_rest`` (= V_L), so
+``i_leak = I_b tanh(kappa (v - V_L) / 2 U_T)``; linearised around V_L this is the
+LIF leak with ``g_m = kappa I_b / (2 U_T)``, ``r_m = 1/g_m`` and
+``tau_m = C / g_m`` (see :meth:`CircuitSection.lif`). U_T = k T / q at
+``temperature``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lifhw.analog.sky130_params import Sky130Options
+from lifhw.core import LIFParams
+from lifhw.errors import ParamError
+from lifhw.schema import choice, quantity
+from lifhw.units import thermal_voltage
+
+#: Topologies a ``[circuit]`` may name (generators in lifhw.analog.netlist.TOPOLOGIES).
+TOPOLOGY_NAMES = ("behavioral", "sky130")
+
+#: Process corners of the sky130 model library: the five global corners and their
+#: mismatch (``_mm``, Monte-Carlo) variants. The behavioural topology ignores it.
+CORNERS = ("tt", "ss", "ff", "sf", "fs", "tt_mm", "ss_mm", "ff_mm", "sf_mm", "fs_mm")
+
+#: ngspice's default temperature (27 degC), in kelvin.
+DEFAULT_TEMPERATURE_K = 300.15
+
+
+@dataclass(frozen=True)
+class CircuitSection:
+    """``[circuit]``: one OTA-C LIF neuron (all values SI after loading)."""
+
+    topology: str = choice(*TOPOLOGY_NAMES, doc="netlist generator")
+    membrane_capacitance: float = quantity("F", gt=0, doc="membrane capacitor C")
+    leak_bias_current: float = quantity("A", gt=0, doc="OTA tail current I_b")
+    v_rest: float = quantity("V", doc="leak reversal V_L (OTA follower reference)")
+    v_threshold: float = quantity("V", doc="spike threshold")
+    v_reset: float = quantity("V", doc="reset potential")
+    refractory: float = quantity("s", 0.0, ge=0, doc="refractory period t_ref")
+    kappa: float = quantity("1", 0.7, gt=0, le=1,
+                            doc="subthreshold slope factor (behavioural; sky130 extracts it)")
+    supply: float = quantity("V", 1.8, gt=0, doc="supply voltage (spike swing)")
+    corner: str = choice(*CORNERS, default="tt", doc="sky130 process corner")
+    temperature: float = quantity("K", DEFAULT_TEMPERATURE_K, gt=0,
+                                  doc="temperature (e.g. '27 degC'); U_T = kT/q")
+    sky130: Sky130Options = field(default_factory=Sky130Options,
+                                  metadata={"doc": "transistor-level options"})
+
+    def validate(self) -> None:
+        """Cross-field rules (raise ParamError with the field path)."""
+        if not self.v_threshold > self.v_rest:
+            raise ParamError(
+                f"v_threshold ({self.v_threshold:g} V) must be above v_rest "
+                f"({self.v_rest:g} V): the OTA leak pulls the membrane to v_rest",
+                path="v_threshold")
+        if not self.v_threshold > self.v_reset:
+            raise ParamError(
+                f"v_threshold ({self.v_threshold:g} V) must be above v_reset "
+                f"({self.v_reset:g} V)", path="v_threshold")
+        for key in ("v_rest", "v_threshold", "v_reset"):
+            value = getattr(self, key)
+            if not 0.0 <= value <= self.supply:
+                raise ParamError(
+                    f"{value:g} V lies outside the supply range [0, {self.supply:g}] V",
+                    path=key)
+
+    @property
+    def thermal_voltage(self) -> float:
+        """U_T = k T / q (V) at :attr:`temperature`."""
+        return thermal_voltage(self.temperature)
+
+    @property
+    def g_m(self) -> float:
+        """Nominal small-signal OTA transconductance kappa I_b / (2 U_T) (S)."""
+        return self.kappa * self.leak_bias_current / (2.0 * self.thermal_voltage)
+
+    @property
+    def tau_m(self) -> float:
+        """Nominal membrane time constant C / g_m (s)."""
+        return self.membrane_capacitance / self.g_m
+
+    @property
+    def linear_range(self) -> float:
+        """Half-width 2 U_T / kappa (V) of the OTA's linear range around v_rest."""
+        return 2.0 * self.thermal_voltage / self.kappa
+
+    def lif(self) -> LIFParams:
+        """The linear LIF neuron this circuit nominally realises.
+
+        ``tau_m = C / g_m``, ``r_m = 1 / g_m`` with ``g_m = kappa I_b / (2 U_T)``;
+        rest, threshold, reset and refractory period as given.
+        """
+        return LIFParams(tau_m=self.tau_m, r_m=1.0 / self.g_m, v_rest=self.v_rest,
+                         v_th=self.v_threshold, v_reset=self.v_reset,
+                         t_ref=self.refractory)
