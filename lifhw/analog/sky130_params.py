@@ -1,20 +1,63 @@
 """``[circuit.sky130]``: transistor-level options of the sky130 OTA-C LIF neuron.
 
-Owned by the sky130 generator; the behavioural topology ignores this table.
-Geometries are in metres (parameter files may write ``"2 um"``).
+Owned by the sky130 generator (:mod:`lifhw.analog.sky130`); the behavioural
+topology ignores this table. Geometries are in metres (parameter files may write
+``"2 um"``); the generator converts them to the micrometres the sky130 library
+expects (it sets ``scale=1e-6``). Every field has a default, so an empty table
+(or none) gives the reference design documented in ``docs/analog_sky130.md``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lifhw.errors import ParamError
 from lifhw.schema import integer, quantity
+
+#: Smallest drawn width / length of a 1.8 V sky130 FET (m): the device rules.
+MIN_W = 0.42e-6
+MIN_L = 0.15e-6
 
 
 @dataclass(frozen=True)
 class Sky130Options:
-    """Sizing and Monte-Carlo options of the transistor-level neuron."""
+    """Sizing, bias and Monte-Carlo options of the transistor-level neuron."""
 
     mismatch_seed: int = integer(0, ge=0, doc="seed of the mismatch (mc) corner sample")
     ota_w: float = quantity("m", 2e-6, gt=0, doc="OTA input-pair width")
     ota_l: float = quantity("m", 4e-6, gt=0, doc="OTA input-pair length")
+    mirror_w: float = quantity("m", 2e-6, gt=0,
+                               doc="width of the bias mirrors, tails and OTA pfet loads")
+    mirror_l: float = quantity("m", 4e-6, gt=0,
+                               doc="length of the bias mirrors, tails and OTA pfet loads "
+                                   "(long: small DIBL, so I_b is copied exactly)")
+    comparator_w: float = quantity("m", 1e-6, gt=0,
+                                   doc="comparator input-pair width (its gate loads vm)")
+    comparator_l: float = quantity("m", 1e-6, gt=0, doc="comparator input-pair length")
+    comparator_bias_current: float = quantity(
+        "A", 2e-9, gt=0, doc="comparator tail current (sets its latency)")
+    hysteresis_ratio: float = quantity(
+        "1", 0.25, gt=0, lt=1,
+        doc="positive-feedback current / comparator tail current; < 1 so the reset "
+            "always wins (hysteresis = 2U_T/kappa * atanh(ratio))")
+    logic_current: float = quantity(
+        "A", 20e-9, gt=0,
+        doc="current limit of the starved inverters (bounds short-circuit energy)")
+    refractory_capacitance: float = quantity(
+        "F", 200e-15, gt=0, doc="pulse-extender capacitor C_ref")
+    refractory_min: float = quantity(
+        "s", 1e-6, gt=0, doc="shortest pulse realised (used when refractory is 0)")
+    switch_w: float = quantity("m", 1e-6, gt=0, doc="width of the reset clamp and switches")
+    switch_l: float = quantity("m", 0.15e-6, gt=0, doc="length of the reset clamp")
+    logic_l: float = quantity("m", 0.5e-6, gt=0, doc="length of the inverter devices")
+
+    def validate(self) -> None:
+        """Device-rule checks (minimum width and length of 1.8 V FETs)."""
+        for name in ("ota_w", "mirror_w", "comparator_w", "switch_w"):
+            if getattr(self, name) < MIN_W:
+                raise ParamError(f"below the sky130 minimum width {MIN_W * 1e6:g} um",
+                                 path=name)
+        for name in ("ota_l", "mirror_l", "comparator_l", "switch_l", "logic_l"):
+            if getattr(self, name) < MIN_L:
+                raise ParamError(f"below the sky130 minimum length {MIN_L * 1e6:g} um",
+                                 path=name)
