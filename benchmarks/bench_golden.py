@@ -101,15 +101,15 @@ def run(sizes: list[int], numpy_max: int) -> list[dict[str, object]]:
         work = n * n_steps
         population_spike_counts(PARAMS, currents[:64], t_stop=0.01, dt=DT)  # compile
         counts = population_spike_counts(PARAMS, currents, t_stop=T_STOP, dt=DT)
-        t_lifhw = _best(lambda: population_spike_counts(PARAMS, currents, t_stop=T_STOP,
-                                                        dt=DT))
+        t_lifhw = _best(lambda c=currents: population_spike_counts(PARAMS, c, t_stop=T_STOP,
+                                                                   dt=DT))
         v = np.zeros(n)
         b = np.ones(n) * 1e-3
         _stream(v, 0.99, b, 2)
-        t_stream = _best(lambda: _stream(v, 0.99, b, n_steps))
+        t_stream = _best(lambda v=v, b=b: _stream(v, 0.99, b, n_steps))
         row: dict[str, object] = {"n": n, "lifhw": work / t_lifhw, "stream": work / t_stream}
         if n <= numpy_max:
-            t_np = _best(lambda: _numpy_counts(currents, n_steps), repeat=1)
+            t_np = _best(lambda c=currents: _numpy_counts(c, n_steps), repeat=1)
             row["numpy"] = work / t_np
             assert np.array_equal(_numpy_counts(currents[:1000], n_steps),
                                   counts[:1000])

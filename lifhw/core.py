@@ -210,9 +210,9 @@ class Trace:
 
     def save(self, path: str | Path) -> None:
         """Write the trace as ``.npz`` (atomically)."""
-        from lifhw.io import atomic_write_bytes
-
         import io
+
+        from lifhw.io import atomic_write_bytes
 
         buffer = io.BytesIO()
         np.savez_compressed(

@@ -69,8 +69,8 @@ def run_demo(out_dir: Path, only: list[str] | None = None) -> list[DemoSection]:
         try:
             section = getattr(importlib.import_module(module), func)(out_dir)
         except Exception as err:  # a stage failure must not hide the others
-            section = DemoSection(title=key, ok=False,
-                                  lines=[f"FAILED: {err!r}"] + traceback.format_exc().splitlines()[-6:])
+            tail = traceback.format_exc().splitlines()[-6:]
+            section = DemoSection(title=key, ok=False, lines=[f"FAILED: {err!r}", *tail])
         section.seconds = time.perf_counter() - start
         for line in section.lines:
             print("  " + line, flush=True)

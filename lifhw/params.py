@@ -35,7 +35,6 @@ from lifhw.core import LIFParams, params_hash
 from lifhw.errors import ParamError
 from lifhw.registry import Registry
 from lifhw.schema import identifier, quantity
-from lifhw.stimulus import Stimulus
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def write_report(sections: Sequence[Any], path: Path, title: str = "lifhw co-design report") -> Path:
+def write_report(sections: Sequence[Any], path: Path,
+                 title: str = "lifhw co-design report") -> Path:
     """Write the HTML report of demo sections (objects with title/lines/figures/table/ok)."""
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",

@@ -112,11 +112,11 @@ def _convert(value: Any, tp: Any, meta: Mapping[str, Any], path: str) -> Any:
                              path=path)
         return build(tp, value, path=path)
     if origin is tuple:
-        args = get_args(tp)
         if not isinstance(value, (list, tuple)):
             raise ParamError(f"expected a list, got {type(value).__name__}", path=path)
-        elem = args[0]
-        return tuple(_convert(v, elem, meta, f"{path}[{i}]") for i, v in enumerate(value))
+        elem = get_args(tp)[0]
+        items = [_convert(v, elem, meta, f"{path}[{i}]") for i, v in enumerate(value)]
+        return tuple(items)
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ParamError(f"expected a table, got {type(value).__name__}", path=path)

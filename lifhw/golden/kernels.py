@@ -77,10 +77,7 @@ def run_constant_grid(v0, v_inf, p22, v_th, v_reset, n_ref, n_steps):  # pragma:
 def _syn_factor(h, tau_m, tau_s):  # pragma: no cover
     """(tau_s / (tau_s - tau_m)) (exp(-h/tau_s) - exp(-h/tau_m)), stable at tau_s == tau_m."""
     x = h * (tau_s - tau_m) / (tau_m * tau_s)
-    if abs(x) < 1e-8:
-        ratio = 1.0 + 0.5 * x
-    else:
-        ratio = math.expm1(x) / x
+    ratio = 1.0 + 0.5 * x if abs(x) < 1e-08 else math.expm1(x) / x
     return math.exp(-h / tau_m) * ratio * h / tau_m
 
 

@@ -40,7 +40,7 @@ _MAX_BUFFER = 50_000_000
 
 
 def _refractory_steps(t_ref: float, dt: float) -> int:
-    return int(round(t_ref / dt))
+    return round(t_ref / dt)
 
 
 def _jumps(params: LIFParams, times: np.ndarray, weights: np.ndarray, step_starts: np.ndarray,
@@ -84,7 +84,7 @@ def simulate(
     """
     step = stimulus.dt if dt is None else dt
     t_stop = stimulus.t_stop
-    n_grid = int(round(t_stop / step))
+    n_grid = round(t_stop / step)
     grid = np.arange(n_grid + 1) * step
     edges, values = stimulus.segments()
     spike_t, spike_w = stimulus.input_spikes()
@@ -150,7 +150,7 @@ def population_spike_counts(
     v_inf = params.v_rest + params.r_m * current
     v_start = (np.full(current.shape, params.v_rest) if v0 is None
                else np.array(v0, dtype=float, copy=True))
-    n_steps = int(round(t_stop / dt))
+    n_steps = round(t_stop / dt)
     p22 = math.exp(-dt / params.tau_m)
     return kernels.run_constant_grid(v_start, v_inf, p22, params.v_th, params.v_reset,
                                      _refractory_steps(params.t_ref, dt), n_steps)
@@ -189,7 +189,7 @@ def simulate_population(
     """
     current = np.ascontiguousarray(i_bias, dtype=float).reshape(-1)
     n = current.shape[0]
-    n_steps = int(round(t_stop / dt))
+    n_steps = round(t_stop / dt)
 
     def _as_steps(x: ArrayLike | None) -> np.ndarray:
         if x is None:
