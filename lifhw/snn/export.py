@@ -1,0 +1,136 @@
+"""Trained feed-forward SNNs as :class:`lifhw.network.Network`, and a batched
+float simulator of such networks.
+
+The normalised neuron of :mod:`lifhw.snn.model` (rest 0, threshold ``theta``,
+bias drive ``c`` per step) becomes physical LIF parameters with a voltage
+scale ``s = (v_th - v_rest) / theta`` (V per normalised unit):
+
+* weights (delta synapses, volts): ``w_V = s w``;
+* bias current (A) from the grid update ``V' = v_inf + (V - v_inf) beta`` with
+  ``v_inf = v_rest + r_m I``: a drive ``c`` per step is
+  ``(1 - beta) r_m I = s c``, so ``I = s c / ((1 - beta) r_m)``;
+* ``v_reset = v_rest`` (reset to zero), ``t_ref = 0``, projections with
+  ``delay_steps = 1``, ``dt`` of the model.
+
+:func:`simulate_network` runs any feed-forward ``Network`` with delta synapses
+on a batch of inputs at once, in the grid convention of
+:func:`lifhw.golden.lif.simulate_population` (jump at the step start, exact
+decay, threshold at the step end, reset, ``round(t_ref / dt)`` clamped steps
+during which input is discarded). It is the float reference the chips and the
+RTL core are compared with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from lifhw.core import LIFParams
+from lifhw.errors import ParamError
+from lifhw.network import InputPopulation, Network, Population, Projection
+
+#: Physical neuron of exported networks (SI): rest, threshold 20 mV above it.
+V_REST = -65e-3
+V_TH = -45e-3
+R_M = 100e6
+
+
+def layer_names(n_layers: int) -> list[str]:
+    """Population names: ``hidden1``, ``hidden2``, ..., ``output``."""
+    return [f"hidden{i + 1}" for i in range(n_layers - 1)] + ["output"]
+
+
+def to_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], *,
+               tau_m: float, dt: float, theta: float = 1.0,
+               bias_currents: Sequence[np.ndarray] | None = None,
+               name: str = "snn", v_rest: float = V_REST, v_th: float = V_TH,
+               r_m: float = R_M) -> Network:
+    """A normalised feed-forward SNN as a float :class:`Network`.
+
+    Args:
+        weights: Per layer (n_out, n_in), normalised units.
+        biases: Per layer bias drive per step (n_out,), normalised units.
+        tau_m: Membrane time constant (s).
+        dt: Time step (s).
+        theta: Normalised threshold.
+        bias_currents: Per layer bias currents (A) overriding ``biases`` (as
+            computed by :mod:`lifhw.snn.convert` from the inverse f-I curve).
+        name: Network name.
+        v_rest: Resting and reset potential (V).
+        v_th: Threshold (V).
+        r_m: Membrane resistance (Ohm).
+    """
+    scale = (v_th - v_rest) / theta
+    beta = math.exp(-dt / tau_m)
+    neuron = LIFParams(tau_m=tau_m, r_m=r_m, v_rest=v_rest, v_th=v_th, v_reset=v_rest)
+    names = layer_names(len(weights))
+    pops, projs = [], []
+    pre = "input"
+    for index, (w, c) in enumerate(zip(weights, biases, strict=True)):
+        current = (np.asarray(bias_currents[index], dtype=float) if bias_currents is not None
+                   else scale * np.asarray(c, dtype=float) / ((1.0 - beta) * r_m))
+        pops.append(Population(names[index], w.shape[0], neuron, current))
+        projs.append(Projection(pre, names[index], scale * np.asarray(w, dtype=float), 1))
+        pre = names[index]
+    return Network(name, (InputPopulation("input", weights[0].shape[1]),), tuple(pops),
+                   tuple(projs), dt=dt)
+
+
+def simulate_network(network: Network, input_spikes: np.ndarray) -> dict[str, np.ndarray]:
+    """Batched float run of a feed-forward delta-synapse network (grid convention).
+
+    Args:
+        network: Populations in topological order, delta synapses.
+        input_spikes: (T, B, n_in) or (T, n_in) 0/1, the input populations side
+            by side in ``network.inputs`` order.
+
+    Returns:
+        Population name -> spikes (T, B, size) bool (or (T, size) for 2-D input).
+    """
+    x = np.asarray(input_spikes)
+    single = x.ndim == 2
+    if single:
+        x = x[:, None, :]
+    total = sum(p.size for p in network.inputs)
+    if x.shape[-1] != total:
+        raise ParamError(f"input spikes have {x.shape[-1]} columns, expected {total}")
+    n_steps, batch = x.shape[:2]
+    rasters: dict[str, np.ndarray] = {}
+    start = 0
+    for source in network.inputs:
+        rasters[source.name] = x[..., start:start + source.size].astype(np.float64)
+        start += source.size
+    done = set(rasters)
+    for pop in network.populations:
+        neuron = pop.neuron
+        if not pop.delta_synapses:
+            raise ParamError("simulate_network needs delta synapses", path=pop.name)
+        drive = np.zeros((n_steps, batch, pop.size))
+        for proj in network.incoming(pop.name):
+            if proj.pre not in done:
+                raise ParamError(f"{proj.pre}->{pop.name} is recurrent or out of order; "
+                                 "only feed-forward networks are supported")
+            d = proj.delay_steps
+            if d < n_steps:
+                drive[d:] += rasters[proj.pre][:-d] @ proj.weights.T
+        p22 = math.exp(-network.dt / neuron.tau_m)
+        v_inf = neuron.v_rest + neuron.r_m * pop.bias
+        n_ref = int(round(neuron.t_ref / network.dt))
+        v = np.full((batch, pop.size), neuron.v_rest)
+        ref = np.zeros((batch, pop.size), dtype=np.int64)
+        out = np.zeros((n_steps, batch, pop.size), dtype=bool)
+        for t in range(n_steps):
+            free = ref == 0
+            v = np.where(free, v_inf + (v + drive[t] - v_inf) * p22, neuron.v_reset)
+            ref = np.where(free, 0, ref - 1)
+            s = free & (v >= neuron.v_th)
+            v = np.where(s, neuron.v_reset, v)
+            ref = np.where(s, n_ref, ref)
+            out[t] = s
+        rasters[pop.name] = out.astype(np.float64)
+        done.add(pop.name)
+        rasters[pop.name + "#bool"] = out
+    result = {pop.name: rasters[pop.name + "#bool"] for pop in network.populations}
+    return {k: v[:, 0] for k, v in result.items()} if single else result

@@ -1,0 +1,306 @@
+"""A feed-forward spiking network trained with surrogate-gradient BPTT or a
+three-factor (e-prop-style) online rule; vectorised NumPy, float32.
+
+Neuron (normalised units: rest 0, threshold ``theta``; one step ``dt``)::
+
+    V_l[t] = beta * (U_l[t-1] + W_l s_{l-1}[t-1]) + c_l
+    S_l[t] = H(V_l[t] - theta)                    (smooth=True: sigma_k(V - theta))
+    U_l[t] = V_l[t] * (1 - S_l[t])                (reset to zero)
+
+``beta = exp(-dt / tau_m)``, ``c_l`` is a constant bias drive per step, and a
+spike reaches the next layer one step later (``delay_steps = 1``). This is
+the grid convention of :mod:`lifhw.golden.lif` with delta synapses, so a
+trained model becomes a :class:`lifhw.network.Network` without changing its
+behaviour (:func:`lifhw.snn.export.to_network`).
+
+**BPTT** (:meth:`SNN.backward`) differentiates this recursion exactly, with
+``dS/dV`` replaced by the surrogate ``psi = sigma_k'(V - theta)``
+(:mod:`lifhw.snn.surrogate`). The reset path ``U = V (1 - S)`` contributes
+``dU/dV = (1 - S) - V psi``; with ``detach_reset=True`` (the default, as
+recommended by Zenke & Vogels 2021, Neural Comput. 33:899) the second term is
+dropped, i.e. the reset is treated as a constant in the backward pass. With
+``smooth=True`` and ``detach_reset=False`` the backward pass is the true
+gradient of the smooth forward (checked against finite differences).
+
+**Three-factor rule** (:meth:`SNN.eprop`, after Bellec et al. 2020, Nat.
+Commun. 11:3625): ``dW_ij = -eta sum_t delta_i^t e_ij^t`` with
+
+* eligibility trace ``e_ij^t = psi_i^t eps_j^t``, ``eps_j^t = beta (eps_j^{t-1}
+  + s_j^{t-1})`` -- the presynaptic trace of ``dV_i/dW_ij`` with the reset
+  ignored (as e-prop does), computed forward in time, local to the synapse;
+* learning signal ``delta_i^t``: for output units the loss derivative
+  ``dL/dS_i^t``; for hidden units the error broadcast back through the
+  forward weights with one step of membrane credit,
+  ``delta_h^t = sum_o W_oh beta psi_o^{t+1} delta_o^{t+1}`` (no backward pass
+  through time).
+
+With the spike-count loss the output error ``dL/dS`` is only known at the end
+of the presentation: the eligibility is accumulated online and the third
+factor arrives as a delayed, neuromodulator-like signal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lifhw.errors import ParamError
+from lifhw.snn.surrogate import Surrogate
+
+
+@dataclass(frozen=True)
+class NeuronConfig:
+    """The trained neuron.
+
+    Args:
+        tau_m: Membrane time constant (s).
+        dt: Time step (s).
+        theta: Threshold (normalised units).
+        surrogate: Backward derivative of the spike.
+        detach_reset: Treat the reset as constant in the backward pass.
+        smooth: Forward with the smooth step instead of Heaviside (gradient checks).
+    """
+
+    tau_m: float = 20e-3
+    dt: float = 1e-3
+    theta: float = 1.0
+    surrogate: Surrogate = field(default_factory=Surrogate)
+    detach_reset: bool = True
+    smooth: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.tau_m > 0 or not self.dt > 0:
+            raise ParamError("tau_m and dt must be > 0 s", path="neuron")
+        if not self.theta > 0:
+            raise ParamError("theta must be > 0", path="neuron.theta")
+
+    @property
+    def beta(self) -> float:
+        """Membrane decay per step."""
+        return math.exp(-self.dt / self.tau_m)
+
+
+@dataclass(eq=False)
+class Record:
+    """What the forward pass keeps for the backward pass, per layer.
+
+    Args:
+        inputs: Spikes into each layer (T, B, n_in).
+        v: Membrane before reset (T, B, n_out).
+        s: Output spikes (T, B, n_out) (smooth values when ``smooth``).
+    """
+
+    inputs: list[np.ndarray]
+    v: list[np.ndarray]
+    s: list[np.ndarray]
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.s[-1]
+
+
+@dataclass(eq=False)
+class SNN:
+    """Feed-forward LIF network: weights (n_out, n_in) and bias drives per layer."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    neuron: NeuronConfig = field(default_factory=NeuronConfig)
+
+    @classmethod
+    def init(cls, sizes: tuple[int, ...], neuron: NeuronConfig, seed: int = 0,
+             gain: float = 1.0) -> SNN:
+        """Random weights ~ U(-g, g) * sqrt(3 / fan_in) * gain-scaled for spiking input.
+
+        Args:
+            sizes: Layer sizes, input first, e.g. (64, 128, 10).
+            neuron: Neuron configuration.
+            seed: RNG seed.
+            gain: Scale of the initial weights (in units of threshold).
+        """
+        rng = np.random.default_rng(seed)
+        weights, biases = [], []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+            bound = gain * math.sqrt(3.0 / n_in)
+            weights.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
+            biases.append(np.zeros(n_out, dtype=np.float32))
+        return cls(weights, biases, neuron)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.weights[0].shape[1], *(w.shape[0] for w in self.weights))
+
+    def _spike(self, v: np.ndarray) -> np.ndarray:
+        x = v - self.neuron.theta
+        if self.neuron.smooth:
+            return self.neuron.surrogate.smooth(x).astype(v.dtype)
+        return (x >= 0).astype(v.dtype)
+
+    def forward(self, spikes: np.ndarray) -> Record:
+        """Run all layers.
+
+        Args:
+            spikes: Input (T, B, n_in), 0/1 float32.
+        """
+        beta = np.float32(self.neuron.beta)
+        record = Record([], [], [])
+        layer_in = np.asarray(spikes, dtype=np.float32)
+        for w, c in zip(self.weights, self.biases, strict=True):
+            n_steps, batch = layer_in.shape[:2]
+            drive = np.zeros((n_steps, batch, w.shape[0]), dtype=np.float32)
+            # one step of synaptic delay: step t sees the spikes of step t - 1
+            drive[1:] = layer_in[:-1] @ w.T
+            v_all = np.empty_like(drive)
+            s_all = np.empty_like(drive)
+            u = np.zeros((batch, w.shape[0]), dtype=np.float32)
+            for t in range(n_steps):
+                v = beta * (u + drive[t]) + c
+                s = self._spike(v)
+                u = v * (1 - s)
+                v_all[t], s_all[t] = v, s
+            record.inputs.append(layer_in)
+            record.v.append(v_all)
+            record.s.append(s_all)
+            layer_in = s_all
+        return record
+
+    def backward(self, record: Record, grad_out: np.ndarray
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """BPTT: gradients (dW, dc) per layer from ``dL/dS`` of the output layer.
+
+        Args:
+            record: From :meth:`forward`.
+            grad_out: dL/dS_out, (T, B, n_out).
+        """
+        beta = np.float32(self.neuron.beta)
+        surrogate = self.neuron.surrogate
+        grads: list[tuple[np.ndarray, np.ndarray]] = []
+        g_s = grad_out.astype(np.float32)
+        for layer in reversed(range(len(self.weights))):
+            v_all, s_all, x = record.v[layer], record.s[layer], record.inputs[layer]
+            psi_all = surrogate.grad(v_all - self.neuron.theta).astype(np.float32)
+            g_v_all = np.empty_like(v_all)
+            g_v_next = np.zeros(v_all.shape[1:], dtype=np.float32)
+            for t in range(v_all.shape[0] - 1, -1, -1):
+                g_u = beta * g_v_next          # U[t] enters V[t+1] times beta
+                psi, s, v = psi_all[t], s_all[t], v_all[t]
+                if self.neuron.detach_reset:
+                    g_v = psi * g_s[t] + (1 - s) * g_u
+                else:
+                    g_v = psi * (g_s[t] - v * g_u) + (1 - s) * g_u
+                g_v_all[t] = g_v
+                g_v_next = g_v
+            g_drive = beta * g_v_all[1:]       # drive[t] = W x[t-1], t >= 1
+            n_out, n_in = self.weights[layer].shape
+            g_w = g_drive.reshape(-1, n_out).T @ x[:-1].reshape(-1, n_in)
+            g_c = g_v_all.sum(axis=(0, 1))
+            grads.append((g_w, g_c))
+            if layer:
+                g_prev = np.zeros_like(x)
+                g_prev[:-1] = g_drive @ self.weights[layer]
+                g_s = g_prev
+        return grads[::-1]
+
+    def eprop(self, record: Record, grad_out: np.ndarray
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Three-factor estimate of the gradient (see the module docstring).
+
+        Args:
+            record: From :meth:`forward`.
+            grad_out: dL/dS_out, (T, B, n_out): the output learning signal.
+        """
+        beta = np.float32(self.neuron.beta)
+        surrogate = self.neuron.surrogate
+        n_layers = len(self.weights)
+        psis = [surrogate.grad(v - self.neuron.theta).astype(np.float32) for v in record.v]
+        deltas: list[np.ndarray] = [np.empty(0)] * n_layers
+        deltas[-1] = grad_out.astype(np.float32)
+        for layer in range(n_layers - 2, -1, -1):
+            # credit of a spike at t: through the next layer's membrane at t + 1
+            post = psis[layer + 1] * deltas[layer + 1]
+            delta = np.zeros(record.v[layer].shape, dtype=np.float32)
+            delta[:-1] = beta * (post[1:] @ self.weights[layer + 1])
+            deltas[layer] = delta
+        grads = []
+        for layer in range(n_layers):
+            x = record.inputs[layer]
+            eps = np.zeros_like(x)            # presynaptic eligibility, online
+            eps_bias = np.zeros(x.shape[0], dtype=np.float32)
+            trace = np.zeros(x.shape[1:], dtype=np.float32)
+            bias_trace = np.float32(0.0)
+            for t in range(x.shape[0]):
+                trace = beta * (trace + (x[t - 1] if t else 0.0))
+                bias_trace = beta * bias_trace + 1
+                eps[t] = trace
+                eps_bias[t] = bias_trace
+            factor = psis[layer] * deltas[layer]          # delta_i^t psi_i^t
+            n_out, n_in = self.weights[layer].shape
+            g_w = factor.reshape(-1, n_out).T @ eps.reshape(-1, n_in)
+            g_c = np.einsum("tbo,t->o", factor, eps_bias)
+            grads.append((g_w, g_c))
+        return grads
+
+
+def count_loss(out_spikes: np.ndarray, labels: np.ndarray, kappa: float = 1.0
+               ) -> tuple[float, np.ndarray]:
+    """Cross-entropy of softmax(kappa * spike counts) and its dL/dS.
+
+    Args:
+        out_spikes: (T, B, n_classes).
+        labels: (B,) ints.
+        kappa: Logit scale per spike.
+
+    Returns:
+        (mean loss, dL/dS of shape (T, B, n_classes)).
+    """
+    logits = kappa * out_spikes.sum(axis=0, dtype=np.float64)
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    batch = labels.shape[0]
+    loss = float(-np.mean(np.log(p[np.arange(batch), labels] + 1e-300)))
+    err = p
+    err[np.arange(batch), labels] -= 1.0
+    grad = (kappa / batch) * err
+    return loss, np.broadcast_to(grad.astype(np.float32), out_spikes.shape).copy()
+
+
+def predict(out_spikes: np.ndarray) -> np.ndarray:
+    """Class = most output spikes (ties: lowest index), from (T, B, n_classes)."""
+    return np.argmax(out_spikes.sum(axis=0), axis=1)
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) over a list of arrays, updated in place."""
+
+    def __init__(self, params: list[np.ndarray], lr: float = 1e-3, b1: float = 0.9,
+                 b2: float = 0.999, eps: float = 1e-8) -> None:
+        self.params, self.lr, self.b1, self.b2, self.eps = params, lr, b1, b2, eps
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+        self.t = 0
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        self.t += 1
+        c1 = 1 - self.b1 ** self.t
+        c2 = 1 - self.b2 ** self.t
+        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+            m *= self.b1
+            m += (1 - self.b1) * g
+            v *= self.b2
+            v += (1 - self.b2) * g * g
+            p -= (self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)).astype(p.dtype)
+
+
+def cosine(a: list[tuple[np.ndarray, np.ndarray]], b: list[tuple[np.ndarray, np.ndarray]]
+           ) -> list[float]:
+    """Cosine similarity of two gradient lists, per layer (weights and biases together)."""
+    out = []
+    for (wa, ca), (wb, cb) in zip(a, b, strict=True):
+        x = np.concatenate([wa.ravel(), ca.ravel()]).astype(np.float64)
+        y = np.concatenate([wb.ravel(), cb.ravel()]).astype(np.float64)
+        denom = float(np.linalg.norm(x) * np.linalg.norm(y))
+        out.append(float(x @ y / denom) if denom > 0 else 0.0)
+    return out
