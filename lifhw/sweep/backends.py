@@ -1,0 +1,246 @@
+"""Sweep backends: one function per realisation, ``evaluate(param_file, metrics) -> dict``.
+
+A backend receives a validated :class:`~lifhw.params.ParamFile` (one design
+point) and the metric names the spec asks for, and returns ``{metric: value}``
+with SI floats (NaN when a metric cannot be computed for this point, e.g. the
+ISI of a neuron that never fired). It runs inside a sweep worker process, so it
+may keep expensive state (loaded models, compiled kernels) in module globals
+between points. Errors are raised, not returned: the engine stores the point as
+``failed`` with the message and goes on.
+
+Metrics common to the backends (relative errors are signed,
+``(candidate - golden) / golden``, from :func:`lifhw.compare.compare`):
+
+==================== =====================================================
+``rate_hz``          steady firing rate (inverse mean ISI) of the point
+``n_spikes``         spike count
+``isi_error``        mean-ISI error vs the golden model (golden: vs the
+                     closed-form f-I ISI :func:`lifhw.golden.lif_isi`)
+``rate_error``       rate error, same reference
+``tau_s``            membrane time constant the point realises
+``tau_error``        tau error vs the golden/intended tau
+``energy_per_spike_j`` energy drawn per spike (analog: supply energy / spikes)
+``area_um2``         sky130 layout area of the neuron cell (:mod:`lifhw.layout`)
+``gate_equivalents`` yosys NAND2-equivalents (digital points)
+==================== =====================================================
+
+Backends provided by other flows are imported when a point first needs them;
+a missing flow or tool gives one clear error naming what to install.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lifhw.errors import LifhwError, ParamError
+from lifhw.registry import Registry
+
+Evaluate = Callable[[Any, Sequence[str]], dict[str, float]]
+
+#: Backend name -> ``evaluate(param_file, metrics) -> dict`` (imported on first use).
+BACKENDS: Registry[Evaluate] = Registry("sweep backend")
+BACKENDS.add("golden", "lifhw.sweep.backends:evaluate_golden")
+BACKENDS.add("ngspice", "lifhw.sweep.backends:evaluate_ngspice")
+BACKENDS.add("rtl", "lifhw.sweep.backends:evaluate_rtl")
+for _chip in ("loihi", "truenorth", "spinnaker", "brainscales"):
+    BACKENDS.add(_chip, f"lifhw.sweep.backends:evaluate_{_chip}")
+
+_TRACE_METRICS = ("rate_hz", "n_spikes", "isi_error", "rate_error", "tau_s", "tau_error")
+
+#: Backend name -> metric names it can compute (checked when a spec is loaded).
+METRICS: dict[str, tuple[str, ...]] = {
+    "golden": (*_TRACE_METRICS, "area_um2", "capacitor_energy_j"),
+    "ngspice": (*_TRACE_METRICS, "energy_per_spike_j", "area_um2"),
+    "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells"),
+    "loihi": (*_TRACE_METRICS, "energy_per_spike_j"),
+    "truenorth": (*_TRACE_METRICS, "energy_per_spike_j"),
+    "spinnaker": (*_TRACE_METRICS, "energy_per_spike_j"),
+    "brainscales": (*_TRACE_METRICS, "energy_per_spike_j"),
+}
+
+
+def check_metrics(backend: str, metrics: Sequence[str]) -> None:
+    """Raise ParamError if ``backend`` cannot compute one of ``metrics``."""
+    known = METRICS.get(backend)
+    if known is None:  # a plugin backend without a declared list: trust it
+        return
+    import difflib
+
+    for name in metrics:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParamError(f"backend {backend!r} has no metric {name!r}{hint}; it provides: "
+                             + ", ".join(known), path="metrics")
+
+
+def register_backend(name: str, evaluate: str | Evaluate,
+                     metrics: Sequence[str] | None = None) -> None:
+    """Add a backend (plugins listed in a spec's ``plugins`` call this on import).
+
+    Args:
+        name: Backend name used in specs.
+        evaluate: The function or its ``"module:function"`` path.
+        metrics: Metric names it computes (None = not checked).
+    """
+    BACKENDS.add(name, evaluate)
+    if metrics is not None:
+        METRICS[name] = tuple(metrics)
+
+
+def _nan() -> float:
+    return math.nan
+
+
+def _golden_trace(pf: Any) -> Any:
+    from lifhw.golden.lif import simulate
+
+    return simulate(pf.lif, pf.require("stimulus"))
+
+
+def _final_current(stimulus: Any) -> float:
+    _, values = stimulus.segments()
+    return float(values[-1])
+
+
+def trace_metrics(pf: Any, candidate: Any, metrics: Sequence[str],
+                  reference: Any | None = None) -> dict[str, float]:
+    """Trace metrics of a candidate trace against the golden model of the same file.
+
+    Args:
+        pf: The point's parameter file (its ``lif`` is the intended neuron).
+        candidate: The realisation's :class:`~lifhw.core.Trace`.
+        metrics: Wanted names (others are ignored).
+        reference: Golden trace (simulated when None).
+    """
+    from lifhw.compare import compare
+
+    out: dict[str, float] = {}
+    if "rate_hz" in metrics:
+        out["rate_hz"] = candidate.rate_hz()
+    if "n_spikes" in metrics:
+        out["n_spikes"] = float(len(candidate.spike_times))
+    wanted = {"isi_error", "rate_error", "tau_error", "tau_s"} & set(metrics)
+    if wanted:
+        ref = _golden_trace(pf) if reference is None else reference
+        result = compare(ref, candidate)
+        if "isi_error" in metrics:
+            out["isi_error"] = result.isi_error
+        if "rate_error" in metrics:
+            out["rate_error"] = result.rate_error
+        if "tau_s" in metrics:
+            out["tau_s"] = result.tau_cand_s
+        if "tau_error" in metrics:
+            out["tau_error"] = result.tau_error
+    return out
+
+
+def evaluate_golden(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    """The golden model of the point (exact integration, precise spike times).
+
+    ``isi_error``/``rate_error`` compare the simulated steady ISI with the
+    closed-form f-I ISI at the stimulus' final current level (a check of the
+    integrator, ~1e-12); ``area_um2`` is the sky130 layout of a neuron whose MIM
+    capacitor realises the neuron's C; ``capacitor_energy_j`` is
+    ``C (v_th - v_reset)^2 / 2``, the least energy the membrane swing costs.
+    """
+    from lifhw.golden.fi import lif_isi
+
+    lif = pf.lif
+    trace = _golden_trace(pf)
+    out: dict[str, float] = {}
+    if "rate_hz" in metrics:
+        out["rate_hz"] = trace.rate_hz()
+    if "n_spikes" in metrics:
+        out["n_spikes"] = float(len(trace.spike_times))
+    if "tau_s" in metrics:
+        out["tau_s"] = lif.tau_m
+    if "tau_error" in metrics:
+        out["tau_error"] = 0.0
+    if {"isi_error", "rate_error"} & set(metrics):
+        isi = trace.isi()
+        theory = float(lif_isi(_final_current(pf.require("stimulus")), **lif.as_kwargs()))
+        measured = float(isi[-1]) if len(isi) else math.nan
+        err = (measured - theory) / theory if math.isfinite(theory) and len(isi) else math.nan
+        if "isi_error" in metrics:
+            out["isi_error"] = err
+        if "rate_error" in metrics:
+            out["rate_error"] = (1 / (1 + err) - 1) if math.isfinite(err) else math.nan
+    if "area_um2" in metrics:
+        from lifhw.layout import neuron_area_um2
+
+        out["area_um2"] = neuron_area_um2(capacitance=lif.c_m)
+    if "capacitor_energy_j" in metrics:
+        out["capacitor_energy_j"] = 0.5 * lif.c_m * (lif.v_th - lif.v_reset) ** 2
+    return out
+
+
+def _flow_missing(flow: str, module: str, err: ImportError) -> LifhwError:
+    return LifhwError(f"the {flow} backend is not available in this installation "
+                      f"({module} cannot be imported: {err})")
+
+
+def evaluate_ngspice(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    """ngspice simulation of the point's ``[circuit]`` (behavioural or sky130 topology).
+
+    The analog flow's backend runs ngspice in its own process group with a
+    timeout; the trimmed sky130 model file is generated once per worker and
+    reused. ``energy_per_spike_j`` comes from the supply current the backend
+    integrates; ``area_um2`` from :func:`lifhw.layout.area_from_circuit`.
+    """
+    try:
+        from lifhw.analog import backends as analog
+    except ImportError as err:
+        raise _flow_missing("ngspice", "lifhw.analog.backends", err) from None
+    circuit = pf.require("circuit")
+    trace = analog.simulate_file(pf) if hasattr(analog, "simulate_file") \
+        else analog.simulate(pf.name, circuit, pf.require("stimulus"))
+    out = trace_metrics(pf, trace, metrics)
+    if "tau_s" in metrics and not math.isfinite(out.get("tau_s", math.nan)):
+        out["tau_s"] = float(trace.meta.get("tau_s", circuit.lif().tau_m))
+    if "energy_per_spike_j" in metrics:
+        out["energy_per_spike_j"] = float(trace.meta.get("energy_per_spike_j", math.nan))
+    if "area_um2" in metrics:
+        from lifhw.layout import area_from_circuit
+
+        out["area_um2"] = area_from_circuit(pf)
+    return out
+
+
+def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    """Fixed-point RTL of the point's ``[core]``: simulated trace and yosys area."""
+    try:
+        from lifhw.digital import sweep as digital
+    except ImportError as err:
+        raise _flow_missing("rtl", "lifhw.digital.sweep", err) from None
+    return dict(digital.evaluate(pf, metrics))
+
+
+def _chip(name: str, pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    try:
+        from lifhw.chips import sweep as chips
+    except ImportError as err:
+        raise _flow_missing(name, "lifhw.chips.sweep", err) from None
+    return dict(chips.evaluate(name, pf, metrics))
+
+
+def evaluate_loihi(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    """Bit-accurate Loihi simulation of the point (see :mod:`lifhw.chips.loihi`)."""
+    return _chip("loihi", pf, metrics)
+
+
+def evaluate_truenorth(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    """Bit-accurate TrueNorth simulation of the point."""
+    return _chip("truenorth", pf, metrics)
+
+
+def evaluate_spinnaker(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    """SpiNNaker fixed-point simulation of the point."""
+    return _chip("spinnaker", pf, metrics)
+
+
+def evaluate_brainscales(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+    """BrainScaleS (accelerated analog) simulation of the point."""
+    return _chip("brainscales", pf, metrics)

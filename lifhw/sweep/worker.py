@@ -1,0 +1,277 @@
+"""Sweep worker processes: evaluate design points in a persistent child process.
+
+A worker is ``python -m lifhw.sweep.worker``, started in its own session and
+process group, reading one JSON task per line on stdin and writing one JSON
+result per line on a private copy of stdout (the real fd 1 is pointed at stderr,
+so a simulator or library printing to stdout cannot corrupt the protocol). It
+lives for many points, so a backend's expensive state -- loaded sky130 models,
+compiled numba kernels, imported gdsfactory -- is paid once per worker.
+
+Nothing is ever orphaned:
+
+* a point that exceeds its timeout is ended by killing the worker's whole
+  process group (the worker and every simulator it started), then a fresh
+  worker takes the next point;
+* a lifeline thread in the worker watches stdin: when the coordinator dies,
+  even by SIGKILL, the pipe closes and the worker kills its own process group;
+  ``PR_SET_PDEATHSIG`` is a second line of defence for the worker itself.
+
+:class:`WorkerProcess` is the coordinator's handle; the local engine runs one
+per thread, a Dask worker keeps one per thread (:func:`dask_evaluate`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from typing import IO, Any
+
+#: Seconds a fresh worker may take to import lifhw and report ready.
+STARTUP_GRACE_S = 60.0
+
+
+def _set_parent_death_signal() -> None:
+    # Linux only: the kernel sends SIGKILL to this process when its parent dies.
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+
+
+def _kill_own_group() -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os._exit(1)
+
+
+def evaluate_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """Evaluate one point in this process; never raises (failures are results)."""
+    from lifhw.params import load_mapping
+    from lifhw.sweep.backends import BACKENDS
+
+    start = time.perf_counter()
+    result: dict[str, Any] = {"key": task["key"], "worker": f"{os.uname().nodename}:"
+                                                           f"{os.getpid()}"}
+    try:
+        for plugin in task.get("plugins", ()):
+            importlib.import_module(plugin)
+        pf = load_mapping(task["raw"], source=task.get("source", ""),
+                          base_dir=task.get("base_dir", ""))
+        evaluate = BACKENDS.get(task["backend"])
+        metrics = dict(evaluate(pf, tuple(task["metrics"])))
+        if task.get("gds_dir"):
+            from lifhw.layout import write_point_gds
+
+            write_point_gds(pf, task["gds_dir"], task["key"])
+        result.update(status="done", error=None,
+                      metrics={m: _number(metrics.get(m)) for m in task["metrics"]})
+    except Exception as err:
+        tail = traceback.format_exc(limit=-3).strip().splitlines()
+        detail = tail[-2].strip() if len(tail) >= 2 else ""
+        message = f"{type(err).__name__}: {err}"
+        if detail and not detail.startswith(type(err).__name__):
+            message += f" [{detail}]"
+        result.update(status="failed", error=message, metrics={})
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _number(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def main() -> None:
+    """Entry point of a worker process (protocol in the module docstring)."""
+    _set_parent_death_signal()
+    results: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints go to stderr, never into the result stream
+    sys.stdout = sys.stderr
+    tasks: list[str] = []
+    ready = threading.Condition()
+
+    def lifeline() -> None:
+        for line in sys.stdin:
+            with ready:
+                tasks.append(line)
+                ready.notify()
+        _kill_own_group()  # coordinator gone: take every child with us
+
+    threading.Thread(target=lifeline, daemon=True, name="lifeline").start()
+    import lifhw.params  # noqa: F401  (warm imports before reporting ready)
+    import lifhw.sweep.backends  # noqa: F401
+
+    results.write(json.dumps({"ready": os.getpid()}) + "\n")
+    while True:
+        with ready:
+            while not tasks:
+                ready.wait()
+            line = tasks.pop(0)
+        task = json.loads(line)
+        results.write(json.dumps(evaluate_task(task), allow_nan=True) + "\n")
+
+
+class WorkerProcess:
+    """Coordinator-side handle of one worker process (restarted after a timeout/crash).
+
+    Args:
+        env: Extra environment variables of the worker.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._env = {**os.environ, **(env or {})}
+        # Workers must import the same code as the coordinator (plugins in the cwd too).
+        path = [os.getcwd(), *[p for p in sys.path if p]]
+        entries = path + self._env.get("PYTHONPATH", "").split(os.pathsep)
+        self._env["PYTHONPATH"] = os.pathsep.join(p for p in dict.fromkeys(entries) if p)
+        self._env.setdefault("OMP_NUM_THREADS", "1")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+        self._ready = False
+        self._stderr: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lifhw.sweep.worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._stderr, env=self._env,
+            start_new_session=True,  # own process group: one killpg ends all children
+        )
+        self._buffer = b""
+        self._ready = False
+
+    def _stderr_tail(self) -> str:
+        if not self._stderr:
+            return ""
+        with contextlib.suppress(OSError):
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - 600))
+            text = self._stderr.read().decode(errors="replace").strip()
+            return text.splitlines()[-1] if text else ""
+        return ""
+
+    def kill(self) -> None:
+        """Kill the worker and every process in its group; reap it."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(Exception):
+                stream.close()  # type: ignore[union-attr]
+        if self._stderr:
+            self._stderr.close()
+            self._stderr = None
+        self.proc = None
+
+    close = kill
+
+    def _read_line(self, deadline: float) -> dict[str, Any] | str:
+        """Next JSON line, or "timeout" / "died"."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return "timeout"
+                if not sel.select(min(remaining, 1.0)):
+                    continue
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return "died"
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        parsed: dict[str, Any] = json.loads(line)
+        return parsed
+
+    def evaluate(self, task: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+        """Run one point with a wall-time limit (s); a hung or crashed worker is replaced.
+
+        Returns:
+            The result mapping (``status`` ``done`` or ``failed``), never raises for
+            a point's own failure.
+        """
+        if self.proc is None or self.proc.poll() is not None:
+            self.kill()
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None
+        start = time.monotonic()
+        if not self._ready:
+            reply = self._read_line(start + STARTUP_GRACE_S)
+            if not isinstance(reply, dict):
+                tail = self._stderr_tail()
+                self.kill()
+                return _failed(task, f"worker process failed to start ({reply})"
+                               + (f": {tail}" if tail else ""), time.monotonic() - start)
+            self._ready = True
+            start = time.monotonic()
+        try:
+            self.proc.stdin.write((json.dumps(task) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:
+            self.kill()
+            return _failed(task, "worker process died before the point started", 0.0)
+        reply = self._read_line(start + timeout)
+        if reply == "timeout":
+            self.kill()
+            return _failed(task, f"timed out after {timeout:g} s (worker and its child "
+                           "processes killed)", time.monotonic() - start)
+        if reply == "died":
+            code = self.proc.wait()
+            tail = self._stderr_tail()
+            self.kill()
+            how = f"signal {-code}" if code < 0 else f"exit status {code}"
+            return _failed(task, f"worker process died ({how})" + (f": {tail}" if tail else ""),
+                           time.monotonic() - start)
+        assert isinstance(reply, dict)
+        return reply
+
+
+def _failed(task: Mapping[str, Any], error: str, seconds: float) -> dict[str, Any]:
+    return {"key": task["key"], "status": "failed", "error": error, "metrics": {},
+            "seconds": seconds, "worker": ""}
+
+
+_LOCAL = threading.local()
+
+
+def dask_evaluate(task: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    """Evaluate a point on a Dask worker, in a persistent per-thread child process.
+
+    The child keeps models loaded between points and can be killed (with its
+    simulators) at the timeout without harming the Dask worker itself.
+    """
+    handle: WorkerProcess | None = getattr(_LOCAL, "worker", None)
+    if handle is None:
+        handle = WorkerProcess()
+        _LOCAL.worker = handle
+    return handle.evaluate(task, timeout)
+
+
+if __name__ == "__main__":
+    main()
