@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lifhw.analog import models
+from lifhw.analog import models, sky130
 from lifhw.analog import netlist as nl
-from lifhw.analog import sky130
 from lifhw.errors import ParamError
 from lifhw.params import load_mapping
 
