@@ -505,7 +505,7 @@ class Simulation:
 
 def simulate(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
              backend: str = "batch", config: RunConfig | None = None, source: str = "",
-             **options: object) -> Simulation:
+             **options: Any) -> Simulation:
     """Generate the netlist of ``circuit``, run it, and return its trace.
 
     Args:

@@ -29,6 +29,8 @@ topology has no supply source, so no energy is reported.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lifhw.analog import netlist as nl
 from lifhw.analog.params import CircuitSection
 from lifhw.stimulus import Stimulus
@@ -50,7 +52,7 @@ SPIKE_RC = (1e3, 1e-12)
 
 
 def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
-             max_step: float | None = None, **options: object) -> str:
+             max_step: float | None = None, **options: Any) -> str:
     """Behavioural netlist of the OTA-C LIF neuron.
 
     Args:
@@ -101,8 +103,11 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         "Bspk spkdrv 0 V={vsup}*v(q)",
         f"Rspk spkdrv spike {n(SPIKE_RC[0])}",
         f"Cspk spike 0 {n(SPIKE_RC[1])}",
-        "* reset clamp: conductance to vreset while the spike is high",
-        f"Bclamp vm 0 I={n(g_clamp)}*(v(spike)/{{vsup}})*(v(vm)-{{vreset}})",
+        "* reset clamp: conductance to vreset once the spike is fully high (gated at",
+        "* 90 % of the swing, above the latch's 50 % hold point: a clamp acting on a",
+        "* half-set latch would hold vm just below threshold forever)",
+        f"Bclamp vm 0 I={n(g_clamp)}*(0.5+0.5*tanh((v(spike)/{{vsup}}-0.9)/0.01))"
+        "*(v(vm)-{vreset})",
         "",
         *nl.stimulus_lines(stimulus, "vm"),
         "* start at rest (the tanh leak has ~zero slope at 0 V: Newton needs a hint)",

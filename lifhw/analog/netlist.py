@@ -44,7 +44,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -79,7 +79,7 @@ class Generator(Protocol):
     """Signature of a topology's netlist generator."""
 
     def __call__(self, name: str, circuit: CircuitSection, stimulus: Stimulus, *,
-                 source: str = "", **options: object) -> str: ...
+                 source: str = "", **options: Any) -> str: ...
 
 
 #: Topology name -> generator (imported on first use).
@@ -253,7 +253,7 @@ def check_safe(netlist: str) -> str:
 
 
 def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
-             **options: object) -> str:
+             **options: Any) -> str:
     """Netlist text of ``circuit`` driven by ``stimulus``, by its topology's generator.
 
     Args:

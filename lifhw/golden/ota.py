@@ -1,0 +1,325 @@
+r"""Golden model of the OTA-C LIF circuit: the tanh leak, next to the linear LIF.
+
+A subthreshold OTA wired as a follower to V_L leaks (Mead 1989; Liu et al.,
+*Analog VLSI: Circuits and Principles*, 2002, ch. 5)::
+
+    C dv/dt = I_in - I_b tanh(kappa (v - V_L) / (2 U_T)) - I_os
+
+(``I_os`` an output offset current, 0 nominally). Linearised around V_L this is
+the LIF leak ``g_m (v - V_L)`` with ``g_m = kappa I_b / (2 U_T)`` and
+``tau_m = C / g_m`` (:meth:`OTANeuron.lif`). The linear approximation holds for
+``|v - V_L| << 2 U_T / kappa`` (:meth:`OTANeuron.linear_range`, 74 mV at
+kappa = 0.7, 27 degC); beyond it the leak saturates at ``I_b``, so
+
+* the rheobase is ``I_b tanh(kappa (V_th - V_L) / 2 U_T) + I_os``, below the
+  linear LIF's ``g_m (V_th - V_L)``; no current below it ever fires;
+* for constant ``I_in`` the inter-spike interval is, by quadrature,
+  ``ISI = t_ref + C * integral_{V_reset}^{V_th} dv / (I_in - i_leak(v))``
+  (:func:`ota_isi`, scipy ``quad``). C factors out of the integral, so doubling C
+  exactly doubles ``ISI - t_ref``.
+
+:func:`simulate` integrates the same ODE event by event (threshold crossings
+located by the ODE solver), returning a :class:`~lifhw.core.Trace` like every
+other backend; :func:`linear_range_report` says when the membrane leaves the
+OTA's linear range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from lifhw import __version__
+from lifhw.core import LIFParams, Trace
+from lifhw.errors import ParamError
+from lifhw.stimulus import Stimulus
+from lifhw.units import thermal_voltage
+
+
+@dataclass(frozen=True)
+class OTANeuron:
+    """The tanh-leak LIF neuron of an OTA-C circuit (SI units).
+
+    Args:
+        capacitance: Membrane capacitance C (F).
+        bias_current: OTA tail current I_b (A).
+        kappa: Subthreshold slope factor (0, 1].
+        v_rest: Follower reference V_L (V).
+        v_th: Threshold (V).
+        v_reset: Reset potential (V).
+        t_ref: Refractory period (s).
+        temperature: Temperature (K), sets U_T = kT/q.
+        offset_current: Output offset current I_os (A) of the OTA (adds to the leak).
+    """
+
+    capacitance: float
+    bias_current: float
+    kappa: float
+    v_rest: float
+    v_th: float
+    v_reset: float
+    t_ref: float = 0.0
+    temperature: float = 300.15
+    offset_current: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("capacitance", "bias_current", "temperature"):
+            if not getattr(self, name) > 0:
+                raise ParamError(f"must be > 0, got {getattr(self, name)!r}", path=name)
+        if not 0 < self.kappa <= 1:
+            raise ParamError(f"kappa must be in (0, 1], got {self.kappa!r}", path="kappa")
+        if not self.v_th > self.v_reset:
+            raise ParamError("v_th must be above v_reset", path="v_th")
+        if not self.t_ref >= 0:
+            raise ParamError("t_ref must be >= 0", path="t_ref")
+        if abs(self.offset_current) >= self.bias_current:
+            raise ParamError("|offset_current| must be below bias_current",
+                             path="offset_current")
+
+    @classmethod
+    def from_circuit(cls, circuit: object) -> OTANeuron:
+        """The nominal model of a ``[circuit]`` section (:class:`CircuitSection`)."""
+        c = circuit
+        return cls(capacitance=c.membrane_capacitance,  # type: ignore[attr-defined]
+                   bias_current=c.leak_bias_current,  # type: ignore[attr-defined]
+                   kappa=c.kappa, v_rest=c.v_rest,  # type: ignore[attr-defined]
+                   v_th=c.v_threshold, v_reset=c.v_reset,  # type: ignore[attr-defined]
+                   t_ref=c.refractory, temperature=c.temperature)  # type: ignore[attr-defined]
+
+    @property
+    def u_t(self) -> float:
+        """Thermal voltage kT/q (V)."""
+        return thermal_voltage(self.temperature)
+
+    @property
+    def g_m(self) -> float:
+        """Small-signal transconductance kappa I_b / (2 U_T) (S)."""
+        return self.kappa * self.bias_current / (2.0 * self.u_t)
+
+    @property
+    def tau_m(self) -> float:
+        """Small-signal membrane time constant C / g_m (s)."""
+        return self.capacitance / self.g_m
+
+    @property
+    def linear_range(self) -> float:
+        """Half-width 2 U_T / kappa (V) of the OTA's linear range around V_L."""
+        return 2.0 * self.u_t / self.kappa
+
+    @property
+    def v_equilibrium(self) -> float:
+        """Membrane potential (V) where the leak (with offset) is zero."""
+        return self.v_rest - self.linear_range * math.atanh(
+            self.offset_current / self.bias_current)
+
+    def leak_current(self, v: ArrayLike) -> np.ndarray:
+        """Leak current (A) out of the membrane at potential ``v`` (V)."""
+        x = np.asarray(v, dtype=float) - self.v_rest
+        return self.bias_current * np.tanh(x / self.linear_range) + self.offset_current
+
+    @property
+    def rheobase(self) -> float:
+        """Smallest constant current (A) that fires: the leak at threshold."""
+        return float(self.leak_current(self.v_th))
+
+    def lif(self) -> LIFParams:
+        """The linearised neuron: ``tau_m = C/g_m``, ``r_m = 1/g_m``."""
+        return LIFParams(tau_m=self.tau_m, r_m=1.0 / self.g_m, v_rest=self.v_rest,
+                         v_th=self.v_th, v_reset=self.v_reset, t_ref=self.t_ref)
+
+    def replace(self, **changes: float) -> OTANeuron:
+        """A copy with some fields changed."""
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+
+def _isi_one(neuron: OTANeuron, current: float) -> float:
+    from scipy.integrate import quad
+
+    if not current > neuron.rheobase:
+        return math.inf
+    # The leak is monotone in v, so the integrand 1/(I - leak) is largest at V_th.
+    lo = min(neuron.v_reset, neuron.v_th)
+    if current <= float(neuron.leak_current(lo)):
+        return math.inf
+
+    def integrand(v: float) -> float:
+        return 1.0 / (current - float(neuron.leak_current(v)))
+
+    value, _ = quad(integrand, neuron.v_reset, neuron.v_th, epsabs=0.0, epsrel=1e-11,
+                    limit=200)
+    return neuron.t_ref + neuron.capacitance * value
+
+
+def ota_isi(i_in: ArrayLike, neuron: OTANeuron) -> np.ndarray | float:
+    """Inter-spike interval (s) for constant input ``i_in`` (A), by quadrature.
+
+    Infinite at and below the rheobase. Vectorised over ``i_in``.
+    """
+    currents = np.asarray(i_in, dtype=float)
+    out = np.array([_isi_one(neuron, float(c)) for c in currents.ravel()])
+    out = out.reshape(currents.shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def ota_rate(i_in: ArrayLike, neuron: OTANeuron) -> np.ndarray | float:
+    """Firing rate (Hz) for constant input ``i_in`` (A); 0 at and below rheobase."""
+    isi = np.asarray(ota_isi(i_in, neuron))
+    rate = np.where(np.isfinite(isi), 1.0 / np.where(np.isfinite(isi), isi, 1.0), 0.0)
+    return float(rate) if rate.ndim == 0 else rate
+
+
+def simulate(neuron: OTANeuron, stimulus: Stimulus, *, dt: float | None = None,
+             v0: float | None = None, rtol: float = 1e-10) -> Trace:
+    """Integrate the tanh-leak neuron under a piecewise-constant current.
+
+    Threshold crossings are located by the ODE solver's event detection (DOP853),
+    then the membrane is held at ``v_reset`` for ``t_ref``. Input spikes of the
+    stimulus are ignored (the analog flow drives currents only).
+
+    Args:
+        neuron: The model.
+        stimulus: Input current (A); ``t_stop`` (s) and sampling ``dt`` (s).
+        dt: Sampling interval of the recorded membrane (s); default ``stimulus.dt``.
+        v0: Initial membrane (V); default the leak's equilibrium.
+        rtol: Relative tolerance of the ODE solver.
+    """
+    from scipy.integrate import solve_ivp
+
+    step = stimulus.dt if dt is None else dt
+    edges, values = stimulus.segments()
+    t_stop = stimulus.t_stop
+    grid = np.arange(0.0, t_stop + 0.5 * step, step)
+    grid = grid[grid <= t_stop]
+    v_grid = np.full(len(grid), np.nan)
+    spikes: list[float] = []
+    t = 0.0
+    v = neuron.v_equilibrium if v0 is None else v0
+    refractory_until = -math.inf
+    atol = 1e-9 * max(neuron.v_th - neuron.v_reset, 1e-3)
+
+    def fill(t_a: float, t_b: float, func: object) -> None:
+        mask = (grid >= t_a) & (grid < t_b)
+        if mask.any():
+            v_grid[mask] = func(grid[mask])  # type: ignore[operator]
+
+    while t < t_stop:
+        if t < refractory_until:
+            end = min(refractory_until, t_stop)
+            fill(t, end, lambda x: np.full(len(x), neuron.v_reset))
+            t, v = end, neuron.v_reset
+            continue
+        k = int(np.searchsorted(edges, t, side="right") - 1)
+        k = min(max(k, 0), len(values) - 1)
+        seg_end = min(float(edges[k + 1]), t_stop)
+        if seg_end <= t:
+            t = seg_end
+            continue
+        current = float(values[k])
+
+        def rhs(_: float, y: np.ndarray, i_in: float = current) -> list[float]:
+            return [(i_in - float(neuron.leak_current(y[0]))) / neuron.capacitance]
+
+        def crossing(_: float, y: np.ndarray) -> float:
+            return float(y[0] - neuron.v_th)
+
+        crossing.terminal = True  # type: ignore[attr-defined]
+        crossing.direction = 1  # type: ignore[attr-defined]
+        if v >= neuron.v_th:  # arrived at/above threshold (e.g. v0): fire now
+            spikes.append(t)
+            refractory_until = t + neuron.t_ref
+            v = neuron.v_reset
+            if neuron.t_ref == 0:
+                t = math.nextafter(t, math.inf)
+            continue
+        sol = solve_ivp(rhs, (t, seg_end), [v], method="DOP853", rtol=rtol, atol=atol,
+                        events=crossing, dense_output=True)
+        if sol.t_events[0].size:
+            t_spike = float(sol.t_events[0][0])
+            dense = sol.sol
+            fill(t, t_spike, lambda x, d=dense: d(x)[0])
+            spikes.append(t_spike)
+            refractory_until = t_spike + neuron.t_ref
+            t, v = t_spike, neuron.v_reset
+            if neuron.t_ref == 0:
+                fill(t, math.nextafter(t, math.inf),
+                     lambda x: np.full(len(x), neuron.v_reset))
+                t = math.nextafter(t, math.inf)
+        else:
+            dense = sol.sol
+            fill(t, seg_end, lambda x, d=dense: d(x)[0])
+            t, v = seg_end, float(sol.y[0, -1])
+    if np.isnan(v_grid[-1]):
+        v_grid[-1] = v
+    return Trace(t=grid, v=v_grid, spike_times=np.array(spikes), t_stop=t_stop,
+                 backend="golden", meta={"model": "ota_tanh", "lifhw_version": __version__,
+                                         "tau_s": neuron.tau_m})
+
+
+@dataclass(frozen=True)
+class LinearRangeReport:
+    """Where the membrane sits relative to the OTA's linear range.
+
+    Attributes:
+        linear_range_v: Half-width 2 U_T / kappa (V).
+        max_excursion_v: Largest |v - V_L| the neuron reaches below threshold (V).
+        ratio: ``max_excursion_v / linear_range_v``.
+        leaves_linear_range: ``ratio > 1``.
+        leak_deficit: ``1 - tanh(x)/x`` at the largest excursion: how much weaker
+            the real leak is there than the linear model's.
+        rheobase_tanh_a: Rheobase of the tanh model (A).
+        rheobase_linear_a: Rheobase of the linearised LIF (A).
+        isi_ratio: ISI of the tanh model over the linear LIF at ``i_in`` (if given).
+    """
+
+    linear_range_v: float
+    max_excursion_v: float
+    ratio: float
+    leaves_linear_range: bool
+    leak_deficit: float
+    rheobase_tanh_a: float
+    rheobase_linear_a: float
+    isi_ratio: float | None = None
+
+    def lines(self) -> list[str]:
+        """Human-readable summary."""
+        out = [
+            f"OTA linear range +-{self.linear_range_v * 1e3:.1f} mV; the membrane reaches "
+            f"{self.max_excursion_v * 1e3:.1f} mV from V_L ({self.ratio:.2f}x)"
+            + (" -- OUTSIDE the linear range" if self.leaves_linear_range else ""),
+            f"leak at the largest excursion is {self.leak_deficit * 100:.1f} % below linear; "
+            f"rheobase tanh {self.rheobase_tanh_a:.4g} A vs linear "
+            f"{self.rheobase_linear_a:.4g} A",
+        ]
+        if self.isi_ratio is not None:
+            out.append(f"ISI tanh / linear LIF = {self.isi_ratio:.4f}")
+        return out
+
+
+def linear_range_report(neuron: OTANeuron, i_in: float | None = None) -> LinearRangeReport:
+    """Report whether threshold and reset lie inside the OTA's linear range.
+
+    Args:
+        neuron: The model.
+        i_in: Optional constant input (A) for the tanh-vs-linear ISI ratio.
+    """
+    from lifhw.golden.fi import lif_isi
+
+    excursion = max(abs(neuron.v_th - neuron.v_rest), abs(neuron.v_reset - neuron.v_rest))
+    x = excursion / neuron.linear_range
+    deficit = 1.0 - (math.tanh(x) / x if x > 0 else 1.0)
+    lif = neuron.lif()
+    ratio = None
+    if i_in is not None:
+        tanh_isi = float(ota_isi(i_in, neuron))
+        lin_isi = float(lif_isi(i_in - neuron.offset_current, **lif.as_kwargs()))
+        ratio = tanh_isi / lin_isi if math.isfinite(lin_isi) else math.inf
+    return LinearRangeReport(
+        linear_range_v=neuron.linear_range, max_excursion_v=excursion,
+        ratio=excursion / neuron.linear_range, leaves_linear_range=x > 1.0,
+        leak_deficit=deficit, rheobase_tanh_a=neuron.rheobase,
+        rheobase_linear_a=lif.rheobase + neuron.offset_current, isi_ratio=ratio)
