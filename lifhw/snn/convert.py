@@ -29,6 +29,7 @@ framework is needed.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -80,7 +81,7 @@ def train_ann(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...] = (128,),
     rng = np.random.default_rng(seed)
     sizes = (x.shape[1], *hidden, int(y.max()) + 1)
     weights = [rng.normal(0, math.sqrt(2.0 / n_in), (n_out, n_in))
-               for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+               for n_in, n_out in itertools.pairwise(sizes)]
     biases = [np.zeros(n) for n in sizes[1:]]
     ann = ANN(weights, biases)
     optimiser = Adam([p for pair in zip(weights, biases, strict=True) for p in pair], lr=lr)

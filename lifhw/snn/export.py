@@ -117,7 +117,7 @@ def simulate_network(network: Network, input_spikes: np.ndarray) -> dict[str, np
                 drive[d:] += rasters[proj.pre][:-d] @ proj.weights.T
         p22 = math.exp(-network.dt / neuron.tau_m)
         v_inf = neuron.v_rest + neuron.r_m * pop.bias
-        n_ref = int(round(neuron.t_ref / network.dt))
+        n_ref = round(neuron.t_ref / network.dt)
         v = np.full((batch, pop.size), neuron.v_rest)
         ref = np.zeros((batch, pop.size), dtype=np.int64)
         out = np.zeros((n_steps, batch, pop.size), dtype=bool)

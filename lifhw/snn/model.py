@@ -25,9 +25,12 @@ gradient of the smooth forward (checked against finite differences).
 **Three-factor rule** (:meth:`SNN.eprop`, after Bellec et al. 2020, Nat.
 Commun. 11:3625): ``dW_ij = -eta sum_t delta_i^t e_ij^t`` with
 
-* eligibility trace ``e_ij^t = psi_i^t eps_j^t``, ``eps_j^t = beta (eps_j^{t-1}
-  + s_j^{t-1})`` -- the presynaptic trace of ``dV_i/dW_ij`` with the reset
-  ignored (as e-prop does), computed forward in time, local to the synapse;
+* eligibility trace ``e_ij^t = psi_i^t eps_ij^t`` with
+  ``eps_ij^t = beta ((1 - S_i^{t-1}) eps_ij^{t-1} + s_j^{t-1})``: the forward
+  sensitivity ``dV_i^t / dW_ij`` through the neuron's own (detached) reset,
+  computed forward in time and local to the synapse (pre trace, post spike,
+  post surrogate). For output units this makes the rule equal to BPTT with a
+  detached reset; the approximation is in the hidden learning signal;
 * learning signal ``delta_i^t``: for output units the loss derivative
   ``dL/dS_i^t``; for hidden units the error broadcast back through the
   forward weights with one step of membrane credit,
@@ -41,6 +44,7 @@ factor arrives as a delayed, neuromodulator-like signal.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -122,7 +126,7 @@ class SNN:
         """
         rng = np.random.default_rng(seed)
         weights, biases = [], []
-        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        for n_in, n_out in itertools.pairwise(sizes):
             bound = gain * math.sqrt(3.0 / n_in)
             weights.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
             biases.append(np.zeros(n_out, dtype=np.float32))
@@ -144,17 +148,18 @@ class SNN:
         Args:
             spikes: Input (T, B, n_in), 0/1 float32.
         """
-        beta = np.float32(self.neuron.beta)
+        dtype = self.weights[0].dtype  # float32 for training, float64 for checks
+        beta = dtype.type(self.neuron.beta)
         record = Record([], [], [])
-        layer_in = np.asarray(spikes, dtype=np.float32)
+        layer_in = np.asarray(spikes, dtype=dtype)
         for w, c in zip(self.weights, self.biases, strict=True):
             n_steps, batch = layer_in.shape[:2]
-            drive = np.zeros((n_steps, batch, w.shape[0]), dtype=np.float32)
+            drive = np.zeros((n_steps, batch, w.shape[0]), dtype=dtype)
             # one step of synaptic delay: step t sees the spikes of step t - 1
             drive[1:] = layer_in[:-1] @ w.T
             v_all = np.empty_like(drive)
             s_all = np.empty_like(drive)
-            u = np.zeros((batch, w.shape[0]), dtype=np.float32)
+            u = np.zeros((batch, w.shape[0]), dtype=dtype)
             for t in range(n_steps):
                 v = beta * (u + drive[t]) + c
                 s = self._spike(v)
@@ -174,15 +179,16 @@ class SNN:
             record: From :meth:`forward`.
             grad_out: dL/dS_out, (T, B, n_out).
         """
-        beta = np.float32(self.neuron.beta)
+        dtype = self.weights[0].dtype
+        beta = dtype.type(self.neuron.beta)
         surrogate = self.neuron.surrogate
         grads: list[tuple[np.ndarray, np.ndarray]] = []
-        g_s = grad_out.astype(np.float32)
+        g_s = grad_out.astype(dtype)
         for layer in reversed(range(len(self.weights))):
             v_all, s_all, x = record.v[layer], record.s[layer], record.inputs[layer]
-            psi_all = surrogate.grad(v_all - self.neuron.theta).astype(np.float32)
+            psi_all = surrogate.grad(v_all - self.neuron.theta).astype(dtype)
             g_v_all = np.empty_like(v_all)
-            g_v_next = np.zeros(v_all.shape[1:], dtype=np.float32)
+            g_v_next = np.zeros(v_all.shape[1:], dtype=dtype)
             for t in range(v_all.shape[0] - 1, -1, -1):
                 g_u = beta * g_v_next          # U[t] enters V[t+1] times beta
                 psi, s, v = psi_all[t], s_all[t], v_all[t]
@@ -225,20 +231,24 @@ class SNN:
             deltas[layer] = delta
         grads = []
         for layer in range(n_layers):
-            x = record.inputs[layer]
-            eps = np.zeros_like(x)            # presynaptic eligibility, online
-            eps_bias = np.zeros(x.shape[0], dtype=np.float32)
-            trace = np.zeros(x.shape[1:], dtype=np.float32)
-            bias_trace = np.float32(0.0)
-            for t in range(x.shape[0]):
-                trace = beta * (trace + (x[t - 1] if t else 0.0))
-                bias_trace = beta * bias_trace + 1
-                eps[t] = trace
-                eps_bias[t] = bias_trace
+            x, spikes = record.inputs[layer], record.s[layer]
             factor = psis[layer] * deltas[layer]          # delta_i^t psi_i^t
-            n_out, n_in = self.weights[layer].shape
-            g_w = factor.reshape(-1, n_out).T @ eps.reshape(-1, n_in)
-            g_c = np.einsum("tbo,t->o", factor, eps_bias)
+            n_steps, batch, n_in = x.shape
+            n_out = spikes.shape[2]
+            # per-synapse eligibility, forward in time (online, local)
+            eps = np.zeros((batch, n_out, n_in), dtype=np.float32)
+            eps_bias = np.zeros((batch, n_out), dtype=np.float32)
+            g_w = np.zeros((n_out, n_in), dtype=np.float64)
+            g_c = np.zeros(n_out, dtype=np.float64)
+            for t in range(n_steps):
+                if t:
+                    keep = (1 - spikes[t - 1])[:, :, None]
+                    eps = beta * (keep * eps + x[t - 1][:, None, :])
+                    eps_bias = beta * ((1 - spikes[t - 1]) * eps_bias) + 1
+                else:
+                    eps_bias = eps_bias + 1
+                g_w += np.einsum("bo,boi->oi", factor[t], eps)
+                g_c += np.einsum("bo,bo->o", factor[t], eps_bias)
             grads.append((g_w, g_c))
         return grads
 
