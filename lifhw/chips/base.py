@@ -264,6 +264,8 @@ class Synapses:
         delay_steps: Delay d >= 1: a spike of step k is input of step k + d.
         channel: Which input of ``post`` it feeds (``"exc"``/``"inh"``, an axon
             type, ``"all"``...): the per-step update receives a sum per channel.
+        accumulate: ``(W, s) -> input`` for this projection (e.g. Loihi's
+            weight-exponent shift after the sum); default ``W @ s``.
     """
 
     pre: str
@@ -271,6 +273,7 @@ class Synapses:
     weights: np.ndarray
     delay_steps: int = 1
     channel: str = "all"
+    accumulate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 #: Per-step neuron update of one population: (step, {channel: summed input
@@ -329,7 +332,8 @@ def run_network(
                 if not active.any():
                     continue
                 synaptic_events += int(fan[active].sum())
-                contribution = matmul(syn.weights, active.astype(syn.weights.dtype))
+                combine = syn.accumulate or matmul
+                contribution = combine(syn.weights, active.astype(syn.weights.dtype))
                 if syn.channel in summed:
                     summed[syn.channel] = summed[syn.channel] + contribution
                 else:

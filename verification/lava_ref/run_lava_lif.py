@@ -1,0 +1,106 @@
+"""Run Lava's bit-accurate LIF (lava-nc 0.10, ``PyLifModelBitAcc``) on batches of cases.
+
+Executed with the Python 3.10 interpreter of ``.venv-lava`` (Lava needs Python
+< 3.11) by ``verification/test_loihi_lava.py`` and ``benchmarks/bench_chips.py``;
+it must not import lifhw. Usage::
+
+    .venv-lava/bin/python run_lava_lif.py CASES.npz RESULT.npz
+
+``CASES.npz`` holds ``n_cases`` and, per case ``i``, arrays prefixed ``c{i}_``:
+``a_in`` (T, N) int (dendritic input, fed straight into ``LIF.a_in`` by a
+fixed-point ring buffer), ``du``, ``dv``, ``vth`` (scalars), ``bias_mant``,
+``bias_exp``, ``u0``, ``v0`` (N,). A case may instead hold ``spikes`` (T, M)
+bool plus ``weights`` (N, M) int, ``weight_exp``, ``num_weight_bits``: input
+spikes then go through a bit-accurate ``Dense`` into the LIF (tests Lava's
+weight clipping/truncation, the exponent and the one-step synaptic delay).
+Cases run in a few process graphs of ``GROUP`` cases each (one ``run`` call
+per graph) to amortise start-up.
+``RESULT.npz`` gets ``c{i}_u``, ``c{i}_v``, ``c{i}_s`` (T, N) and ``seconds``
+(wall time of the ``run`` call alone).
+"""
+
+import sys
+import time
+
+import numpy as np
+from lava.magma.core.run_conditions import RunSteps
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.dense.process import Dense
+from lava.proc.io.source import RingBuffer
+from lava.proc.lif.process import LIF
+from lava.proc.monitor.process import Monitor
+
+
+#: Cases per process graph: Lava runs one OS process per process model, and on a
+#: small machine one graph of ~100 processes is much slower than a few of ~25.
+GROUP = 1
+
+
+def main(cases_path: str, result_path: str) -> None:
+    cases = np.load(cases_path)
+    n_cases = int(cases["n_cases"])
+    out = {}
+    seconds = 0.0
+    for first in range(0, n_cases, GROUP):
+        seconds += _run_group(cases, range(first, min(first + GROUP, n_cases)), out)
+    out["seconds"] = np.array(seconds)
+    np.savez(result_path, **out)
+
+
+def _run_group(cases, indices, out):
+    lifs, monitors = [], []
+    n_steps = None
+    for i in indices:
+        def get(name, i=i):
+            return cases[f"c{i}_{name}"]
+        n = get("bias_mant").shape[0]
+        lif = LIF(shape=(n,), du=int(get("du")), dv=int(get("dv")), vth=int(get("vth")),
+                  bias_mant=get("bias_mant").astype(np.int32),
+                  bias_exp=get("bias_exp").astype(np.int32),
+                  u=get("u0").astype(np.int32), v=get("v0").astype(np.int32))
+        if f"c{i}_spikes" in cases.files:
+            spikes = get("spikes").astype(np.int32)
+            steps = spikes.shape[0]
+            source = RingBuffer(data=spikes.T.copy())
+            dense = Dense(weights=get("weights").astype(np.int32),
+                          weight_exp=int(get("weight_exp")),
+                          num_weight_bits=int(get("num_weight_bits")))
+            source.s_out.connect(dense.s_in)
+            dense.a_out.connect(lif.a_in)
+        else:
+            a_in = get("a_in").astype(np.int32)
+            steps = a_in.shape[0]
+            source = RingBuffer(data=a_in.T.copy())
+            source.s_out.connect(lif.a_in)
+        if n_steps is None:
+            n_steps = steps
+        assert steps == n_steps, "all cases must have the same number of steps"
+        if lifs:
+            # A zero-weight Dense from the previous case joins the cases into one
+            # process graph (one run() call); it adds exactly 0 to a_in.
+            link = Dense(weights=np.zeros((n, lifs[-1].s_out.shape[0]), dtype=np.int32))
+            lifs[-1].s_out.connect(link.s_in)
+            link.a_out.connect(lif.a_in)
+        # One Monitor per variable: a Monitor with several probes fails to
+        # compile when several Monitors exist (lava-nc 0.10).
+        probes = {}
+        for var in (lif.u, lif.v, lif.s_out):
+            monitor = Monitor()
+            monitor.probe(var, n_steps)
+            probes[var.name] = monitor
+        lifs.append(lif)
+        monitors.append(probes)
+    start = time.perf_counter()
+    lifs[0].run(condition=RunSteps(num_steps=n_steps),
+                run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+    seconds = time.perf_counter() - start
+    for i, lif, probes in zip(indices, lifs, monitors):
+        for var, key in (("u", "u"), ("v", "v"), ("s_out", "s")):
+            data = np.asarray(probes[var].get_data()[lif.name][var])
+            out[f"c{i}_{key}"] = data != 0 if key == "s" else data.astype(np.int64)
+    lifs[0].stop()
+    return seconds
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
