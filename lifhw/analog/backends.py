@@ -374,8 +374,16 @@ class PySpiceShared(Backend):
                 raise ToolMissingError(f"PySpice is not importable: {err}") from None
             # PySpice logs "Unsupported Ngspice version 39" -- harmless (TOOLCHAIN.md).
             logging.getLogger("PySpice").setLevel(logging.CRITICAL)
+            class _Shared(NgSpiceShared):
+                @staticmethod
+                def _background_thread_running(is_running: bool, ngspice_id: int,
+                                               user_data: Any) -> int:
+                    # PySpice 1.5's callback returns None, which cffi reports on every
+                    # bg_run ("an integer is required"); the state is polled instead.
+                    return 0
+
             try:
-                cls._instance = NgSpiceShared.new_instance()
+                cls._instance = _Shared(ngspice_id=0, send_data=False)
             except OSError as err:
                 raise ToolMissingError(
                     f"libngspice cannot be loaded ({err}); install it with: "
@@ -396,21 +404,31 @@ class PySpiceShared(Backend):
             except Exception as err:  # PySpice raises NgSpiceCircuitError/NameError
                 raise SimulationError(
                     f"ngspice rejected the netlist: {err} {_last_lines(ng.stdout)}") from None
-            ng.run(background=True)
-            time.sleep(0.001)
+            # Background thread + polling the C API's ngSpice_running() gives a timeout;
+            # PySpice's own is_running flag comes from a callback that fails under
+            # ngspice 39 ("an integer is required") and would be read too early.
+            ng.exec_command("bg_run")
             deadline = start + self.config.timeout_s
-            while ng.is_running and time.perf_counter() < deadline:
+            # The thread may not have started when we first look: wait for its plot
+            # (created when the analysis starts) or for a short grace period.
+            grace = time.perf_counter() + 2.0
+            while (not _running(ng) and not _has_plot(ng)
+                   and time.perf_counter() < min(grace, deadline)):
+                time.sleep(0.001)
+            while _running(ng) and time.perf_counter() < deadline:
                 time.sleep(0.002)
             seconds = time.perf_counter() - start
             log = ng.stdout + ng.stderr
-            if ng.is_running:
-                ng.halt()
+            if _running(ng):
+                ng.exec_command("bg_halt")
+                while _running(ng):
+                    time.sleep(0.01)
                 ng.remove_circuit()
                 problems.append(f"attempt {attempt}: timed out after "
                                 f"{self.config.timeout_s:g} s")
                 continue
             check_log(log)
-            plot_name = ng.last_plot
+            plot_name = _current_plot(ng)
             plot = ng.plot(None, plot_name)
             vectors: dict[str, np.ndarray] = {}
             for vec_name, vector in plot.items():
@@ -427,6 +445,27 @@ class PySpiceShared(Backend):
             return SimOutput(plotname=plot_name, vectors=vectors, log=log, seconds=seconds,
                              backend=self.name, attempts=attempt)
         raise SimulationError("ngspice shared simulation failed: " + "; ".join(problems))
+
+
+def _running(ng: Any) -> bool:
+    return bool(ng._ngspice_shared.ngSpice_running())
+
+
+def _has_plot(ng: Any) -> bool:
+    return any(name != "const" for name in ng.plot_names)
+
+
+def _current_plot(ng: Any) -> str:
+    from PySpice.Spice.NgSpice.Shared import ffi
+
+    name = ng._ngspice_shared.ngSpice_CurPlot()
+    current = ffi.string(name).decode() if name != ffi.NULL else ""
+    if current and current != "const":
+        return str(current)
+    names = [n for n in ng.plot_names if n != "const"]
+    if not names:
+        raise SimulationError("ngspice produced no output plot")
+    return str(names[0])
 
 
 def _scale_name(vectors: Mapping[str, np.ndarray]) -> str:

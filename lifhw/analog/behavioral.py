@@ -46,13 +46,16 @@ LATCH_TAU_S = 1e-8
 CLAMP_TAU_S = 1e-7
 #: Spike width used when refractory = 0 (the clamp needs ~10 time constants).
 MIN_PULSE_S = 1e-6
+#: Max step = shortest neuron time scale / this (the timer's end is resolved to
+#: ~0.7 max step: 1000 keeps the ISI within ~0.1 % at ~0.2 s per 100 ms run).
+MAX_STEP_DIVISOR = 1000.0
 #: Normalised capacitors of the logic nodes q and tm (F) and the spike RC.
 LOGIC_CAP_F = 1e-9
 SPIKE_RC = (1e3, 1e-12)
 
 
 def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
-             max_step: float | None = None, **options: Any) -> str:
+             max_step: float | None = None, spiking: bool = True, **options: Any) -> str:
     """Behavioural netlist of the OTA-C LIF neuron.
 
     Args:
@@ -61,18 +64,23 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         stimulus: Input current (A) over time (s).
         source: Parameter file path, for the provenance comment.
         max_step: Largest transient step (s); default
-            :func:`lifhw.analog.netlist.default_max_step`.
+            :func:`lifhw.analog.netlist.default_max_step` with
+            :data:`MAX_STEP_DIVISOR`.
+        spiking: False removes the comparator (the latch never sets), for DC
+            characterisation of the leak above threshold.
         **options: Ignored (other topologies' options).
 
     Returns:
         ngspice netlist text.
     """
     n = nl.spice_number
-    step = max_step if max_step is not None else nl.default_max_step(circuit, stimulus)
+    step = (max_step if max_step is not None
+            else nl.default_max_step(circuit, stimulus, divisor=MAX_STEP_DIVISOR))
     t_ref = max(circuit.refractory, MIN_PULSE_S)
     g_latch = LOGIC_CAP_F / LATCH_TAU_S
     g_clamp = circuit.membrane_capacitance / CLAMP_TAU_S
     sw = n(COMPARATOR_WIDTH_V)
+    comparator = f"(0.5+0.5*tanh((v(vm)-{{vth}})/{sw}))" if spiking else "0"
     tw = n(TIMER_WIDTH_V)
     lines = [
         *nl.title_lines(name, circuit, source),
@@ -92,7 +100,7 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         "* comparator + latch q: set when vm >= vth, held by its own feedback,",
         "* cleared when the refractory timer tm reaches 1 V",
         f"Cq q 0 {n(LOGIC_CAP_F)}",
-        f"Bq 0 q I={n(g_latch)}*(min(1,(0.5+0.5*tanh((v(vm)-{{vth}})/{sw}))"
+        f"Bq 0 q I={n(g_latch)}*(min(1,{comparator}"
         f"+(0.5+0.5*tanh((v(q)-0.5)/0.02))*(0.5-0.5*tanh((v(tm)-1)/{tw})))-v(q))",
         "* refractory timer: ramps 0 -> 1 V in tref while q is high; discharges only",
         "* once q is well below the latch's own threshold (hysteresis, no re-latching)",

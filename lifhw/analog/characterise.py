@@ -22,8 +22,8 @@ API (all values SI)::
 Method:
 
 * **OTA transfer curve** (DC): the stimulus block becomes a voltage source
-  ``VFORCE vm 0`` swept from ``V_L - 3*2U_T/kappa`` to just below threshold (above
-  it the spike logic would add its clamp current); the leak is ``-i(VFORCE)``.
+  ``VFORCE vm 0`` swept over ``V_L +- 3*2U_T/kappa`` with the spike logic
+  disabled (generator option ``spiking=False``); the leak is ``-i(VFORCE)``.
   Fitted to ``I_b tanh(kappa (v - V_L)/2U_T) + I_os`` (least squares, scipy); the
   small-signal ``g_m = kappa I_b / 2U_T``.
 * **Leak step response** (transient): a current step ``0.02 I_b`` (a 1.5 mV
@@ -67,7 +67,7 @@ def transfer_netlist(name: str, circuit: CircuitSection, v_start: float, v_stop:
                      points: int = 121, **options: Any) -> str:
     """The topology's netlist with ``vm`` forced by ``VFORCE`` and a DC sweep."""
     quiet = Stimulus(kind="constant", amplitude=0.0, t_stop=1e-3, dt=1e-5)
-    text = nl.generate(name, circuit, quiet, **options)
+    text = nl.generate(name, circuit, quiet, **{**options, "spiking": False})
     n = nl.spice_number
     step = (v_stop - v_start) / (points - 1)
     text = nl.replace_block(text, nl.STIMULUS_BEGIN, nl.STIMULUS_END,
@@ -91,14 +91,15 @@ def ota_transfer(name: str, circuit: CircuitSection, *, v_start: float | None = 
         name: Design name.
         circuit: The circuit.
         v_start: Lowest forced voltage (V); default ``V_L - 3 * 2U_T/kappa`` (>= 0).
-        v_stop: Highest (V); default 90 % of the way from V_L to V_th.
+        v_stop: Highest (V); default ``V_L + 3 * 2U_T/kappa`` (<= supply). The
+            spike logic is disabled (``spiking=False``) during the sweep.
         points: Number of sweep points.
         backend: ``batch`` or ``shared``.
         config: Run configuration.
         **options: Passed to the topology generator.
     """
     lo = max(0.0, circuit.v_rest - 3.0 * circuit.linear_range) if v_start is None else v_start
-    hi = (circuit.v_rest + 0.9 * (circuit.v_threshold - circuit.v_rest)
+    hi = (min(circuit.supply, circuit.v_rest + 3.0 * circuit.linear_range)
           if v_stop is None else v_stop)
     out = _run(transfer_netlist(name, circuit, lo, hi, points, **options), circuit,
                backend, config)

@@ -1,0 +1,248 @@
+"""Analog versus golden: simulate a circuit, characterise it, compare, plot.
+
+:func:`compare_circuit` is what ``lifhw compare`` and the demo run:
+
+1. simulate the circuit's netlist under its stimulus (ngspice) -> analog trace;
+2. characterise the circuit (:mod:`lifhw.analog.characterise`): measured tau,
+   fitted I_b/kappa/offset, calibrated threshold and refractory time;
+3. simulate the tanh golden model (:mod:`lifhw.golden.ota`) twice -- with the
+   nominal parameters of the file and with the extracted ones -- and compare
+   each with :func:`lifhw.compare.compare` (rate, ISI, spike-time errors,
+   membrane RMSE over aligned traces); tau error is measured tau against the
+   nominal ``C / g_m``;
+4. a few f-I points simulated at multiples of the rheobase, to lie on the
+   golden f-I curve in the figure (:func:`plot_comparison`).
+
+The golden the headline metrics use is ``nominal`` for the behavioural topology
+(the netlist is meant to realise the file exactly) and ``calibrated`` for
+transistor-level ones (whose kappa, offset and threshold are only known after
+measuring them); both sets are always reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lifhw.analog.backends import RunConfig, simulate
+from lifhw.analog.characterise import Characterisation, characterise, isi_at
+from lifhw.analog.params import CircuitSection
+from lifhw.compare import Metrics, compare
+from lifhw.core import Trace
+from lifhw.golden import ota
+from lifhw.stimulus import Stimulus
+
+#: f-I points simulated by default, in multiples of the nominal tanh rheobase.
+FI_MULTIPLES = (1.5, 3.0, 6.0, 12.0)
+
+
+@dataclass(frozen=True, eq=False)
+class FlowResult:
+    """Everything ``lifhw compare`` reports."""
+
+    name: str
+    circuit: CircuitSection
+    stimulus: Stimulus
+    backend: str
+    netlist: str
+    analog: Trace
+    golden: Trace
+    golden_kind: str
+    metrics: Metrics
+    metrics_nominal: Metrics
+    metrics_calibrated: Metrics | None
+    characterisation: Characterisation | None
+    tau_nominal_s: float
+    tau_measured_s: float
+    nominal: ota.OTANeuron
+    calibrated: ota.OTANeuron | None
+    fi_currents_a: tuple[float, ...] = ()
+    fi_rates_hz: tuple[float, ...] = ()
+    linear_range: ota.LinearRangeReport | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tau_error(self) -> float:
+        """(measured - nominal) / nominal tau."""
+        return self.tau_measured_s / self.tau_nominal_s - 1.0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready result."""
+        def short(m: Metrics | None) -> dict[str, Any] | None:
+            if m is None:
+                return None
+            return {"rate_error": m.rate_error, "isi_error": m.isi_error,
+                    "spike_time_error_s": m.spike_time_error_s, "v_rmse_v": m.v_rmse_v,
+                    "n_spikes_golden": m.n_spikes_ref, "n_spikes_analog": m.n_spikes_cand}
+
+        m = self.metrics
+        out: dict[str, Any] = {
+            "name": self.name, "topology": self.circuit.topology, "backend": self.backend,
+            "golden": self.golden_kind,
+            "rate_hz": self.analog.rate_hz(), "rate_golden_hz": self.golden.rate_hz(),
+            "rate_error": m.rate_error, "isi_error": m.isi_error,
+            "tau_s": self.tau_measured_s, "tau_nominal_s": self.tau_nominal_s,
+            "tau_error": self.tau_error,
+            "spike_time_error_s": m.spike_time_error_s,
+            "spike_time_max_error_s": m.spike_time_max_error_s,
+            "v_rmse_v": m.v_rmse_v, "v_rmse_subthreshold_v": m.v_rmse_subthreshold_v,
+            "n_spikes": m.n_spikes_cand, "n_spikes_golden": m.n_spikes_ref,
+            "vs_nominal": short(self.metrics_nominal),
+            "vs_calibrated": short(self.metrics_calibrated),
+            "metrics": m.to_dict(),
+        }
+        if "energy_per_spike_j" in self.analog.meta:
+            out["energy_per_spike_j"] = self.analog.meta["energy_per_spike_j"]
+        if self.characterisation is not None:
+            out["characterisation"] = self.characterisation.summary()
+        if self.linear_range is not None:
+            out["linear_range"] = self.linear_range.lines()
+        out["fi"] = {"currents_a": list(self.fi_currents_a), "rate_hz": list(self.fi_rates_hz),
+                     "rate_golden_hz": [float(ota.ota_rate(i, self.reference_neuron))
+                                        for i in self.fi_currents_a]}
+        return out
+
+    @property
+    def reference_neuron(self) -> ota.OTANeuron:
+        """The golden model of the headline metrics."""
+        if self.golden_kind == "calibrated" and self.calibrated is not None:
+            return self.calibrated
+        return self.nominal
+
+
+def golden_trace(neuron: ota.OTANeuron, stimulus: Stimulus, *, tau_s: float,
+                 isi_hint: float | None = None) -> Trace:
+    """Golden tanh-model trace sampled finely enough for membrane comparisons."""
+    dt = stimulus.dt
+    if isi_hint is not None and math.isfinite(isi_hint):
+        dt = min(dt, isi_hint / 400.0)
+    dt = max(dt, stimulus.t_stop / 200_000)
+    return ota.simulate(neuron, stimulus, dt=dt).with_meta(tau_s=tau_s)
+
+
+def fi_points(name: str, circuit: CircuitSection, currents: Sequence[float], *,
+              backend: str = "batch", config: RunConfig | None = None,
+              **options: Any) -> tuple[float, ...]:
+    """Simulated firing rates (Hz, from the mean ISI) at constant currents (A)."""
+    rates = []
+    for current in currents:
+        isi, _, _ = isi_at(name, circuit, current, backend=backend, config=config, **options)
+        rates.append(1.0 / isi)
+    return tuple(rates)
+
+
+def compare_circuit(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
+                    source: str = "", backend: str = "batch", golden: str = "auto",
+                    fi_multiples: Sequence[float] = FI_MULTIPLES,
+                    config: RunConfig | None = None, **options: Any) -> FlowResult:
+    """Simulate, characterise and compare a circuit with the golden tanh model.
+
+    Args:
+        name: Design name.
+        circuit: The ``[circuit]`` section.
+        stimulus: The ``[stimulus]`` section (current kinds only).
+        source: Parameter file path (netlist provenance).
+        backend: ``batch`` or ``shared``.
+        golden: ``nominal``, ``calibrated`` or ``auto`` (nominal for behavioural).
+        fi_multiples: f-I points to simulate, in multiples of the nominal rheobase.
+        config: Run configuration.
+        **options: Passed to the topology generator.
+    """
+    sim = simulate(name, circuit, stimulus, backend=backend, config=config, source=source,
+                   **options)
+    ch = characterise(name, circuit, backend=backend, config=config, **options)
+    nominal = ota.OTANeuron.from_circuit(circuit)
+    calibrated = ch.neuron(circuit, calibrated_threshold=True)
+    analog = sim.trace.with_meta(tau_s=ch.tau_s)
+    isi_hint = float(np.mean(np.diff(analog.spike_times))) if len(analog.spike_times) > 1 \
+        else None
+    tau_nominal = circuit.tau_m
+    gold_nominal = golden_trace(nominal, stimulus, tau_s=tau_nominal, isi_hint=isi_hint)
+    gold_calibrated = golden_trace(calibrated, stimulus, tau_s=tau_nominal, isi_hint=isi_hint)
+    metrics_nominal = compare(gold_nominal, analog)
+    metrics_calibrated = compare(gold_calibrated, analog)
+    kind = golden if golden != "auto" else (
+        "nominal" if circuit.topology == "behavioral" else "calibrated")
+    currents = tuple(m * nominal.rheobase for m in fi_multiples)
+    rates = fi_points(name, circuit, currents, backend=backend, config=config, **options)
+    i_mean = float(np.mean(stimulus.segments()[1]))
+    return FlowResult(
+        name=name, circuit=circuit, stimulus=stimulus, backend=backend, netlist=sim.netlist,
+        analog=analog, golden=gold_nominal if kind == "nominal" else gold_calibrated,
+        golden_kind=kind,
+        metrics=metrics_nominal if kind == "nominal" else metrics_calibrated,
+        metrics_nominal=metrics_nominal, metrics_calibrated=metrics_calibrated,
+        characterisation=ch, tau_nominal_s=tau_nominal, tau_measured_s=ch.tau_s,
+        nominal=nominal, calibrated=calibrated, fi_currents_a=currents, fi_rates_hz=rates,
+        linear_range=ota.linear_range_report(nominal, i_mean if i_mean > 0 else None))
+
+
+def plot_comparison(result: FlowResult, path: str | Path, *, window_isis: int = 5) -> Path:
+    """One figure: both membrane traces, their difference, the f-I curves.
+
+    Args:
+        result: From :func:`compare_circuit`.
+        path: Output image (PNG/SVG/PDF by suffix), written atomically.
+        window_isis: How many golden ISIs of the traces to show.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lifhw.io import save_figure
+
+    analog, gold = result.analog, result.golden
+    isi = result.metrics.isi_ref_s
+    t_end = gold.t_stop
+    if math.isfinite(isi):
+        first = gold.spikes()[0] if len(gold.spikes()) else 0.0
+        t_end = min(gold.t_stop, first + window_isis * isi)
+    fig, axes = plt.subplots(3, 1, figsize=(8, 9), constrained_layout=True)
+    ax = axes[0]
+    mask_g = gold.t <= t_end
+    mask_a = analog.t <= t_end
+    ax.plot(gold.t[mask_g] * 1e3, gold.membrane[mask_g] * 1e3, lw=2.2, color="0.7",
+            label=f"golden tanh model ({result.golden_kind})")
+    ax.plot(analog.t[mask_a] * 1e3, analog.membrane[mask_a] * 1e3, lw=1.0, color="C0",
+            label=f"ngspice, {result.circuit.topology}")
+    ax.axhline(result.circuit.v_threshold * 1e3, color="C3", lw=0.8, ls=":",
+               label="V_th")
+    ax.set_ylabel("v_m (mV)")
+    ax.set_xlabel("t (ms)")
+    m = result.metrics
+    ax.set_title(f"{result.name}: ISI error {m.isi_error * 100:+.3f} %, tau error "
+                 f"{result.tau_error * 100:+.3f} %, rate {m.rate_cand_hz:.2f} Hz")
+    ax.legend(loc="lower right", fontsize=8)
+    ax = axes[1]
+    diff = np.interp(gold.t[mask_g], analog.t, analog.membrane) - gold.membrane[mask_g]
+    ax.plot(gold.t[mask_g] * 1e3, diff * 1e3, color="C1", lw=0.8)
+    ax.set_ylabel("analog - golden (mV)")
+    ax.set_xlabel("t (ms)")
+    ax.set_title(f"membrane RMSE {m.v_rmse_v * 1e3:.3f} mV over the run, "
+                 f"{m.v_rmse_subthreshold_v * 1e3:.3f} mV away from spikes "
+                 f"(spikes ±{m.spike_time_error_s * 1e6:.1f} us mean)")
+    ax = axes[2]
+    neuron = result.reference_neuron
+    top = max([*result.fi_currents_a, 4 * neuron.rheobase])
+    grid = np.linspace(0.0, 1.1 * top, 300)
+    ax.plot(grid * 1e12, ota.ota_rate(grid, neuron), color="0.5", lw=2,
+            label="golden tanh model")
+    from lifhw.golden.fi import lif_rate
+
+    ax.plot(grid * 1e12, lif_rate(grid - neuron.offset_current, **neuron.lif().as_kwargs()),
+            color="0.5", ls="--", lw=1, label="linear LIF (same g_m)")
+    ax.plot(np.array(result.fi_currents_a) * 1e12, result.fi_rates_hz, "o", color="C0",
+            label="ngspice")
+    ax.set_xlabel("input current (pA)")
+    ax.set_ylabel("rate (Hz)")
+    ax.set_title("f-I curve")
+    ax.legend(fontsize=8)
+    out = save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return out
