@@ -414,8 +414,9 @@ def map(
     Per LIF population (``Delta = v_th - v_rest``):
 
     * Unit ``u`` (V per membrane integer): ``full``:
-      ``u = max(max|W_V| / 255, Delta / (2**18 - 1))`` so the largest incoming
-      weight uses the full 9-bit range and ``alpha`` fits 18 bits; ``ternary``:
+      ``u = max(max|W_V| / 255, Delta / (2**18 - 1), (v_th - v_reset) dt / (ISI_min 255))``
+      so the largest incoming weight uses the full 9-bit range, ``alpha`` fits
+      18 bits and the fastest bias ramp (below) fits the 9-bit leak; ``ternary``:
       ``u = mean |W_V|`` over non-zero weights (a typical weight becomes 1; the
       threshold carries the scale, Esser et al. 2016). ``W_V`` are the weights as
       voltage jumps (current synapses: ``w r_m tau_s / tau_m``, equal charge).
@@ -462,16 +463,19 @@ def map(
         delta = p.v_th - p.v_rest
         projections, w_volts = _incoming(network, pop.name)
         nonzero = np.abs(w_volts[w_volts != 0])
+        isi = np.asarray(lif_isi(pop.bias, **p.as_kwargs()), dtype=float)
+        driven = np.isfinite(isi)
+        # The fastest driven neuron needs lambda = (v_th - v_reset) dt / (ISI u) <= 255.
+        ramp_unit = ((p.v_th - p.v_reset) * dt / (float(isi[driven].min()) * LEAK_MAX)
+                     if driven.any() else 0.0)
         if weight_mode == "ternary":
-            unit = float(nonzero.mean()) if nonzero.size else delta / 64.0
+            unit = float(nonzero.mean()) if nonzero.size else max(delta / 64.0, ramp_unit)
         else:
             unit = max(float(nonzero.max()) / WEIGHT_MAX if nonzero.size else 0.0,
-                       delta / THRESHOLD_MAX)
+                       delta / THRESHOLD_MAX, ramp_unit)
         alpha = delta / unit
         reset = (p.v_reset - p.v_rest) / unit
         mask_mean = ((1 << threshold_mask_bits) - 1) / 2.0
-        isi = np.asarray(lif_isi(pop.bias, **p.as_kwargs()), dtype=float)
-        driven = np.isfinite(isi)
         ramp = np.where(driven, (alpha - reset) * dt / np.where(driven, isi, 1.0), 0.0)
         decay = -(delta / 2.0) * (dt / p.tau_m) / unit
         populations[pop.name] = {
