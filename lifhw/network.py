@@ -18,8 +18,9 @@ Semantics (SI units; one simulation step ``dt``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -221,3 +222,337 @@ class NetworkRun:
             n_neurons=raster.shape[1], t_stop=self.t_stop, backend=self.backend,
             meta={"population": population, "dt_s": self.dt, **dict(self.meta)},
         )
+
+
+def split_inputs(network: Network,
+                 input_spikes: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Input spikes per input population, checked.
+
+    Args:
+        network: The network (its ``inputs`` fix the column order).
+        input_spikes: Boolean (T, sum of input sizes), the input populations side
+            by side in ``network.inputs`` order, or a mapping name -> (T, size).
+
+    Returns:
+        Input population name -> boolean array (T, size).
+
+    Raises:
+        ParamError: Wrong shape or missing population.
+    """
+    if isinstance(input_spikes, Mapping):
+        out = {}
+        n_steps = None
+        for pop in network.inputs:
+            if pop.name not in input_spikes:
+                raise ParamError(f"no input spikes for input population {pop.name!r}")
+            array = np.asarray(input_spikes[pop.name]).astype(bool)
+            if array.ndim != 2 or array.shape[1] != pop.size:
+                raise ParamError(f"input spikes of {pop.name!r} have shape {array.shape}, "
+                                 f"expected (T, {pop.size})")
+            if n_steps is not None and array.shape[0] != n_steps:
+                raise ParamError("input populations have different numbers of steps")
+            n_steps = array.shape[0]
+            out[pop.name] = array
+        return out
+    array = np.asarray(input_spikes).astype(bool)
+    total = sum(pop.size for pop in network.inputs)
+    if array.ndim != 2 or array.shape[1] != total:
+        raise ParamError(f"input spikes have shape {array.shape}, expected (T, {total})")
+    out = {}
+    start = 0
+    for pop in network.inputs:
+        out[pop.name] = array[:, start:start + pop.size]
+        start += pop.size
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Synapses:
+    """One routed projection for :func:`run_network`.
+
+    Args:
+        pre, post: Population names.
+        weights: (post, pre) in the chip's units (integers or floats).
+        delay_steps: Delay d >= 1: a spike of step k is input of step k + d.
+        channel: Which input of ``post`` it feeds (``"exc"``/``"inh"``, an axon
+            type, ``"all"``...): the per-step update receives a sum per channel.
+        accumulate: ``(W, s) -> input`` for this projection (e.g. Loihi's
+            weight-exponent shift after the sum); default ``W @ s``.
+    """
+
+    pre: str
+    post: str
+    weights: np.ndarray
+    delay_steps: int = 1
+    channel: str = "all"
+    accumulate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+
+#: Per-step neuron update of one population: (step, {channel: summed input
+#: (size,)}) -> spikes (size,) bool. It owns and advances the population state.
+Update = Callable[[int, Mapping[str, np.ndarray]], np.ndarray]
+
+
+def run_network(
+    network: Network,
+    inputs: Mapping[str, np.ndarray],
+    synapses: Sequence[Synapses],
+    updates: Mapping[str, Update],
+    *,
+    accumulate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Route spikes through projections and step every population, in time order.
+
+    At step ``k`` each LIF population (in ``network.populations`` order)
+    receives, per channel, ``sum_proj W @ s_pre[k - d]`` and returns its spikes.
+    Since ``d >= 1`` the order of populations inside a step does not matter.
+
+    Args:
+        network: Populations (sizes, order).
+        inputs: Input population name -> boolean (T, size) (see :func:`split_inputs`).
+        synapses: Routed projections.
+        updates: LIF population name -> per-step update function.
+        accumulate: ``(W, s) -> W @ s`` replacement (e.g. integer-exact or
+            saturating sums); default a float/integer matrix product.
+
+    Returns:
+        (spikes per LIF population (T, size) bool, event counts ``spikes``,
+        ``synaptic_events``, ``neuron_updates``).
+    """
+    n_steps = next(iter(inputs.values())).shape[0] if inputs else 0
+    sizes = {p.name: p.size for p in network.populations}
+    spikes = {name: np.zeros((n_steps, size), dtype=bool) for name, size in sizes.items()}
+    rasters: dict[str, np.ndarray] = {**inputs, **spikes}
+    matmul = accumulate or (lambda w, s: w @ s)
+    # Out-degree per pre neuron: one synaptic event per delivered non-zero synapse.
+    fan_out = [np.count_nonzero(s.weights, axis=0) for s in synapses]
+    channels: dict[str, set[str]] = {name: set() for name in sizes}
+    for syn in synapses:
+        channels[syn.post].add(syn.channel)
+    zero_cache = {name: np.zeros(size, dtype=np.int64) for name, size in sizes.items()}
+    synaptic_events = 0
+    for k in range(n_steps):
+        for pop in network.populations:
+            summed: dict[str, np.ndarray] = {}
+            for syn, fan in zip(synapses, fan_out, strict=True):
+                if syn.post != pop.name:
+                    continue
+                src = k - syn.delay_steps
+                if src < 0:
+                    continue
+                active = rasters[syn.pre][src]
+                if not active.any():
+                    continue
+                synaptic_events += int(fan[active].sum())
+                combine = syn.accumulate or matmul
+                contribution = combine(syn.weights, active.astype(syn.weights.dtype))
+                if syn.channel in summed:
+                    summed[syn.channel] = summed[syn.channel] + contribution
+                else:
+                    summed[syn.channel] = contribution
+            for channel in channels[pop.name]:
+                if channel not in summed:
+                    summed[channel] = zero_cache[pop.name]
+            spikes[pop.name][k] = updates[pop.name](k, summed)
+    events = {"spikes": int(sum(int(s.sum()) for s in spikes.values())),
+              "synaptic_events": synaptic_events,
+              "neuron_updates": n_steps * sum(sizes.values())}
+    return spikes, events
+
+
+# ---------------------------------------------------------------------------
+# The [network] section of parameter files
+# ---------------------------------------------------------------------------
+
+from lifhw.params import NeuronSection  # noqa: E402  (params imports nothing from here)
+from lifhw.schema import IDENTIFIER_RE, choice, integer, quantity  # noqa: E402
+from lifhw.schema import field as schema_field  # noqa: E402
+from lifhw.units import parse_quantity  # noqa: E402
+
+
+@dataclass(frozen=True)
+class PopulationSection:
+    """``[network.populations.<name>]``: LIF neurons sharing one ``[...neuron]`` table."""
+
+    size: int = integer(ge=1, doc="number of neurons")
+    neuron: NeuronSection = schema_field(doc="the neuron (as in [neuron])")
+    bias: float = quantity("A", 0.0, doc="constant input current of every neuron")
+    bias_spread: float = schema_field(0.0, ge=0, doc="relative spread of the bias "
+                                      "(uniform in bias*(1 +- spread), seeded)")
+
+
+@dataclass(frozen=True)
+class InputSection:
+    """``[network.inputs.<name>]``: Poisson spike sources."""
+
+    size: int = integer(ge=1, doc="number of sources")
+    rate: float = quantity("Hz", ge=0, doc="Poisson rate of each source")
+
+
+@dataclass(frozen=True)
+class ProjectionSection:
+    """``[[network.projections]]``: weights ``scale * M`` with M from a generator,
+    an explicit list or a ``.npy`` file.
+
+    ``scale`` is a quantity in volts (post with delta synapses) or amperes
+    (current synapses); for ``weights``/``path`` it defaults to 1 SI unit.
+    """
+
+    pre: str = schema_field(doc="source population (input or LIF)")
+    post: str = schema_field(doc="target LIF population")
+    distribution: str = choice("constant", "uniform", "normal", "list", "file",
+                               default="constant", doc="where M comes from")
+    scale: str = schema_field("", doc="weight unit/scale, e.g. '0.5 mV' or '50 pA'")
+    spread: float = schema_field(0.0, ge=0, doc="uniform: M in 1 +- spread; normal: sd")
+    density: float = schema_field(1.0, gt=0, le=1, doc="probability that a synapse exists")
+    seed: int = integer(0, ge=0, doc="seed of this projection's generator")
+    weights: tuple[tuple[float, ...], ...] = schema_field((), doc="M for 'list' (post x pre)")
+    path: str = schema_field("", doc="M for 'file': a .npy (post x pre), relative to the file")
+    delay: float = quantity("s", 0.0, ge=0, doc="synaptic delay (rounded to steps, >= 1 step)")
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    """``[network]``: a whole runnable experiment (network + input spikes).
+
+        [network]
+        dt = "1 ms"
+        t_stop = "1 s"
+        seed = 3
+        [network.inputs.stim]
+        size = 20
+        rate = "30 Hz"
+        [network.populations.exc]
+        size = 40
+        [network.populations.exc.neuron]
+        tau_m = "20 ms"  ...
+        [[network.projections]]
+        pre = "stim"
+        post = "exc"
+        distribution = "uniform"
+        scale = "2 mV"
+        spread = 0.5
+        density = 0.3
+    """
+
+    t_stop: float = quantity("s", gt=0, doc="duration of the experiment")
+    inputs: dict[str, InputSection] = schema_field(doc="spike sources by name")
+    populations: dict[str, PopulationSection] = schema_field(doc="LIF populations by name")
+    dt: float = quantity("s", 1e-3, gt=0, doc="simulation step")
+    seed: int = integer(0, ge=0, doc="seed of the input spikes and bias spreads")
+    projections: tuple[ProjectionSection, ...] = schema_field((), doc="connections")
+    base_dir: str = schema_field("", doc="(set by the loader) directory of the file")
+
+    def validate(self) -> None:
+        for kind, table in (("inputs", self.inputs), ("populations", self.populations)):
+            for key in table:
+                if not IDENTIFIER_RE.match(key):
+                    raise ParamError(f"{key!r} is not a valid name", path=f"{kind}.{key}")
+        if not self.populations:
+            raise ParamError("a network needs at least one population", path="populations")
+        names = set(self.inputs) | set(self.populations)
+        if len(names) != len(self.inputs) + len(self.populations):
+            raise ParamError("input and population names must differ", path="inputs")
+        if self.dt > self.t_stop:
+            raise ParamError("dt is longer than t_stop", path="dt")
+        for i, proj in enumerate(self.projections):
+            where = f"projections[{i}]"
+            if proj.pre not in names:
+                raise ParamError(f"unknown population {proj.pre!r}", path=f"{where}.pre")
+            if proj.post not in self.populations:
+                raise ParamError(f"{proj.post!r} is not a LIF population",
+                                 path=f"{where}.post")
+            if proj.distribution == "list" and not proj.weights:
+                raise ParamError("distribution 'list' needs weights", path=f"{where}.weights")
+            if proj.distribution == "file" and not proj.path:
+                raise ParamError("distribution 'file' needs a path", path=f"{where}.path")
+            if proj.distribution in ("constant", "uniform", "normal") and not proj.scale:
+                raise ParamError("give the weight scale, e.g. '0.5 mV' or '50 pA'",
+                                 path=f"{where}.scale")
+            self._scale(i)
+
+    def _scale(self, index: int) -> float:
+        proj = self.projections[index]
+        post = self.populations[proj.post].neuron
+        delta = post.tau_syn_exc == 0 and post.tau_syn_inh == 0
+        unit = "V" if delta else "A"
+        if not proj.scale:
+            return 1.0
+        return parse_quantity(proj.scale, unit, path=f"projections[{index}].scale")
+
+    def _sizes(self) -> dict[str, int]:
+        sizes = {name: s.size for name, s in self.inputs.items()}
+        sizes.update({name: s.size for name, s in self.populations.items()})
+        return sizes
+
+    def _matrix(self, index: int, shape: tuple[int, int]) -> np.ndarray:
+        proj = self.projections[index]
+        where = f"projections[{index}]"
+        rng = np.random.default_rng([proj.seed, index])
+        if proj.distribution == "constant":
+            base = np.ones(shape)
+        elif proj.distribution == "uniform":
+            base = rng.uniform(1.0 - proj.spread, 1.0 + proj.spread, size=shape)
+        elif proj.distribution == "normal":
+            base = rng.normal(1.0, proj.spread, size=shape)
+        elif proj.distribution == "list":
+            base = np.asarray(proj.weights, dtype=float)
+        else:
+            file = Path(self.base_dir) / proj.path if self.base_dir else Path(proj.path)
+            try:
+                base = np.load(file, allow_pickle=False)
+            except (OSError, ValueError) as err:
+                raise ParamError(f"cannot read {file}: {err}", path=f"{where}.path") from None
+            base = np.asarray(base, dtype=float)
+        if base.shape != shape:
+            raise ParamError(f"weights have shape {base.shape}, expected {shape} (post, pre)",
+                             path=where)
+        if proj.density < 1.0:
+            base = base * (rng.random(shape) < proj.density)
+        return base * self._scale(index)
+
+    def network(self, name: str = "network") -> Network:
+        """The :class:`Network` this section describes."""
+        sizes = self._sizes()
+        rng = np.random.default_rng([self.seed, 1])
+        pops = []
+        for pop_name, sec in self.populations.items():
+            bias = np.full(sec.size, sec.bias)
+            if sec.bias_spread > 0:
+                bias = bias * rng.uniform(1 - sec.bias_spread, 1 + sec.bias_spread, sec.size)
+            pops.append(Population(pop_name, sec.size, sec.neuron.lif(), bias))
+        projs = []
+        for i, proj in enumerate(self.projections):
+            weights = self._matrix(i, (sizes[proj.post], sizes[proj.pre]))
+            delay = max(1, int(round(proj.delay / self.dt)))
+            projs.append(Projection(proj.pre, proj.post, weights, delay))
+        inputs = tuple(InputPopulation(n, s.size) for n, s in self.inputs.items())
+        return Network(name=name, inputs=inputs, populations=tuple(pops),
+                       projections=tuple(projs), dt=self.dt)
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.t_stop / self.dt))
+
+    def input_spikes(self) -> np.ndarray:
+        """Poisson input spikes (T, n_in), the inputs side by side in file order.
+
+        Each source spikes in a step with probability ``min(rate dt, 1)``
+        (Bernoulli approximation of a Poisson process on the grid), seeded by
+        ``seed``.
+        """
+        rng = np.random.default_rng([self.seed, 0])
+        columns = [rng.random((self.n_steps, s.size)) < min(s.rate * self.dt, 1.0)
+                   for s in self.inputs.values()]
+        if not columns:
+            return np.zeros((self.n_steps, 0), dtype=bool)
+        return np.concatenate(columns, axis=1)
+
+
+def load_experiment(path: str | Path) -> tuple[Network, np.ndarray]:
+    """Network and input spikes of a parameter file with a ``[network]`` section."""
+    from lifhw import params
+
+    pf = params.load(path)
+    section: NetworkSection = pf.require("network")
+    return section.network(pf.name), section.input_spikes()

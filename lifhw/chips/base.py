@@ -56,8 +56,14 @@ from typing import Any
 
 import numpy as np
 
-from lifhw.errors import ParamError
-from lifhw.network import Network, NetworkRun
+from lifhw.network import (  # noqa: F401  (re-exported for chip modules)
+    Network,
+    NetworkRun,
+    Synapses,
+    Update,
+    run_network,
+    split_inputs,
+)
 from lifhw.registry import Registry
 
 #: A chip run is a network run whose backend is the chip name.
@@ -210,142 +216,6 @@ class ChipSpec:
 def projection_key(pre: str, post: str) -> str:
     """Key of a projection in :attr:`ChipSpec.weights`: ``"pre->post"``."""
     return f"{pre}->{post}"
-
-
-def split_inputs(network: Network,
-                 input_spikes: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Input spikes per input population, checked.
-
-    Args:
-        network: The network (its ``inputs`` fix the column order).
-        input_spikes: Boolean (T, sum of input sizes), the input populations side
-            by side in ``network.inputs`` order, or a mapping name -> (T, size).
-
-    Returns:
-        Input population name -> boolean array (T, size).
-
-    Raises:
-        ParamError: Wrong shape or missing population.
-    """
-    if isinstance(input_spikes, Mapping):
-        out = {}
-        n_steps = None
-        for pop in network.inputs:
-            if pop.name not in input_spikes:
-                raise ParamError(f"no input spikes for input population {pop.name!r}")
-            array = np.asarray(input_spikes[pop.name]).astype(bool)
-            if array.ndim != 2 or array.shape[1] != pop.size:
-                raise ParamError(f"input spikes of {pop.name!r} have shape {array.shape}, "
-                                 f"expected (T, {pop.size})")
-            if n_steps is not None and array.shape[0] != n_steps:
-                raise ParamError("input populations have different numbers of steps")
-            n_steps = array.shape[0]
-            out[pop.name] = array
-        return out
-    array = np.asarray(input_spikes).astype(bool)
-    total = sum(pop.size for pop in network.inputs)
-    if array.ndim != 2 or array.shape[1] != total:
-        raise ParamError(f"input spikes have shape {array.shape}, expected (T, {total})")
-    out = {}
-    start = 0
-    for pop in network.inputs:
-        out[pop.name] = array[:, start:start + pop.size]
-        start += pop.size
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class Synapses:
-    """One routed projection for :func:`run_network`.
-
-    Args:
-        pre, post: Population names.
-        weights: (post, pre) in the chip's units (integers or floats).
-        delay_steps: Delay d >= 1: a spike of step k is input of step k + d.
-        channel: Which input of ``post`` it feeds (``"exc"``/``"inh"``, an axon
-            type, ``"all"``...): the per-step update receives a sum per channel.
-        accumulate: ``(W, s) -> input`` for this projection (e.g. Loihi's
-            weight-exponent shift after the sum); default ``W @ s``.
-    """
-
-    pre: str
-    post: str
-    weights: np.ndarray
-    delay_steps: int = 1
-    channel: str = "all"
-    accumulate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
-
-
-#: Per-step neuron update of one population: (step, {channel: summed input
-#: (size,)}) -> spikes (size,) bool. It owns and advances the population state.
-Update = Callable[[int, Mapping[str, np.ndarray]], np.ndarray]
-
-
-def run_network(
-    network: Network,
-    inputs: Mapping[str, np.ndarray],
-    synapses: Sequence[Synapses],
-    updates: Mapping[str, Update],
-    *,
-    accumulate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Route spikes through projections and step every population, in time order.
-
-    At step ``k`` each LIF population (in ``network.populations`` order)
-    receives, per channel, ``sum_proj W @ s_pre[k - d]`` and returns its spikes.
-    Since ``d >= 1`` the order of populations inside a step does not matter.
-
-    Args:
-        network: Populations (sizes, order).
-        inputs: Input population name -> boolean (T, size) (see :func:`split_inputs`).
-        synapses: Routed projections.
-        updates: LIF population name -> per-step update function.
-        accumulate: ``(W, s) -> W @ s`` replacement (e.g. integer-exact or
-            saturating sums); default a float/integer matrix product.
-
-    Returns:
-        (spikes per LIF population (T, size) bool, event counts ``spikes``,
-        ``synaptic_events``, ``neuron_updates``).
-    """
-    n_steps = next(iter(inputs.values())).shape[0] if inputs else 0
-    sizes = {p.name: p.size for p in network.populations}
-    spikes = {name: np.zeros((n_steps, size), dtype=bool) for name, size in sizes.items()}
-    rasters: dict[str, np.ndarray] = {**inputs, **spikes}
-    matmul = accumulate or (lambda w, s: w @ s)
-    # Out-degree per pre neuron: one synaptic event per delivered non-zero synapse.
-    fan_out = [np.count_nonzero(s.weights, axis=0) for s in synapses]
-    channels: dict[str, set[str]] = {name: set() for name in sizes}
-    for syn in synapses:
-        channels[syn.post].add(syn.channel)
-    zero_cache = {name: np.zeros(size, dtype=np.int64) for name, size in sizes.items()}
-    synaptic_events = 0
-    for k in range(n_steps):
-        for pop in network.populations:
-            summed: dict[str, np.ndarray] = {}
-            for syn, fan in zip(synapses, fan_out, strict=True):
-                if syn.post != pop.name:
-                    continue
-                src = k - syn.delay_steps
-                if src < 0:
-                    continue
-                active = rasters[syn.pre][src]
-                if not active.any():
-                    continue
-                synaptic_events += int(fan[active].sum())
-                combine = syn.accumulate or matmul
-                contribution = combine(syn.weights, active.astype(syn.weights.dtype))
-                if syn.channel in summed:
-                    summed[syn.channel] = summed[syn.channel] + contribution
-                else:
-                    summed[syn.channel] = contribution
-            for channel in channels[pop.name]:
-                if channel not in summed:
-                    summed[channel] = zero_cache[pop.name]
-            spikes[pop.name][k] = updates[pop.name](k, summed)
-    events = {"spikes": int(sum(int(s.sum()) for s in spikes.values())),
-              "synaptic_events": synaptic_events,
-              "neuron_updates": n_steps * sum(sizes.values())}
-    return spikes, events
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,24 @@ it must not import lifhw. Usage::
 ``CASES.npz`` holds ``n_cases`` and, per case ``i``, arrays prefixed ``c{i}_``:
 ``a_in`` (T, N) int (dendritic input, fed straight into ``LIF.a_in`` by a
 fixed-point ring buffer), ``du``, ``dv``, ``vth`` (scalars), ``bias_mant``,
-``bias_exp``, ``u0``, ``v0`` (N,). A case may instead hold ``spikes`` (T, M)
-bool plus ``weights`` (N, M) int, ``weight_exp``, ``num_weight_bits``: input
-spikes then go through a bit-accurate ``Dense`` into the LIF (tests Lava's
-weight clipping/truncation, the exponent and the one-step synaptic delay).
-Cases run in a few process graphs of ``GROUP`` cases each (one ``run`` call
-per graph) to amortise start-up.
-``RESULT.npz`` gets ``c{i}_u``, ``c{i}_v``, ``c{i}_s`` (T, N) and ``seconds``
-(wall time of the ``run`` call alone).
+``bias_exp``, ``u0``, ``v0`` (N,).
+
+Two ways to run a case:
+
+* default: Lava's ``PyLifModelBitAcc`` process model is instantiated and its
+  own ``run_spk`` called step by step with stand-in ports (Lava's arithmetic,
+  without the multi-process runtime, whose start-up and per-step messaging
+  would cost ~2-3 s per case on a 2-core machine);
+* ``c{i}_runtime`` present: the full Lava runtime (``LIF`` process, a
+  fixed-point ``RingBuffer`` source, ``Monitor`` probes, ``Loihi2SimCfg(
+  select_tag="fixed_pt")``), all such cases in one process graph and one
+  ``run`` call. Such a case may hold ``spikes`` (T, M) bool plus ``weights``
+  (N, M) int, ``weight_exp``, ``num_weight_bits`` instead of ``a_in``: the
+  spikes then go through a bit-accurate ``Dense`` into the LIF (Lava's weight
+  clipping/truncation, the exponent and the one-step synaptic delay).
+
+``RESULT.npz`` gets ``c{i}_u``, ``c{i}_v``, ``c{i}_s`` (T, N) and the wall
+times ``seconds_runtime`` (the ``run`` call) and ``seconds_model``.
 """
 
 import sys
@@ -27,24 +37,78 @@ from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import Dense
 from lava.proc.io.source import RingBuffer
+from lava.proc.lif.models import PyLifModelBitAcc
 from lava.proc.lif.process import LIF
 from lava.proc.monitor.process import Monitor
-
-
-#: Cases per process graph: Lava runs one OS process per process model, and on a
-#: small machine one graph of ~100 processes is much slower than a few of ~25.
-GROUP = 1
 
 
 def main(cases_path: str, result_path: str) -> None:
     cases = np.load(cases_path)
     n_cases = int(cases["n_cases"])
     out = {}
-    seconds = 0.0
-    for first in range(0, n_cases, GROUP):
-        seconds += _run_group(cases, range(first, min(first + GROUP, n_cases)), out)
-    out["seconds"] = np.array(seconds)
+    runtime = [i for i in range(n_cases) if f"c{i}_runtime" in cases.files]
+    direct = [i for i in range(n_cases) if i not in runtime]
+    seconds = _run_group(cases, runtime, out) if runtime else 0.0
+    start = time.perf_counter()
+    for i in direct:
+        _run_model(cases, i, out)
+    out["seconds_runtime"] = np.array(seconds)
+    out["seconds_model"] = np.array(time.perf_counter() - start)
     np.savez(result_path, **out)
+
+
+class _InPort:
+    """Stands in for ``PyInPortVectorDense`` with one connected port: the
+    received vector is ``zeros(shape, int16) + data`` exactly as Lava's
+    ``recv`` reduces its CSP ports (so the dtype promotion is Lava's)."""
+
+    def __init__(self, n):
+        self.n = n
+        self.data = None
+
+    def recv(self):
+        return np.zeros(self.n, np.int16) + self.data
+
+
+class _OutPort:
+    def __init__(self):
+        self.sent = None
+
+    def send(self, data):
+        self.sent = data
+
+
+def _run_model(cases, i, out):
+    """Step Lava's own ``PyLifModelBitAcc.run_spk`` without the runtime.
+
+    The process model object is built as Lava's runtime builds it, its
+    variables set with the dtypes its ``LavaPyType`` declarations give, and its
+    ports replaced by in-process stand-ins. The arithmetic is Lava's code.
+    """
+    def get(name):
+        return cases[f"c{i}_{name}"]
+    a_in = get("a_in").astype(np.int32)
+    n_steps, n = a_in.shape
+    model = PyLifModelBitAcc({})
+    model.u = get("u0").astype(np.int32)
+    model.v = get("v0").astype(np.int32)
+    model.du = int(get("du"))
+    model.dv = int(get("dv"))
+    model.vth = int(get("vth"))
+    model.bias_mant = get("bias_mant").astype(np.int16)
+    model.bias_exp = get("bias_exp").astype(np.int16)
+    model.a_in = _InPort(n)
+    model.s_out = _OutPort()
+    u = np.zeros((n_steps, n), np.int64)
+    v = np.zeros((n_steps, n), np.int64)
+    s = np.zeros((n_steps, n), bool)
+    for t in range(n_steps):
+        model.a_in.data = a_in[t]
+        model.run_spk()
+        u[t] = model.u
+        v[t] = model.v
+        s[t] = np.asarray(model.s_out.sent) != 0
+    out[f"c{i}_u"], out[f"c{i}_v"], out[f"c{i}_s"] = u, v, s
 
 
 def _run_group(cases, indices, out):
