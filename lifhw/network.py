@@ -374,8 +374,8 @@ from lifhw.units import parse_quantity  # noqa: E402
 class PopulationSection:
     """``[network.populations.<name>]``: LIF neurons sharing one ``[...neuron]`` table."""
 
+    neuron: NeuronSection = field(metadata={"doc": "the neuron (as in [neuron])"})
     size: int = integer(ge=1, doc="number of neurons")
-    neuron: NeuronSection = schema_field(doc="the neuron (as in [neuron])")
     bias: float = quantity("A", 0.0, doc="constant input current of every neuron")
     bias_spread: float = schema_field(0.0, ge=0, doc="relative spread of the bias "
                                       "(uniform in bias*(1 +- spread), seeded)")
@@ -435,9 +435,10 @@ class NetworkSection:
         density = 0.3
     """
 
+    inputs: dict[str, InputSection] = field(metadata={"doc": "spike sources by name"})
+    populations: dict[str, PopulationSection] = field(
+        metadata={"doc": "LIF populations by name"})
     t_stop: float = quantity("s", gt=0, doc="duration of the experiment")
-    inputs: dict[str, InputSection] = schema_field(doc="spike sources by name")
-    populations: dict[str, PopulationSection] = schema_field(doc="LIF populations by name")
     dt: float = quantity("s", 1e-3, gt=0, doc="simulation step")
     seed: int = integer(0, ge=0, doc="seed of the input spikes and bias spreads")
     projections: tuple[ProjectionSection, ...] = schema_field((), doc="connections")
@@ -524,7 +525,7 @@ class NetworkSection:
         projs = []
         for i, proj in enumerate(self.projections):
             weights = self._matrix(i, (sizes[proj.post], sizes[proj.pre]))
-            delay = max(1, int(round(proj.delay / self.dt)))
+            delay = max(1, round(proj.delay / self.dt))
             projs.append(Projection(proj.pre, proj.post, weights, delay))
         inputs = tuple(InputPopulation(n, s.size) for n, s in self.inputs.items())
         return Network(name=name, inputs=inputs, populations=tuple(pops),
@@ -532,7 +533,7 @@ class NetworkSection:
 
     @property
     def n_steps(self) -> int:
-        return int(round(self.t_stop / self.dt))
+        return round(self.t_stop / self.dt)
 
     def input_spikes(self) -> np.ndarray:
         """Poisson input spikes (T, n_in), the inputs side by side in file order.

@@ -71,7 +71,7 @@ def _population_update(pop: Population, dt: float, record: np.ndarray | None) ->
     bias = np.ascontiguousarray(pop.bias, dtype=float)
     zeros = np.zeros(size)
     spikes = np.zeros(size, dtype=np.bool_)
-    n_ref = int(round(p.t_ref / dt))
+    n_ref = round(p.t_ref / dt)
     decay_e = math.exp(-dt / p.tau_syn_exc) if p.tau_syn_exc > 0 else 0.0
     decay_i = math.exp(-dt / p.tau_syn_inh) if p.tau_syn_inh > 0 else 0.0
 

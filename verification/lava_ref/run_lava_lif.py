@@ -158,7 +158,7 @@ def _run_group(cases, indices, out):
     lifs[0].run(condition=RunSteps(num_steps=n_steps),
                 run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
     seconds = time.perf_counter() - start
-    for i, lif, probes in zip(indices, lifs, monitors):
+    for i, lif, probes in zip(indices, lifs, monitors, strict=True):
         for var, key in (("u", "u"), ("v", "v"), ("s_out", "s")):
             data = np.asarray(probes[var].get_data()[lif.name][var])
             out[f"c{i}_{key}"] = data != 0 if key == "s" else data.astype(np.int64)
