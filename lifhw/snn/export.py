@@ -22,8 +22,11 @@ RTL core are compared with.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -134,3 +137,59 @@ def simulate_network(network: Network, input_spikes: np.ndarray) -> dict[str, np
         rasters[pop.name + "#bool"] = out
     result = {pop.name: rasters[pop.name + "#bool"] for pop in network.populations}
     return {k: v[:, 0] for k, v in result.items()} if single else result
+
+
+# -- model files -------------------------------------------------------------
+
+_FORMAT = "lifhw-snn-1"
+
+
+def save_model(path: str | Path, network: Network, info: Mapping[str, Any]) -> Path:
+    """Write a network and its task metadata (encoding, steps...) as one ``.npz``.
+
+    Args:
+        path: Output file (written atomically).
+        network: Feed-forward network from :func:`to_network` or the converter.
+        info: JSON-able metadata (``encoding``, ``n_steps``, accuracies...).
+    """
+    import io
+    import json
+
+    from lifhw.io import atomic_write_bytes
+
+    header = {"format": _FORMAT, "name": network.name, "dt": network.dt,
+              "inputs": [[p.name, p.size] for p in network.inputs],
+              "populations": [[p.name, p.size, dataclasses.asdict(p.neuron)]
+                              for p in network.populations],
+              "projections": [[p.pre, p.post, p.delay_steps] for p in network.projections],
+              "info": dict(info)}
+    arrays: dict[str, Any] = {"header": np.array(json.dumps(header))}
+    arrays.update({f"bias_{i}": p.bias for i, p in enumerate(network.populations)})
+    arrays.update({f"weights_{i}": p.weights for i, p in enumerate(network.projections)})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_model(path: str | Path) -> tuple[Network, dict[str, Any]]:
+    """Read a file written by :func:`save_model`.
+
+    Raises:
+        ParamError: Not such a file, or a different format.
+    """
+    import json
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            header = json.loads(str(npz["header"]))
+            arrays = {k: npz[k] for k in npz.files if k != "header"}
+    except (OSError, ValueError, KeyError) as err:
+        raise ParamError(f"cannot read SNN model file {path}: {err}") from err
+    if header.get("format") != _FORMAT:
+        raise ParamError(f"{path} is not a {_FORMAT} model file")
+    inputs = tuple(InputPopulation(n, int(s)) for n, s in header["inputs"])
+    pops = tuple(Population(n, int(s), LIFParams(**neuron), arrays[f"bias_{i}"])
+                 for i, (n, s, neuron) in enumerate(header["populations"]))
+    projs = tuple(Projection(pre, post, arrays[f"weights_{i}"], int(d))
+                  for i, (pre, post, d) in enumerate(header["projections"]))
+    return Network(header["name"], inputs, pops, projs, dt=float(header["dt"])), header["info"]

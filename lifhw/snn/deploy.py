@@ -1,0 +1,212 @@
+"""Run a trained or converted network on every backend and tabulate the result.
+
+Targets:
+
+* ``float`` -- :func:`lifhw.snn.export.simulate_network`, the float golden
+  reference (grid convention);
+* ``loihi``, ``truenorth``, ``spinnaker``, ``brainscales`` -- the chip mappers
+  (:mod:`lifhw.chips`): ``quantize(map(network))``, design-rule ``check``,
+  bit-accurate ``simulate`` one test sample at a time, ``energy`` from the
+  chips' published per-event figures;
+* ``rtl`` -- lifhw's Verilog population core under Verilator
+  (:mod:`lifhw.digital.population`).
+
+Per target the table gives the test accuracy, the agreement of its class
+decisions with the float reference, spikes and synaptic events per inference,
+the energy estimate per inference and the design-rule warnings. A target
+whose module is not installed, or that cannot run the network, gets a row
+with the reason instead of numbers: the table always has every target.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lifhw.network import Network
+from lifhw.snn import export, model
+
+TARGETS = ("float", "loihi", "truenorth", "spinnaker", "brainscales", "rtl")
+CHIP_TARGETS = ("loihi", "truenorth", "spinnaker", "brainscales")
+
+
+@dataclass
+class DeployResult:
+    """One row of the deployment table.
+
+    Args:
+        target: Backend name.
+        accuracy: Test accuracy (fraction), None when the target did not run.
+        agreement: Fraction of samples classified as the float reference does.
+        spikes: Spikes per inference (all LIF populations).
+        synaptic_events: Synaptic events per inference.
+        energy_j: Energy estimate per inference (J), None when not available.
+        warnings: Design-rule violations (strings).
+        seconds: Wall time of mapping and simulation (s).
+        note: Why a target did not run, or other remarks.
+        n_samples: Test samples run.
+    """
+
+    target: str
+    accuracy: float | None = None
+    agreement: float | None = None
+    spikes: float | None = None
+    synaptic_events: float | None = None
+    energy_j: float | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    note: str = ""
+    n_samples: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+HEADER = ["target", "accuracy %", "agree w/ float %", "spikes/inf", "syn. events/inf",
+          "energy/inf (J)", "rule warnings", "note"]
+
+
+def table(results: Sequence[DeployResult]) -> list[list[Any]]:
+    """Rows (header first) for reports and the CLI."""
+    rows: list[list[Any]] = [list(HEADER)]
+    for r in results:
+        rows.append([r.target,
+                     _fmt(r.accuracy, 100, ".1f"), _fmt(r.agreement, 100, ".1f"),
+                     _fmt(r.spikes, 1, ".0f"), _fmt(r.synaptic_events, 1, ".0f"),
+                     _fmt(r.energy_j, 1, ".3g"), len(r.warnings), r.note])
+    return rows
+
+
+def _fmt(value: float | None, scale: float, spec: str) -> str:
+    return "-" if value is None else format(value * scale, spec)
+
+
+def _synaptic_events(network: Network, spikes: dict[str, np.ndarray],
+                     inputs: dict[str, np.ndarray]) -> float:
+    """Deliveries to non-zero synapses (the counting rule of lifhw.chips.base.run_network)."""
+    rasters = {**inputs, **spikes}
+    total = 0.0
+    for proj in network.projections:
+        pre = rasters[proj.pre]
+        delivered = pre[:max(pre.shape[0] - proj.delay_steps, 0)]
+        fan_out = np.count_nonzero(proj.weights, axis=0)
+        total += float(np.sum(delivered.sum(axis=(0, 1)) * fan_out))
+    return total
+
+
+def _split(network: Network, x: np.ndarray) -> dict[str, np.ndarray]:
+    out, start = {}, 0
+    for src in network.inputs:
+        out[src.name] = x[..., start:start + src.size]
+        start += src.size
+    return out
+
+
+def run_float(network: Network, x: np.ndarray, labels: np.ndarray) -> DeployResult:
+    """The float reference on inputs (T, N, n_inputs)."""
+    start = time.perf_counter()
+    spikes = export.simulate_network(network, x)
+    pred = model.predict(spikes["output"])
+    n = x.shape[1]
+    return DeployResult("float", float(np.mean(pred == labels)), 1.0,
+                        float(sum(s.sum() for s in spikes.values())) / n,
+                        _synaptic_events(network, spikes, _split(network, x)) / n,
+                        None, [], time.perf_counter() - start, "reference", n)
+
+
+def run_chip(name: str, network: Network, x: np.ndarray, labels: np.ndarray,
+             reference: np.ndarray) -> DeployResult:
+    """One chip mapper on inputs (T, N, n_inputs); one bit-accurate run per sample."""
+    start = time.perf_counter()
+    try:
+        chip = importlib.import_module(f"lifhw.chips.{name}")
+    except ImportError as err:
+        return DeployResult(name, note=f"mapper not available ({err.name})")
+    config = chip.quantize(chip.map(network))
+    warnings = [str(v) for v in chip.check(config)]
+    predictions, spikes, events, energy = [], 0.0, 0.0, 0.0
+    for i in range(x.shape[1]):
+        run = chip.simulate(config, x[:, i].astype(bool))
+        predictions.append(int(np.argmax(run.spikes["output"].sum(axis=0))))
+        spikes += run.events.get("spikes", 0)
+        events += run.events.get("synaptic_events", 0)
+        energy += chip.energy(config, run).total_j
+    n = x.shape[1]
+    pred = np.array(predictions)
+    return DeployResult(name, float(np.mean(pred == labels)), float(np.mean(pred == reference)),
+                        spikes / n, events / n, energy / n, warnings,
+                        time.perf_counter() - start, "", n)
+
+
+def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray,
+            reference: np.ndarray) -> DeployResult:
+    """lifhw's Verilog population core under Verilator (see :mod:`lifhw.digital.population`)."""
+    start = time.perf_counter()
+    try:
+        population = importlib.import_module("lifhw.digital.population")
+    except ImportError:
+        return DeployResult("rtl", note="lifhw.digital.population not available")
+    runner = getattr(population, "run_network", None)
+    if runner is None:
+        return DeployResult("rtl", note="lifhw.digital.population has no run_network")
+    outcome = runner(network, x, sim="verilator")
+    pred = model.predict(outcome.spikes["output"])
+    n = x.shape[1]
+    energy = getattr(outcome, "energy_j", None)
+    return DeployResult("rtl", float(np.mean(pred == labels)), float(np.mean(pred == reference)),
+                        float(sum(s.sum() for s in outcome.spikes.values())) / n,
+                        float(outcome.events.get("synaptic_events", 0)) / n,
+                        None if energy is None else float(energy) / n,
+                        list(getattr(outcome, "warnings", [])),
+                        time.perf_counter() - start, "", n)
+
+
+def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
+           targets: Sequence[str] = TARGETS, log: bool = False) -> list[DeployResult]:
+    """Run ``network`` on the targets.
+
+    Args:
+        network: A feed-forward network with an ``output`` population.
+        x: Encoded inputs (T, N, n_inputs) (see :func:`lifhw.snn.task.encoded_test_set`).
+        labels: (N,) classes.
+        targets: Subset of :data:`TARGETS`.
+        log: Print a line per finished target.
+
+    Returns:
+        One result per target, in the order asked.
+    """
+    from lifhw.errors import ParamError
+
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise ParamError(f"unknown deployment target(s) {unknown}; choose from {TARGETS}")
+    reference_run = run_float(network, x, labels)
+    reference = model.predict(export.simulate_network(network, x)["output"])
+    results = []
+    for target in targets:
+        if target == "float":
+            result = reference_run
+        elif target == "rtl":
+            result = _guard(target, lambda: run_rtl(network, x, labels, reference))
+        else:
+            result = _guard(target, lambda t=target: run_chip(t, network, x, labels, reference))
+        results.append(result)
+        if log:
+            acc = "-" if result.accuracy is None else f"{100 * result.accuracy:.1f} %"
+            print(f"  {target}: {acc} {result.note}", flush=True)
+    return results
+
+
+def _guard(target: str, call: Any) -> DeployResult:
+    # A backend that cannot run this network must not hide the other rows; the
+    # reason goes into the table. Tests assert that the installed ones do run.
+    try:
+        result: DeployResult = call()
+    except Exception as err:
+        return DeployResult(target, note=f"failed: {type(err).__name__}: {err}"[:200])
+    return result

@@ -1,0 +1,80 @@
+"""The digits task end to end: train or convert a network, return it as a
+:class:`lifhw.network.Network` with the metadata needed to run it again.
+
+Each builder returns ``(network, info)``; ``info`` holds the encoding, the
+number of steps and the accuracies measured while building (JSON-able), and
+is what :func:`lifhw.snn.export.save_model` stores next to the network.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from lifhw.network import Network
+from lifhw.snn import convert, data, export, model, train
+
+METHODS = ("surrogate", "eprop", "convert")
+
+#: Steps of the rate code for converted networks (rates need more steps than
+#: the trained nets, which learn to use few spikes).
+CONVERT_STEPS = 64
+
+
+def build(method: str = "surrogate", *, digits: data.Digits | None = None,
+          config: train.TrainConfig | None = None, convert_steps: int = CONVERT_STEPS,
+          bias_mode: str = "current", seed: int = 0) -> tuple[Network, dict[str, Any]]:
+    """Train (``surrogate``/``eprop``) or convert (``convert``) a digits network.
+
+    Args:
+        method: ``surrogate`` (BPTT), ``eprop`` (three-factor rule) or ``convert``.
+        digits: Data split (loaded when None).
+        config: Training hyper-parameters (``rule`` is set from ``method``).
+        convert_steps: Steps of the rate code of a converted network.
+        bias_mode: Bias of a converted network: ``current`` or ``neuron``.
+        seed: Seed (ANN training; the SNN seed is ``config.seed``).
+    """
+    from dataclasses import replace
+
+    from lifhw.errors import ParamError
+
+    if method not in METHODS:
+        raise ParamError(f"unknown method {method!r}; one of {METHODS}", path="method")
+    digits = digits or data.load()
+    if method in ("surrogate", "eprop"):
+        cfg = replace(config or train.TrainConfig(), rule="bptt" if method == "surrogate"
+                      else "eprop")
+        result = train.train(cfg, digits)
+        m = result.model
+        network = export.to_network(m.weights, m.biases, tau_m=m.neuron.tau_m,
+                                    dt=m.neuron.dt, name=f"digits_{method}")
+        info = {"method": method, "encoding": cfg.encoding, "n_steps": cfg.n_steps,
+                "train_seconds": result.seconds, "train_accuracy": result.train_accuracy,
+                "test_accuracy": result.test_accuracy, "epochs": cfg.epochs,
+                "surrogate": cfg.surrogate, "scale": cfg.scale, "hidden": list(cfg.hidden)}
+        return network, info
+    start = time.perf_counter()
+    ann = convert.train_ann(digits.x_train, digits.y_train, seed=seed)
+    conv = convert.convert(ann, digits.x_train, bias_mode=bias_mode, name="digits_converted")
+    seconds = time.perf_counter() - start
+    info = {"method": method, "encoding": "rate", "n_steps": convert_steps,
+            "train_seconds": seconds, "ann_test_accuracy": ann.accuracy(digits.x_test,
+                                                                        digits.y_test),
+            "bias_mode": bias_mode, "percentile": 99.9, "scales": conv.scales}
+    info["test_accuracy"] = accuracy(conv.network, info, digits)
+    return conv.network, info
+
+
+def encoded_test_set(network: Network, info: dict[str, Any], digits: data.Digits
+                ) -> np.ndarray:
+    """Encoded test set in the network's input columns, (T, N, n_inputs)."""
+    x = data.encode(digits.x_test, int(info["n_steps"]), str(info["encoding"]), seed=1)
+    return convert.input_raster(network, x)
+
+
+def accuracy(network: Network, info: dict[str, Any], digits: data.Digits) -> float:
+    """Test accuracy of ``network`` under the float reference simulator."""
+    out = export.simulate_network(network, encoded_test_set(network, info, digits))["output"]
+    return float(np.mean(model.predict(out) == digits.y_test))
