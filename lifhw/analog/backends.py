@@ -223,6 +223,8 @@ def read_raw(data: bytes) -> SimOutput:
             if k == 0 and normal not in ("time", "frequency"):
                 vectors["sweep"] = column
         plots.append(SimOutput(plotname=header.get("Plotname", ""), vectors=vectors))
+        if not data[pos:pos + 16].lstrip().startswith((b"Title", b"Plotname")):
+            break  # end of file, or the partial last row of an interrupted run
     if not plots:
         raise SimulationError("ngspice raw file contains no data")
     return plots[-1]
