@@ -66,7 +66,7 @@ def test_membrane_closed_form_threshold_and_refractory() -> None:
     state = sp.State.initial(params)
     zeros = np.zeros(1, dtype=np.int64)
     v, spikes = [], []
-    for k in range(8):
+    for _k in range(8):
         spikes.append(bool(sp.step(state, params, zeros, zeros, 0, 0)[0]))
         v.append(int(state.v[0]))
     assert v == [4 * 32768, 6 * 32768, 0, 0, 0, 4 * 32768, 6 * 32768, 0]

@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 
 from lifhw.chips import truenorth as tn
-from lifhw.core import LIFParams
-from lifhw.network import InputPopulation, Network, Population, Projection
 
 BIG = tn.THRESHOLD_MAX
 

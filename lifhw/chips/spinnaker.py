@@ -132,7 +132,7 @@ def exp_decay_u032(dt: float, tau: float) -> int:
     """``expulr(-dt/tau)`` as u0.32 bits (0 for tau = 0, i.e. cleared every step)."""
     if tau <= 0:
         return 0
-    return min(int(round(math.exp(-dt / tau) * ONE_U032)), ONE_U032 - 1)
+    return min(round(math.exp(-dt / tau) * ONE_U032), ONE_U032 - 1)
 
 
 def init_u032(dt: float, tau: float) -> int:
@@ -153,7 +153,7 @@ def ring_buffer_shift(max_weight: float) -> int:
     """
     if max_weight <= 0:
         return 0
-    power = int(math.ceil(max(0.0, math.log2(max_weight))))
+    power = math.ceil(max(0.0, math.log2(max_weight)))
     if 2.0**power <= max_weight:
         power += 1
     return power

@@ -518,7 +518,7 @@ def fit_levels(w: np.ndarray, n_levels: int, iterations: int = 20) -> np.ndarray
     n = w.shape[0]
     present = w > 0
     data = np.where(present, w, np.nan)
-    has = present.any(axis=1)
+    has = np.asarray(present.any(axis=1), dtype=bool)
     safe = np.where(has[:, None], data, 0.0)
     qs = np.linspace(0.75, 0.25, n_levels) if n_levels > 1 else np.array([0.5])
     with np.errstate(all="ignore"):
@@ -588,7 +588,8 @@ def _place(network: Network, axon_copies: int) -> dict[str, Placement]:
     cores = {pop.name: math.ceil(pop.size / NEURONS_PER_CORE) for pop in network.populations}
     fan: dict[str, int] = {}
     for _ in range(20):
-        fan = {pop.name: 0 for pop in (*network.inputs, *network.populations)}
+        fan = {name: 0 for name in [p.name for p in network.inputs]
+               + [p.name for p in network.populations]}
         for proj in network.projections:
             fan[proj.pre] += cores[proj.post] * axon_copies
         new = {}
