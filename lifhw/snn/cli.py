@@ -1,0 +1,118 @@
+"""``lifhw snn``: train or convert a digits SNN, deploy it on the chips and the RTL core.
+
+    lifhw snn train --method surrogate -o build/snn/surrogate.npz
+    lifhw snn train --method convert -o build/snn/converted.npz
+    lifhw snn deploy build/snn/surrogate.npz --samples 200
+    lifhw snn deploy --method convert --targets float,loihi --json
+
+``deploy`` without a model file builds one first (embedded defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from lifhw.errors import ParamError
+
+
+def register(subparsers: Any) -> None:
+    from lifhw.snn.deploy import TARGETS
+    from lifhw.snn.surrogate import SURROGATES
+    from lifhw.snn.task import METHODS
+
+    snn = subparsers.add_parser("snn", help="spiking networks: train, convert, deploy (digits)")
+    sub = snn.add_subparsers(dest="snn_command", metavar="ACTION")
+
+    tr = sub.add_parser("train", help="train (surrogate BPTT / three-factor) or convert an ANN")
+    tr.add_argument("--method", choices=METHODS, default="surrogate")
+    tr.add_argument("--epochs", type=int, default=15, help="training epochs (default 15)")
+    tr.add_argument("--steps", type=int, default=None,
+                    help="time steps per sample (default 16; 64 for convert)")
+    tr.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes")
+    tr.add_argument("--encoding", choices=("rate", "poisson", "latency"), default="rate")
+    tr.add_argument("--surrogate", choices=SURROGATES, default="fast_sigmoid")
+    tr.add_argument("--scale", type=float, default=5.0, help="surrogate slope (default 5)")
+    tr.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    tr.add_argument("--no-detach-reset", action="store_true",
+                    help="back-propagate through the reset too")
+    tr.add_argument("--bias", choices=("current", "neuron"), default="current",
+                    help="convert: biases as inverse f-I currents or a bias neuron")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("-o", "--out", help="write the network (.npz) here")
+    tr.add_argument("--json", action="store_true", help="print the result as JSON")
+    tr.set_defaults(func=_cmd_train)
+
+    de = sub.add_parser("deploy", help="run a network on float, the chips and the RTL core")
+    de.add_argument("model", nargs="?", help="network file from `lifhw snn train -o`")
+    de.add_argument("--method", choices=METHODS, default="surrogate",
+                    help="without a model file: build this one first")
+    de.add_argument("--targets", default=",".join(TARGETS),
+                    help=f"comma-separated subset of {','.join(TARGETS)}")
+    de.add_argument("--samples", type=int, default=200,
+                    help="test samples to run (default 200; 0 = all 450)")
+    de.add_argument("--json", action="store_true", help="print the table as JSON")
+    de.set_defaults(func=_cmd_deploy)
+    snn.set_defaults(func=lambda _args: snn.print_help() or 0)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from lifhw.cli import print_json
+    from lifhw.snn import export, task, train
+
+    if args.epochs < 0:
+        raise ParamError("--epochs must be >= 0")
+    steps = args.steps
+    config = train.TrainConfig(hidden=tuple(args.hidden), n_steps=steps or 16,
+                               encoding=args.encoding, epochs=args.epochs, lr=args.lr,
+                               surrogate=args.surrogate, scale=args.scale,
+                               detach_reset=not args.no_detach_reset, seed=args.seed)
+    network, info = task.build(args.method, config=config, bias_mode=args.bias,
+                               convert_steps=steps or task.CONVERT_STEPS, seed=args.seed)
+    if args.out:
+        export.save_model(Path(args.out), network, info)
+        info["file"] = str(args.out)
+    if args.json:
+        print_json(info)
+        return 0
+    line = (f"{args.method}: test accuracy {100 * info['test_accuracy']:.1f} % "
+            f"({info['n_steps']} steps, {info['encoding']} code), "
+            f"trained in {info['train_seconds']:.2f} s")
+    if "ann_test_accuracy" in info:
+        line += f"; ANN {100 * info['ann_test_accuracy']:.1f} %"
+    print(line)
+    if args.out:
+        print(f"network: {args.out}")
+    return 0
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from lifhw.cli import print_json
+    from lifhw.snn import data, deploy, export, task
+
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    digits = data.load()
+    if args.model:
+        network, info = export.load_model(Path(args.model))
+    else:
+        network, info = task.build(args.method, digits=digits)
+    if args.samples < 0:
+        raise ParamError("--samples must be >= 0")
+    n = args.samples or len(digits.y_test)
+    x = task.encoded_test_set(network, info, digits)[:, :n]
+    results = deploy.deploy(network, x, digits.y_test[:n], targets, log=not args.json)
+    if args.json:
+        print_json({"network": network.name, "info": info,
+                    "results": [r.as_dict() for r in results]})
+        return 0
+    rows = deploy.table(results)
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
+    print(f"{network.name}: {n} test samples, {info['n_steps']} steps")
+    for row in rows:
+        cells = [str(c).rjust(w) for c, w in zip(row[:-1], widths, strict=True)]
+        print("  ".join(cells) + ("  " + str(row[-1]) if row[-1] else ""))
+    for r in results:
+        for warning in r.warnings:
+            print(f"{r.target}: {warning}")
+    return 0
