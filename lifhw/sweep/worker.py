@@ -56,6 +56,22 @@ def _kill_own_group() -> None:
     os._exit(1)
 
 
+_WARM: set[str] = set()
+
+
+def prepare(task: Mapping[str, Any]) -> None:
+    """Import plugins and warm the backend up (once per worker, outside the timeout)."""
+    from lifhw.sweep.backends import warm_up
+
+    backend = str(task["backend"])
+    if backend in _WARM:
+        return
+    for plugin in task.get("plugins", ()):
+        importlib.import_module(plugin)
+    warm_up(backend)
+    _WARM.add(backend)
+
+
 def evaluate_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """Evaluate one point in this process; never raises (failures are results)."""
     from lifhw.params import load_mapping
@@ -124,6 +140,11 @@ def main() -> None:
                 ready.wait()
             line = tasks.pop(0)
         task = json.loads(line)
+        try:
+            prepare(task)
+        except Exception:  # reported by evaluate_task with the same cause
+            pass
+        results.write(json.dumps({"started": task["key"]}) + "\n")
         results.write(json.dumps(evaluate_task(task), allow_nan=True) + "\n")
 
 
@@ -236,7 +257,10 @@ class WorkerProcess:
         except OSError:
             self.kill()
             return _failed(task, "worker process died before the point started", 0.0)
-        reply = self._read_line(start + timeout)
+        reply = self._read_line(start + STARTUP_GRACE_S)
+        if isinstance(reply, dict) and "started" in reply:
+            start = time.monotonic()  # warm-up done: the point's own clock starts now
+            reply = self._read_line(start + timeout)
         if reply == "timeout":
             self.kill()
             return _failed(task, f"timed out after {timeout:g} s (worker and its child "

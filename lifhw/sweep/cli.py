@@ -1,0 +1,94 @@
+"""``lifhw sweep SPEC``, ``lifhw sweep export DB``, ``lifhw plot DB``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from lifhw.errors import LifhwError
+
+
+def register(subparsers: Any) -> None:
+    """Add the sweep commands to the ``lifhw`` parser."""
+    sweep = subparsers.add_parser(
+        "sweep", help="run a design-space sweep (or: sweep export DB --csv|--parquet)",
+        description="Run a design-space sweep spec (circuits/sweeps/*.toml) and store every "
+        "point in an SQLite database, or export such a database: "
+        "`lifhw sweep export DB --csv|--parquet [-o FILE]`.")
+    sweep.add_argument("target", nargs="+", metavar="SPEC",
+                       help="sweep spec file, or: export DB")
+    sweep.add_argument("--db", help="results database (default: <spec>.sqlite next to it)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="local worker processes (default: number of cores)")
+    sweep.add_argument("--resume", action="store_true",
+                       help="skip points already done in the database")
+    sweep.add_argument("--dask", metavar="ADDRESS",
+                       help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+    sweep.add_argument("--timeout", type=float, default=None,
+                       help="wall-time limit of one point in s (default: from the spec)")
+    sweep.add_argument("--gds", action="store_true",
+                       help="write a GDS layout per point next to the database")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    fmt = sweep.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="(export) write CSV")
+    fmt.add_argument("--parquet", action="store_true", help="(export) write Parquet")
+    sweep.add_argument("-o", "--output", help="(export) output file")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    plot = subparsers.add_parser("plot", help="plots and an HTML summary of a sweep database")
+    plot.add_argument("db", help="results database (.sqlite)")
+    plot.add_argument("-o", "--out", help="output directory (default: <db>_plots)")
+    plot.add_argument("--sweep", help="sweep name inside the database (default: the latest)")
+    plot.set_defaults(func=_cmd_plot)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    target = args.target
+    if target[0] == "export" and len(target) == 2 and not target[1].endswith(".toml"):
+        return _cmd_export(Path(target[1]), args)
+    if len(target) != 1:
+        raise LifhwError("usage: lifhw sweep SPEC [options] | lifhw sweep export DB "
+                         "--csv|--parquet")
+    if args.csv or args.parquet or args.output:
+        raise LifhwError("--csv/--parquet/-o belong to `lifhw sweep export DB`")
+    from lifhw.sweep.engine import run_sweep
+
+    summary = run_sweep(target[0], db=args.db, workers=args.workers, resume=args.resume,
+                        dask_address=args.dask, progress=not args.quiet,
+                        timeout=args.timeout, gds=True if args.gds else None)
+    print(summary.line())
+    for error in summary.errors:
+        print("  " + error)
+    return 0 if summary.done + summary.skipped > 0 or summary.total == 0 else 1
+
+
+def _cmd_export(db: Path, args: argparse.Namespace) -> int:
+    from lifhw.sweep.export import export
+
+    if not (args.csv or args.parquet):
+        raise LifhwError("lifhw sweep export DB needs --csv or --parquet")
+    fmt = "csv" if args.csv else "parquet"
+    out = Path(args.output) if args.output else db.with_suffix(f".{fmt}")
+    path, rows = export(db, out, fmt)
+    print(f"{rows} points -> {path}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from lifhw.plots import plot_database
+
+    db = Path(args.db)
+    out = Path(args.out) if args.out else db.with_name(db.stem + "_plots")
+    summary = plot_database(db, out, sweep=args.sweep)
+    for figure in summary.figures:
+        print(figure)
+    print(f"summary: {summary.html.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from lifhw.cli import main
+
+    sys.exit(main(["sweep", *sys.argv[1:]]))
