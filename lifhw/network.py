@@ -465,6 +465,12 @@ class NetworkSection:
                                  path=f"{where}.post")
             if proj.distribution == "list" and not proj.weights:
                 raise ParamError("distribution 'list' needs weights", path=f"{where}.weights")
+            if proj.distribution == "list":
+                sizes = self._sizes()
+                rows = {len(row) for row in proj.weights}
+                if len(proj.weights) != sizes[proj.post] or rows != {sizes[proj.pre]}:
+                    raise ParamError(f"weights must be {sizes[proj.post]} rows (post) of "
+                                     f"{sizes[proj.pre]} numbers (pre)", path=f"{where}.weights")
             if proj.distribution == "file" and not proj.path:
                 raise ParamError("distribution 'file' needs a path", path=f"{where}.path")
             if proj.distribution in ("constant", "uniform", "normal") and not proj.scale:
@@ -556,4 +562,7 @@ def load_experiment(path: str | Path) -> tuple[Network, np.ndarray]:
 
     pf = params.load(path)
     section: NetworkSection = pf.require("network")
-    return section.network(pf.name), section.input_spikes()
+    try:
+        return section.network(pf.name), section.input_spikes()
+    except ParamError as err:  # e.g. a weight file of the wrong shape
+        raise err.located(path_prefix="network", source=str(path)) from None
