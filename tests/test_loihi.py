@@ -254,7 +254,7 @@ def test_network_run_equals_run_lif_with_one_step_delay() -> None:
     a_in = np.zeros((200, 5), dtype=np.int64)
     for t in range(1, 200):
         a_in[t] = loihi.dendritic_sum(proj.weights, spikes[t - 1], proj.weight_exp)
-    u, v, s = loihi.run_lif(a_in, du=pop.du, dv=pop.dv, vth=pop.vth,
+    _u, v, s = loihi.run_lif(a_in, du=pop.du, dv=pop.dv, vth=pop.vth,
                             bias_mant=pop.bias_mant, bias_exp=pop.bias_exp)
     assert np.array_equal(run.spikes["a"], s)
     assert np.array_equal(run.states["a"]["v"], v)
