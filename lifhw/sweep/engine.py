@@ -153,7 +153,7 @@ def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
 
     def forward() -> None:
         try:
-            for future in as_completed([f for f, _ in futures.values()]):
+            for future in as_completed([f for f, _ in futures.values()], loop=client.loop):
                 if stop.is_set():
                     break
                 task = futures[future.key][1]
