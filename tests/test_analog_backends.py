@@ -84,7 +84,7 @@ def test_read_ascii_raw() -> None:
 
 @pytest.mark.parametrize("log,words", [
     ("doAnalyses: TRAN:  Timestep too small; time = 1e-3\n", "failed to converge"),
-    ("Warning: source stepping failed\n", "failed to converge"),
+    ("Error: simulation(s) aborted\n", "failed to converge"),
     ("Error on line 3 : r1 a 0 x\n", "rejected the netlist"),
 ])
 def test_log_classification(log: str, words: str) -> None:

@@ -59,12 +59,12 @@ from lifhw.core import Trace
 from lifhw.errors import ParamError, SimulationError, ToolMissingError
 from lifhw.stimulus import Stimulus
 
-#: Log lines that mean the analysis itself failed (not worth a retry).
+#: Log lines that mean the analysis itself failed (not worth a retry). gmin/source
+#: stepping failures are not among them: ngspice then tries a transient operating
+#: point, which often succeeds.
 CONVERGENCE_PATTERNS = (
     "timestep too small",
     "time step too small",
-    "gmin stepping failed",
-    "source stepping failed",
     "iteration limit reached",
     "simulation(s) aborted",
     "doanalyses",
@@ -331,6 +331,10 @@ class NgspiceBatch(Backend):
                                 + (_last_lines(log) or "no message"))
                 continue
             output = read_raw(raw_path.read_bytes())
+            if not any(len(v) for v in output.vectors.values()):
+                # Header only: the operating point (or the first step) never converged.
+                raise SimulationError("ngspice failed to converge: no data points; "
+                                      + (_last_lines(log) or "no message"))
             return SimOutput(plotname=output.plotname, vectors=output.vectors, log=log,
                              seconds=seconds, backend=self.name, attempts=attempt)
         raise SimulationError("ngspice batch simulation failed: " + "; ".join(problems))
