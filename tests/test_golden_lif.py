@@ -209,3 +209,19 @@ def test_stimulus_from_csv(tmp_path) -> None:
     trace = simulate(design.lif, design.stimulus)
     first = 0.05 + P.tau_m * math.log((3e-10 * P.r_m) / (3e-10 * P.r_m - 0.015))
     assert trace.spikes()[0] == pytest.approx(first, rel=1e-9)
+
+
+def test_chunked_run_equals_single_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Long runs are split into kernel calls that carry the full state (V, synaptic
+    # currents, refractory time) over; the split must not change a single bit.
+    import lifhw.golden.lif as lif_module
+
+    p = P.replace(tau_syn_exc=5e-3, tau_syn_inh=10e-3)
+    stim = Stimulus(kind="poisson", rate=900.0, weight=8e-11, offset=1.2e-10, t_stop=0.6,
+                    dt=1e-4, seed=3)
+    whole = simulate(p, stim)
+    monkeypatch.setattr(lif_module, "_CHUNK", 777)
+    chunked = simulate(p, stim, progress=False)
+    assert len(whole.spikes()) > 5
+    np.testing.assert_array_equal(whole.spike_times, chunked.spike_times)
+    np.testing.assert_array_equal(whole.v, chunked.v)

@@ -119,7 +119,7 @@ def _crossing(d, v, ie, ii, i_ext, v_rest, v_th, r_m, tau_m, tau_e, tau_i):  # p
 @numba.njit(parallel=True, cache=True)
 def run_general(  # pragma: no cover
     h, v_rest, v_th, v_reset, t_ref, n_ref, r_m, tau_m, tau_e, tau_i, precise,
-    bias, i_steps, dv_jump, ie_jump, ii_jump, v0, record, v_out, cap,
+    bias, i_steps, dv_jump, ie_jump, ii_jump, state, record, v_out, cap,
 ):
     """General single-population integrator (see module docstring).
 
@@ -135,7 +135,10 @@ def run_general(  # pragma: no cover
         i_steps: Extra current per step (A), shape (T, N) or (T, 1) or (0, 1).
         dv_jump: Voltage jump at the start of each step (V), same shape rules.
         ie_jump, ii_jump: Synaptic current jumps at the start of each step (A).
-        v0: Initial membrane (V), shape (N,).
+        state: Per-neuron state (N, 5): V (V), excitatory and inhibitory synaptic
+            currents (A), refractory time left (s, precise mode) and refractory steps
+            left (grid mode). Read at the start, overwritten with the final state, so
+            a long run can be split into chunks.
         record: Boolean per step: store V at the end of this step.
         v_out: Output (R, N) for the R recorded steps (R may be 0).
         cap: Spike buffer capacity per neuron.
@@ -160,11 +163,11 @@ def run_general(  # pragma: no cover
     wide_ie = np.int64(1 if ie_jump.shape[1] > 1 else 0)
     wide_ii = np.int64(1 if ii_jump.shape[1] > 1 else 0)
     for nn in numba.prange(n):
-        v = v0[nn]
-        ie = 0.0
-        ii = 0.0
-        ref_left = 0.0
-        ref_cnt = 0
+        v = state[nn, 0]
+        ie = state[nn, 1]
+        ii = state[nn, 2]
+        ref_left = state[nn, 3]
+        ref_cnt = np.int64(state[nn, 4])
         rec = 0
         for k in range(n_steps):
             hk = h[k]
@@ -249,5 +252,9 @@ def run_general(  # pragma: no cover
             if record[k]:
                 v_out[rec, nn] = v
                 rec += 1
-        v0[nn] = v
+        state[nn, 0] = v
+        state[nn, 1] = ie
+        state[nn, 2] = ii
+        state[nn, 3] = ref_left
+        state[nn, 4] = ref_cnt
     return counts, spike_step, spike_off, overflow

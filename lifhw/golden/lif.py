@@ -24,7 +24,11 @@ Conventions (see docs/golden.md):
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -35,8 +39,28 @@ from lifhw.golden import kernels
 from lifhw.stimulus import Stimulus
 
 _EMPTY = np.zeros((0, 1))
+#: Intervals per kernel call of :func:`simulate` (bounds memory, moves the progress bar).
+_CHUNK = 1_000_000
+#: Runs longer than this many intervals show a progress bar on a terminal.
+_PROGRESS_STEPS = 2_000_000
 #: Largest spike buffer (elements) before asking the caller to count only.
 _MAX_BUFFER = 50_000_000
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, show: bool, label: str) -> Iterator[Any]:
+    if not show:
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=label, unit="step", unit_scale=True, leave=False) as bar:
+        yield bar
 
 
 def _refractory_steps(t_ref: float, dt: float) -> int:
@@ -68,6 +92,7 @@ def simulate(
     precise: bool = True,
     dt: float | None = None,
     v0: float | None = None,
+    progress: bool | None = None,
 ) -> Trace:
     """Simulate one neuron driven by a stimulus.
 
@@ -78,6 +103,7 @@ def simulate(
         precise: Exact off-grid spike times (True) or the grid convention.
         dt: Time step / sampling interval (s).
         v0: Initial membrane (V); default ``v_rest``.
+        progress: Show a progress bar on stderr; default: for long runs on a terminal.
 
     Returns:
         A :class:`~lifhw.core.Trace` sampled every ``dt`` (``t[0] = 0`` holds ``v0``).
@@ -102,20 +128,37 @@ def simulate(
     i_steps = values[seg].reshape(-1, 1)
     dv, ie, ii = _jumps(params, spike_t, spike_w, starts, len(h))
     record = np.isin(points[1:], grid) if precise else np.ones(len(h), dtype=bool)
-    n_rec = int(record.sum())
     v_start = params.v_rest if v0 is None else float(v0)
-    v_out = np.zeros((n_rec, 1))
-    cap = len(h) + 1
-    counts, spike_step, spike_off, _ = kernels.run_general(
-        h, params.v_rest, params.v_th, params.v_reset, params.t_ref,
-        _refractory_steps(params.t_ref, step), params.r_m, params.tau_m,
-        params.tau_syn_exc, params.tau_syn_inh, precise,
-        np.zeros(1), i_steps, dv, ie, ii, np.array([v_start]), record, v_out, cap,
-    )
-    n = int(counts[0])
-    spikes = starts[spike_step[0, :n]] + spike_off[0, :n]
+    state = np.array([[v_start, 0.0, 0.0, 0.0, 0.0]])
+    n_ref = _refractory_steps(params.t_ref, step)
+    n_total = len(h)
+    show = (n_total > _PROGRESS_STEPS and sys.stderr.isatty()) if progress is None else progress
+    spikes_parts: list[np.ndarray] = []
+    v_parts: list[np.ndarray] = []
+    with _progress_bar(n_total, show, "golden") as bar:
+        # Long runs go in chunks (the kernel carries its state over) so that the
+        # progress bar moves and the spike buffer stays small.
+        for lo in range(0, n_total, _CHUNK):
+            hi = min(lo + _CHUNK, n_total)
+            rec = record[lo:hi]
+            v_out = np.zeros((int(rec.sum()), 1))
+
+            def part(a: np.ndarray, lo: int = lo, hi: int = hi) -> np.ndarray:
+                return a[lo:hi] if a.shape[0] else a
+
+            counts, spike_step, spike_off, _ = kernels.run_general(
+                h[lo:hi], params.v_rest, params.v_th, params.v_reset, params.t_ref, n_ref,
+                params.r_m, params.tau_m, params.tau_syn_exc, params.tau_syn_inh, precise,
+                np.zeros(1), i_steps[lo:hi], part(dv), part(ie), part(ii), state, rec,
+                v_out, hi - lo + 1,
+            )
+            n = int(counts[0])
+            spikes_parts.append(starts[lo + spike_step[0, :n]] + spike_off[0, :n])
+            v_parts.append(v_out[:, 0])
+            bar.update(hi - lo)
+    spikes = np.concatenate(spikes_parts) if spikes_parts else np.zeros(0)
     t = np.concatenate([[0.0], points[1:][record]])
-    v = np.concatenate([[v_start], v_out[:, 0]])
+    v = np.concatenate([[v_start], *v_parts])
     return Trace(
         t=t, v=v, spike_times=spikes, t_stop=t_stop, backend="golden",
         meta={"lifhw_version": __version__, "params_hash": params.digest(),
@@ -210,6 +253,8 @@ def simulate_population(
     v_start = (np.full(n, params.v_rest) if v0 is None
                else np.array(v0, dtype=float, copy=True).reshape(-1))
     initial = v_start.copy()
+    state = np.zeros((n, 5))
+    state[:, 0] = v_start
     h = np.full(n_steps, dt)
     record = np.full(n_steps, record_v)
     if record_v and n * n_steps > _MAX_BUFFER:
@@ -223,7 +268,7 @@ def simulate_population(
         h, params.v_rest, params.v_th, params.v_reset, params.t_ref,
         _refractory_steps(params.t_ref, dt), params.r_m, params.tau_m,
         params.tau_syn_exc, params.tau_syn_inh, precise, current, _as_steps(i_steps),
-        _as_steps(dv_jump), ie, ii, v_start, record, v_out, cap,
+        _as_steps(dv_jump), ie, ii, state, record, v_out, cap,
     )
     if overflow.any():  # cannot happen with cap >= n_steps + 1; kept as a guard
         raise RuntimeError("spike buffer overflow")
