@@ -261,7 +261,7 @@ def _fit_post(post: np.ndarray, dt: float, tau: float, zoh: bool,
 
 
 def _linear_fit_at_zero(samples: np.ndarray, basis: np.ndarray, *,
-                        return_resid: bool = False) -> tuple:  # type: ignore[type-arg]
+                        return_resid: bool = False) -> tuple:
     """Fit mean_k samples[k, j] = c0 + c1 basis[j]; return c0 and its standard error.
 
     The standard error comes from the per-spike spread (jackknife-free: the

@@ -86,8 +86,11 @@ def _cmd_siegert(args: argparse.Namespace) -> int:
     mu = _quantity(args.mu, "V", "--mu")
     sigma = _quantity(args.sigma, "V", "--sigma")
     try:
-        rate = siegert_rate(mu, sigma, **neuron)
-        fp = fokker_planck_stationary(mu, sigma, **neuron) if sigma > 0 else None
+        rate = siegert_rate(mu, sigma, tau_m=neuron["tau_m"], v_th=neuron["v_th"],
+                            v_reset=neuron["v_reset"], t_ref=neuron["t_ref"])
+        fp = (fokker_planck_stationary(mu, sigma, tau_m=neuron["tau_m"], v_th=neuron["v_th"],
+                                       v_reset=neuron["v_reset"], t_ref=neuron["t_ref"])
+              if sigma > 0 else None)
     except ValueError as err:
         raise ParamError(str(err)) from None
     out = {"rate_hz": rate,
