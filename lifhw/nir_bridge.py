@@ -1,0 +1,351 @@
+"""NIR in and out: graphs from snnTorch/Norse/Rockpool/hxtorch <-> :class:`~lifhw.network.Network`.
+
+NIR (the Neuromorphic Intermediate Representation, ``nir`` 1.0; Pedersen et
+al. 2024, Nature Communications 15:8122) describes neurons in continuous time:
+
+* ``LIF``:     ``tau dv/dt = (v_leak - v) + r I``; spike when ``v > v_threshold``,
+  then ``v = v_reset``;
+* ``CubaLIF``: ``tau_syn dI/dt = -I + w_in x``, ``tau_mem dv/dt = (v_leak - v) + r I``;
+* ``IF``:      ``dv/dt = r I``;
+* ``Affine``/``Linear``: ``x -> W x + b`` / ``W x``; ``Delay``: ``x(t - d)``;
+* input spikes are Dirac impulses, so a spike through weight ``W`` gives
+
+  - into ``LIF``: a voltage jump ``dv = r W / tau``;
+  - into ``CubaLIF``: a current jump ``dI = w_in W / tau_syn``;
+  - into ``IF``: ``dv = r W``.
+
+Conversion to lifhw (SI units, taus taken as seconds, potentials as volts):
+``tau_m = tau`` (``tau_mem``), ``r_m = r``, ``v_rest = v_leak``, ``v_th =
+v_threshold``, ``v_reset = v_reset``; a ``LIF``/``IF`` population gets delta
+synapses with weights ``r W / tau`` (V) (``IF``: ``tau_m = 1e4 s`` and ``r_m = r
+tau_m`` so that ``r_m / tau_m = r``: no leak within any realistic run);
+a ``CubaLIF`` population gets ``tau_syn_exc = tau_syn_inh = tau_syn`` and
+current weights ``w_in W / tau_syn`` (A). An ``Affine`` bias ``b`` is a
+constant current: ``LIF``: ``b`` (A); ``CubaLIF``: its steady synaptic current
+``w_in b``. A ``Delay`` of ``d`` seconds becomes ``delay_steps = 1 + round(d /
+dt)`` (lifhw's minimal delay of one step is NIR's zero delay). The time step
+``dt`` is not part of NIR: it is an argument.
+
+Export is the inverse, with the populations' float parameters (for a chip, the
+dequantised network: what the chip really computes) in the standard nodes and,
+when a chip configuration is given, the chip's integers in each node's
+``metadata`` (``lifhw_chip``, ``lifhw_int_<name>``). Heterogeneous per-neuron
+parameters inside one NIR node are not representable in a lifhw population and
+are rejected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lifhw.core import LIFParams
+from lifhw.errors import ParamError
+from lifhw.network import InputPopulation, Network, Population, Projection
+
+#: tau_m given to IF neurons (s): long enough that the leak never matters.
+IF_TAU_M = 1e4
+_NEURON_KINDS = ("LIF", "CubaLIF", "IF")
+
+
+def _kind(node: Any) -> str:
+    return type(node).__name__
+
+
+def _uniform(value: Any, name: str, node: str) -> float:
+    array = np.asarray(value, dtype=float).ravel()
+    if array.size == 0:
+        raise ParamError(f"empty parameter {name}", path=f"nir.{node}")
+    if not np.allclose(array, array[0], rtol=1e-9, atol=0):
+        raise ParamError(f"per-neuron {name} differs within the node; lifhw populations "
+                         "share one parameter set", path=f"nir.{node}")
+    return float(array[0])
+
+
+def _size_of(node: Any) -> int:
+    for attr in ("tau", "tau_mem", "r", "v_threshold"):
+        if hasattr(node, attr):
+            return int(np.asarray(getattr(node, attr)).size)
+    shape = next(iter(node.output_type.values()))
+    return int(np.prod(shape))
+
+
+def _neuron(node: Any, name: str) -> LIFParams:
+    kind = _kind(node)
+    v_th = _uniform(node.v_threshold, "v_threshold", name)
+    v_reset = _uniform(getattr(node, "v_reset", 0.0), "v_reset", name)
+    r = _uniform(node.r, "r", name)
+    if kind == "IF":
+        return LIFParams(tau_m=IF_TAU_M, r_m=r * IF_TAU_M, v_rest=v_reset, v_th=v_th,
+                         v_reset=v_reset)
+    v_leak = _uniform(node.v_leak, "v_leak", name)
+    if kind == "LIF":
+        return LIFParams(tau_m=_uniform(node.tau, "tau", name), r_m=r, v_rest=v_leak,
+                         v_th=v_th, v_reset=v_reset)
+    tau_syn = _uniform(node.tau_syn, "tau_syn", name)
+    return LIFParams(tau_m=_uniform(node.tau_mem, "tau_mem", name), r_m=r, v_rest=v_leak,
+                     v_th=v_th, v_reset=v_reset, tau_syn_exc=tau_syn, tau_syn_inh=tau_syn)
+
+
+def _input_gain(node: Any, name: str) -> float:
+    """lifhw weight per NIR weight for spikes into this neuron node (see module doc)."""
+    kind = _kind(node)
+    r = _uniform(node.r, "r", name)
+    if kind == "IF":
+        return r
+    if kind == "LIF":
+        return r / _uniform(node.tau, "tau", name)
+    return _uniform(getattr(node, "w_in", 1.0), "w_in", name) / _uniform(
+        node.tau_syn, "tau_syn", name)
+
+
+def _bias_gain(node: Any, name: str) -> float:
+    """lifhw bias current per NIR Affine bias."""
+    if _kind(node) == "CubaLIF":
+        return _uniform(getattr(node, "w_in", 1.0), "w_in", name)
+    if _kind(node) == "IF":
+        return 1.0
+    return 1.0
+
+
+def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
+    """Import a NIR graph (``nir.NIRGraph`` or a path to a ``.nir`` file).
+
+    Supported: ``Input``, ``Output``, ``LIF``, ``CubaLIF``, ``IF``, ``Affine``,
+    ``Linear``, ``Delay`` and nested chains ``source -> [Delay] -> Affine/Linear
+    -> [Delay] -> neuron`` (a source connected straight to a neuron is a
+    one-to-one identity projection).
+
+    Args:
+        graph: The graph or a file path.
+        dt: Time step of the lifhw network (s).
+        name: Network name.
+
+    Raises:
+        ParamError: Unsupported node, heterogeneous parameters, or a chain lifhw
+            cannot express (e.g. two Affine nodes in a row).
+    """
+    import nir
+
+    if isinstance(graph, (str, Path)):
+        graph = nir.read(graph)
+    nodes: Mapping[str, Any] = graph.nodes
+    incoming: dict[str, list[str]] = {key: [] for key in nodes}
+    for src, dst in graph.edges:
+        incoming[dst].append(src)
+    inputs = []
+    pops = []
+    for key, node in nodes.items():
+        kind = _kind(node)
+        if kind == "Input":
+            inputs.append(InputPopulation(key, int(np.prod(next(iter(node.input_type.values()))))))
+        elif kind in _NEURON_KINDS:
+            pops.append(key)
+        elif kind not in ("Output", "Affine", "Linear", "Delay"):
+            raise ParamError(f"NIR node type {kind} is not supported (supported: Input, "
+                             "Output, LIF, CubaLIF, IF, Affine, Linear, Delay)",
+                             path=f"nir.{key}")
+    sources = {p.name for p in inputs} | set(pops)
+    projections: list[Projection] = []
+    bias: dict[str, np.ndarray] = {}
+    for post in pops:
+        node = nodes[post]
+        size = _size_of(node)
+        gain = _input_gain(node, post)
+        bias[post] = np.zeros(size)
+        for first in incoming[post]:
+            weights, delay, offset, pre = _trace_back(nodes, incoming, first, post, sources)
+            if weights is None:
+                weights = np.eye(size, _node_size(nodes[pre]))
+            weights = np.asarray(weights, dtype=float)
+            if weights.shape[0] != size:
+                raise ParamError(f"weight rows {weights.shape[0]} != {size} neurons",
+                                 path=f"nir.{first}")
+            steps = 1 + round(delay / dt)
+            projections.append(Projection(pre, post, weights * gain, steps))
+            if offset is not None:
+                bias[post] = bias[post] + np.asarray(offset, dtype=float) * _bias_gain(node, post)
+        extra = node.metadata.get("lifhw_bias") if node.metadata else None
+        if extra is not None:
+            bias[post] = bias[post] + np.asarray(extra, dtype=float)
+    populations = tuple(Population(key, _size_of(nodes[key]), _neuron(nodes[key], key),
+                                   bias[key]) for key in pops)
+    return Network(name=name, inputs=tuple(inputs), populations=populations,
+                   projections=tuple(projections), dt=dt)
+
+
+def _node_size(node: Any) -> int:
+    if _kind(node) == "Input":
+        return int(np.prod(next(iter(node.input_type.values()))))
+    return _size_of(node)
+
+
+def _trace_back(nodes: Mapping[str, Any], incoming: Mapping[str, list[str]], start: str,
+                post: str, sources: set[str]) -> tuple[Any, float, Any, str]:
+    """Walk from a neuron's input edge back to its source population.
+
+    Returns (weights or None, total delay (s), affine bias or None, source name).
+    """
+    weights = None
+    offset = None
+    delay = 0.0
+    key = start
+    while key not in sources:
+        node = nodes[key]
+        kind = _kind(node)
+        if kind in ("Affine", "Linear"):
+            if weights is not None:
+                raise ParamError("two weight layers in a row cannot be a lifhw projection",
+                                 path=f"nir.{key}")
+            weights = np.asarray(node.weight, dtype=float)
+            if kind == "Affine":
+                offset = np.asarray(node.bias, dtype=float)
+        elif kind == "Delay":
+            delay += _uniform(node.delay, "delay", key)
+        else:
+            raise ParamError(f"{kind} node between populations is not supported",
+                             path=f"nir.{key}")
+        if len(incoming[key]) != 1:
+            raise ParamError("a weight node must have exactly one input", path=f"nir.{key}")
+        key = incoming[key][0]
+    return weights, delay, offset, key
+
+
+def to_nir(network: Network, *, config: Any = None) -> Any:
+    """Export a network as a ``nir.NIRGraph`` (the inverse of :func:`from_nir`).
+
+    Args:
+        network: Float network (for a chip: ``chip.dequantize(config)``).
+        config: Optional chip configuration whose integers go into node metadata
+            (``lifhw_chip`` and ``lifhw_int_<field>`` per population/projection).
+    """
+    import nir
+
+    ints = chip_integers(config) if config is not None else {}
+    chip = str(getattr(config, "chip", None)
+               or getattr(getattr(config, "spec", None), "chip", "") or "")
+    nodes: dict[str, Any] = {}
+    edges: list[tuple[str, str]] = []
+    for src in network.inputs:
+        nodes[src.name] = nir.Input(input_type={"input": np.array([src.size])})
+    first_in: dict[str, str] = {}
+    for pop in network.populations:
+        n = pop.neuron
+        size = pop.size
+        meta = _meta(chip, ints.get(pop.name, {}))
+        if pop.delta_synapses:
+            node = nir.LIF(tau=np.full(size, n.tau_m), r=np.full(size, n.r_m),
+                           v_leak=np.full(size, n.v_rest), v_threshold=np.full(size, n.v_th),
+                           v_reset=np.full(size, n.v_reset), metadata=meta)
+        else:
+            if n.tau_syn_exc != n.tau_syn_inh:
+                raise ParamError("NIR's CubaLIF has one tau_syn; excitatory and inhibitory "
+                                 "synapses differ", path=pop.name)
+            node = nir.CubaLIF(tau_syn=np.full(size, n.tau_syn_exc),
+                               tau_mem=np.full(size, n.tau_m), r=np.full(size, n.r_m),
+                               v_leak=np.full(size, n.v_rest),
+                               v_threshold=np.full(size, n.v_th),
+                               v_reset=np.full(size, n.v_reset), w_in=np.ones(size),
+                               metadata=meta)
+        nodes[pop.name] = node
+        # Every population is also a graph output: recurrent graphs need an exit
+        # for NIR's type inference, and users usually want all spikes.
+        out_name = f"{pop.name}_out"
+        nodes[out_name] = nir.Output(output_type={"output": np.array([size])})
+        edges.append((pop.name, out_name))
+    for index, proj in enumerate(network.projections):
+        post = network.population(proj.post)
+        node = nodes[proj.post]
+        gain = _input_gain(node, proj.post)
+        key = f"w{index}_{proj.pre}_{proj.post}"
+        weights = proj.weights / gain
+        meta = _meta(chip, ints.get(f"{proj.pre}->{proj.post}", {}))
+        if proj.post not in first_in and np.any(post.bias):
+            first_in[proj.post] = key
+            nodes[key] = nir.Affine(weight=weights, bias=post.bias / _bias_gain(node, proj.post),
+                                    metadata=meta)
+        else:
+            nodes[key] = nir.Linear(weight=weights, metadata=meta)
+        edges.append((proj.pre, key))
+        if proj.delay_steps > 1:
+            delay_key = f"d{index}_{proj.pre}_{proj.post}"
+            nodes[delay_key] = nir.Delay(delay=np.full(post.size,
+                                                       (proj.delay_steps - 1) * network.dt))
+            edges += [(key, delay_key), (delay_key, proj.post)]
+        else:
+            edges.append((key, proj.post))
+    for pop in network.populations:
+        if np.any(pop.bias) and pop.name not in first_in:
+            nodes[pop.name].metadata["lifhw_bias"] = pop.bias.copy()
+    return nir.NIRGraph(nodes=nodes, edges=edges,
+                        metadata={"lifhw_dt": network.dt, "lifhw_name": network.name})
+
+
+def _meta(chip: str, integers: Mapping[str, Any]) -> dict[str, Any]:
+    if not chip:
+        return {}
+    out: dict[str, Any] = {"lifhw_chip": chip}
+    out.update({f"lifhw_int_{k}": v for k, v in integers.items()})
+    return out
+
+
+def chip_integers(config: Any) -> dict[str, dict[str, Any]]:
+    """Integer fields of a chip configuration, by population name or ``pre->post``.
+
+    Walks the configuration dataclass: every tuple of dataclass records with a
+    ``name`` (population) or ``pre``/``post`` (projection) contributes its
+    integer scalars and integer arrays. Works for any chip module whose config
+    keeps per-population/per-projection records.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    if not dataclasses.is_dataclass(config):
+        return out
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if not isinstance(value, tuple):
+            continue
+        for item in value:
+            if not dataclasses.is_dataclass(item):
+                continue
+            if hasattr(item, "name"):
+                key = str(item.name)
+            elif hasattr(item, "pre") and hasattr(item, "post"):
+                key = f"{item.pre}->{item.post}"
+            else:
+                continue
+            entry = out.setdefault(key, {})
+            for sub in dataclasses.fields(item):
+                v = getattr(item, sub.name)
+                if isinstance(v, (bool, np.bool_)):
+                    continue
+                if isinstance(v, (int, np.integer)):
+                    entry[sub.name] = np.int64(v)
+                elif isinstance(v, np.ndarray) and v.dtype.kind in "iu":
+                    entry[sub.name] = v.astype(np.int64)
+    return out
+
+
+def read(path: str | Path, *, dt: float | None = None) -> Network:
+    """Read a ``.nir`` file into a Network (``dt`` from lifhw metadata or 1 ms)."""
+    import nir
+
+    graph = nir.read(path)
+    step = dt if dt is not None else float(graph.metadata.get("lifhw_dt", 1e-3))
+    name = str(graph.metadata.get("lifhw_name", Path(path).stem))
+    return from_nir(graph, dt=step, name=name)
+
+
+def write(path: str | Path, network: Network, *, config: Any = None) -> Path:
+    """Write a Network (and optionally a chip config's integers) as a ``.nir`` file."""
+    import nir
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    nir.write(tmp, to_nir(network, config=config))
+    tmp.replace(target)  # atomic, like lifhw.io
+    return target

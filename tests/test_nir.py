@@ -1,0 +1,135 @@
+"""NIR bridge: formulas, round trips (in memory and through files), chip metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nir
+import numpy as np
+import pytest
+
+from lifhw import nir_bridge
+from lifhw.chips import loihi
+from lifhw.core import LIFParams
+from lifhw.errors import ParamError
+from lifhw.golden.network import simulate_network
+from lifhw.network import InputPopulation, Network, Population, Projection, load_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def snn_graph() -> nir.NIRGraph:
+    """A two-layer CubaLIF graph as snnTorch/Norse export them (Affine -> CubaLIF)."""
+    rng = np.random.default_rng(0)
+    n_in, n_hid, n_out = 6, 8, 3
+
+    def cuba(n: int) -> nir.CubaLIF:
+        return nir.CubaLIF(tau_syn=np.full(n, 5e-3), tau_mem=np.full(n, 20e-3),
+                           r=np.full(n, 1e8), v_leak=np.full(n, -0.065),
+                           v_threshold=np.full(n, -0.05), v_reset=np.full(n, -0.065),
+                           w_in=np.ones(n))
+
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([n_in])}),
+        "fc1": nir.Affine(weight=rng.uniform(0, 2e-12, (n_hid, n_in)),
+                          bias=np.full(n_hid, 5e-11)),
+        "lif1": cuba(n_hid),
+        "fc2": nir.Linear(weight=rng.uniform(0, 3e-12, (n_out, n_hid))),
+        "lif2": cuba(n_out),
+        "output": nir.Output(output_type={"output": np.array([n_out])}),
+    }
+    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"),
+             ("lif2", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+def test_import_applies_the_documented_formulas() -> None:
+    graph = snn_graph()
+    net = nir_bridge.from_nir(graph, dt=1e-3)
+    lif1 = net.population("lif1")
+    assert lif1.neuron.tau_syn_exc == 5e-3 and lif1.neuron.tau_m == 20e-3
+    # Current jump per spike = w_in W / tau_syn (A); Affine bias -> current w_in b.
+    fc1 = graph.nodes["fc1"]
+    assert np.allclose(net.projections[0].weights, fc1.weight / 5e-3)
+    assert np.allclose(lif1.bias, 5e-11)
+    assert [p.delay_steps for p in net.projections] == [1, 1]
+
+
+def test_lif_spike_jump_is_r_w_over_tau() -> None:
+    # NIR LIF: tau dv/dt = (v_leak - v) + r x with x a Dirac spike through W:
+    # the jump is r W / tau. Check it on the golden simulation of the import.
+    w, r, tau = 2e-13, 1e8, 0.01
+    graph = nir.NIRGraph(
+        nodes={"i": nir.Input(input_type={"input": np.array([1])}),
+               "w": nir.Linear(weight=np.array([[w]])),
+               "n": nir.LIF(tau=np.array([tau]), r=np.array([r]), v_leak=np.array([0.0]),
+                            v_threshold=np.array([1.0]), v_reset=np.array([0.0])),
+               "o": nir.Output(output_type={"output": np.array([1])})},
+        edges=[("i", "w"), ("w", "n"), ("n", "o")])
+    net = nir_bridge.from_nir(graph, dt=1e-4)
+    spikes = np.zeros((3, 1), dtype=bool)
+    spikes[0, 0] = True
+    run = simulate_network(net, spikes, record_v=True)
+    # Arrives at step 1 as a jump, then decays over that step.
+    assert run.states["n"]["v"][1, 0] == pytest.approx(r * w / tau * np.exp(-1e-4 / tau))
+
+
+def test_network_round_trip_in_memory_and_file(tmp_path: Path) -> None:
+    net, _ = load_experiment(ROOT / "circuits" / "networks" / "ei_small.toml")
+    back = nir_bridge.from_nir(nir_bridge.to_nir(net), dt=net.dt)
+    path = nir_bridge.write(tmp_path / "ei.nir", net)
+    again = nir_bridge.read(path)
+    for other in (back, again):
+        assert other.dt == net.dt
+        for a, b in zip(net.populations, other.populations, strict=True):
+            assert a.name == b.name and a.neuron == pytest.approx(b.neuron)
+            assert np.allclose(a.bias, b.bias, rtol=1e-12, atol=0)
+        assert len(other.projections) == len(net.projections)
+        by_pair = {(p.pre, p.post): p for p in other.projections}
+        for a in net.projections:
+            b = by_pair[(a.pre, a.post)]
+            assert a.delay_steps == b.delay_steps
+            assert np.allclose(a.weights, b.weights, rtol=1e-12, atol=0)
+
+
+def test_delta_network_round_trip_with_bias_without_inputs() -> None:
+    neuron = LIFParams(tau_m=0.02, r_m=1e8, v_rest=-0.07, v_th=-0.05, v_reset=-0.07)
+    net = Network("d", (InputPopulation("x", 2),),
+                  (Population("a", 2, neuron, [1e-10, 2e-10]),
+                   Population("b", 1, neuron, 3e-10)),
+                  (Projection("x", "a", np.array([[1e-3, 0], [0, 2e-3]]), 3),), dt=1e-3)
+    back = nir_bridge.from_nir(nir_bridge.to_nir(net), dt=1e-3)
+    assert np.allclose(back.population("b").bias, 3e-10)  # kept in metadata
+    assert np.allclose(back.population("a").bias, [1e-10, 2e-10])
+    assert back.projections[0].delay_steps == 3
+    assert np.allclose(back.projections[0].weights, net.projections[0].weights)
+
+
+def test_chip_integers_go_into_metadata(tmp_path: Path) -> None:
+    net = nir_bridge.from_nir(snn_graph(), dt=1e-3)
+    config = loihi.quantize(loihi.map(net))
+    realised = loihi.dequantize(config)
+    path = nir_bridge.write(tmp_path / "loihi.nir", realised, config=config)
+    graph = nir.read(path)
+    meta = graph.nodes["lif1"].metadata
+    assert str(meta["lifhw_chip"]) == "loihi"
+    assert int(meta["lifhw_int_dv"]) == config.population("lif1").dv
+    w_node = next(k for k in graph.nodes if k.startswith("w0_"))
+    assert np.array_equal(graph.nodes[w_node].metadata["lifhw_int_weights"],
+                          config.projections[0].weights)
+    # The standard nodes hold the dequantised floats.
+    back = nir_bridge.read(path)
+    assert back.population("lif1").neuron.tau_m == pytest.approx(
+        realised.population("lif1").neuron.tau_m)
+
+
+def test_rejects_what_lifhw_cannot_express() -> None:
+    graph = snn_graph()
+    graph.nodes["lif1"].tau_mem[0] = 0.03
+    with pytest.raises(ParamError, match="per-neuron"):
+        nir_bridge.from_nir(graph)
+    bad = nir.NIRGraph(nodes={"i": nir.Input(input_type={"input": np.array([1])}),
+                              "t": nir.Threshold(threshold=np.array([1.0]))},
+                       edges=[("i", "t")])
+    with pytest.raises(ParamError, match="not supported"):
+        nir_bridge.from_nir(bad)
