@@ -377,10 +377,9 @@ def capmem_range(config: BrainScaleSConfig) -> list[Violation]:
     for name, t in config.spec.populations.items():
         for parameter in _NOISE_COLUMN:
             value = np.asarray(t[parameter], dtype=float)
-            lo, hi = nominal(parameter, 1), nominal(parameter, CAPMEM_MAX)
-            lo, hi = min(lo, hi), max(lo, hi)
-            if parameter in _VOLTAGES:
-                lo = 0.0
+            ends = (float(nominal(parameter, 1)), float(nominal(parameter, CAPMEM_MAX)))
+            lo = 0.0 if parameter in _VOLTAGES else min(ends)
+            hi = max(ends)
             if np.any((value < lo * 0.999) | (value > hi * 1.001)):
                 out.append(Violation("capmem_range", f"{parameter} target "
                                      f"{float(value.min()):.3g}..{float(value.max()):.3g} "
