@@ -89,7 +89,7 @@ def test_corner_selects_model_file_and_seed(corner):
     text = nl.generate("n130", circuit, stimulus)
     include = [ln for ln in text.splitlines() if ln.startswith(".include")]
     assert len(include) == 1
-    path = Path(include[0].split('"')[1])
+    path = Path(include[0].split('"')[1]).expanduser()
     assert path.is_file() and f"-{corner}-" in path.name
     assert (".option seed=5" in text) == corner.endswith("_mm")
 
@@ -184,3 +184,14 @@ def test_support_files(tmp_path):
     init = (tmp_path / "run" / ".spiceinit").read_text()
     for command in models.SPICEINIT_COMMANDS:
         assert command in init.splitlines()
+
+
+def test_default_cache_is_written_home_relative(tmp_path, monkeypatch):
+    monkeypatch.delenv("LIFHW_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    circuit, stimulus = _load()
+    text = nl.generate("n130", circuit, stimulus)
+    name = models.trimmed_model_name("tt")
+    assert f'.include "~/.cache/lifhw/sky130/{name}"' in text
+    assert (tmp_path / "home" / ".cache" / "lifhw" / "sky130" / name).is_file()

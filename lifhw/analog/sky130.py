@@ -45,9 +45,9 @@ drawn from ``VDD`` so the supply current includes all static power.
 Node contract (:mod:`lifhw.analog.netlist`): ``vm``, ``spike``, ``IIN`` into
 ``vm``, ``VDD`` driving ``vdd``. Devices are instantiated as
 ``XM.. d g s b sky130_fd_pr__nfet_01v8 W=.. L=..`` in micrometres; the models
-come from the trimmed file of :mod:`lifhw.analog.models`, included by the
-absolute path of the per-user cache (generated on first use, so the netlist runs
-by hand with plain ``ngspice -b``); pass ``model_file="sky130_tt.spice"`` for a
+come from the trimmed file of :mod:`lifhw.analog.models`, included by its path
+in the per-user cache (``~/.cache/lifhw/sky130/...``, generated on first use, so
+the netlist runs by hand with plain ``ngspice -b``); pass ``model_file="sky130_tt.spice"`` for a
 portable netlist next to a copy made by
 :func:`lifhw.analog.models.write_support_files`.
 """
@@ -80,7 +80,7 @@ PFET = "sky130_fd_pr__pfet_01v8"
 #: and the refractory capacitor (for characterisation and debugging).
 SAVE = ("v(vm)", "v(spike)", "i(VDD)", "v(cmp)", "v(rc)")
 
-_SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
+_SAFE_PATH = re.compile(r"^~?[A-Za-z0-9_./+-]+$")
 
 
 def refractory_current(circuit: CircuitSection) -> float:
@@ -109,7 +109,16 @@ def _fet(name: str, model: str, d: str, g: str, s: str, b: str, w: float, l: flo
 
 
 def _model_include(corner: str, model_file: str | Path | None) -> str:
-    text = str(models.trimmed_model_path(corner) if model_file is None else model_file)
+    if model_file is None:
+        path = models.trimmed_model_path(corner)
+        # ngspice expands "~": with the default cache the netlist (and the committed
+        # reference netlists) read the same on every machine.
+        try:
+            text = "~/" + path.relative_to(Path.home()).as_posix()
+        except ValueError:
+            text = str(path)
+    else:
+        text = str(model_file)
     if not _SAFE_PATH.match(text):
         raise ParamError(f"model file path {text!r} has characters that are not allowed "
                          "in a netlist (use letters, digits, _ . / + -; or set "
