@@ -50,7 +50,6 @@ become the shortest synaptic time constant with equal charge.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -73,6 +72,9 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
+
+# One helper for the chips B simulators (a candidate for lifhw.chips.base).
+from lifhw.chips.truenorth import gather_sum
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.kernels import _v_after
@@ -431,7 +433,7 @@ def check(config: BrainScaleSConfig) -> list[Violation]:
 
 @numba.njit(cache=True, nogil=True)
 def _step(v, ie, ii, ref, v_leak, ie_jump, ii_jump, v_th, v_reset, n_ref, tau_m, tau_e,
-          tau_i, dt, v_min, v_max, spikes):  # pragma: no cover
+          tau_i, decay_e, decay_i, dt, v_min, v_max, spikes):  # pragma: no cover
     """One chip step with per-neuron parameters (golden grid convention, r_m = 1:
     currents are drives in volts; the bias is inside ``v_leak``)."""
     for n in range(v.shape[0]):
@@ -452,8 +454,8 @@ def _step(v, ie, ii, ref, v_leak, ie_jump, ii_jump, v_th, v_reset, n_ref, tau_m,
             else:
                 spikes[n] = False
                 v[n] = x
-        ie[n] *= math.exp(-dt / tau_e[n])
-        ii[n] *= math.exp(-dt / tau_i[n])
+        ie[n] *= decay_e[n]
+        ii[n] *= decay_i[n]
 
 
 def simulate(config: BrainScaleSConfig, input_spikes: Any, *,
@@ -488,7 +490,8 @@ def simulate(config: BrainScaleSConfig, input_spikes: Any, *,
         if record is not None:
             states[pop.name] = {"v": record}
         updates[pop.name] = _population_update(config, pop, dt_chip, record)
-    spikes, events = run_network(network, inputs, synapses, updates)
+    spikes, events = run_network(network, inputs, synapses, updates,
+                                 accumulate=gather_sum)
     return ChipRun(backend=NAME, dt=network.dt, spikes=spikes, states=states, events=events,
                    meta={"chip_dt_s": dt_chip, "spread": config.spread,
                          "calibrated": config.calibrated})
@@ -504,6 +507,8 @@ def _population_update(config: BrainScaleSConfig, pop: Population, dt_chip: floa
     tau_e = np.ascontiguousarray(phys["tau_syn_exc"])
     tau_i = np.ascontiguousarray(phys["tau_syn_inh"])
     drive = phys["drive"]
+    decay_e = np.exp(-dt_chip / tau_e)
+    decay_i = np.exp(-dt_chip / tau_i)
     n_ref = int(config.spec.populations[pop.name]["n_ref"])
     # Start at rest (as the golden model does); the leak offsets act from step 0.
     v = np.full(pop.size, float(config.spec.populations[pop.name]["v_start"]))
@@ -517,7 +522,7 @@ def _population_update(config: BrainScaleSConfig, pop: Population, dt_chip: floa
         exc = np.asarray(summed.get("exc", zeros), dtype=float) * drive
         inh = -np.asarray(summed.get("inh", zeros), dtype=float) * drive
         _step(v, ie, ii, ref, v_leak, exc, inh, v_th, v_reset, n_ref, tau_m, tau_e, tau_i,
-              dt_chip, V_MIN, V_MAX, spikes)
+              decay_e, decay_i, dt_chip, V_MIN, V_MAX, spikes)
         if record is not None:
             record[k] = v
         return spikes.copy()

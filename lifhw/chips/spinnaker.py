@@ -75,6 +75,9 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
+
+# One helper for the chips B simulators (a candidate for lifhw.chips.base).
+from lifhw.chips.truenorth import gather_sum
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.network import Network, Population, Projection
@@ -523,7 +526,8 @@ def simulate(config: SpiNNakerConfig, input_spikes: Any, *,
                       for name in ("v", "isyn_exc", "isyn_inh")}
             states[pop.name] = record
         updates[pop.name] = _population_update(params, config.shifts[pop.name], record)
-    spikes, events = run_network(network, inputs, synapses, updates)
+    spikes, events = run_network(network, inputs, synapses, updates,
+                                 accumulate=gather_sum)
     # exc and inh matrices are disjoint, so run_network counts each synapse once.
     return ChipRun(backend=NAME, dt=config.spec.dt, spikes=spikes, states=states,
                    events=events, meta={"timestep_s": config.spec.dt})
