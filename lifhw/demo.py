@@ -51,33 +51,86 @@ class DemoSection:
     seconds: float = 0.0
 
 
+#: Wall-time budget of the whole demo on 2 cores (s); stages over their share are named.
+BUDGET_S = 600.0
+
+#: What each stage shows, in story order (the report's overview).
+STORY = {
+    "golden": "the golden model: exact LIF trace and f-I curve (the referee)",
+    "analog": "parameter files -> netlists -> ngspice (behavioural and sky130) vs golden",
+    "digital": "fixed-point RTL -> cocotb bench vs golden, yosys area",
+    "chips": "chip mappers: Loihi, TrueNorth, SpiNNaker, BrainScaleS vs golden",
+    "theory": "theory figures (circuits, channels, stochastic LIF)",
+    "snn": "spiking networks on the same neurons",
+    "sweep": "a small design-space sweep and its Pareto front",
+}
+
+
+def _run_stage(key: str, target: str, out_dir: Path) -> DemoSection:
+    module, _, func = target.partition(":")
+    start = time.perf_counter()
+    try:
+        section = getattr(importlib.import_module(module), func)(out_dir)
+    except Exception as err:  # a stage failure must not hide the others
+        section = DemoSection(title=key, ok=False,
+                              lines=[f"FAILED: {err!r}"]
+                              + traceback.format_exc().splitlines()[-6:])
+    section.seconds = time.perf_counter() - start
+    return section
+
+
 def run_demo(out_dir: Path, only: list[str] | None = None) -> list[DemoSection]:
-    """Run the demo stages, print their lines, write ``report.html``."""
-    from lifhw.cli import module_exists
+    """Run the demo stages in story order, print their lines, write ``report.html``.
+
+    Args:
+        out_dir: Output directory (figures per stage, databases, ``report.html``).
+        only: Stage keys to run (default: all present).
+
+    Returns:
+        The sections, in order; the last one is the overview of stage times.
+    """
     from lifhw.report import write_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
     sections: list[DemoSection] = []
+    keys: list[str] = []
     for key, target in STAGES:
         if only and key not in only:
             continue
-        module, _, func = target.partition(":")
-        if not module_exists(module):
+        module = target.partition(":")[0]
+        if importlib.util.find_spec(module) is None:
             continue
-        print(f"== {key} ==", flush=True)
-        start = time.perf_counter()
-        try:
-            section = getattr(importlib.import_module(module), func)(out_dir)
-        except Exception as err:  # a stage failure must not hide the others
-            tail = traceback.format_exc().splitlines()[-6:]
-            section = DemoSection(title=key, ok=False, lines=[f"FAILED: {err!r}", *tail])
-        section.seconds = time.perf_counter() - start
+        print(f"== {key}: {STORY.get(key, '')} ==", flush=True)
+        section = _run_stage(key, target, out_dir)
         for line in section.lines:
             print("  " + line, flush=True)
+        print(f"  ({section.seconds:.1f} s{'' if section.ok else ', FAILED'})", flush=True)
         sections.append(section)
-    report = write_report(sections, out_dir / "report.html")
-    print(f"report: {report.resolve()}")
+        keys.append(key)
+    total = time.perf_counter() - began
+    overview = _overview(keys, sections, total)
+    report = write_report([overview, *sections], out_dir / "report.html")
+    for line in overview.lines:
+        print(line)
+    print(f"report: {report.resolve()}", flush=True)
     return sections
+
+
+def _overview(keys: list[str], sections: list[DemoSection], total: float) -> DemoSection:
+    table: list[list[Any]] = [["stage", "what it shows", "status", "seconds"]]
+    for key, section in zip(keys, sections, strict=True):
+        table.append([key, STORY.get(key, section.title), "ok" if section.ok else "FAILED",
+                      round(section.seconds, 1)])
+    table.append(["total", "", "", round(total, 1)])
+    lines = [f"{sum(s.ok for s in sections)} of {len(sections)} stages ok in {total:.0f} s "
+             f"(budget {BUDGET_S:.0f} s on 2 cores)"]
+    if total > BUDGET_S:
+        slow = sorted(zip(keys, sections, strict=True), key=lambda ks: -ks[1].seconds)[:3]
+        lines.append("over budget; slowest stages: "
+                     + ", ".join(f"{k} {s.seconds:.0f} s" for k, s in slow))
+    return DemoSection(title="Overview: the co-design story", lines=lines, table=table,
+                       seconds=total)
 
 
 def register(subparsers: Any) -> None:
