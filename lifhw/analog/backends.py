@@ -7,6 +7,7 @@ One small interface, two classes::
     trace = to_trace(output, circuit)          # -> Trace (backend "ngspice")
 
     trace = simulate("demo", circuit, stimulus)   # generate + run + to_trace
+    outputs = run_many([text1, text2, ...], workers=2)   # parallel batch sweep
 
 * :class:`NgspiceBatch` runs ``ngspice -b -r out.raw netlist.cir`` in a fresh
   directory, in its own process group, with a per-simulation timeout and
@@ -45,7 +46,7 @@ import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -479,6 +480,37 @@ def _scale_name(vectors: Mapping[str, np.ndarray]) -> str:
         if name in vectors:
             return name
     return ""
+
+
+def run_many(netlists: Sequence[str], *, workers: int = 2, config: RunConfig | None = None,
+             progress: bool = False) -> list[SimOutput]:
+    """Run many netlists with the batch backend, ``workers`` ngspice processes at a time.
+
+    Each point is its own ``ngspice -b`` process (so the threads here only wait);
+    ``set num_threads=1`` keeps one core per process. The first failure is raised
+    after the running points finish.
+
+    Args:
+        netlists: Netlist texts.
+        workers: Concurrent ngspice processes (2 on the project's machine).
+        config: Run configuration shared by all points (``work_dir`` must be None).
+        progress: Show a tqdm progress bar.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    run_config = config or RunConfig()
+    if run_config.work_dir is not None:
+        raise ParamError("run_many needs a fresh directory per point: leave work_dir unset",
+                         path="work_dir")
+    backend = NgspiceBatch(run_config)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(backend.run, text) for text in netlists]
+        if progress:
+            from tqdm import tqdm
+
+            for _ in tqdm(futures, desc="ngspice", unit="point"):
+                _.exception()
+        return [f.result() for f in futures]
 
 
 #: Backend name -> class.
