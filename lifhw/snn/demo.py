@@ -48,6 +48,7 @@ def run(out_dir: Path) -> Any:
             lines.append("three-factor vs BPTT gradient (trained net), cosine per layer: "
                          + ", ".join(f"{c:.3f}" for c in cos))
             raster = record
+    lines.append(_conv_line(digits))
     network, info = task.build("convert", digits=digits)
     nets["converted"] = (network, info)
     lines.append(f"converted: ANN {100 * info['ann_test_accuracy']:.1f} % -> SNN "
@@ -66,6 +67,21 @@ def run(out_dir: Path) -> Any:
     figures = [_figure(out_dir / "snn_digits.png", histories, raster, results_by_net)]
     return DemoSection(title="Spiking networks: digits, trained, converted, deployed",
                        lines=lines, figures=figures, table=table)
+
+
+def _conv_line(digits: Any) -> str:
+    """A spiking convolution over digit spike trains, both implementations."""
+    from lifhw.snn import data
+    from lifhw.snn.layers import SpikingConv2d, SynapseKernel
+
+    rng = np.random.default_rng(0)
+    conv = SpikingConv2d(kernel=SynapseKernel("exp", tau_syn=5e-3, dt=1e-3), beta=0.95,
+                         weights=rng.normal(0.1, 0.3, (4, 1, 3, 3)), padding=1)
+    x = data.encode(digits.x_test[:16], 16).reshape(16, 16, 1, 8, 8)
+    dense, _ = conv.run_dense(x)
+    events, _ = conv.run_events(x)
+    return (f"spiking conv 4x(3x3), exp synapse, 16 digits: {int(dense.sum())} spikes; "
+            f"time-stepped == event-driven: {bool(np.array_equal(dense, events))}")
 
 
 def _figure(path: Path, histories: dict[str, list[float]], record: Any,
