@@ -102,11 +102,33 @@ def test_four_axon_copies_fit_weights_better() -> None:
                       (Projection("in", "out", weights),), DT)
     errors = {}
     for copies in (2, 4):
-        config = tn.quantize(tn.map(network, axon_copies=copies))
+        config = tn.quantize(tn.map(network, axon_types="sign", axon_copies=copies))
         realised = tn.dequantize(config)
         dev = [d for d in parameter_deviations(network, realised) if d.parameter == "weights"]
         errors[copies] = dev[0].error
     assert errors[4] < 0.8 * errors[2] < 0.8
+
+
+def test_projection_axon_types_keep_each_source_scale() -> None:
+    # Two excitatory sources 20x apart in strength and one inhibitory source:
+    # with one axon type per (projection, sign) every uniform weight is exact;
+    # sign levels shared across sources lose the weak one.
+    neuron = LIFParams(tau_m=20e-3, r_m=1e8, v_rest=0.0, v_th=0.05, v_reset=0.0)
+    strong, weak, inh = np.full((8, 5), 2e-3), np.full((8, 6), 1e-4), np.full((8, 4), -1e-3)
+    network = Network(
+        "g", (InputPopulation("a", 5), InputPopulation("b", 6), InputPopulation("c", 4)),
+        (Population("out", 8, neuron),),
+        (Projection("a", "out", strong), Projection("b", "out", weak),
+         Projection("c", "out", inh)), DT)
+    config = tn.quantize(tn.map(network))
+    realised = tn.dequantize(config)
+    for proj, original in zip(realised.projections, (strong, weak, inh), strict=True):
+        # 9-bit levels with u = max|w| / 255: the weak source is 12.75 u -> 13 u
+        assert np.allclose(proj.weights, original, rtol=0.5 / 12.75)
+    assert sorted(np.unique(config.synapse_type["b->out"]).tolist()) == [1]
+    assert config.placement["out"].axons_per_core == 15
+    shared = tn.dequantize(tn.quantize(tn.map(network, axon_types="sign")))
+    assert not np.allclose(shared.projections[1].weights, weak, rtol=0.5)
 
 
 def test_fit_levels_two_clusters() -> None:

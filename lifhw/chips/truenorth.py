@@ -384,6 +384,7 @@ def run_core(
 # --------------------------------------------------------------------------------------
 
 WEIGHT_MODES = ("full", "ternary")
+AXON_TYPE_MODES = ("projection", "sign")
 
 
 def _voltage_weights(network: Network, proj: Projection) -> tuple[np.ndarray, bool]:
@@ -414,27 +415,31 @@ def map(
     network: Network,
     *,
     weight_mode: str = "full",
+    axon_types: str = "projection",
     axon_copies: int = 2,
     threshold_mask_bits: int = 0,
     seed: int = 0,
 ) -> ChipSpec:
     """Float targets of the TrueNorth registers for ``network`` (pure).
 
-    Per LIF population (``Delta = v_th - v_rest``):
+    Per LIF population; potentials are counted from a per-neuron origin
+``o = v_rest + r_m I_bias`` (the float neuron's equilibrium; ``o = v_rest`` for
+neurons driven above rheobase) and ``Delta = v_th - o``:
 
     * Unit ``u`` (V per membrane integer): ``full``:
-      ``u = max(max|W_V| / 255, Delta / (2**18 - 1), (v_th - v_reset) dt / (ISI_min 255))``
+      ``u = max(max|W_V| / 255, max Delta / (2**18 - 1), (v_th - v_reset) dt / (ISI_min 255))``
       so the largest incoming weight uses the full 9-bit range, ``alpha`` fits
       18 bits and the fastest bias ramp (below) fits the 9-bit leak; ``ternary``:
       ``u = mean |W_V|`` over non-zero weights (a typical weight becomes 1; the
       threshold carries the scale, Esser et al. 2016). ``W_V`` are the weights as
       voltage jumps (current synapses: ``w r_m tau_s / tau_m``, equal charge).
-    * ``alpha = Delta / u``; ``R = (v_reset - v_rest) / u``; ``beta = 2**18 - 1``
+    * ``alpha = Delta / u``; ``R = (v_reset - o) / u``; ``beta = 2**18 - 1``
       with ``kappa = 1`` (the float model has no lower bound; saturate far away).
     * Leak. Without suprathreshold bias: leak reversal (``epsilon = 1``) and
       ``lambda = -(Delta / 2) (dt / tau_m) / u``, the exponential leak's rate
-      ``(V - v_rest) / tau_m`` at mid-range ``V - v_rest = Delta / 2``, applied
-      toward rest. With a bias current ``I > rheobase``: ``epsilon = 0`` and
+      ``(V - o) / tau_m`` at mid-range ``V - o = Delta / 2``, applied toward the
+      equilibrium ``o`` (so a sub-rheobase bias is kept as the origin shift).
+      With a bias current ``I > rheobase``: ``epsilon = 0`` and
       ``lambda = (alpha - R) dt / ISI(I)``, so the linear ramp fires at the float
       model's rate, ``ISI`` from :func:`lifhw.golden.fi.lif_isi`.
     * Stochastic threshold (``threshold_mask_bits = TM > 0``): ``eta`` is uniform
@@ -444,7 +449,11 @@ def map(
     Args:
         network: The float network (not modified).
         weight_mode: ``full`` (per-neuron 9-bit levels) or ``ternary`` ({-1, 0, 1}).
-        axon_copies: Axons per source and core in ``full`` mode: 2 (one positive,
+        axon_types: ``full`` mode: ``projection`` gives every (incoming projection,
+            sign) its own axon type, so each neuron has one level per source
+            population and sign (when a population has at most 4 such groups;
+            otherwise, and with ``sign``, the levels are fitted per sign).
+        axon_copies: Axons per source and core with sign levels: 2 (one positive,
             one negative level per neuron) or 4 (two of each). ``ternary`` uses 2.
         threshold_mask_bits: ``TM`` of every neuron (0 = deterministic threshold).
         seed: PRNG seed of the stochastic modes.
@@ -456,6 +465,8 @@ def map(
         raise ParamError(f"weight_mode must be one of {WEIGHT_MODES}", path="weight_mode")
     if axon_copies not in (2, 4):
         raise ParamError("axon_copies must be 2 or 4", path="axon_copies")
+    if axon_types not in AXON_TYPE_MODES:
+        raise ParamError(f"axon_types must be one of {AXON_TYPE_MODES}", path="axon_types")
     if weight_mode == "ternary":
         axon_copies = 2
     if not 0 <= threshold_mask_bits <= MASK_BITS_MAX:
@@ -469,26 +480,31 @@ def map(
     notes: list[str] = []
     for pop in network.populations:
         p = pop.neuron
-        delta = p.v_th - p.v_rest
         projections, w_volts = _incoming(network, pop.name)
         nonzero = np.abs(w_volts[w_volts != 0])
         isi = np.asarray(lif_isi(pop.bias, **p.as_kwargs()), dtype=float)
         driven = np.isfinite(isi)
+        # Origin of the integer membrane: the neuron's equilibrium (leak reversal
+        # pulls V toward 0); driven neurons keep v_rest and ramp instead.
+        origin = np.where(driven, p.v_rest, p.v_rest + p.r_m * pop.bias)
+        delta = p.v_th - origin
         # The fastest driven neuron needs lambda = (v_th - v_reset) dt / (ISI u) <= 255.
         ramp_unit = ((p.v_th - p.v_reset) * dt / (float(isi[driven].min()) * LEAK_MAX)
                      if driven.any() else 0.0)
         if weight_mode == "ternary":
-            unit = float(nonzero.mean()) if nonzero.size else max(delta / 64.0, ramp_unit)
+            unit = (float(nonzero.mean()) if nonzero.size
+                    else max(float(delta.max()) / 64.0, ramp_unit))
         else:
             unit = max(float(nonzero.max()) / WEIGHT_MAX if nonzero.size else 0.0,
-                       delta / THRESHOLD_MAX, ramp_unit)
+                       float(delta.max()) / THRESHOLD_MAX, ramp_unit)
         alpha = delta / unit
-        reset = (p.v_reset - p.v_rest) / unit
+        reset = (p.v_reset - origin) / unit
         mask_mean = ((1 << threshold_mask_bits) - 1) / 2.0
         ramp = np.where(driven, (alpha - reset) * dt / np.where(driven, isi, 1.0), 0.0)
         decay = -(delta / 2.0) * (dt / p.tau_m) / unit
         populations[pop.name] = {
             "unit_v": unit,
+            "origin_v": origin,
             "alpha": alpha - mask_mean,
             "reset": reset,
             "beta": float(THRESHOLD_MAX),
@@ -496,9 +512,6 @@ def map(
             "leak_reversal": ~driven,
             "mask_bits": threshold_mask_bits,
         }
-        if np.any(pop.bias != 0) and not driven.all():
-            notes.append(f"{pop.name}: sub-rheobase bias currents are dropped (TrueNorth's "
-                         "leak is either a bias or a decay)")
         for proj in projections:
             w, converted = _voltage_weights(network, proj)
             weights[projection_key(proj.pre, proj.post)] = w / unit
@@ -507,7 +520,8 @@ def map(
                              "equal-charge voltage jump")
     return ChipSpec(
         chip=NAME, network=network, dt=dt, populations=populations, weights=weights,
-        options={"weight_mode": weight_mode, "axon_copies": axon_copies,
+        options={"weight_mode": weight_mode, "axon_types": axon_types,
+                 "axon_copies": axon_copies,
                  "threshold_mask_bits": threshold_mask_bits, "seed": seed},
         notes=tuple(notes),
     )
@@ -592,15 +606,18 @@ class TrueNorthConfig:
     clipped: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _place(network: Network, axon_copies: int) -> dict[str, Placement]:
-    """Cores per population with splitter copies (fixed point over fan-out)."""
+def _place(network: Network, copies: Mapping[str, int]) -> dict[str, Placement]:
+    """Cores per population with splitter copies (fixed point over fan-out).
+
+    ``copies``: axons per source and target core of each projection.
+    """
     cores = {pop.name: math.ceil(pop.size / NEURONS_PER_CORE) for pop in network.populations}
     fan: dict[str, int] = {}
     for _ in range(20):
         fan = {name: 0 for name in [p.name for p in network.inputs]
                + [p.name for p in network.populations]}
         for proj in network.projections:
-            fan[proj.pre] += cores[proj.post] * axon_copies
+            fan[proj.pre] += cores[proj.post] * copies[projection_key(proj.pre, proj.post)]
         new = {}
         for pop in network.populations:
             per_core = max(1, NEURONS_PER_CORE // max(fan[pop.name], 1))
@@ -610,20 +627,76 @@ def _place(network: Network, axon_copies: int) -> dict[str, Placement]:
         cores = new
     out = {}
     for pop in network.populations:
-        axons = sum(network.size_of(p.pre) * axon_copies for p in network.incoming(pop.name))
+        axons = sum(network.size_of(p.pre) * copies[projection_key(p.pre, p.post)]
+                    for p in network.incoming(pop.name))
         per_core = max(1, NEURONS_PER_CORE // max(fan[pop.name], 1))
         out[pop.name] = Placement(fan_out=fan[pop.name], neurons_per_core=per_core,
                                   cores=cores[pop.name], axons_per_core=axons)
     return out
 
 
+def _realised(s: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """The integer each synapse adds: ``s_j^G`` of its chosen type, 0 for none."""
+    chosen = np.take_along_axis(s, np.clip(part, 0, None).astype(np.int64), axis=1)
+    return np.where(part >= 0, chosen, 0)
+
+
+def _group_levels(spec: ChipSpec, size: int, keys: list[str],
+                  groups: list[tuple[str, int]]) -> tuple[np.ndarray, dict[str, np.ndarray],
+                                                          bool]:
+    """One axon type per (projection, sign): one level per neuron and group.
+
+    The level is :func:`fit_levels` with one level (the mean of the weights it
+    keeps); a synapse uses its group's type when the level is nearer than 0.
+    """
+    s = np.zeros((size, N_AXON_TYPES), dtype=np.int64)
+    parts = {key: np.full(spec.weights[key].shape, -1, dtype=np.int8) for key in keys}
+    too_big = False
+    for g, (key, sign) in enumerate(groups):
+        magnitude = np.clip(sign * spec.weights[key], 0, None)
+        level = fit_levels(magnitude, 1)[:, 0]
+        limit = WEIGHT_MAX if sign > 0 else -WEIGHT_MIN
+        too_big = too_big or bool(np.any(level > limit + 0.5))
+        s[:, g] = sign * np.clip(round_half_away(level), 0, limit).astype(np.int64)
+        level_int = np.abs(s[:, g])[:, None]
+        take = (magnitude > 0) & (level_int > 0) & (np.abs(magnitude - level_int) < magnitude)
+        parts[key][take] = g
+    return s, parts, too_big
+
+
+def _sign_levels(spec: ChipSpec, size: int, keys: list[str], mode: str,
+                 per_sign: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Levels per sign over all incoming weights side by side (see :func:`quantize`)."""
+    w_all = np.hstack([spec.weights[k] for k in keys]) if keys else np.zeros((size, 0))
+    if mode == "ternary":
+        pos_levels = np.ones((size, 1))
+        neg_levels = np.ones((size, 1))
+    else:
+        pos_levels = fit_levels(np.clip(w_all, 0, None), per_sign)
+        neg_levels = fit_levels(np.clip(-w_all, 0, None), per_sign)
+    pos_int = np.clip(round_half_away(pos_levels), 0, WEIGHT_MAX).astype(np.int64)
+    neg_int = np.clip(round_half_away(neg_levels), 0, -WEIGHT_MIN).astype(np.int64)
+    s = np.zeros((size, N_AXON_TYPES), dtype=np.int64)
+    s[:, :per_sign] = pos_int
+    s[:, per_sign:2 * per_sign] = -neg_int
+    too_big = bool(np.any(pos_levels > WEIGHT_MAX + 0.5)
+                   or np.any(neg_levels > -WEIGHT_MIN + 0.5))
+    # Each synapse: nearest of {0, levels of its sign}.
+    candidates = np.concatenate([np.zeros((size, 1)), s[:, :2 * per_sign]], axis=1)
+    choice = np.argmin(np.abs(w_all[:, :, None] - candidates[:, None, :]), axis=2) - 1
+    return s, choice, too_big
+
+
 def quantize(spec: ChipSpec) -> TrueNorthConfig:
     """Round the targets to TrueNorth registers.
 
-    * Levels per post neuron and sign: :func:`fit_levels` on its incoming
-      weights (all projections side by side, since ``s_j^G`` is shared by every
-      axon of type G), 1 level per sign with 2 axon copies, 2 with 4; each
-      synapse takes the nearest level or none. ``ternary``: levels +1 / -1,
+    * ``axon_types="projection"`` (and at most 4 (projection, sign) groups into
+      the population): each group is an axon type with one level per neuron
+      (:func:`_group_levels`); a source needs one axon per sign it uses.
+    * Otherwise levels per post neuron and sign: :func:`fit_levels` on its
+      incoming weights (all projections side by side, since ``s_j^G`` is shared
+      by every axon of type G), 1 level per sign with 2 axon copies, 2 with 4;
+      each synapse takes the nearest level or none. ``ternary``: levels +1 / -1,
       each weight rounds to {-1, 0, +1}.
     * Integers: ``round_half_away`` then clip to the register range
       (clipping is recorded and reported by the rules).
@@ -637,38 +710,37 @@ def quantize(spec: ChipSpec) -> TrueNorthConfig:
     weights: dict[str, np.ndarray] = {}
     delays: dict[str, int] = {}
     clipped: dict[str, tuple[str, ...]] = {}
+    axons_per_source: dict[str, int] = {}
     for pop in network.populations:
         target = spec.populations[pop.name]
         projections = list(network.incoming(pop.name))
         keys = [projection_key(p.pre, p.post) for p in projections]
-        w_all = (np.hstack([spec.weights[k] for k in keys]) if keys
-                 else np.zeros((pop.size, 0)))
-        if mode == "ternary":
-            pos_levels = np.ones((pop.size, 1))
-            neg_levels = np.ones((pop.size, 1))
-        else:
-            pos_levels = fit_levels(np.clip(w_all, 0, None), per_sign)
-            neg_levels = fit_levels(np.clip(-w_all, 0, None), per_sign)
-        pos_int = np.clip(round_half_away(pos_levels), 0, WEIGHT_MAX).astype(np.int64)
-        neg_int = np.clip(round_half_away(neg_levels), 0, -WEIGHT_MIN).astype(np.int64)
-        s = np.zeros((pop.size, N_AXON_TYPES), dtype=np.int64)
-        s[:, :per_sign] = pos_int
-        s[:, per_sign:2 * per_sign] = -neg_int
-        flags = []
-        if np.any(pos_levels > WEIGHT_MAX + 0.5) or np.any(neg_levels > -WEIGHT_MIN + 0.5):
-            flags.append("weights")
-        # Each synapse: nearest of {0, levels of its sign}.
-        candidates = np.concatenate([np.zeros((pop.size, 1)), s[:, :2 * per_sign]], axis=1)
-        choice = np.argmin(np.abs(w_all[:, :, None] - candidates[:, None, :]), axis=2) - 1
-        start = 0
         for proj, key in zip(projections, keys, strict=True):
-            width = network.size_of(proj.pre)
-            part = choice[:, start:start + width].astype(np.int8)
-            start += width
-            synapse_type[key] = part
-            weights[key] = np.where(part >= 0, np.take_along_axis(
-                s, np.clip(part, 0, None).astype(np.int64), axis=1), 0)
             delays[key] = proj.delay_steps
+        groups = [(key, sign) for key in keys for sign in (1, -1)
+                  if np.any(sign * spec.weights[key] > 0)]
+        flags = []
+        if (mode == "full" and spec.options.get("axon_types", "projection") == "projection"
+                and len(groups) <= N_AXON_TYPES):
+            s, parts, too_big = _group_levels(spec, pop.size, keys, groups)
+            if too_big:
+                flags.append("weights")
+            for key in keys:
+                synapse_type[key] = parts[key]
+                weights[key] = _realised(s, parts[key])
+                axons_per_source[key] = sum(1 for k, _ in groups if k == key) or 1
+        else:
+            s, choice, too_big = _sign_levels(spec, pop.size, keys, mode, per_sign)
+            if too_big:
+                flags.append("weights")
+            start = 0
+            for proj, key in zip(projections, keys, strict=True):
+                width = network.size_of(proj.pre)
+                part = choice[:, start:start + width].astype(np.int8)
+                start += width
+                synapse_type[key] = part
+                weights[key] = _realised(s, part)
+                axons_per_source[key] = copies
         alpha_t = np.asarray(target["alpha"], dtype=float)
         alpha = np.clip(round_half_away(alpha_t), 0, THRESHOLD_MAX).astype(np.int64)
         reset_t = np.asarray(target["reset"], dtype=float)
@@ -688,7 +760,7 @@ def quantize(spec: ChipSpec) -> TrueNorthConfig:
             kappa=True, reset_mode=RESET_TO_R, reset=reset)
     return TrueNorthConfig(spec=spec, neurons=neurons, synapse_type=synapse_type,
                            weights=weights, delays=delays,
-                           placement=_place(network, copies),
+                           placement=_place(network, axons_per_source),
                            seed=int(spec.options["seed"]), clipped=clipped)
 
 
@@ -720,8 +792,8 @@ def axons_per_core(config: TrueNorthConfig) -> list[Violation]:
         if place.axons_per_core > AXONS_PER_CORE:
             out.append(Violation(
                 "axons_per_core", f"needs {place.axons_per_core} axons "
-                f"(sources x {config.spec.options['axon_copies']} copies) on each of its "
-                f"cores, a core has {AXONS_PER_CORE}", where=pop))
+                f"(sources x axon copies) on each of its cores, a core has "
+                f"{AXONS_PER_CORE}", where=pop))
     return out
 
 
@@ -853,12 +925,13 @@ def _population_update(params: NeuronParams, seed: int, index: int,
 def dequantize(config: TrueNorthConfig) -> Network:
     """The float network the integers realise (inverse of :func:`map`'s formulas).
 
-    ``v_th = v_rest + (alpha + mean eta) u``, ``v_reset = v_rest + R u``; weights
-    ``W_int u`` (volts; current synapses back to amperes by the inverse of the
-    equal-charge formula); decaying neurons ``tau_m = (Delta/2) dt / (|lambda| u)``
-    (median over the population; 1e9 s when lambda = 0); driven neurons the bias
-    whose float rate equals the realised rate ``1 / (ceil((alpha - R)/lambda) dt)``;
-    ``t_ref = 0``.
+    ``v_th = median(o + (alpha + mean eta) u)``, ``v_reset = median(o + R u)``;
+    decaying neurons: ``tau_m = median((alpha u / 2) dt / (|lambda| u))`` (1e9 s
+    when lambda = 0) and the bias that puts their equilibrium ``(alpha + mean eta) u``
+    below the threshold; driven neurons: the bias whose float rate equals the
+    realised rate ``1 / (ceil((alpha - R)/lambda) dt)``; weights ``W_int u``
+    (volts; current synapses back to amperes by the inverse of the equal-charge
+    formula); ``t_ref = 0``.
     """
     from lifhw.golden.fi import lif_current_for_rate
 
@@ -867,28 +940,32 @@ def dequantize(config: TrueNorthConfig) -> Network:
     populations = []
     for pop in network.populations:
         params = config.neurons[pop.name]
-        unit = float(config.spec.populations[pop.name]["unit_v"])
+        target = config.spec.populations[pop.name]
+        unit = float(target["unit_v"])
+        origin = np.broadcast_to(np.asarray(target["origin_v"], dtype=float), (pop.size,))
         p = pop.neuron
-        mask_mean = float(np.mean(params.mask)) / 2.0
-        v_th = p.v_rest + (float(np.median(params.alpha)) + mask_mean) * unit
-        v_reset = p.v_rest + float(np.median(params.reset)) * unit
+        mask_mean = params.mask / 2.0
+        thresholds = origin + (params.alpha + mask_mean) * unit
+        v_th = float(np.median(thresholds))
+        v_reset = float(np.median(origin + params.reset * unit))
         if not v_th > v_reset:
             v_th = v_reset + unit
-        delta = v_th - p.v_rest
         decaying = params.leak_reversal & (params.leak < 0)
         if decaying.any():
-            lam = float(np.median(np.abs(params.leak[decaying])))
-            tau_m = (delta / 2.0) * dt / (lam * unit)
+            depth = (params.alpha + mask_mean)[decaying] * unit
+            tau_m = float(np.median(depth / 2.0 * dt / (np.abs(params.leak[decaying]) * unit)))
         else:
             tau_m = 1e9
         neuron = replace(p, v_th=v_th, v_reset=v_reset, t_ref=0.0, tau_m=tau_m)
+        # Decaying neurons: equilibrium (alpha + mean eta) u below the threshold.
+        equilibrium = v_th - (params.alpha + mask_mean) * unit
+        bias = np.where(params.leak_reversal, (equilibrium - p.v_rest) / p.r_m, 0.0)
         driven = (~params.leak_reversal) & (params.leak > 0)
-        bias = np.zeros(pop.size)
         if driven.any():
             ticks = np.ceil((params.alpha - params.reset) / np.maximum(params.leak, 1))
             rate = 1.0 / (np.maximum(ticks, 1) * dt)
             kwargs = neuron.as_kwargs()
-            bias = np.where(driven, np.asarray(lif_current_for_rate(rate, **kwargs)), 0.0)
+            bias = np.where(driven, np.asarray(lif_current_for_rate(rate, **kwargs)), bias)
         populations.append(Population(pop.name, pop.size, neuron, bias))
     lookup = {pop.name: pop for pop in populations}
     projections = []
