@@ -1,0 +1,95 @@
+"""sky130 neuron layout: MIM sizing from C, devices from the netlist, GDS and area.
+
+The MIM check is independent of the sizing code: the capacitor plate (capm,
+GDS layer 89/44) is read back from the written GDS with KLayout and its area
+and perimeter are put through the PDK's 2.00 fF/µm² + 0.19 fF/µm.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lifhw import layout
+from lifhw.params import load_mapping
+
+CAPM = (89, 44)
+POLY = (66, 20)
+
+CIRCUIT = {
+    "name": "layout_test",
+    "circuit": {"topology": "behavioral", "membrane_capacitance": "1 pF",
+                "leak_bias_current": "5 pA", "v_rest": "0.6 V", "v_threshold": "0.65 V",
+                "v_reset": "0.6 V", "refractory": "2 ms"},
+    "stimulus": {"kind": "constant", "amplitude": "20 pA", "t_stop": "10 ms"},
+}
+
+
+def _read_layer(path: Path, layer: tuple[int, int]) -> tuple[float, float, int]:
+    import klayout.db as kdb
+
+    lay = kdb.Layout()
+    lay.read(str(path))
+    top = lay.top_cells()[0]
+    region = kdb.Region(top.begin_shapes_rec(lay.layer(*layer))).merged()
+    return region.area() * lay.dbu**2, region.perimeter() * lay.dbu, region.count()
+
+
+@pytest.mark.parametrize("capacitance", [0.2e-12, 1e-12, 2e-12])
+def test_mim_plate_drawn_in_gds_realises_c(tmp_path: Path, capacitance: float) -> None:
+    pf = load_mapping({**CIRCUIT, "circuit": {**CIRCUIT["circuit"],
+                                              "membrane_capacitance": capacitance}})
+    gds = layout.write_point_gds(pf, tmp_path, "0123456789abcdef")
+    area, perimeter, count = _read_layer(gds, CAPM)
+    # Two capacitors (membrane + the sky130 topology's refractory capacitor).
+    caps = layout.circuit_devices(pf)[1]
+    assert count == sum(layout.mim_side_um(c)[1] ** 2 for c in caps)  # squares drawn
+    drawn = 2.00e-15 * area + 0.19e-15 * perimeter
+    assert drawn == pytest.approx(sum(caps), rel=0.01)
+
+
+def test_mim_sizing_formula_and_array_split() -> None:
+    side, k = layout.mim_side_um(1e-12)
+    assert k == 1
+    assert 2.00 * side**2 + 0.19 * 4 * side == pytest.approx(1000.0)  # fF
+    side, k = layout.mim_side_um(20e-12)
+    assert k >= 2 and side <= layout.MIM_MAX_SIDE_UM
+    assert k * k * (2.00 * side**2 + 0.76 * side) == pytest.approx(20_000.0)
+    with pytest.raises(ValueError):
+        layout.mim_side_um(-1.0)
+
+
+def test_devices_from_netlist() -> None:
+    text = """title
+XM1 d g s b sky130_fd_pr__nfet_01v8 W=2 L=4
+xm2 d g s b sky130_fd_pr__pfet_01v8 W=1.5 L=0.15 nf=2 m=3
+R1 a b 1k
+CM vm 0 1p
+CREF rc 0 2e-13
+"""
+    fets, caps = layout.devices_from_netlist(text)
+    assert fets == (layout.Device("nfet", 2.0, 4.0),
+                    *([layout.Device("pfet", 1.5, 0.15, 2)] * 3))
+    assert caps == pytest.approx((1e-12, 2e-13))
+
+
+def test_area_grows_with_c_and_devices() -> None:
+    small = layout.neuron_area_um2(0.5e-12)
+    large = layout.neuron_area_um2(4e-12)
+    assert large > small > 0
+    # The MIM alone (about C / 2 fF/µm²) is a lower bound of the cell.
+    assert large > 4e-12 / 2.0e-15
+    wide = tuple(layout.Device(d.kind, d.w_um * 4, d.l_um) for d in layout.DEFAULT_DEVICES)
+    assert layout.neuron_area_um2(0.5e-12, wide) > small
+
+
+def test_gds_has_every_transistor(tmp_path: Path) -> None:
+    pf = load_mapping(CIRCUIT)
+    fets, _ = layout.circuit_devices(pf)
+    gds = layout.write_point_gds(pf, tmp_path, "fedcba9876543210")
+    _, _, gates = _read_layer(gds, POLY)
+    assert gates >= len(fets) > 10
+    assert layout.area_from_circuit(pf) > 0
+    with pytest.raises(Exception, match="not a point key"):
+        layout.write_point_gds(pf, tmp_path, "../evil")
