@@ -133,3 +133,18 @@ def test_committed_examples_load() -> None:
         pf = load(ROOT / "circuits" / f"{name}.toml")
         assert pf.name == name
         assert pf.circuit.topology in name
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_cli_without_ngspice_one_line_with_apt_get(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   command: str) -> None:
+    good = _write(tmp_path, CONTRACT)
+    plot = tmp_path / "out.png"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    argv = [command, str(good)] + (["--plot", str(plot)] if command == "compare" else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "ngspice is not installed" in err and "apt-get install -y ngspice" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
