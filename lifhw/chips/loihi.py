@@ -26,7 +26,15 @@ zero (``sign(x) * (|x| >> 12)``)::
   the one-step synaptic delay (``delay_steps = 1`` of :mod:`lifhw.network`).
   Longer delays use Loihi's synaptic delay (up to 62 steps in Loihi 1).
 
-Conversions from the float network (:func:`map`), with ``h = dt``:
+Conversions from the float network (:func:`map`), with ``h = dt``. Sources:
+Lava's float LIF (``lava/proc/lif/process.py``: ``u[t] = u[t-1] (1 - du) +
+a_in``, ``v[t] = v[t-1] (1 - dv) + u[t] + bias``) and its fixed-point twin
+above, whose factor ``(4096 - d)/4096`` makes the integer ``d = 4096 d_float``;
+the exact per-step decay of a first-order system, ``1 - d_float =
+exp(-h / tau)`` (Rotter & Diesmann 1999, Biol. Cybern. 81:381, exact
+integration); the steady-state gains below follow from ``v_inf = b / (1 -
+a_v)`` of the update ``v <- a_v v + b`` against ``V_inf = r_m I`` of the float
+neuron.
 
 * ``dv = round(4096 (1 - exp(-h / tau_m)))`` so ``(4096 - dv)/4096 ~ exp(-h/tau_m)``.
 * ``du = round(4096 (1 - exp(-h / tau_syn))) - 1`` (Lava's decay offset), and
