@@ -362,8 +362,9 @@ class Characterisation:
 
 def characterise(name: str, circuit: CircuitSection, *,
                  threshold_currents: Sequence[float] | None = None,
-                 with_threshold: bool = True, backend: str = "batch",
-                 config: RunConfig | None = None, **options: Any) -> Characterisation:
+                 with_threshold: bool = True, transfer_span: float = 3.0,
+                 backend: str = "batch", config: RunConfig | None = None,
+                 **options: Any) -> Characterisation:
     """Measure the circuit: DC transfer fit, leak step tau, effective threshold.
 
     Args:
@@ -372,12 +373,17 @@ def characterise(name: str, circuit: CircuitSection, *,
         threshold_currents: Currents (A) for the threshold calibration; default 2x
             and 6x the nominal tanh rheobase.
         with_threshold: Run the (longer) spiking transients for the threshold.
+        transfer_span: Half-width of the DC sweep around V_L, in units of the nominal
+            linear range 2U_T/kappa (a transistor OTA follows tanh best near V_L).
         backend: ``batch`` or ``shared``.
         config: Run configuration (default per topology).
         **options: Passed to the topology generator.
     """
     u_t = thermal_voltage(circuit.temperature)
-    v, i = ota_transfer(name, circuit, backend=backend, config=config, **options)
+    half = transfer_span * circuit.linear_range
+    v, i = ota_transfer(name, circuit, v_start=max(0.0, circuit.v_rest - half),
+                        v_stop=min(circuit.supply, circuit.v_rest + half), backend=backend,
+                        config=config, **options)
     fit = fit_tanh(v, i, circuit.v_rest, u_t, kappa_guess=circuit.kappa)
     tau, _, _ = leak_step(name, circuit, backend=backend, config=config, **options)
     capacitance = tau * fit.g_m
