@@ -324,8 +324,8 @@ class Core:
         neurons: The neurons' parameters.
     """
 
-    crossbar: np.ndarray
-    axon_type: np.ndarray
+    crossbar: Any
+    axon_type: Any
     neurons: NeuronParams
 
     def __post_init__(self) -> None:
