@@ -128,6 +128,16 @@ def test_stochastic_leak_rate() -> None:
     assert np.all(np.diff(v, axis=0) >= 0) and np.all(np.diff(v, axis=0) <= 1)
 
 
+def test_stochastic_leak_with_reversal() -> None:
+    # |lambda| = 255 >= rho always: each tick adds Omega sgn(lambda) = -sgn(V).
+    core = tn.Core(crossbar=np.zeros((1, 2), bool), axon_type=[0],
+                   neurons=tn.NeuronParams(n=2, leak=-255, stochastic_leak=True,
+                                           leak_reversal=True, alpha=BIG))
+    v, _ = tn.run_core(core, np.zeros((4, 1), bool), seed=1, v0=[3, -2])
+    assert v[:, 0].tolist() == [2, 1, 0, 0]
+    assert v[:, 1].tolist() == [-1, 0, 0, 0]
+
+
 def test_stochastic_threshold_mask() -> None:
     # No reset, V held at alpha + 3: spike iff eta = rho & 7 <= 3, probability 1/2.
     n, ticks, alpha = 40, 300, 100
