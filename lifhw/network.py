@@ -266,6 +266,15 @@ def split_inputs(network: Network,
     return out
 
 
+def gather_sum(weights: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """``weights @ active`` for a boolean spike vector, summing only active columns.
+
+    Exact for integers (and equal to the product up to float summation order),
+    and much faster than a matrix product at sparse activity.
+    """
+    return weights[:, np.flatnonzero(active)].sum(axis=1)
+
+
 @dataclass(frozen=True, eq=False)
 class Synapses:
     """One routed projection for :func:`run_network`.

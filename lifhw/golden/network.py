@@ -2,7 +2,8 @@
 
 Every chip run is compared with this. Each population advances by exact
 exponential propagators over each step of length ``dt`` (the same closed forms
-as the single-neuron golden model, :func:`lifhw.golden.kernels._v_after`), in
+as the single-neuron golden model, :func:`lifhw.golden.kernels._v_after`,
+with its synaptic propagator :func:`~lifhw.golden.kernels._syn_factor`), in
 the grid convention of :mod:`lifhw.golden.lif`:
 
 * at the start of step ``k`` the spikes routed to it arrive (a spike emitted in
@@ -32,14 +33,27 @@ import numba
 import numpy as np
 
 from lifhw import __version__
-from lifhw.golden.kernels import _v_after
-from lifhw.network import Network, NetworkRun, Population, Synapses, run_network, split_inputs
+from lifhw.golden.kernels import _syn_factor
+from lifhw.network import (
+    Network,
+    NetworkRun,
+    Population,
+    Synapses,
+    gather_sum,
+    run_network,
+    split_inputs,
+)
 
 
 @numba.njit(cache=True, nogil=True)
 def _step(v, ie, ii, ref, bias, dv_jump, ie_jump, ii_jump, v_rest, v_th, v_reset, n_ref,
-          r_m, tau_m, tau_e, tau_i, dt, decay_e, decay_i, spikes):  # pragma: no cover
-    """One grid step of one population (all arrays (N,), updated in place)."""
+          r_m, p22, f_e, f_i, decay_e, decay_i, spikes):  # pragma: no cover
+    """One grid step of one population (all arrays (N,), updated in place).
+
+    ``p22 = exp(-dt/tau_m)`` and ``f_e``/``f_i`` (the exact synaptic propagators
+    of :func:`lifhw.golden.kernels._syn_factor`) are constant for a fixed step,
+    so they are computed once per population rather than per neuron and step.
+    """
     for n in range(v.shape[0]):
         ie[n] += ie_jump[n]
         ii[n] += ii_jump[n]
@@ -48,8 +62,8 @@ def _step(v, ie, ii, ref, bias, dv_jump, ie_jump, ii_jump, v_rest, v_th, v_reset
             v[n] = v_reset
             spikes[n] = False
         else:
-            x = _v_after(dt, v[n] + dv_jump[n], ie[n], ii[n], bias[n], v_rest, r_m, tau_m,
-                         tau_e, tau_i)
+            x = (v_rest + (v[n] + dv_jump[n] - v_rest) * p22 + r_m * bias[n] * (1.0 - p22)
+                 + r_m * (ie[n] * f_e + ii[n] * f_i))
             if x >= v_th:
                 spikes[n] = True
                 v[n] = v_reset
@@ -74,13 +88,16 @@ def _population_update(pop: Population, dt: float, record: np.ndarray | None) ->
     n_ref = round(p.t_ref / dt)
     decay_e = math.exp(-dt / p.tau_syn_exc) if p.tau_syn_exc > 0 else 0.0
     decay_i = math.exp(-dt / p.tau_syn_inh) if p.tau_syn_inh > 0 else 0.0
+    p22 = math.exp(-dt / p.tau_m)
+    f_e = _syn_factor(dt, p.tau_m, p.tau_syn_exc) if p.tau_syn_exc > 0 else 0.0
+    f_i = _syn_factor(dt, p.tau_m, p.tau_syn_inh) if p.tau_syn_inh > 0 else 0.0
 
     def update(step: int, summed: Mapping[str, np.ndarray]) -> np.ndarray:
         dv = np.asarray(summed.get("delta", zeros), dtype=float)
         exc = np.asarray(summed.get("exc", zeros), dtype=float)
         inh = np.asarray(summed.get("inh", zeros), dtype=float)
         _step(v, ie, ii, ref, bias, dv, exc, inh, p.v_rest, p.v_th, p.v_reset, n_ref,
-              p.r_m, p.tau_m, p.tau_syn_exc, p.tau_syn_inh, dt, decay_e, decay_i, spikes)
+              p.r_m, p22, f_e, f_i, decay_e, decay_i, spikes)
         if record is not None:
             record[step] = v
         return spikes.copy()
@@ -131,7 +148,8 @@ def simulate_network(network: Network, input_spikes: Any, *,
         if record is not None:
             states[pop.name] = {"v": record}
         updates[pop.name] = _population_update(pop, network.dt, record)
-    spikes, events = run_network(network, inputs, synapses_of(network), updates)
+    spikes, events = run_network(network, inputs, synapses_of(network), updates,
+                                 accumulate=gather_sum)
     return NetworkRun(backend="golden", dt=network.dt, spikes=spikes, states=states,
                       events=events, meta={"lifhw_version": __version__,
                                            "convention": "grid"})
