@@ -34,5 +34,48 @@ def run(out_dir: Path) -> DemoSection:
         lines.append(f"{res.chip}: {m.n_spikes_cand} spikes, rate correlation "
                      f"{m.rate_correlation:.3f}{worst_txt}, {len(res.violations)} rule "
                      f"warnings, energy {res.energy.total_j * 1e6:.3g} uJ")
+    trace_png, trace_line = loihi_trace_figure(Path(out_dir) / "chips_loihi_trace.png")
+    lines.append(trace_line)
     return DemoSection(title="Chip mappers: one network on four chips", lines=lines,
-                       figures=[figure], table=report.table(result))
+                       figures=[figure, trace_png], table=report.table(result))
+
+
+def loihi_trace_figure(path: Path) -> tuple[Path, str]:
+    """One neuron with current synapses: Loihi's integer membrane (in volts) vs golden."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from lifhw.chips import loihi
+    from lifhw.core import LIFParams
+    from lifhw.golden.network import simulate_network
+    from lifhw.io import save_figure
+    from lifhw.network import InputPopulation, Network, Population, Projection
+
+    neuron = LIFParams(tau_m=20e-3, r_m=1e8, v_rest=-0.065, v_th=-0.05, v_reset=-0.065,
+                       tau_syn_exc=5e-3, tau_syn_inh=5e-3)
+    net = Network("one", (InputPopulation("x", 2),), (Population("n", 1, neuron, np.array([0.1e-9])),),
+                  (Projection("x", "n", np.array([[0.4e-9, -0.3e-9]])),), dt=1e-4)
+    rng = np.random.default_rng(2)
+    spikes = rng.random((3000, 2)) < np.array([0.01, 0.004])
+    config = loihi.quantize(loihi.map(net))
+    chip = loihi.simulate(config, spikes, record_states=True)
+    golden = simulate_network(net, spikes, record_v=True)
+    pop = config.populations[0]
+    t = (np.arange(3000) + 1) * 1e-4
+    v_chip = neuron.v_rest + chip.states["n"]["v"][:, 0] * pop.v_lsb
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(t * 1e3, golden.states["n"]["v"][:, 0] * 1e3, label="golden (float, exact)")
+    ax.plot(t * 1e3, v_chip * 1e3, "--", label=f"Loihi (24-bit v, dv={pop.dv}, du={pop.du})")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("V (mV)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    n_gold = int(golden.spikes["n"].sum())
+    n_chip = int(chip.spikes["n"].sum())
+    return path, (f"one Loihi neuron vs golden over 300 ms: {n_chip} vs {n_gold} spikes, "
+                  f"v resolution {pop.v_lsb * 1e9:.2f} nV per LSB")
