@@ -21,7 +21,8 @@ CHOICES = ("loihi", "truenorth", "spinnaker", "brainscales", "all")
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "map", help="map a float LIF network onto neuromorphic chips and compare with golden",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__.replace("``", "").replace(":mod:", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="parameter file with [network], or a .nir file")
     parser.add_argument("--chip", default="all", choices=CHOICES, help="target chip")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
