@@ -487,8 +487,9 @@ def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8) -
                 limit = min(limit, BIAS_MANT_MAX * 2 ** BIAS_EXP_MAX / peak)
         for values in per_vth_weight.values():
             peak = float(np.max(np.abs(values), initial=0.0))
+            top = _top_mantissa(sign_mode(values) == "mixed", num_weight_bits)
             if peak > 0:
-                limit = min(limit, 127 * 2 ** WEIGHT_EXP_MAX / peak)
+                limit = min(limit, top * 2 ** WEIGHT_EXP_MAX / peak)
         vth = max(1, math.floor(limit))
     if not 0 < vth <= VTH_MAX:
         raise ParamError(f"vth must lie in 1..{VTH_MAX}", path="vth")
@@ -520,6 +521,14 @@ def split_bias(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(mant, -BIAS_MANT_MAX - 1, BIAS_MANT_MAX).astype(np.int64), exp
 
 
+def _top_mantissa(mixed: bool, num_weight_bits: int) -> int:
+    """Largest weight magnitude Lava keeps: 255 (one sign) or 254 (mixed), on the
+    grid of ``2**(8 - num_weight_bits + mixed)``."""
+    step = 2 ** (8 - num_weight_bits + int(mixed))
+    top = 254 if mixed else 255
+    return top - top % step
+
+
 def quantize_weights(a_in: np.ndarray, num_weight_bits: int = 8) -> tuple[np.ndarray, int]:
     """Float ``a_in`` per spike -> (Lava integer weights, weight_exp).
 
@@ -534,7 +543,7 @@ def quantize_weights(a_in: np.ndarray, num_weight_bits: int = 8) -> tuple[np.nda
     mixed = mode == "mixed"
     peak = float(np.max(np.abs(values), initial=0.0))
     step = 2 ** (8 - num_weight_bits + int(mixed))
-    top = 255 - (255 % step) if not mixed else 254 - (254 % step)
+    top = _top_mantissa(mixed, num_weight_bits)
     exp = WEIGHT_EXP_MAX
     for e in range(WEIGHT_EXP_MIN, WEIGHT_EXP_MAX + 1):
         if peak / 2.0 ** e <= top + step / 2:
