@@ -298,3 +298,19 @@ def test_resources_and_energy() -> None:
     assert by_event["synaptic_events"].count == 1500 * 9
     assert est.total_j == pytest.approx(sum(t.count * t.joules_each for t in est.terms))
     assert all("Davies" in t.source for t in est.terms)
+
+
+@pytest.mark.parametrize("bits", [8, 6])
+def test_auto_vth_fits_large_weights_and_bias(bits: int) -> None:
+    # A weight of twice the threshold swing and a bias of 3x rheobase must both fit
+    # their mantissa/exponent ranges without clipping.
+    neuron = _neuron()
+    net = Network("n", (InputPopulation("x", 2),),
+                  (Population("a", 2, neuron, 3 * neuron.rheobase),),
+                  (Projection("x", "a", np.array([[30e-3, -10e-3], [1e-3, 0.0]])),), dt=1e-3)
+    config = loihi.quantize(loihi.map(net, num_weight_bits=bits))
+    assert not [v for v in loihi.check(config) if v.rule in ("weight_range", "bias_range")]
+    devs = {(d.where, d.parameter): d.error for d in
+            parameter_deviations(net, loihi.dequantize(config))}
+    assert devs[("x->a", "weights")] < 2 ** (8 - bits) / 100
+    assert devs[("a", "bias")] < 1e-3
