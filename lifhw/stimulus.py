@@ -145,7 +145,7 @@ class Stimulus:
     def sample(self, dt: float | None = None) -> np.ndarray:
         """Current per time step of length ``dt`` (A), value at each step's start."""
         step = self.dt if dt is None else dt
-        n = int(round(self.t_stop / step))
+        n = round(self.t_stop / step)
         edges, values = self.segments()
         starts = np.arange(n) * step
         index = np.searchsorted(edges, starts, side="right") - 1
