@@ -121,3 +121,15 @@ def test_design_rules_return_data() -> None:
     assert not bs.resources(config).fits
     run = bs.simulate(config, rng.random((5, 200)) < 0.1)
     assert bs.energy(config, run).terms[0].source
+
+
+def test_mixed_current_and_delta_synapses_round_trip() -> None:
+    neuron = LIFParams(tau_m=20e-3, r_m=1e8, v_rest=-0.065, v_th=-0.05, v_reset=-0.065,
+                       tau_syn_exc=5e-3, tau_syn_inh=0.0)
+    weights = np.array([[0.3e-9, -1e-3]])
+    network = Network("m", (InputPopulation("in", 2),), (Population("out", 1, neuron),),
+                      (Projection("in", "out", weights),), 1e-3)
+    config = bs.quantize(bs.map(network, spread=0.0))
+    assert "synapse_model" in {v.rule for v in bs.check(config)}
+    realised = bs.dequantize(config)
+    assert np.allclose(realised.projections[0].weights, weights, rtol=0.02)

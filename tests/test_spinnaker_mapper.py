@@ -104,3 +104,15 @@ def test_rules_and_resources_return_data() -> None:
     assert res.extra["sdram_bytes"][0] == 4 * res.synapses_used
     run = sp.simulate(config, rng.random((30, 300)) < 0.05)
     assert sp.energy(config, run).total_j > 0
+
+
+def test_mixed_current_and_delta_synapses_round_trip() -> None:
+    neuron = LIFParams(tau_m=10e-3, r_m=4e7, v_rest=-0.065, v_th=-0.05, v_reset=-0.065,
+                       tau_syn_exc=5e-3, tau_syn_inh=0.0)
+    weights = np.array([[0.5e-9, -1e-3]])
+    network = Network("m", (InputPopulation("in", 2),), (Population("out", 1, neuron),),
+                      (Projection("in", "out", weights),), 1e-3)
+    config = sp.quantize(sp.map(network))
+    assert config.neurons["out"].inh_delta and not config.neurons["out"].exc_delta
+    realised = sp.dequantize(config)
+    assert np.allclose(realised.projections[0].weights, weights, rtol=1e-3)

@@ -175,3 +175,19 @@ def test_map_is_pure_and_dequantize_keeps_shape() -> None:
     # equal-charge conversion and back: the uniform weight is represented exactly
     assert np.allclose(realised.projections[0].weights, weights, rtol=1e-6)
     assert any("equal-charge" in note for note in spec.notes)
+
+
+def test_mixed_current_and_delta_synapses_round_trip() -> None:
+    # Excitation through a 5 ms current synapse, inhibition as delta jumps.
+    neuron = LIFParams(tau_m=20e-3, r_m=1e8, v_rest=0.0, v_th=0.01, v_reset=0.0,
+                       tau_syn_exc=5e-3, tau_syn_inh=0.0)
+    weights = np.array([[4e-10, -1e-3], [4e-10, -1e-3]])
+    network = Network("m", (InputPopulation("in", 2),), (Population("out", 2, neuron),),
+                      (Projection("in", "out", weights),), DT)
+    spec = tn.map(network)
+    # 4e-10 A * 1e8 Ohm * 5 ms / 20 ms = 1e-2 V; the inhibitory jump stays -1e-3 V
+    assert np.allclose(spec.weights["in->out"] * spec.populations["out"]["unit_v"],
+                       [[1e-2, -1e-3], [1e-2, -1e-3]])
+    realised = tn.dequantize(tn.quantize(spec))
+    # u = 1e-2 / 255: the inhibitory jump is 25.5 u, rounded to 26 u (2 %)
+    assert np.allclose(realised.projections[0].weights, weights, rtol=0.5 / 25.5)

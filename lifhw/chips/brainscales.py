@@ -172,12 +172,17 @@ def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarra
     voltage scale. Delta synapse (jump ``dV``): equal charge through the shortest
     synapse ``tau_s``: ``r_m w = dV tau_m / tau_s`` (bio time constants).
     """
-    post = network.population(proj.post)
-    p = post.neuron
-    if post.delta_synapses:
-        tau_s = TAU_CODE_S * ACCELERATION
-        return proj.weights * p.tau_m / tau_s * scale, True
-    return proj.weights * p.r_m * scale, False
+    p = network.population(proj.post).neuron
+    w = proj.weights
+    delta = _delta_sign(p, w)
+    tau_s = TAU_CODE_S * ACCELERATION
+    drive = np.where(delta, w * p.tau_m / tau_s, w * p.r_m) * scale
+    return drive, bool(np.any(delta & (w != 0)))
+
+
+def _delta_sign(neuron: LIFParams, w: np.ndarray) -> np.ndarray:
+    """Per weight: does its sign's synapse have tau_syn = 0 (a delta synapse)?"""
+    return np.where(w >= 0, neuron.tau_syn_exc <= 0, neuron.tau_syn_inh <= 0)
 
 
 def map(network: Network, *, spread: float = 0.05, seed: int = 0,
@@ -406,7 +411,7 @@ def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
     """Delta synapses and programmable delays do not exist on the chip."""
     out = []
     for pop in config.spec.network.populations:
-        if pop.delta_synapses:
+        if pop.neuron.tau_syn_exc == 0 or pop.neuron.tau_syn_inh == 0:
             out.append(Violation("synapse_model", "delta synapses emulated with the "
                                  "shortest current synapse", pop.name, "warning"))
     for proj in config.spec.network.projections:
@@ -570,10 +575,8 @@ def dequantize(config: BrainScaleSConfig) -> Network:
         post = network.population(proj.post)
         drive = float(np.median(config.realised(proj.post)["drive"]))
         w = config.weights[projection_key(proj.pre, proj.post)] * drive / float(t["scale"])
-        if post.delta_synapses:
-            w = w * TAU_CODE_S * ACCELERATION / post.neuron.tau_m
-        else:
-            w = w / post.neuron.r_m
+        w = np.where(_delta_sign(post.neuron, w),
+                     w * TAU_CODE_S * ACCELERATION / post.neuron.tau_m, w / post.neuron.r_m)
         projections.append(Projection(proj.pre, proj.post, w, proj.delay_steps))
     return Network(network.name, network.inputs, tuple(populations), tuple(projections),
                    network.dt)

@@ -270,13 +270,17 @@ def _mv(volts: Any) -> Any:
 
 def _current_weights_na(network: Network, proj: Projection) -> np.ndarray:
     """Weights in nA as the chip sees them (delta synapses: see module docstring)."""
-    post = network.population(proj.post)
-    p = post.neuron
-    if not post.delta_synapses:
-        return proj.weights * 1e9
+    p = network.population(proj.post).neuron
+    w = proj.weights
     decay = math.exp(-network.dt / p.tau_m)
     r_mohm = p.r_m * 1e-6
-    return _mv(proj.weights) * decay / (r_mohm * (1.0 - decay))
+    delta = _delta_sign(p, w)
+    return np.where(delta, _mv(w) * decay / (r_mohm * (1.0 - decay)), w * 1e9)
+
+
+def _delta_sign(neuron: LIFParams, w: np.ndarray) -> np.ndarray:
+    """Per weight: does its sign's synapse have tau_syn = 0 (a delta synapse)?"""
+    return np.where(w >= 0, neuron.tau_syn_exc <= 0, neuron.tau_syn_inh <= 0)
 
 
 def map(network: Network, *, timestep: float | None = None) -> ChipSpec:
@@ -590,11 +594,10 @@ def dequantize(config: SpiNNakerConfig) -> Network:
         w_na = (config.weights_exc[key] * 2.0 ** (shift_e - 15)
                 - config.weights_inh[key] * 2.0 ** (shift_i - 15))
         post = realised[proj.post]
-        if post.delta_synapses:
-            decay = math.exp(-dt / post.neuron.tau_m)
-            w = w_na * (post.neuron.r_m * 1e-6) * (1.0 - decay) / decay * 1e-3
-        else:
-            w = w_na * 1e-9
+        decay = math.exp(-dt / post.neuron.tau_m)
+        w = np.where(_delta_sign(post.neuron, w_na),
+                     w_na * (post.neuron.r_m * 1e-6) * (1.0 - decay) / decay * 1e-3,
+                     w_na * 1e-9)
         projections.append(Projection(proj.pre, proj.post, w, proj.delay_steps))
     return Network(network.name, network.inputs, tuple(populations), tuple(projections), dt)
 

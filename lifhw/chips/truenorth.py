@@ -395,12 +395,12 @@ def _voltage_weights(network: Network, proj: Projection) -> tuple[np.ndarray, bo
     (charge / C with C = tau_m / r_m). TrueNorth has no synaptic current, so this
     equal-charge jump is what it can realise.
     """
-    post = network.population(proj.post)
-    if post.delta_synapses:
-        return proj.weights, False
-    p = post.neuron
-    tau = np.where(proj.weights >= 0, p.tau_syn_exc, p.tau_syn_inh)
-    return proj.weights * p.r_m * tau / p.tau_m, True
+    p = network.population(proj.post).neuron
+    w = proj.weights
+    tau = np.where(w >= 0, p.tau_syn_exc, p.tau_syn_inh)
+    converted = bool(np.any((tau > 0) & (w != 0)))
+    # A sign whose tau_syn is 0 is a delta synapse: its weight is already a jump.
+    return np.where(tau > 0, w * p.r_m * tau / p.tau_m, w), converted
 
 
 def _incoming(network: Network, name: str) -> tuple[list[Projection], np.ndarray]:
@@ -973,10 +973,9 @@ def dequantize(config: TrueNorthConfig) -> Network:
         post = network.population(proj.post)
         unit = float(config.spec.populations[proj.post]["unit_v"])
         w = config.weights[projection_key(proj.pre, proj.post)] * unit
-        if not post.delta_synapses:
-            p = post.neuron
-            tau = np.where(w >= 0, p.tau_syn_exc, p.tau_syn_inh)
-            w = w * p.tau_m / (p.r_m * tau)
+        p = post.neuron
+        tau = np.where(w >= 0, p.tau_syn_exc, p.tau_syn_inh)
+        w = np.where(tau > 0, w * p.tau_m / (p.r_m * np.where(tau > 0, tau, 1.0)), w)
         projections.append(Projection(proj.pre, proj.post, w, proj.delay_steps))
     del lookup
     return Network(network.name, network.inputs, tuple(populations), tuple(projections), dt)
