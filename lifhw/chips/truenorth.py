@@ -30,13 +30,13 @@ integer membrane ``V_j``:
            V_j = -beta (kappa=1, saturate) | -R (gamma=0) | V_j + (beta + eta) (gamma=1)
                  | V_j (gamma=2)
 
-Register widths (Cassidy et al. 2013, Table I; Akopyan et al. 2015, TCAD 34:1537):
-weights ``s`` and leak ``lambda`` are 9-bit signed (here two's complement
--256..255), thresholds ``alpha``/``beta`` 18-bit unsigned, ``R`` is taken as
-18-bit signed, ``TM`` 0..17, and the membrane a 20-bit signed register. What
-happens on membrane overflow is not published: this model **saturates** V at the
-20-bit range after each phase (and a design rule reports when the range could
-be reached).
+Register widths, as described for the TrueNorth neuron (Cassidy et al. 2013;
+F. Akopyan et al., IEEE TCAD 34:1537, 2015): weights ``s`` and leak ``lambda``
+signed 9-bit (here two's complement -256..255), thresholds ``alpha``/``beta``
+18-bit unsigned, ``TM`` 0..17, membrane 20-bit signed; ``R`` is taken as 18-bit
+signed (an assumption). What happens on membrane overflow is not published:
+this model **saturates** V at the 20-bit range after each phase (and a design
+rule reports when the range could be reached).
 
 **Pseudo-random numbers.** The chip draws from a per-core linear-feedback shift
 register whose polynomial and consumption order are not published, so no
@@ -1001,8 +1001,8 @@ def resources(config: TrueNorthConfig) -> Resources:
     )
 
 
-#: Merolla et al. 2014 (Science 345:668): 26 pJ per synaptic event at 0.775 V
-#: (the "energy per synaptic event" of the chip, including routing).
+#: Merolla et al. 2014 (Science 345:668): 26 pJ per synaptic event (the chip's
+#: energy per synaptic event, including spike routing).
 ENERGY_PER_SYNAPTIC_EVENT_J = 26e-12
 #: Merolla et al. 2014: the whole chip draws ~70 mW running in real time; prorated
 #: per core (4096 cores) as an upper bound of the per-core standing power.
