@@ -20,6 +20,7 @@ Two harnesses:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,16 +86,19 @@ def unpack_hex(path: Path, width: int, rows: int) -> np.ndarray:
             uninitialised value reached the output -- Icarus shows it, Verilator cannot).
     """
     try:
-        lines = path.read_bytes().splitlines()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SimulationError(f"the simulator wrote no response file {path}") from None
     # Icarus writes "// 0x..." address comments; both may write "@addr" lines.
-    words = [w.strip() for w in (line.split(b"//")[0] for line in lines)]
-    words = [w for w in words if w and not w.startswith(b"@")]
+    data = re.sub(rb"//[^\n]*", b"", data)
+    words = [w for w in data.split() if not w.startswith(b"@")]
     if len(words) < rows:
         raise SimulationError(f"{path.name}: {len(words)} words, expected {rows}")
     digits = (width + 3) // 4
-    blob = b"".join(w.rjust(digits, b"0")[-digits:] for w in words[:rows])
+    words = words[:rows]
+    blob = b"".join(words)
+    if len(blob) != rows * digits:  # some simulator dropped leading zeros
+        blob = b"".join(w.rjust(digits, b"0")[-digits:] for w in words)
     chars = np.frombuffer(blob, dtype=np.uint8).reshape(rows, digits)
     lookup = np.full(256, 255, dtype=np.uint8)
     lookup[_HEX] = np.arange(16, dtype=np.uint8)
@@ -103,7 +107,8 @@ def unpack_hex(path: Path, width: int, rows: int) -> np.ndarray:
     if (nibbles == 255).any():
         row = int(np.argwhere(nibbles == 255)[0, 0])
         raise SimulationError(f"{path.name}: X/Z in word {row}: "
-                              f"{words[row].decode(errors='replace')} (uninitialised state)")
+                              f"{blob[row * digits:(row + 1) * digits].decode(errors='replace')}"
+                              " (uninitialised state)")
     bits = ((nibbles[..., None] >> np.array([3, 2, 1, 0], dtype=np.uint8)) & 1)
     return bits.reshape(rows, digits * 4)[:, ::-1][:, :width].astype(np.uint8)
 
@@ -115,6 +120,11 @@ def neuron_harness(top: str, p: FixedLIF, *, lanes: int, depth: int,
                    parameters: dict[str, int] | None = None) -> str:
     """Verilog harness clocking ``lanes`` copies of a single-neuron core from a memory.
 
+    Stimulus and response memories hold one narrow word per lane and cycle, lane
+    after lane (address ``lane * ncycles + cycle``); each lane reads and writes its
+    own words. (Driving the lanes from slices of one wide word per cycle made Icarus
+    re-evaluate every slice on every change: 8x slower.)
+
     Args:
         top: Module name of the core (``lif_neuron`` or a generated name).
         p: Its parameters (widths).
@@ -123,11 +133,10 @@ def neuron_harness(top: str, p: FixedLIF, *, lanes: int, depth: int,
         parameters: Verilog parameter overrides of each instance (contract module).
     """
     w_i, w_v = p.w_i, p.w_v
-    sw = lanes * (w_i + 2)
-    rw = lanes * (w_v + 1)
     override = ""
     if parameters:
         override = " #(" + ", ".join(f".{k}({v})" for k, v in parameters.items()) + ")"
+    size = lanes * depth
     return f"""\
 `timescale 1ns / 1ps
 // Batch harness: {lanes} lanes of {top}, stimulus and responses through memories.
@@ -135,44 +144,48 @@ module tb_lanes;
     reg clk = 1'b0;
     always #5 clk = ~clk;
     reg done = 1'b0;
-    reg [{sw - 1}:0] stim [0:{depth - 1}];
-    reg [{rw - 1}:0] resp [0:{depth - 1}];
-    reg [{sw - 1}:0] cur = {sw}'d0;
+    reg [{w_i + 1}:0] stim [0:{size - 1}];        // {{rst, step, i_in}}
+    reg [{w_v}:0] resp [0:{size - 1}];            // {{spike, v}}
     reg [8*1024-1:0] stim_file;
     reg [8*1024-1:0] resp_file;
     integer ncycles;
     integer k = 0;
-    wire [{lanes - 1}:0] spike;
-    wire [{lanes * w_v - 1}:0] v;
-
-    genvar g;
-    generate
-        for (g = 0; g < {lanes}; g = g + 1) begin : lane
-            {top}{override} dut (.clk(clk), .rst(cur[{lanes * w_i + lanes}+g]),
-                .step(cur[{lanes * w_i}+g]), .i_in(cur[g*{w_i} +: {w_i}]),
-                .spike(spike[g]), .v(v[g*{w_v} +: {w_v}]));
-        end
-    endgenerate
 
     initial begin
         if (!$value$plusargs("stim=%s", stim_file)) $display("tb_lanes: +stim= missing");
         if (!$value$plusargs("resp=%s", resp_file)) $display("tb_lanes: +resp= missing");
         if (!$value$plusargs("ncycles=%d", ncycles)) ncycles = 0;
-        $readmemh(stim_file, stim, 0, ncycles - 1);
+        $readmemh(stim_file, stim, 0, {lanes} * ncycles - 1);
     end
 
-    // Drive on the falling edge, record what the rising edge produced.
+    genvar g;
+    generate
+        for (g = 0; g < {lanes}; g = g + 1) begin : lane
+            reg [{w_i + 1}:0] s = {{{w_i + 2}{{1'b0}}}};
+            integer kk = 0;
+            wire sp;
+            wire [{w_v - 1}:0] vv;
+            {top}{override} dut (.clk(clk), .rst(s[{w_i + 1}]), .step(s[{w_i}]),
+                .i_in(s[{w_i - 1}:0]), .spike(sp), .v(vv));
+            // Drive on the falling edge, record what the rising edge produced.
+            always @(negedge clk) begin
+                if (kk > 0 && kk <= ncycles)
+                    resp[g * ncycles + kk - 1] = {{sp, vv}};
+                if (kk < ncycles)
+                    s = stim[g * ncycles + kk];
+                kk = kk + 1;
+            end
+        end
+    endgenerate
+
+    // One falling edge after the lanes' last write, dump the responses.
     always @(negedge clk) begin
         if (!done) begin
-            if (k > 0)
-                resp[k - 1] = {{spike, v}};
-            if (k < ncycles) begin
-                cur = stim[k];
-                k = k + 1;
-            end else begin
-                $writememh(resp_file, resp, 0, ncycles - 1);
+            if (k == ncycles + 1) begin
+                $writememh(resp_file, resp, 0, {lanes} * ncycles - 1);
                 done = 1'b1;
             end
+            k = k + 1;
         end
     end
 endmodule
@@ -180,19 +193,20 @@ endmodule
 
 
 def neuron_stimulus(i_in: np.ndarray, step: np.ndarray, rst: np.ndarray, w_i: int) -> bytes:
-    """Stimulus file of :func:`neuron_harness` from (T, lanes) arrays."""
+    """Stimulus file of :func:`neuron_harness` from (T, lanes) arrays (lane-major)."""
     n_steps, lanes = i_in.shape
-    return pack_hex([to_bits(i_in, w_i).reshape(n_steps, lanes * w_i),
-                     np.asarray(step, dtype=np.uint8).reshape(n_steps, lanes),
-                     np.asarray(rst, dtype=np.uint8).reshape(n_steps, lanes)])
+    order = (lanes * n_steps,)
+    return pack_hex([to_bits(np.asarray(i_in).T.reshape(order), w_i),
+                     np.asarray(step, dtype=np.uint8).T.reshape(order + (1,)),
+                     np.asarray(rst, dtype=np.uint8).T.reshape(order + (1,))])
 
 
 def neuron_response(path: Path, p: FixedLIF, lanes: int, n_steps: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(v, spike) arrays of shape (T, lanes) from a response file."""
-    bits = unpack_hex(path, lanes * (p.w_v + 1), n_steps)
-    v = from_bits(bits[:, : lanes * p.w_v].reshape(n_steps, lanes, p.w_v), signed=True)
-    spike = bits[:, lanes * p.w_v:].astype(bool)
+    bits = unpack_hex(path, p.w_v + 1, lanes * n_steps)
+    v = from_bits(bits[:, : p.w_v], signed=True).reshape(lanes, n_steps).T
+    spike = bits[:, p.w_v].astype(bool).reshape(lanes, n_steps).T
     return v, spike
 
 

@@ -21,9 +21,13 @@ from lifhw.golden.fixedpoint import NeuronRun
 from lifhw.io import atomic_write_bytes
 from lifhw.params import ParamFile
 
-#: Lanes and cycle depth of the neuron harness (one build per core and simulator).
-LANES = 64
-DEPTH = 16384
+#: Lanes and cycle depth of the neuron harness per simulator (one build per core
+#: and simulator). Icarus pays per event, so it gets many lanes and few cycles;
+#: Verilator's build time grows with the lanes it inlines, its run time barely
+#: with the cycles.
+LANES = {"icarus": 64, "verilator": 16}
+DEPTH = {"icarus": 16384, "verilator": 65536}
+MAX_LANES = max(LANES.values())
 
 
 def contract_parameters(core: CoreSection) -> dict[str, int]:
@@ -33,8 +37,8 @@ def contract_parameters(core: CoreSection) -> dict[str, int]:
             "V_RESET": p.v_reset, "RESET_MODE": int(p.reset == "subtract"), "T_REF": p.t_ref}
 
 
-def neuron_config(pf: ParamFile, *, waves: bool = False, build_root: Path | None = None,
-                  lanes: int = LANES, depth: int = DEPTH) -> RunConfig:
+def neuron_config(pf: ParamFile, *, sim: str, waves: bool = False,
+                  build_root: Path | None = None) -> RunConfig:
     """The build/run configuration of a single-neuron core's batch harness."""
     core: CoreSection = pf.require("core")
     if core.kind != "neuron":
@@ -45,8 +49,8 @@ def neuron_config(pf: ParamFile, *, waves: bool = False, build_root: Path | None
     # The contract module is instantiated with explicit parameters, so the
     # regression also proves the parameter overrides work.
     params = contract_parameters(core) if core.is_contract else None
-    sources["tb_lanes.v"] = harness.neuron_harness(top, core.fixed(), lanes=lanes, depth=depth,
-                                                   parameters=params)
+    sources["tb_lanes.v"] = harness.neuron_harness(top, core.fixed(), lanes=LANES[sim],
+                                                   depth=DEPTH[sim], parameters=params)
     return RunConfig(toplevel="tb_lanes", sources=sources, design=pf.name, waves=waves,
                      build_root=build_root or default_build_root())
 
@@ -58,7 +62,8 @@ def run_neurons(pf: ParamFile, i_in: np.ndarray, *, step: np.ndarray | None = No
 
     Args:
         pf: A ``kind = "neuron"`` parameter file.
-        i_in: Input per cycle and lane (LSB), shape (T, lanes) with lanes <= 64.
+        i_in: Input per cycle and lane (LSB), shape (T, lanes); at most
+            ``LANES[sim]`` lanes and ``DEPTH[sim]`` cycles.
         step: Step enable (T, lanes); default all 1.
         rst: Synchronous reset (T, lanes); default 0. Cycle 0 always resets (the
             registers start undefined), which matches the golden model's zero start.
@@ -74,21 +79,26 @@ def run_neurons(pf: ParamFile, i_in: np.ndarray, *, step: np.ndarray | None = No
     p = core.fixed()
     inputs = np.asarray(i_in, dtype=np.int64)
     n_steps, used = inputs.shape
-    if used > LANES or n_steps > DEPTH:
-        raise ValueError(f"at most {LANES} lanes and {DEPTH} cycles per run, got {inputs.shape}")
+    if sim not in LANES:
+        raise ParamError(f"unknown simulator {sim!r}; known: {', '.join(sorted(LANES))}",
+                         path="sim")
+    lanes = LANES[sim]
+    if used > lanes or n_steps > DEPTH[sim]:
+        raise ValueError(f"at most {lanes} lanes and {DEPTH[sim]} cycles per run on {sim}, "
+                         f"got {inputs.shape}")
     lo, hi = -(1 << (p.w_i - 1)), (1 << (p.w_i - 1)) - 1
     if inputs.min() < lo or inputs.max() > hi:
         raise ValueError(f"inputs must fit {p.w_i} signed bits [{lo}, {hi}]")
-    full = np.zeros((n_steps, LANES), np.int64)
+    full = np.zeros((n_steps, lanes), np.int64)
     full[:, :used] = inputs
-    steps = np.ones((n_steps, LANES), bool)
-    resets = np.zeros((n_steps, LANES), bool)
+    steps = np.ones((n_steps, lanes), bool)
+    resets = np.zeros((n_steps, lanes), bool)
     if step is not None:
         steps[:, :used] = step
     if rst is not None:
         resets[:, :used] = rst
     resets[0, :] = True
-    cfg = neuron_config(pf, waves=waves, build_root=build_root)
+    cfg = neuron_config(pf, sim=sim, waves=waves, build_root=build_root)
     with _work_dir(work_dir) as work:
         stim, resp = work / "stim.hex", work / "resp.hex"
         atomic_write_bytes(stim, harness.neuron_stimulus(full, steps, resets, p.w_i))
@@ -96,7 +106,7 @@ def run_neurons(pf: ParamFile, i_in: np.ndarray, *, step: np.ndarray | None = No
             f"+stim={stim}", f"+resp={resp}", f"+ncycles={n_steps}"),
             "timeout_ns": 20 * (n_steps + 10)})
         get_simulator(sim).run(run_cfg, work)
-        v, spike = harness.neuron_response(resp, p, LANES, n_steps)
+        v, spike = harness.neuron_response(resp, p, lanes, n_steps)
     return NeuronRun(v=v[:, :used], spike=spike[:, :used], ref=np.zeros((0, 0), np.int64))
 
 

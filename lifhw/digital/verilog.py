@@ -23,6 +23,7 @@ Population (``kind = "population"``): see :func:`population_module` for the port
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lifhw.digital.params import CoreSection
@@ -512,3 +513,17 @@ def generate(pf: ParamFile, *, source: str = "") -> dict[str, str]:
     else:
         text = neuron_module(top, core.fixed())
     return {f"{top}.v": header + text}
+
+
+def write_verilog(pf: ParamFile, out_dir: Path, *, source: str = "") -> list[Path]:
+    """Write the generated files of ``pf`` into ``out_dir`` (atomically); return their paths."""
+    from lifhw.io import atomic_write_text
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [atomic_write_text(out_dir / name, text)
+            for name, text in generate(pf, source=source).items()]
+
+
+def reference_source(path: Path) -> str:
+    """How a committed parameter file is named in headers: ``circuits/<file>``."""
+    return f"circuits/{path.name}"
