@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lifhw.chips import loihi
 from lifhw.chips.loihi import dendritic_sum, effective_weights, run_lif
+from lifhw.core import LIFParams
+from lifhw.network import InputPopulation, Network, Population, Projection
 from lifhw.testing import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +69,40 @@ def _dense_case(rng: np.random.Generator, mixed: bool, bits: int) -> dict[str, n
     }
 
 
+def _network_case() -> tuple[loihi.LoihiConfig, np.ndarray]:
+    """A recurrent E/I network mapped by lifhw (every delay one step)."""
+    rng = np.random.default_rng(77)
+    exc = LIFParams(tau_m=20e-3, r_m=1e8, v_rest=-0.065, v_th=-0.05, v_reset=-0.065,
+                    tau_syn_exc=5e-3, tau_syn_inh=5e-3)
+    inh = exc.replace(tau_m=10e-3)
+    net = Network(
+        "lava_net", (InputPopulation("x", 10),),
+        (Population("a", 12, exc, rng.uniform(0, 1.2e-10, 12)), Population("b", 6, inh)),
+        (Projection("x", "a", rng.uniform(0, 3e-10, (12, 10)) * (rng.random((12, 10)) < 0.5)),
+         Projection("a", "a", rng.normal(0.3e-10, 0.6e-10, (12, 12))),
+         Projection("a", "b", rng.uniform(0, 2e-10, (6, 12))),
+         Projection("b", "a", -rng.uniform(0, 3e-10, (12, 6)))),
+        dt=1e-3)
+    spikes = rng.random((N_STEPS, 10)) < 0.05
+    return loihi.quantize(loihi.map(net)), spikes
+
+
+def _network_blob(config: loihi.LoihiConfig, spikes: np.ndarray) -> dict[str, np.ndarray]:
+    blob: dict[str, np.ndarray] = {
+        "net_inputs": np.array(["x"]), "net_in_x": spikes,
+        "net_populations": np.array([p.name for p in config.populations])}
+    for pop in config.populations:
+        blob[f"net_pop_{pop.name}"] = np.array([pop.du, pop.dv, pop.vth])
+        blob[f"net_bias_mant_{pop.name}"] = pop.bias_mant
+        blob[f"net_bias_exp_{pop.name}"] = pop.bias_exp
+    for k, proj in enumerate(config.projections):
+        blob[f"net_proj_{k}"] = np.array(f"{proj.pre},{proj.post}")
+        blob[f"net_w_{k}"] = proj.weights
+        blob[f"net_wexp_{k}"] = np.array(proj.weight_exp)
+        blob[f"net_bits_{k}"] = np.array(proj.num_weight_bits)
+    return blob
+
+
 @pytest.fixture(scope="module")
 def lava_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, dict]:
     _require_lava()
@@ -79,6 +116,7 @@ def lava_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, dict]:
     blob = {"n_cases": np.array(len(cases))}
     for i, case in enumerate(cases):
         blob.update({f"c{i}_{k}": v for k, v in case.items()})
+    blob.update(_network_blob(*_network_case()))
     np.savez(work / "cases.npz", **blob)
     proc = subprocess.run([str(LAVA_PYTHON), str(SCRIPT), str(work / "cases.npz"),
                            str(work / "result.npz")], capture_output=True, text=True,
@@ -124,3 +162,16 @@ def test_cases_exercise_wrap_and_saturation(lava_results: tuple[list, dict]) -> 
     v_all = np.concatenate([result[f"c{i}_v"].ravel() for i in range(len(cases))])
     assert np.abs(u_all).max() > 2 ** 22
     assert np.abs(v_all).max() == 2 ** 23 - 1  # v saturated somewhere
+
+
+def test_mapped_network_simulation_is_bit_exact_to_lava(lava_results: tuple[list, dict]) -> None:
+    # The whole Loihi simulator built from a config (routing, Lava's Dense weight
+    # handling and one-step delay, recurrence, biases) against LIF + Dense
+    # processes in the Lava runtime.
+    _, result = lava_results
+    config, spikes = _network_case()
+    run = loihi.simulate(config, spikes, record_states=True)
+    for pop in config.populations:
+        assert np.array_equal(run.spikes[pop.name], result[f"net_{pop.name}_s"]), pop.name
+        assert np.array_equal(run.states[pop.name]["v"], result[f"net_{pop.name}_v"]), pop.name
+        assert run.spikes[pop.name].sum() > 20, pop.name  # the network is active

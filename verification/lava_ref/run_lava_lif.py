@@ -27,6 +27,11 @@ Two ways to run a case:
 
 ``RESULT.npz`` gets ``c{i}_u``, ``c{i}_v``, ``c{i}_s`` (T, N) and the wall
 times ``seconds_runtime`` (the ``run`` call) and ``seconds_model``.
+
+A file may also hold one whole network (keys ``net_*``, see :func:`_run_network`):
+input ``RingBuffer`` sources, one ``LIF`` per population and one bit-accurate
+``Dense`` per projection (recurrent ones included), run in the Lava runtime;
+``RESULT.npz`` then gets ``net_<population>_s`` and ``net_<population>_v``.
 """
 
 import sys
@@ -52,6 +57,8 @@ def main(cases_path: str, result_path: str) -> None:
     start = time.perf_counter()
     for i in direct:
         _run_model(cases, i, out)
+    if "net_populations" in cases.files:
+        seconds += _run_network(cases, out)
     out["seconds_runtime"] = np.array(seconds)
     out["seconds_model"] = np.array(time.perf_counter() - start)
     np.savez(result_path, **out)
@@ -163,6 +170,60 @@ def _run_group(cases, indices, out):
             data = np.asarray(probes[var].get_data()[lif.name][var])
             out[f"c{i}_{key}"] = data != 0 if key == "s" else data.astype(np.int64)
     lifs[0].stop()
+    return seconds
+
+
+def _run_network(cases, out):
+    """A whole mapped network in the Lava runtime.
+
+    Keys: ``net_inputs`` / ``net_populations`` (names), per input
+    ``net_in_<name>`` spikes (T, size); per population ``net_pop_<name>``
+    = [du, dv, vth] and ``net_bias_mant_<name>``, ``net_bias_exp_<name>``; per
+    projection ``k``: ``net_proj_<k>`` = "pre,post" and ``net_w_<k>`` (post,
+    pre), ``net_wexp_<k>``, ``net_bits_<k>``. Every delay is one step (Dense).
+    """
+    inputs = [str(x) for x in cases["net_inputs"]]
+    pops = [str(x) for x in cases["net_populations"]]
+    ports = {}
+    n_steps = None
+    for name in inputs:
+        spikes = cases[f"net_in_{name}"].astype(np.int32)
+        n_steps = spikes.shape[0]
+        source = RingBuffer(data=spikes.T.copy())
+        ports[name] = source.s_out
+    lifs = {}
+    for name in pops:
+        du, dv, vth = (int(x) for x in cases[f"net_pop_{name}"])
+        mant = cases[f"net_bias_mant_{name}"].astype(np.int32)
+        lif = LIF(shape=(mant.shape[0],), du=du, dv=dv, vth=vth, bias_mant=mant,
+                  bias_exp=cases[f"net_bias_exp_{name}"].astype(np.int32))
+        lifs[name] = lif
+        ports[name] = lif.s_out
+    k = 0
+    while f"net_proj_{k}" in cases.files:
+        pre, post = str(cases[f"net_proj_{k}"]).split(",")
+        dense = Dense(weights=cases[f"net_w_{k}"].astype(np.int32),
+                      weight_exp=int(cases[f"net_wexp_{k}"]),
+                      num_weight_bits=int(cases[f"net_bits_{k}"]))
+        ports[pre].connect(dense.s_in)
+        dense.a_out.connect(lifs[post].a_in)
+        k += 1
+    monitors = {}
+    for name, lif in lifs.items():
+        mon_s, mon_v = Monitor(), Monitor()
+        mon_s.probe(lif.s_out, n_steps)
+        mon_v.probe(lif.v, n_steps)
+        monitors[name] = (mon_s, mon_v)
+    first = next(iter(lifs.values()))
+    start = time.perf_counter()
+    first.run(condition=RunSteps(num_steps=n_steps),
+              run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+    seconds = time.perf_counter() - start
+    for name, lif in lifs.items():
+        mon_s, mon_v = monitors[name]
+        out[f"net_{name}_s"] = np.asarray(mon_s.get_data()[lif.name]["s_out"]) != 0
+        out[f"net_{name}_v"] = np.asarray(mon_v.get_data()[lif.name]["v"]).astype(np.int64)
+    first.stop()
     return seconds
 
 
