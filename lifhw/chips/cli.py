@@ -84,4 +84,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"figure: {args.plot}")
     failed = [r.chip for r in result.results if r.error]
-    return 1 if failed and args.chip != "all" else 0
+    if failed:
+        import sys
+
+        print("lifhw map: failed on " + ", ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
