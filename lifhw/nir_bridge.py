@@ -29,7 +29,10 @@ dt)`` (lifhw's minimal delay of one step is NIR's zero delay). The time step
 Export is the inverse, with the populations' float parameters (for a chip, the
 dequantised network: what the chip really computes) in the standard nodes and,
 when a chip configuration is given, the chip's integers in each node's
-``metadata`` (``lifhw_chip``, ``lifhw_int_<name>``). Heterogeneous per-neuron
+``metadata`` (``lifhw_chip``, ``lifhw_int_<name>``). NIR's ``CubaLIF`` has one
+``tau_syn``: a population whose inhibitory time constant differs keeps the
+excitatory one there and the inhibitory one in ``lifhw_tau_syn_inh``
+metadata (read back by lifhw; other tools see one time constant). Heterogeneous per-neuron
 parameters inside one NIR node are not representable in a lifhw population and
 are rejected.
 """
@@ -87,8 +90,9 @@ def _neuron(node: Any, name: str) -> LIFParams:
         return LIFParams(tau_m=_uniform(node.tau, "tau", name), r_m=r, v_rest=v_leak,
                          v_th=v_th, v_reset=v_reset)
     tau_syn = _uniform(node.tau_syn, "tau_syn", name)
+    tau_inh = float((node.metadata or {}).get("lifhw_tau_syn_inh", tau_syn))
     return LIFParams(tau_m=_uniform(node.tau_mem, "tau_mem", name), r_m=r, v_rest=v_leak,
-                     v_th=v_th, v_reset=v_reset, tau_syn_exc=tau_syn, tau_syn_inh=tau_syn)
+                     v_th=v_th, v_reset=v_reset, tau_syn_exc=tau_syn, tau_syn_inh=tau_inh)
 
 
 def _input_gain(node: Any, name: str) -> float:
@@ -242,9 +246,10 @@ def to_nir(network: Network, *, config: Any = None) -> Any:
                            v_leak=np.full(size, n.v_rest), v_threshold=np.full(size, n.v_th),
                            v_reset=np.full(size, n.v_reset), metadata=meta)
         else:
-            if n.tau_syn_exc != n.tau_syn_inh:
-                raise ParamError("NIR's CubaLIF has one tau_syn; excitatory and inhibitory "
-                                 "synapses differ", path=pop.name)
+            if n.tau_syn_inh != n.tau_syn_exc:
+                # NIR's CubaLIF has one tau_syn: keep the excitatory one there and
+                # the inhibitory one in metadata, so lifhw reads it back exactly.
+                meta["lifhw_tau_syn_inh"] = n.tau_syn_inh
             node = nir.CubaLIF(tau_syn=np.full(size, n.tau_syn_exc),
                                tau_mem=np.full(size, n.tau_m), r=np.full(size, n.r_m),
                                v_leak=np.full(size, n.v_rest),
@@ -296,37 +301,62 @@ def _meta(chip: str, integers: Mapping[str, Any]) -> dict[str, Any]:
 def chip_integers(config: Any) -> dict[str, dict[str, Any]]:
     """Integer fields of a chip configuration, by population name or ``pre->post``.
 
-    Walks the configuration dataclass: every tuple of dataclass records with a
-    ``name`` (population) or ``pre``/``post`` (projection) contributes its
-    integer scalars and integer arrays. Works for any chip module whose config
-    keeps per-population/per-projection records.
+    Walks the configuration dataclass and collects integer scalars and integer
+    arrays from the two layouts chip modules use: tuples of records with a
+    ``name`` (population) or ``pre``/``post`` (projection), and mappings keyed by
+    population name or ``"pre->post"`` whose values are records, integers,
+    integer arrays, tuples of integers or mappings of those (named
+    ``<field>_<key>``).
     """
     out: dict[str, dict[str, Any]] = {}
     if not dataclasses.is_dataclass(config):
         return out
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        if not isinstance(value, tuple):
-            continue
-        for item in value:
-            if not dataclasses.is_dataclass(item):
-                continue
-            if hasattr(item, "name"):
-                key = str(item.name)
-            elif hasattr(item, "pre") and hasattr(item, "post"):
-                key = f"{item.pre}->{item.post}"
-            else:
-                continue
-            entry = out.setdefault(key, {})
-            for sub in dataclasses.fields(item):
-                v = getattr(item, sub.name)
-                if isinstance(v, (bool, np.bool_)):
+        if isinstance(value, tuple):
+            for item in value:
+                if not dataclasses.is_dataclass(item):
                     continue
-                if isinstance(v, (int, np.integer)):
-                    entry[sub.name] = np.int64(v)
-                elif isinstance(v, np.ndarray) and v.dtype.kind in "iu":
-                    entry[sub.name] = v.astype(np.int64)
-    return out
+                if hasattr(item, "name"):
+                    key = str(item.name)
+                elif hasattr(item, "pre") and hasattr(item, "post"):
+                    key = f"{item.pre}->{item.post}"
+                else:
+                    continue
+                _collect(out.setdefault(key, {}), "", item)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                _collect(out.setdefault(str(key), {}), f.name, item)
+    return {k: v for k, v in out.items() if v}
+
+
+def _integer(value: Any) -> Any:
+    """``value`` as int64 if it is an integer scalar/array (not bool), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return np.int64(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        return value.astype(np.int64)
+    if (isinstance(value, tuple) and value
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                    for v in value)):
+        return np.asarray(value, dtype=np.int64)
+    return None
+
+
+def _collect(entry: dict[str, Any], prefix: str, item: Any) -> None:
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        for sub in dataclasses.fields(item):
+            _collect(entry, sub.name, getattr(item, sub.name))
+        return
+    if isinstance(item, Mapping):
+        for key, sub in item.items():
+            _collect(entry, f"{prefix}_{key}" if prefix else str(key), sub)
+        return
+    number = _integer(item)
+    if number is not None and prefix:
+        entry[prefix] = number
 
 
 def read(path: str | Path, *, dt: float | None = None) -> Network:

@@ -102,3 +102,12 @@ def test_cli_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad.write_text('name = "b"\n[network]\nt_stop = "1 s"\n')
     assert main(["map", str(bad)]) == 2
     assert "lifhw: error" in capsys.readouterr().err
+
+
+def test_cli_export_nir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "loihi.nir"
+    assert main(["map", str(EXAMPLE), "--chip", "loihi", "--export-nir", str(out)]) == 0
+    assert "NIR graph" in capsys.readouterr().out
+    realised = nir_bridge.read(out)
+    assert [p.name for p in realised.populations] == ["exc", "inh"]
+    assert main(["map", str(EXAMPLE), "--chip", "all", "--export-nir", str(out)]) == 2

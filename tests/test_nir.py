@@ -133,3 +133,32 @@ def test_rejects_what_lifhw_cannot_express() -> None:
                        edges=[("i", "t")])
     with pytest.raises(ParamError, match="not supported"):
         nir_bridge.from_nir(bad)
+
+
+@pytest.mark.parametrize("chip", ["loihi", "truenorth", "spinnaker", "brainscales"])
+def test_every_chip_exports_integers(chip: str, tmp_path: Path) -> None:
+    from lifhw.chips import CHIPS
+
+    net, _ = load_experiment(ROOT / "circuits" / "networks" / "ei_small.toml")
+    module = CHIPS.get(chip)
+    config = module.quantize(module.map(net))
+    path = nir_bridge.write(tmp_path / f"{chip}.nir", module.dequantize(config), config=config)
+    graph = nir.read(path)
+    for pop in net.populations:
+        meta = graph.nodes[pop.name].metadata
+        assert str(meta["lifhw_chip"]) == chip
+        assert any(k.startswith("lifhw_int_") for k in meta)
+    back = nir_bridge.read(path)
+    realised = module.dequantize(config)
+    for pop in realised.populations:
+        assert back.population(pop.name).neuron == pytest.approx(pop.neuron)
+
+
+def test_distinct_inhibitory_tau_survives_the_round_trip() -> None:
+    neuron = LIFParams(tau_m=0.02, r_m=1e8, v_rest=-0.07, v_th=-0.05, v_reset=-0.07,
+                       tau_syn_exc=5e-3, tau_syn_inh=8e-3)
+    net = Network("d", (InputPopulation("x", 1),), (Population("a", 2, neuron),),
+                  (Projection("x", "a", np.array([[1e-10], [-2e-10]])),), dt=1e-3)
+    back = nir_bridge.from_nir(nir_bridge.to_nir(net), dt=1e-3)
+    assert back.population("a").neuron.tau_syn_inh == 8e-3
+    assert np.allclose(back.projections[0].weights, net.projections[0].weights)

@@ -4,7 +4,9 @@ NETWORK is a parameter file with a ``[network]`` section (which also defines
 the input spikes) or a ``.nir`` graph (then the inputs are Poisson sources at
 ``--rate`` for ``--t-stop``, seeded by ``--seed``). Prints the comparison
 table of :mod:`lifhw.chips.report` (``--json`` for the full report) and writes
-a raster/count figure with ``--plot``.
+a raster/count figure with ``--plot``. ``--export-nir`` (one chip) writes
+the network the chip effectively realises as a NIR graph, with the chip's
+integers in each node's metadata.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--chip", default="all", choices=CHOICES, help="target chip")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     parser.add_argument("--plot", metavar="PNG", help="write rasters and counts to this file")
+    parser.add_argument("--export-nir", metavar="NIR",
+                        help="with one --chip: write the network the chip realises as NIR "
+                             "(dequantised floats, chip integers in metadata)")
     parser.add_argument("--dt", default="1 ms", help="NIR only: time step (default 1 ms)")
     parser.add_argument("--rate", default="20 Hz", help="NIR only: Poisson input rate")
     parser.add_argument("--t-stop", default="1 s", help="NIR only: duration")
@@ -66,7 +71,16 @@ def _cmd_map(args: argparse.Namespace) -> int:
     network, spikes = load_network(args.network, dt=args.dt, rate=args.rate,
                                    t_stop=args.t_stop, seed=args.seed)
     chips = report.ALL_CHIPS if args.chip == "all" else (args.chip,)
+    if args.export_nir and args.chip == "all":
+        raise ParamError("--export-nir needs one --chip (each chip realises its own network)")
     result = report.evaluate(network, spikes, chips)
+    if args.export_nir and result.results[0].config is not None:
+        from lifhw import nir_bridge
+        from lifhw.chips import CHIPS
+
+        config = result.results[0].config
+        realised = CHIPS.get(args.chip).dequantize(config)
+        nir_bridge.write(args.export_nir, realised, config=config)
     if args.plot:
         report.plot(result, args.plot)
     if args.json:
@@ -83,6 +97,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
                 print(f"{res.chip}: {violation}")
         if args.plot:
             print(f"figure: {args.plot}")
+        if args.export_nir:
+            print(f"NIR graph: {args.export_nir}")
     failed = [r.chip for r in result.results if r.error]
     if failed:
         import sys
