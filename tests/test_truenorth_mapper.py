@@ -191,3 +191,47 @@ def test_mixed_current_and_delta_synapses_round_trip() -> None:
     realised = tn.dequantize(tn.quantize(spec))
     # u = 1e-2 / 255: the inhibitory jump is 25.5 u, rounded to 26 u (2 %)
     assert np.allclose(realised.projections[0].weights, weights, rtol=0.5 / 25.5)
+
+
+def test_stochastic_weight_mode_levels() -> None:
+    # s = round(256 l) - 1, expected increment (s + 1) / 256
+    assert tn.encode_level([1.0, 0.5, 0.25, 1 / 256], "stochastic").tolist() == [255, 127, 63, 0]
+    assert tn.decode_level(127, "stochastic") == 0.5
+
+
+def test_stochastic_weight_mode_matches_expected_drive() -> None:
+    # Source a: weight 1 u (s = 255, always +1); source b: 0.25 u (s = 63, P = 1/4).
+    # Only b fires, every tick: the float neuron crosses 9.9 u after 40 steps; the
+    # stochastic one needs 10 successes of p = 1/4: mean ISI 40 ticks, same rate.
+    unit = 1e-3
+    neuron = LIFParams(tau_m=1e4, r_m=1e8, v_rest=0.0, v_th=9.9 * unit, v_reset=0.0)
+    n = 200
+    network = Network(
+        "s", (InputPopulation("a", 1), InputPopulation("b", 1)),
+        (Population("out", n, neuron),),
+        (Projection("a", "out", np.full((n, 1), unit)),
+         Projection("b", "out", np.full((n, 1), 0.25 * unit))), DT)
+    config = tn.quantize(tn.map(network, weight_mode="stochastic"))
+    assert config.weights["a->out"].ravel().tolist() == [255] * n
+    assert config.weights["b->out"].ravel().tolist() == [63] * n
+    assert config.neurons["out"].stochastic_synapse.all()
+    steps = 2000
+    spikes = {"a": np.zeros((steps, 1), bool), "b": np.ones((steps, 1), bool)}
+    chip = tn.simulate(config, spikes).spike_counts("out")
+    golden = _golden_delta_two(network, spikes)
+    assert golden.sum() == n * ((steps - 1) // 40)
+    assert abs(chip.sum() - golden.sum()) < 0.03 * golden.sum()
+    assert chip.std() > 0          # the draws differ between neurons
+    realised = tn.dequantize(config)
+    assert np.allclose(realised.projections[1].weights, 0.25 * unit)
+
+
+def _golden_delta_two(network: Network, spikes: dict[str, np.ndarray]) -> np.ndarray:
+    pop = network.populations[0]
+    steps = spikes["a"].shape[0]
+    jumps = np.zeros((steps, pop.size))
+    for proj in network.projections:
+        jumps[1:] += spikes[proj.pre][:-1].astype(float) @ proj.weights.T
+    trace = simulate_population(pop.neuron, pop.bias, t_stop=steps * DT, dt=DT,
+                                dv_jump=jumps)
+    return trace.spike_counts()

@@ -383,7 +383,7 @@ def run_core(
 # Mapping a float network
 # --------------------------------------------------------------------------------------
 
-WEIGHT_MODES = ("full", "ternary")
+WEIGHT_MODES = ("full", "ternary", "stochastic")
 AXON_TYPE_MODES = ("projection", "sign")
 
 
@@ -431,7 +431,9 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
       so the largest incoming weight uses the full 9-bit range, ``alpha`` fits
       18 bits and the fastest bias ramp (below) fits the 9-bit leak; ``ternary``:
       ``u = mean |W_V|`` over non-zero weights (a typical weight becomes 1; the
-      threshold carries the scale, Esser et al. 2016). ``W_V`` are the weights as
+      threshold carries the scale, Esser et al. 2016); ``stochastic``:
+      ``u = max|W_V|`` (the largest weight is an increment of 1 with probability 1).
+      ``W_V`` are the weights as
       voltage jumps (current synapses: ``w r_m tau_s / tau_m``, equal charge).
     * ``alpha = Delta / u``; ``R = (v_reset - o) / u``; ``beta = 2**18 - 1``
       with ``kappa = 1`` (the float model has no lower bound; saturate far away).
@@ -448,7 +450,9 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
 
     Args:
         network: The float network (not modified).
-        weight_mode: ``full`` (per-neuron 9-bit levels) or ``ternary`` ({-1, 0, 1}).
+        weight_mode: ``full`` (per-neuron 9-bit levels), ``ternary`` ({-1, 0, 1})
+            or ``stochastic`` (stochastic synapses: +-1 with a probability that
+            carries the weight, 8-bit resolution).
         axon_types: ``full`` mode: ``projection`` gives every (incoming projection,
             sign) its own axon type, so each neuron has one level per source
             population and sign (when a population has at most 4 such groups;
@@ -494,6 +498,9 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
         if weight_mode == "ternary":
             unit = (float(nonzero.mean()) if nonzero.size
                     else max(float(delta.max()) / 64.0, ramp_unit))
+        elif weight_mode == "stochastic":
+            unit = max(float(nonzero.max()) if nonzero.size else 0.0,
+                       float(delta.max()) / THRESHOLD_MAX, ramp_unit)
         else:
             unit = max(float(nonzero.max()) / WEIGHT_MAX if nonzero.size else 0.0,
                        float(delta.max()) / THRESHOLD_MAX, ramp_unit)
@@ -635,15 +642,29 @@ def _place(network: Network, copies: Mapping[str, int]) -> dict[str, Placement]:
     return out
 
 
+def encode_level(level: Any, mode: str) -> np.ndarray:
+    """Register ``s`` (magnitude) of a level: ``round(l)`` or, for stochastic
+    synapses, ``round(256 l) - 1`` (expected increment ``(s + 1) / 256 = l``)."""
+    values = np.asarray(level, dtype=float)
+    if mode == "stochastic":
+        return np.clip(round_half_away(256.0 * values) - 1, 0, None).astype(np.int64)
+    return round_half_away(values).astype(np.int64)
+
+
+def decode_level(s: Any, mode: str) -> np.ndarray:
+    """Mean increment of a register magnitude ``s`` (inverse of :func:`encode_level`)."""
+    values = np.asarray(s, dtype=float)
+    return (values + 1.0) / 256.0 if mode == "stochastic" else values
+
+
 def _realised(s: np.ndarray, part: np.ndarray) -> np.ndarray:
     """The integer each synapse adds: ``s_j^G`` of its chosen type, 0 for none."""
     chosen = np.take_along_axis(s, np.clip(part, 0, None).astype(np.int64), axis=1)
     return np.where(part >= 0, chosen, 0)
 
 
-def _group_levels(spec: ChipSpec, size: int, keys: list[str],
-                  groups: list[tuple[str, int]]) -> tuple[np.ndarray, dict[str, np.ndarray],
-                                                          bool]:
+def _group_levels(spec: ChipSpec, size: int, keys: list[str], groups: list[tuple[str, int]],
+                  mode: str) -> tuple[np.ndarray, dict[str, np.ndarray], bool]:
     """One axon type per (projection, sign): one level per neuron and group.
 
     The level is :func:`fit_levels` with one level (the mean of the weights it
@@ -656,10 +677,11 @@ def _group_levels(spec: ChipSpec, size: int, keys: list[str],
         magnitude = np.clip(sign * spec.weights[key], 0, None)
         level = fit_levels(magnitude, 1)[:, 0]
         limit = WEIGHT_MAX if sign > 0 else -WEIGHT_MIN
-        too_big = too_big or bool(np.any(level > limit + 0.5))
-        s[:, g] = sign * np.clip(round_half_away(level), 0, limit).astype(np.int64)
-        level_int = np.abs(s[:, g])[:, None]
-        take = (magnitude > 0) & (level_int > 0) & (np.abs(magnitude - level_int) < magnitude)
+        code = encode_level(level, mode)
+        too_big = too_big or bool(np.any(code > limit))
+        s[:, g] = sign * np.clip(code, 0, limit)
+        realised = np.where(level > 0, decode_level(np.abs(s[:, g]), mode), 0.0)[:, None]
+        take = (magnitude > 0) & (realised > 0) & (np.abs(magnitude - realised) < magnitude)
         parts[key][take] = g
     return s, parts, too_big
 
@@ -674,15 +696,18 @@ def _sign_levels(spec: ChipSpec, size: int, keys: list[str], mode: str,
     else:
         pos_levels = fit_levels(np.clip(w_all, 0, None), per_sign)
         neg_levels = fit_levels(np.clip(-w_all, 0, None), per_sign)
-    pos_int = np.clip(round_half_away(pos_levels), 0, WEIGHT_MAX).astype(np.int64)
-    neg_int = np.clip(round_half_away(neg_levels), 0, -WEIGHT_MIN).astype(np.int64)
+    pos_code, neg_code = encode_level(pos_levels, mode), encode_level(neg_levels, mode)
+    pos_int = np.clip(pos_code, 0, WEIGHT_MAX)
+    neg_int = np.clip(neg_code, 0, -WEIGHT_MIN)
     s = np.zeros((size, N_AXON_TYPES), dtype=np.int64)
     s[:, :per_sign] = pos_int
     s[:, per_sign:2 * per_sign] = -neg_int
-    too_big = bool(np.any(pos_levels > WEIGHT_MAX + 0.5)
-                   or np.any(neg_levels > -WEIGHT_MIN + 0.5))
-    # Each synapse: nearest of {0, levels of its sign}.
-    candidates = np.concatenate([np.zeros((size, 1)), s[:, :2 * per_sign]], axis=1)
+    too_big = bool(np.any(pos_code > WEIGHT_MAX) or np.any(neg_code > -WEIGHT_MIN))
+    # Each synapse: nearest of {0, levels of its sign} (their mean increments).
+    means = np.concatenate([np.where(pos_levels > 0, decode_level(pos_int, mode), 0.0),
+                            -np.where(neg_levels > 0, decode_level(neg_int, mode), 0.0)],
+                           axis=1)
+    candidates = np.concatenate([np.zeros((size, 1)), means], axis=1)
     choice = np.argmin(np.abs(w_all[:, :, None] - candidates[:, None, :]), axis=2) - 1
     return s, choice, too_big
 
@@ -698,6 +723,9 @@ def quantize(spec: ChipSpec) -> TrueNorthConfig:
       by every axon of type G), 1 level per sign with 2 axon copies, 2 with 4;
       each synapse takes the nearest level or none. ``ternary``: levels +1 / -1,
       each weight rounds to {-1, 0, +1}.
+    * ``stochastic``: levels ``l`` (<= 1, in units of the largest weight) become
+      stochastic synapses ``s = round(256 l) - 1`` whose expected increment
+      ``(|s| + 1) / 256`` is the level (Cassidy eq. 1 with ``b = 1``).
     * Integers: ``round_half_away`` then clip to the register range
       (clipping is recorded and reported by the rules).
     """
@@ -720,9 +748,10 @@ def quantize(spec: ChipSpec) -> TrueNorthConfig:
         groups = [(key, sign) for key in keys for sign in (1, -1)
                   if np.any(sign * spec.weights[key] > 0)]
         flags = []
-        if (mode == "full" and spec.options.get("axon_types", "projection") == "projection"
+        if (mode != "ternary"
+                and spec.options.get("axon_types", "projection") == "projection"
                 and len(groups) <= N_AXON_TYPES):
-            s, parts, too_big = _group_levels(spec, pop.size, keys, groups)
+            s, parts, too_big = _group_levels(spec, pop.size, keys, groups, mode)
             if too_big:
                 flags.append("weights")
             for key in keys:
@@ -755,7 +784,8 @@ def quantize(spec: ChipSpec) -> TrueNorthConfig:
             flags.append("leak")
         clipped[pop.name] = tuple(flags)
         neurons[pop.name] = NeuronParams(
-            n=pop.size, weights=s, leak=leak, leak_reversal=target["leak_reversal"],
+            n=pop.size, weights=s, stochastic_synapse=mode == "stochastic",
+            leak=leak, leak_reversal=target["leak_reversal"],
             alpha=alpha, beta=int(target["beta"]), mask_bits=int(target["mask_bits"]),
             kappa=True, reset_mode=RESET_TO_R, reset=reset)
     return TrueNorthConfig(spec=spec, neurons=neurons, synapse_type=synapse_type,
@@ -775,7 +805,7 @@ def tick(config: TrueNorthConfig) -> list[Violation]:
     if math.isclose(dt, TICK_S, rel_tol=1e-9):
         return []
     return [Violation("tick", f"network dt = {dt * 1e3:g} ms, TrueNorth ticks every 1 ms: "
-                      "time runs {TICK_S / dt:g}x slower or faster", severity="warning")]
+                      f"time runs {TICK_S / dt:g}x slower", severity="warning")]
 
 
 def register_range(config: TrueNorthConfig) -> list[Violation]:
@@ -841,6 +871,8 @@ def membrane_range(config: TrueNorthConfig) -> list[Violation]:
         total = np.zeros(pop.size, dtype=np.int64)
         for proj in config.spec.network.incoming(pop.name):
             w = config.weights[projection_key(proj.pre, proj.post)]
+            if config.spec.options["weight_mode"] == "stochastic":
+                w = np.sign(w)
             total = total + np.clip(w, 0, None).sum(axis=1)
         peak = params.alpha + params.mask + total + np.abs(params.leak)
         if np.any(peak > V_MAX):
@@ -868,10 +900,12 @@ def simulate(config: TrueNorthConfig, input_spikes: Any, *,
              record_states: bool = False) -> ChipRun:
     """Run the programmed network tick by tick (bit-accurate neuron arithmetic).
 
-    Synaptic input per tick is ``sum_i A_i s_j^{G_ij}`` in integers (deterministic
-    synapses; the stochastic synapse mode is in :func:`run_core`); every
-    population then runs :func:`leak_fire_reset` with its PRNG stream keyed by
-    the population's index.
+    Synaptic input per tick is ``sum_i A_i s_j^{G_ij}`` in integers. For a
+    population with stochastic synapses the spikes are routed per axon type
+    (channel ``type<G>`` counts the active synapses ``n_G`` of each neuron) and
+    :func:`stochastic_input` draws each one. Every population then runs
+    :func:`leak_fire_reset` with its PRNG streams keyed by the population's
+    index (``neuron key = index << 32 | neuron``).
 
     Args:
         config: From :func:`quantize`.
@@ -884,8 +918,17 @@ def simulate(config: TrueNorthConfig, input_spikes: Any, *,
     network = config.spec.network
     inputs = split_inputs(network, input_spikes)
     n_steps = next(iter(inputs.values())).shape[0] if inputs else 0
-    synapses = [Synapses(p.pre, p.post, config.weights[projection_key(p.pre, p.post)],
-                         p.delay_steps) for p in network.projections]
+    synapses: list[Synapses] = []
+    for proj in network.projections:
+        key = projection_key(proj.pre, proj.post)
+        if config.neurons[proj.post].stochastic_synapse.any():
+            kind = config.synapse_type[key]
+            synapses.extend(Synapses(proj.pre, proj.post, (kind == g).astype(np.int64),
+                                     proj.delay_steps, f"type{g}")
+                            for g in range(N_AXON_TYPES) if np.any(kind == g))
+        else:
+            synapses.append(Synapses(proj.pre, proj.post, config.weights[key],
+                                     proj.delay_steps))
     states: dict[str, dict[str, np.ndarray]] = {}
     updates = {}
     for index, pop in enumerate(network.populations):
@@ -900,18 +943,58 @@ def simulate(config: TrueNorthConfig, input_spikes: Any, *,
                    meta={"seed": config.seed, **dict(config.spec.options)})
 
 
+def stochastic_input(counts: np.ndarray, params: NeuronParams, seed: int, tick: int,
+                     neuron_key: np.ndarray) -> np.ndarray:
+    """Synaptic input from per-type counts of active synapses (Cassidy eq. 1).
+
+    Deterministic types add ``s_j^G n_G``; each of the ``n_G`` active stochastic
+    synapses adds ``sgn(s)`` when ``|s| >= rho``. At network level a draw is
+    keyed by ``(seed, 0, tick, neuron key, G << 20 | k)`` for the k-th active
+    synapse of type G (the routing sums spikes per type, so the axon index of
+    :func:`run_core`'s key is not available; the statistics are the same).
+
+    Args:
+        counts: Active synapses per type and neuron, shape (4, n).
+        params: The neurons.
+        seed: PRNG seed.
+        tick: Tick index.
+        neuron_key: Per-neuron key words, shape (n,).
+    """
+    total = np.zeros(params.n, dtype=np.int64)
+    for g in range(N_AXON_TYPES):
+        n_g = counts[g]
+        if not n_g.any():
+            continue
+        s_g = params.weights[:, g]
+        b_g = params.stochastic_synapse[:, g]
+        total += np.where(b_g, 0, s_g * n_g)
+        if not b_g.any():
+            continue
+        for k in range(int(n_g[b_g].max())):
+            rho = _rho8(prng(seed, STREAM_SYNAPSE, tick, neuron_key, (g << 20) + k))
+            hit = b_g & (k < n_g) & (np.abs(s_g) >= rho)
+            total += np.where(hit, np.sign(s_g), 0)
+    return total
+
+
 def _population_update(params: NeuronParams, seed: int, index: int,
                        record: np.ndarray | None) -> Any:
     v = np.zeros(params.n, dtype=np.int64)
     neuron_index = np.arange(params.n) + (index << 32)
     stochastic = bool(params.stochastic_leak.any())
+    stochastic_syn = bool(params.stochastic_synapse.any())
     masked = bool(params.mask_bits.any())
     zeros_word = np.zeros(params.n, dtype=np.uint64)
     zeros_rho = np.zeros(params.n, dtype=np.int64)
 
     def update(k: int, summed: Mapping[str, np.ndarray]) -> np.ndarray:
         nonlocal v
-        v = _saturate(v + np.asarray(summed.get("all", 0), dtype=np.int64))
+        total = np.asarray(summed.get("all", 0), dtype=np.int64)
+        if stochastic_syn:
+            counts = np.stack([np.asarray(summed.get(f"type{g}", zeros_rho), dtype=np.int64)
+                               for g in range(N_AXON_TYPES)])
+            total = total + stochastic_input(counts, params, seed, k, neuron_index)
+        v = _saturate(v + total)
         rho = _rho8(prng(seed, STREAM_LEAK, k, neuron_index)) if stochastic else zeros_rho
         eta = prng(seed, STREAM_THRESHOLD, k, neuron_index) if masked else zeros_word
         v, fired = leak_fire_reset(v, params, rho, eta)
@@ -930,6 +1013,7 @@ def dequantize(config: TrueNorthConfig) -> Network:
     when lambda = 0) and the bias that puts their equilibrium ``(alpha + mean eta) u``
     below the threshold; driven neurons: the bias whose float rate equals the
     realised rate ``1 / (ceil((alpha - R)/lambda) dt)``; weights ``W_int u``
+    (stochastic synapses: the expected increment ``sgn(s) (|s| + 1) / 256 u``)
     (volts; current synapses back to amperes by the inverse of the equal-charge
     formula); ``t_ref = 0``.
     """
@@ -972,7 +1056,13 @@ def dequantize(config: TrueNorthConfig) -> Network:
     for proj in network.projections:
         post = network.population(proj.post)
         unit = float(config.spec.populations[proj.post]["unit_v"])
-        w = config.weights[projection_key(proj.pre, proj.post)] * unit
+        w_int = config.weights[projection_key(proj.pre, proj.post)]
+        if config.spec.options["weight_mode"] == "stochastic":
+            present = config.synapse_type[projection_key(proj.pre, proj.post)] >= 0
+            w = np.where(present, np.sign(w_int) * decode_level(np.abs(w_int), "stochastic"),
+                         0.0) * unit
+        else:
+            w = w_int * unit
         p = post.neuron
         tau = np.where(w >= 0, p.tau_syn_exc, p.tau_syn_inh)
         w = np.where(tau > 0, w * p.tau_m / (p.r_m * np.where(tau > 0, tau, 1.0)), w)
