@@ -162,3 +162,21 @@ def test_distinct_inhibitory_tau_survives_the_round_trip() -> None:
     back = nir_bridge.from_nir(nir_bridge.to_nir(net), dt=1e-3)
     assert back.population("a").neuron.tau_syn_inh == 8e-3
     assert np.allclose(back.projections[0].weights, net.projections[0].weights)
+
+
+def test_if_node_integrates_without_leak() -> None:
+    # NIR IF: dv/dt = r x, so a spike through W adds r W and stays.
+    graph = nir.NIRGraph(
+        nodes={"i": nir.Input(input_type={"input": np.array([1])}),
+               "w": nir.Linear(weight=np.array([[0.25]])),
+               "n": nir.IF(r=np.array([2.0]), v_threshold=np.array([1.2]),
+                           v_reset=np.array([0.0])),
+               "o": nir.Output(output_type={"output": np.array([1])})},
+        edges=[("i", "w"), ("w", "n"), ("n", "o")])
+    net = nir_bridge.from_nir(graph, dt=1e-3)
+    spikes = np.zeros((20, 1), dtype=bool)
+    spikes[[0, 5, 10], 0] = True
+    run = simulate_network(net, spikes, record_v=True)
+    v = run.states["n"]["v"][:, 0]
+    assert v[3] == pytest.approx(0.5, rel=1e-6) and v[8] == pytest.approx(1.0, rel=1e-6)
+    assert run.spikes["n"][11, 0]  # the third jump crosses 1.2
