@@ -9,13 +9,14 @@ instead of hanging the test session.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import cocotb
 from cocotb.triggers import RisingEdge, with_timeout
 
 
 @cocotb.test()
-async def run_batch(dut) -> None:  # type: ignore[no-untyped-def]
+async def run_batch(dut: Any) -> None:
     """Wait until the harness raises ``done``."""
     timeout_ns = int(os.environ.get("LIFHW_TIMEOUT_NS", str(10**9)))
     if int(dut.done.value) == 0:

@@ -197,8 +197,8 @@ def neuron_stimulus(i_in: np.ndarray, step: np.ndarray, rst: np.ndarray, w_i: in
     n_steps, lanes = i_in.shape
     order = (lanes * n_steps,)
     return pack_hex([to_bits(np.asarray(i_in).T.reshape(order), w_i),
-                     np.asarray(step, dtype=np.uint8).T.reshape(order + (1,)),
-                     np.asarray(rst, dtype=np.uint8).T.reshape(order + (1,))])
+                     np.asarray(step, dtype=np.uint8).T.reshape((*order, 1)),
+                     np.asarray(rst, dtype=np.uint8).T.reshape((*order, 1))])
 
 
 def neuron_response(path: Path, p: FixedLIF, lanes: int, n_steps: int

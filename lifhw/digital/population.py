@@ -131,8 +131,8 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
         atomic_write_bytes(files["weights"], harness.population_weight_rows(core, w, b))
         events, n_events = harness.population_events(core, s)
         atomic_write_bytes(files["events"], events)
-        plusargs = tuple(f"+{k}={v}" for k, v in files.items()) + (
-            f"+counts={counts}", f"+nevents={n_events}", f"+stall={int(stall)}")
+        plusargs = (*(f"+{k}={v}" for k, v in files.items()), f"+counts={counts}",
+                    f"+nevents={n_events}", f"+stall={int(stall)}")
         # Bound: clear + weight load + per step (events + N updates, x4 for stalls).
         cycles = 3 * n + 4 * (n_events + n_steps * (n + 8)) + 100
         run_cfg = RunConfig(**{**cfg.__dict__, "plusargs": plusargs,

@@ -189,7 +189,8 @@ def compare_neurons(p: fp.FixedLIF, stim: Stimulus, got: fp.NeuronRun, *, seed: 
             raise RegressionError(
                 f"{what}: {name} differs at cycle {k}, lane {lane} ({label}), seed={seed}: "
                 f"rtl={a[k, lane]} golden={b[k, lane]}; i_in[{lo}:{k + 1}]="
-                f"{stim.i_in[lo:k + 1, lane].tolist()} step={stim.step[lo:k + 1, lane].astype(int).tolist()} "
+                f"{stim.i_in[lo:k + 1, lane].tolist()} "
+                f"step={stim.step[lo:k + 1, lane].astype(int).tolist()} "
                 f"rst={stim.rst[lo:k + 1, lane].astype(int).tolist()} "
                 f"golden v[{lo}:{k + 1}]={want.v[lo:k + 1, lane].tolist()} "
                 f"(re-run with LIFHW_SEED={seed})")

@@ -121,7 +121,8 @@ def _datapath(p: FixedLIF, *, parametric: bool, w_in: int | str, in_name: str,
             rnd = _const(wx, (1 << p.frac_bits) - 1)
         add(f"    localparam signed [WX-1:0] LEAK_RND = {rnd};")
     if p.leak == "multiply":
-        add(f"    localparam signed [WX-1:0] LEAK_MULT = {_const(wx, (1 << p.frac_bits) - p.leak_d)};")
+        mult = _const(wx, (1 << p.frac_bits) - p.leak_d)
+        add(f"    localparam signed [WX-1:0] LEAK_MULT = {mult};")
     narrow = ["u_raw"] + (["s_raw"] if subtract else [])
     if saturate:
         add("    reg signed [WX-1:0] " + ", ".join(["v_x", "l_x", *narrow]) + ";")
@@ -215,6 +216,7 @@ def lif_neuron_module(p: FixedLIF) -> str:
                          "use neuron_module for other options")
     decl, logic = _datapath(p, parametric=True, w_in="W_I", in_name="i_in", v_name="v",
                             ref_name="ref_cnt")
+    mode = int(p.reset == "subtract")
     return f"""\
 `timescale 1ns / 1ps
 // lif_neuron: one fixed-point leaky integrate-and-fire neuron.
@@ -222,7 +224,7 @@ def lif_neuron_module(p: FixedLIF) -> str:
 // and v holds; else u = sat(v - (v >>> LEAK_SHIFT) + i_in); u >= V_TH fires:
 // v = V_RESET (RESET_MODE 0) or sat(u - V_TH) (RESET_MODE 1), counter = T_REF.
 module lif_neuron #(parameter integer W_V = {p.w_v}, W_I = {p.w_i}, LEAK_SHIFT = {p.leak_shift},
-                    V_TH = {p.v_th}, V_RESET = {p.v_reset}, RESET_MODE = {int(p.reset == "subtract")}, T_REF = {p.t_ref})
+                    V_TH = {p.v_th}, V_RESET = {p.v_reset}, RESET_MODE = {mode}, T_REF = {p.t_ref})
   (input clk, input rst,              // synchronous, active-high: v=0, no refractory
    input step,                        // one timestep update on a clock edge with step=1
    input signed [W_I-1:0] i_in,       // input for this timestep
@@ -364,7 +366,8 @@ def population_module(name: str, core: CoreSection) -> str:
 // {name}: time-multiplexed population of {n} fixed-point LIF neurons, {n_in} input lines.
 // leak={p.leak} ({_leak_text(p)}), rounding={p.rounding}, compare={p.compare},
 // overflow={p.overflow}, reset={p.reset}, V_TH={p.v_th}, V_RESET={p.v_reset}, T_REF={p.t_ref}
-// Weight row of neuron n: {{bias[{w_b - 1}:0], w[{n_in - 1}], ..., w[0]}} ({w_row} bits, w_w={w_w}).
+// Weight row of neuron n: {{bias[{w_b - 1}:0], w[{n_in - 1}], ..., w[0]}} ({w_row} bits,
+// w_w={w_w}).
 module {name}
   (input clk,
    input rst,                               // synchronous, active-high
@@ -414,7 +417,8 @@ module {name}
         acc = {{{{{w_acc - w_b}{{s1_row[{w_row - 1}]}}}}, s1_row[{w_row - 1}:{w_row - w_b}]}};
         for (j = 0; j < {n_in}; j = j + 1)
             if (in_spk[j])
-                acc = acc + {{{{{w_acc - w_w}{{s1_row[j*{w_w} + {w_w - 1}]}}}}, s1_row[j*{w_w} +: {w_w}]}};
+                acc = acc + {{{{{w_acc - w_w}{{s1_row[j*{w_w} + {w_w - 1}]}}}},
+                              s1_row[j*{w_w} +: {w_w}]}};
     end
 
     wire signed [{p.w_v - 1}:0] v_cur = s1_state[{p.w_v - 1}:0];

@@ -415,16 +415,16 @@ def quantize_lif(params: LIFParams, dt: float, *, w_v: int = 16, w_i: int = 12,
     span = params.v_th - params.v_rest
     if span <= 0:
         raise ParamError("v_th must be above v_rest to map onto integers", path="v_th")
-    v_th = max(1, int(math.floor(headroom * v_max)))
+    v_th = max(1, math.floor(headroom * v_max))
     lsb = span / v_th
-    v_reset = int(round((params.v_reset - params.v_rest) / lsb))
-    t_ref = int(round(params.t_ref / dt))
+    v_reset = round((params.v_reset - params.v_rest) / lsb)
+    t_ref = round(params.t_ref / dt)
     if leak == "shift":
-        shift = min(max(1, int(round(-math.log2(1.0 - p)))), w_v - 1)
+        shift = min(max(1, round(-math.log2(1.0 - p))), w_v - 1)
         fixed = FixedLIF(w_v=w_v, w_i=w_i, leak="shift", leak_shift=shift, rounding=rounding,
                          reset=reset, v_th=v_th, v_reset=v_reset, t_ref=t_ref)
     else:
-        d = min(max(1, int(round((1.0 - p) * (1 << frac_bits)))), (1 << frac_bits) - 1)
+        d = min(max(1, round((1.0 - p) * (1 << frac_bits))), (1 << frac_bits) - 1)
         fixed = FixedLIF(w_v=w_v, w_i=w_i, leak="multiply", frac_bits=frac_bits, leak_d=d,
                          rounding=rounding, reset=reset, v_th=v_th, v_reset=v_reset,
                          t_ref=t_ref)

@@ -3,7 +3,8 @@
 // lif_core_population: time-multiplexed population of 1024 fixed-point LIF neurons, 32 input lines.
 // leak=multiply ((v * 3968) >> 12), rounding=floor, compare=ge,
 // overflow=saturate, reset=subtract, V_TH=2000, V_RESET=0, T_REF=2
-// Weight row of neuron n: {bias[11:0], w[31], ..., w[0]} (268 bits, w_w=8).
+// Weight row of neuron n: {bias[11:0], w[31], ..., w[0]} (268 bits,
+// w_w=8).
 module lif_core_population
   (input clk,
    input rst,                               // synchronous, active-high
@@ -53,7 +54,8 @@ module lif_core_population
         acc = {{2{s1_row[267]}}, s1_row[267:256]};
         for (j = 0; j < 32; j = j + 1)
             if (in_spk[j])
-                acc = acc + {{6{s1_row[j*8 + 7]}}, s1_row[j*8 +: 8]};
+                acc = acc + {{6{s1_row[j*8 + 7]}},
+                              s1_row[j*8 +: 8]};
     end
 
     wire signed [15:0] v_cur = s1_state[15:0];

@@ -3,7 +3,8 @@
 // lif_core_population_small: time-multiplexed population of 64 fixed-point LIF neurons, 16 input lines.
 // leak=shift (v - (v >> 5)), rounding=zero, compare=gt,
 // overflow=wrap, reset=value, V_TH=600, V_RESET=-50, T_REF=0
-// Weight row of neuron n: {bias[7:0], w[15], ..., w[0]} (104 bits, w_w=6).
+// Weight row of neuron n: {bias[7:0], w[15], ..., w[0]} (104 bits,
+// w_w=6).
 module lif_core_population_small
   (input clk,
    input rst,                               // synchronous, active-high
@@ -53,7 +54,8 @@ module lif_core_population_small
         acc = {{3{s1_row[103]}}, s1_row[103:96]};
         for (j = 0; j < 16; j = j + 1)
             if (in_spk[j])
-                acc = acc + {{5{s1_row[j*6 + 5]}}, s1_row[j*6 +: 6]};
+                acc = acc + {{5{s1_row[j*6 + 5]}},
+                              s1_row[j*6 +: 6]};
     end
 
     wire signed [11:0] v_cur = s1_state[11:0];
