@@ -237,8 +237,11 @@ def split_inputs(network: Network,
         Input population name -> boolean array (T, size).
 
     Raises:
-        ParamError: Wrong shape or missing population.
+        ParamError: Wrong shape, missing population, or no input population at all.
     """
+    if not network.inputs:
+        raise ParamError("the network has no input population; add one (it may stay "
+                         "silent): the input spikes fix the number of steps")
     if isinstance(input_spikes, Mapping):
         out = {}
         n_steps = None
@@ -460,6 +463,9 @@ class NetworkSection:
                     raise ParamError(f"{key!r} is not a valid name", path=f"{kind}.{key}")
         if not self.populations:
             raise ParamError("a network needs at least one population", path="populations")
+        if not self.inputs:
+            raise ParamError("a network needs at least one input (rate = '0 Hz' is allowed)",
+                             path="inputs")
         names = set(self.inputs) | set(self.populations)
         if len(names) != len(self.inputs) + len(self.populations):
             raise ParamError("input and population names must differ", path="inputs")

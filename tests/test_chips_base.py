@@ -101,3 +101,9 @@ def test_parameter_deviations_zero_for_identical_and_relative() -> None:
 def test_round_half_away() -> None:
     assert round_half_away(np.array([0.5, 1.5, -0.5, -2.5, 2.4])).tolist() == \
         [1, 2, -1, -3, 2]
+
+
+def test_a_network_without_inputs_is_rejected_clearly() -> None:
+    net = Network("n", (), (Population("a", 1, NEURON),), (), dt=1e-3)
+    with pytest.raises(ParamError, match="no input population"):
+        split_inputs(net, np.zeros((10, 0), dtype=bool))
