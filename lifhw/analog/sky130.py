@@ -80,6 +80,11 @@ PFET = "sky130_fd_pr__pfet_01v8"
 #: and the refractory capacitor (for characterisation and debugging).
 SAVE = ("v(vm)", "v(spike)", "i(VDD)", "v(cmp)", "v(rc)")
 
+#: Widths (m) of the starved inverters' switching devices: the pfet twice the nfet
+#: (hole mobility), both small since the limiters, not they, set the current.
+INVERTER_PFET_W = 1e-6
+INVERTER_NFET_W = 0.5e-6
+
 _SAFE_PATH = re.compile(r"^~?[A-Za-z0-9_./+-]+$")
 
 
@@ -127,11 +132,12 @@ def _model_include(corner: str, model_file: str | Path | None) -> str:
 
 
 def _starved_inverter(name: str, inp: str, out: str, opts: Sky130Options) -> list[str]:
+    """Inverter with series current limiters biased from ``vbp``/``vbn``."""
     l = opts.logic_l
     return [
         _fet(f"{name}PL", PFET, f"{name}_p", "vbp", "vdd", "vdd", opts.mirror_w, opts.mirror_l),
-        _fet(f"{name}P", PFET, out, inp, f"{name}_p", "vdd", 1e-6, l),
-        _fet(f"{name}N", NFET, out, inp, f"{name}_n", "0", 0.5e-6, l),
+        _fet(f"{name}P", PFET, out, inp, f"{name}_p", "vdd", INVERTER_PFET_W, l),
+        _fet(f"{name}N", NFET, out, inp, f"{name}_n", "0", INVERTER_NFET_W, l),
         _fet(f"{name}NL", NFET, f"{name}_n", "vbn", "0", "0", opts.mirror_w, opts.mirror_l),
     ]
 
