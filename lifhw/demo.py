@@ -73,8 +73,8 @@ def _run_stage(key: str, target: str, out_dir: Path) -> DemoSection:
         section = getattr(importlib.import_module(module), func)(out_dir)
     except Exception as err:  # a stage failure must not hide the others
         section = DemoSection(title=key, ok=False,
-                              lines=[f"FAILED: {err!r}"]
-                              + traceback.format_exc().splitlines()[-6:])
+                              lines=[f"FAILED: {err!r}",
+                                     *traceback.format_exc().splitlines()[-6:]])
     section.seconds = time.perf_counter() - start
     return section
 

@@ -146,7 +146,7 @@ def _pcells() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import gdsfactory as gf
-        import sky130.pcells as pcells  # type: ignore[import-untyped]
+        import sky130.pcells as pcells
     return gf, pcells
 
 

@@ -10,7 +10,6 @@ a network filesystem.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import math
 import multiprocessing
@@ -221,9 +220,10 @@ metrics = ["rate_hz", "n_spikes"]
 """)
     db = tmp_path / "spec.sqlite"
     env = {**os.environ, "LIFHW_TEST_POINT_SLEEP": "0.25", "PYTHONPATH": str(ROOT)}
+    log = (tmp_path / "sweep.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "lifhw.cli", "sweep", str(spec),
                              "--workers", "2", "-q"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sweep.log", "wb"))
+                            stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -236,6 +236,7 @@ metrics = ["rate_hz", "n_spikes"]
     finally:
         if proc.poll() is None:
             proc.kill()
+        log.close()
     before = _snapshot(db)
     assert 6 <= len(before) < 24, "the sweep must be killed mid-run"
     workers = {int(r[0].rsplit(":", 1)[1]) for r in before.values()}
@@ -374,11 +375,11 @@ def test_full_disk_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
     try:
         if real:
             # Fill the tiny filesystem with one point per row until it is full.
-            with pytest.raises(DatabaseError, match="disk is full"):
-                with ResultsDB(mount / "full.sqlite") as store:
-                    for i in range(100_000):
-                        store.record(key=f"k{i}", params={"pad": "x" * 2000}, status="done",
-                                     metrics={}, error=None, seconds=0.0)
+            with pytest.raises(DatabaseError, match="disk is full"), \
+                    ResultsDB(mount / "full.sqlite") as store:
+                for i in range(100_000):
+                    store.record(key=f"k{i}", params={"pad": "x" * 2000}, status="done",
+                                 metrics={}, error=None, seconds=0.0)
         else:  # not allowed to mount: make SQLite's write fail like a full disk
             class Full:
                 def __init__(self, *a, **k) -> None:

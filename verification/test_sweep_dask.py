@@ -102,9 +102,10 @@ metrics = ["rate_hz"]
 "stimulus.amplitude" = { lin = ["200 pA", "400 pA"], n = 20 }
 """)
         db = tmp_path / "spec.sqlite"
+        sweep_log = (tmp_path / "s.log").open("wb")
         sweep = subprocess.Popen([sys.executable, "-m", "lifhw.cli", "sweep", str(spec),
                                   "--dask", address, "-q"], cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=open(tmp_path / "s.log", "wb"))
+                                 stdout=subprocess.PIPE, stderr=sweep_log)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and sweep.poll() is None:
             if _done(db) >= 4:
@@ -115,6 +116,7 @@ metrics = ["rate_hz"]
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=20)
         out, _ = sweep.communicate(timeout=180)
+        sweep_log.close()
         assert sweep.returncode == 0, (tmp_path / "s.log").read_text()
         assert b"20 done" in out or b"done" in out
         with contextlib.closing(sqlite3.connect(db)) as conn:

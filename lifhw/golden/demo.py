@@ -103,7 +103,7 @@ def run(out_dir: Path) -> Any:
         f"f-I: simulated rates match the closed form within {worst:.1e} (relative)",
         f"current for 50 Hz: {float(lif_current_for_rate(50.0, **kwargs)) * 1e12:.2f} pA",
     ]
-    table = [["I (pA)", "rate sim (Hz)", "rate theory (Hz)"]]
+    table: list[list[Any]] = [["I (pA)", "rate sim (Hz)", "rate theory (Hz)"]]
     table += [[round(c * 1e12, 2), r, float(lif_rate(c, **kwargs))]
               for c, r in zip(sim_currents, sim_rates, strict=True)]
     return DemoSection(title="Golden model (the referee)", lines=lines,

@@ -130,7 +130,7 @@ def main() -> None:
         _kill_own_group()  # coordinator gone: take every child with us
 
     threading.Thread(target=lifeline, daemon=True, name="lifeline").start()
-    import lifhw.params  # noqa: F401  (warm imports before reporting ready)
+    import lifhw.params
     import lifhw.sweep.backends  # noqa: F401
 
     results.write(json.dumps({"ready": os.getpid()}) + "\n")
@@ -140,10 +140,8 @@ def main() -> None:
                 ready.wait()
             line = tasks.pop(0)
         task = json.loads(line)
-        try:
+        with contextlib.suppress(Exception):  # evaluate_task reports the same cause
             prepare(task)
-        except Exception:  # reported by evaluate_task with the same cause
-            pass
         results.write(json.dumps({"started": task["key"]}) + "\n")
         results.write(json.dumps(evaluate_task(task), allow_nan=True) + "\n")
 
@@ -172,7 +170,7 @@ class WorkerProcess:
         return self.proc.pid if self.proc else None
 
     def start(self) -> None:
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in kill())
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lifhw.sweep.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, env=self._env,
