@@ -150,7 +150,10 @@ def table(report: Report) -> list[list[str]]:
             rows.append([res.chip, "failed: " + res.error.split(" | ")[0]] + [""] * 9)
             continue
         m = res.metrics
-        worst = max(res.deviations, key=lambda d: d.error, default=None)
+        # Worst relative error; parameters whose target is 0 have none (they
+        # are listed with their realised value in the parameter table).
+        worst = max((d for d in res.deviations if d.target != 0), key=lambda d: d.error,
+                    default=None)
         worst_txt = (f"{worst.parameter}@{worst.where} {_deviation_text(worst)}"
                      if worst is not None else "")
         r = res.resources
