@@ -314,3 +314,17 @@ def test_auto_vth_fits_large_weights_and_bias(bits: int) -> None:
             parameter_deviations(net, loihi.dequantize(config))}
     assert devs[("x->a", "weights")] < 2 ** (8 - bits) / 100
     assert devs[("a", "bias")] < 1e-3
+
+
+def test_no_leak_neuron_keeps_bias_and_current_weights() -> None:
+    # tau_m = 100 s: dv rounds to 0 (a perfect integrator); bias and current
+    # weights must still dequantise through C, not through r_m.
+    neuron = _neuron(tau_m=100.0, r_m=1e11, tau_syn_exc=5e-3, tau_syn_inh=5e-3)
+    net = Network("n", (InputPopulation("x", 1),), (Population("a", 1, neuron, 2e-12),),
+                  (Projection("x", "a", np.array([[1e-11]])),), dt=1e-3)
+    config = loihi.quantize(loihi.map(net))
+    assert config.populations[0].dv == 0
+    devs = {(d.where, d.parameter): d.error for d in
+            parameter_deviations(net, loihi.dequantize(config))}
+    assert devs[("a", "bias")] < 1e-3
+    assert devs[("x->a", "weights")] < 1e-2

@@ -760,7 +760,8 @@ def _make_update(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray,
 def dequantize(config: LoihiConfig) -> Network:
     """The float network Loihi effectively runs (inverse of the formulas of :func:`map`).
 
-    ``tau_m = -dt / ln((4096 - dv)/4096)`` (``dv = 0``: 1e9 s, no leak);
+    ``tau_m = -dt / ln((4096 - dv)/4096)`` (``dv = 0``: 1e9 s, no leak, with
+    ``r_m = tau_m / C`` so the capacitance is kept);
     ``tau_syn = -dt / ln((4096 - du - 1)/4096)`` (0 for ``du = 4095``);
     ``v_th = v_rest + (64 vth + 1) v_lsb`` (strictly greater than ``vth << 6``);
     ``v_reset = v_rest``; ``t_ref = 0``; biases and weights by the inverse gains.
@@ -773,7 +774,9 @@ def dequantize(config: LoihiConfig) -> Network:
         tau_m = 1e9 if cfg.dv == 0 else -dt / math.log((DECAY_UNITY - cfg.dv) / DECAY_UNITY)
         keep = DECAY_UNITY - cfg.du - 1
         tau_syn = 0.0 if keep == 0 else -dt / math.log(keep / DECAY_UNITY)
-        neuron = LIFParams(tau_m=tau_m, r_m=n.r_m, v_rest=n.v_rest,
+        # Without leak (dv = 0) only the capacitance matters: keep C = tau_m / r_m.
+        r_m = n.r_m if cfg.dv else tau_m / n.c_m
+        neuron = LIFParams(tau_m=tau_m, r_m=r_m, v_rest=n.v_rest,
                            v_th=n.v_rest + (64 * cfg.vth + 1) * cfg.v_lsb, v_reset=n.v_rest,
                            t_ref=0.0, tau_syn_exc=tau_syn, tau_syn_inh=tau_syn)
         gain = _voltage_gain(neuron, cfg.dv, dt)
