@@ -7,7 +7,9 @@ al. 2024, Nature Communications 15:8122) describes neurons in continuous time:
   then ``v = v_reset``;
 * ``CubaLIF``: ``tau_syn dI/dt = -I + w_in x``, ``tau_mem dv/dt = (v_leak - v) + r I``;
 * ``IF``:      ``dv/dt = r I``;
-* ``Affine``/``Linear``: ``x -> W x + b`` / ``W x``; ``Delay``: ``x(t - d)``;
+* ``Affine``/``Linear``: ``x -> W x + b`` / ``W x``; ``Scale``: ``s * x``;
+  ``Flatten``: reshape; ``Delay``: ``x(t - d)``; a chain of these between two
+  populations composes into one projection;
 * input spikes are Dirac impulses, so a spike through weight ``W`` gives
 
   - into ``LIF``: a voltage jump ``dv = r W / tau``;
@@ -120,9 +122,10 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
     """Import a NIR graph (``nir.NIRGraph`` or a path to a ``.nir`` file).
 
     Supported: ``Input``, ``Output``, ``LIF``, ``CubaLIF``, ``IF``, ``Affine``,
-    ``Linear``, ``Delay`` and nested chains ``source -> [Delay] -> Affine/Linear
-    -> [Delay] -> neuron`` (a source connected straight to a neuron is a
-    one-to-one identity projection).
+    ``Linear``, ``Scale``, ``Flatten``, ``Delay``. Between a source and a neuron
+    any chain of linear nodes composes into one projection (``W2 (W1 x + b1) +
+    b2``), delays add up, and a source connected straight to a neuron is a
+    one-to-one identity projection.
 
     Args:
         graph: The graph or a file path.
@@ -130,8 +133,8 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
         name: Network name.
 
     Raises:
-        ParamError: Unsupported node, heterogeneous parameters, or a chain lifhw
-            cannot express (e.g. two Affine nodes in a row).
+        ParamError: Unsupported node (e.g. convolutions), heterogeneous
+            parameters, or a branching chain lifhw cannot express.
     """
     import nir
 
@@ -149,9 +152,10 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
             inputs.append(InputPopulation(key, int(np.prod(next(iter(node.input_type.values()))))))
         elif kind in _NEURON_KINDS:
             pops.append(key)
-        elif kind not in ("Output", "Affine", "Linear", "Delay"):
+        elif kind not in ("Output", "Affine", "Linear", "Scale", "Flatten", "Delay"):
             raise ParamError(f"NIR node type {kind} is not supported (supported: Input, "
-                             "Output, LIF, CubaLIF, IF, Affine, Linear, Delay)",
+                             "Output, LIF, CubaLIF, IF, Affine, Linear, Scale, Flatten, "
+                             "Delay)",
                              path=f"nir.{key}")
     sources = {p.name for p in inputs} | set(pops)
     projections: list[Projection] = []
@@ -192,29 +196,42 @@ def _trace_back(nodes: Mapping[str, Any], incoming: Mapping[str, list[str]], sta
                 post: str, sources: set[str]) -> tuple[Any, float, Any, str]:
     """Walk from a neuron's input edge back to its source population.
 
-    Returns (weights or None, total delay (s), affine bias or None, source name).
+    Linear maps on the way compose: ``Affine``/``Linear`` (``W x + b``),
+    ``Scale`` (``s * x``) and ``Flatten`` (identity on the flat vector) fold into
+    one matrix and offset, ``x -> W x + b``; ``Delay`` nodes add up.
+
+    Returns (weights or None for identity, total delay (s), offset or None,
+    source name).
     """
-    weights = None
-    offset = None
+    weights: np.ndarray | None = None  # composed map from here to the neuron
+    offset: np.ndarray | None = None
     delay = 0.0
     key = start
     while key not in sources:
         node = nodes[key]
         kind = _kind(node)
-        if kind in ("Affine", "Linear"):
-            if weights is not None:
-                raise ParamError("two weight layers in a row cannot be a lifhw projection",
-                                 path=f"nir.{key}")
-            weights = np.asarray(node.weight, dtype=float)
-            if kind == "Affine":
-                offset = np.asarray(node.bias, dtype=float)
+        if kind in ("Affine", "Linear", "Scale"):
+            if kind == "Scale":
+                local = np.diag(np.asarray(node.scale, dtype=float).ravel())
+                local_bias = None
+            else:
+                local = np.asarray(node.weight, dtype=float)
+                if local.ndim != 2:
+                    raise ParamError(f"{kind} weight must be 2-D, got {local.shape}",
+                                     path=f"nir.{key}")
+                local_bias = np.asarray(node.bias, dtype=float) if kind == "Affine" else None
+            # Downstream map M, c composed with this one: M (W x + b) + c.
+            if local_bias is not None:
+                shifted = local_bias if weights is None else weights @ local_bias
+                offset = shifted if offset is None else offset + shifted
+            weights = local if weights is None else weights @ local
         elif kind == "Delay":
             delay += _uniform(node.delay, "delay", key)
-        else:
+        elif kind != "Flatten":
             raise ParamError(f"{kind} node between populations is not supported",
                              path=f"nir.{key}")
         if len(incoming[key]) != 1:
-            raise ParamError("a weight node must have exactly one input", path=f"nir.{key}")
+            raise ParamError(f"a {kind} node must have exactly one input", path=f"nir.{key}")
         key = incoming[key][0]
     return weights, delay, offset, key
 

@@ -180,3 +180,24 @@ def test_if_node_integrates_without_leak() -> None:
     v = run.states["n"]["v"][:, 0]
     assert v[3] == pytest.approx(0.5, rel=1e-6) and v[8] == pytest.approx(1.0, rel=1e-6)
     assert run.spikes["n"][11, 0]  # the third jump crosses 1.2
+
+
+def test_linear_chains_compose_into_one_projection() -> None:
+    rng = np.random.default_rng(3)
+    w1, s, w2, b2 = (rng.normal(size=(5, 4)), rng.uniform(0.5, 2, 5),
+                     rng.normal(size=(3, 5)), rng.normal(size=3))
+    lif = nir.LIF(tau=np.full(3, 0.01), r=np.full(3, 2.0), v_leak=np.zeros(3),
+                  v_threshold=np.ones(3), v_reset=np.zeros(3))
+    graph = nir.NIRGraph(
+        nodes={"i": nir.Input(input_type={"input": np.array([4])}),
+               "l1": nir.Linear(weight=w1), "sc": nir.Scale(scale=s),
+               "d": nir.Delay(delay=np.full(5, 3e-3)),
+               "a2": nir.Affine(weight=w2, bias=b2), "n": lif,
+               "o": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("i", "l1"), ("l1", "sc"), ("sc", "d"), ("d", "a2"), ("a2", "n"), ("n", "o")])
+    net = nir_bridge.from_nir(graph, dt=1e-3)
+    (proj,) = net.projections
+    # LIF gain r / tau = 200 V per unit weight.
+    assert np.allclose(proj.weights, 200 * (w2 @ np.diag(s) @ w1))
+    assert proj.delay_steps == 4
+    assert np.allclose(net.population("n").bias, b2)
