@@ -33,6 +33,8 @@ from lifhw.snn import export, model
 
 TARGETS = ("float", "loihi", "truenorth", "spinnaker", "brainscales", "rtl")
 CHIP_TARGETS = ("loihi", "truenorth", "spinnaker", "brainscales")
+#: Default number of test samples run on the RTL core.
+RTL_SAMPLES = 32
 
 
 @dataclass
@@ -67,7 +69,7 @@ class DeployResult:
         return dict(self.__dict__)
 
 
-HEADER = ["target", "accuracy %", "agree w/ float %", "spikes/inf", "syn. events/inf",
+HEADER = ["target", "samples", "accuracy %", "agree w/ float %", "spikes/inf", "syn. events/inf",
           "energy/inf (J)", "rule warnings", "note"]
 
 
@@ -75,7 +77,7 @@ def table(results: Sequence[DeployResult]) -> list[list[Any]]:
     """Rows (header first) for reports and the CLI."""
     rows: list[list[Any]] = [list(HEADER)]
     for r in results:
-        rows.append([r.target,
+        rows.append([r.target, r.n_samples,
                      _fmt(r.accuracy, 100, ".1f"), _fmt(r.agreement, 100, ".1f"),
                      _fmt(r.spikes, 1, ".0f"), _fmt(r.synaptic_events, 1, ".0f"),
                      _fmt(r.energy_j, 1, ".3g"), len(r.warnings), r.note])
@@ -143,31 +145,40 @@ def run_chip(name: str, network: Network, x: np.ndarray, labels: np.ndarray,
                         time.perf_counter() - start, "", n)
 
 
-def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray,
-            reference: np.ndarray) -> DeployResult:
-    """lifhw's Verilog population core under Verilator (see :mod:`lifhw.digital.population`)."""
+def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray, reference: np.ndarray,
+            *, engine: str = "verilator") -> DeployResult:
+    """lifhw's Verilog population core (:mod:`lifhw.snn.rtl`), layer by layer.
+
+    The energy column stays empty: the digital flow has no published per-event
+    energy figure for this core.
+    """
+    from lifhw.snn import rtl
+
     start = time.perf_counter()
     try:
-        population = importlib.import_module("lifhw.digital.population")
+        importlib.import_module("lifhw.digital.population")
     except ImportError:
         return DeployResult("rtl", note="lifhw.digital.population not available")
-    runner = getattr(population, "run_network", None)
-    if runner is None:
-        return DeployResult("rtl", note="lifhw.digital.population has no run_network")
-    outcome = runner(network, x, sim="verilator")
-    pred = model.predict(outcome.spikes["output"])
+    spikes, layers = rtl.run_network(network, x, engine=engine)
+    pred = model.predict(spikes["output"])
     n = x.shape[1]
-    energy = getattr(outcome, "energy_j", None)
-    return DeployResult("rtl", float(np.mean(pred == labels)), float(np.mean(pred == reference)),
-                        float(sum(s.sum() for s in outcome.spikes.values())) / n,
-                        float(outcome.events.get("synaptic_events", 0)) / n,
-                        None if energy is None else float(energy) / n,
-                        list(getattr(outcome, "warnings", [])),
-                        time.perf_counter() - start, "", n)
+    warnings = [f"{layer.name}: {100 * layer.report['weights_clipped']:.1f} % of weights "
+                "clipped" for layer in layers if layer.report["weights_clipped"] > 0]
+    events = 0.0
+    rasters = {**_split(network, x), **spikes}
+    for layer in layers:
+        pre = np.concatenate([rasters[s] for s in layer.sources], axis=2)[:-1]
+        events += float(np.sum(pre.sum(axis=(0, 1)) * np.count_nonzero(layer.weights, axis=0)))
+    return DeployResult("rtl" if engine != "twin" else "rtl (NumPy twin)",
+                        float(np.mean(pred == labels)), float(np.mean(pred == reference)),
+                        float(sum(s.sum() for s in spikes.values())) / n, events / n, None,
+                        warnings, time.perf_counter() - start,
+                        f"{engine}, no energy model", n)
 
 
 def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
-           targets: Sequence[str] = TARGETS, log: bool = False) -> list[DeployResult]:
+           targets: Sequence[str] = TARGETS, log: bool = False,
+           rtl_samples: int | None = RTL_SAMPLES) -> list[DeployResult]:
     """Run ``network`` on the targets.
 
     Args:
@@ -176,6 +187,9 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
         labels: (N,) classes.
         targets: Subset of :data:`TARGETS`.
         log: Print a line per finished target.
+        rtl_samples: Samples for the ``rtl`` target (first ones; None = all). Each
+            simulator run costs a process start (seconds), so the RTL row
+            defaults to fewer samples; its ``n_samples`` says how many.
 
     Returns:
         One result per target, in the order asked.
@@ -192,7 +206,9 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
         if target == "float":
             result = reference_run
         elif target == "rtl":
-            result = _guard(target, lambda: run_rtl(network, x, labels, reference))
+            m = x.shape[1] if rtl_samples is None else min(rtl_samples, x.shape[1])
+            result = _guard(target, lambda m=m: run_rtl(network, x[:, :m], labels[:m],
+                                                        reference[:m]))
         else:
             result = _guard(target, lambda t=target: run_chip(t, network, x, labels, reference))
         results.append(result)
