@@ -20,7 +20,11 @@ the grid convention of :mod:`lifhw.golden.lif`:
 * synaptic currents decay by ``exp(-dt / tau_syn)`` per step.
 
 With no coupling this is exactly :func:`lifhw.golden.lif.simulate_population`
-with ``precise=False`` (tested).
+with ``precise=False`` (tested). One consequence of checking only at step ends
+(shared with that grid mode): a jump that lifts V over threshold and decays
+back below it within the same step does not fire, whereas chips that add the
+jump after the decay (Loihi, NEST's grid models) do. The effect is bounded by
+one step's decay of the margin above threshold.
 """
 
 from __future__ import annotations
