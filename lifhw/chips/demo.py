@@ -56,7 +56,8 @@ def loihi_trace_figure(path: Path) -> tuple[Path, str]:
 
     neuron = LIFParams(tau_m=20e-3, r_m=1e8, v_rest=-0.065, v_th=-0.05, v_reset=-0.065,
                        tau_syn_exc=5e-3, tau_syn_inh=5e-3)
-    net = Network("one", (InputPopulation("x", 2),), (Population("n", 1, neuron, np.array([0.1e-9])),),
+    net = Network("one", (InputPopulation("x", 2),),
+                  (Population("n", 1, neuron, np.array([0.1e-9])),),
                   (Projection("x", "n", np.array([[0.4e-9, -0.3e-9]])),), dt=1e-4)
     rng = np.random.default_rng(2)
     spikes = rng.random((3000, 2)) < np.array([0.01, 0.004])
