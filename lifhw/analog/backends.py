@@ -508,9 +508,9 @@ def run_many(netlists: Sequence[str], *, workers: int = 2, config: RunConfig | N
         if progress:
             from tqdm import tqdm
 
-            for _ in tqdm(futures, desc="ngspice", unit="point"):
-                _.exception()
-        return [f.result() for f in futures]
+            for future in tqdm(futures, desc="ngspice", unit="point"):
+                future.exception()  # wait for it (errors are raised below, in order)
+        return [future.result() for future in futures]
 
 
 #: Backend name -> class.
