@@ -252,7 +252,7 @@ def random_population(core: CoreSection, n_steps: int, seed: int
     b_lo, b_hi = fp.signed_range(core.w_i)
     weights = rng.integers(w_lo, w_hi + 1, size=(n, n_in))
     excit = rng.random(n) < 0.5
-    weights[excit] = np.abs(weights[excit])
+    weights[excit] = np.minimum(np.abs(weights[excit]), w_hi)
     bias = rng.integers(b_lo, b_hi + 1, size=n) // rng.choice([1, 4, 64], size=n)
     rates = rng.uniform(0.02, 0.6, size=n_in)
     spikes = rng.random((n_steps, n_in)) < rates

@@ -88,6 +88,10 @@ class Simulator(ABC):
         """Environment additions for build and run."""
         return {"COCOTB_TRUST_INERTIAL_WRITES": "1"}
 
+    def wave_plusargs(self, cfg: RunConfig, test_dir: Path) -> list[str]:
+        """Plusargs that put the waveform file into ``test_dir``."""
+        return []
+
     def prepare(self) -> None:
         """Check the tools (ToolMissingError with the install command)."""
         for tool in self.tools:
@@ -146,7 +150,10 @@ class Simulator(ABC):
                 xml = runner.test(test_module=cfg.test_module, hdl_toplevel=cfg.toplevel,
                                   hdl_toplevel_lang="verilog", build_dir=out,
                                   test_dir=test_dir,
-                                  plusargs=list(cfg.plusargs), waves=cfg.waves,
+                                  plusargs=[*cfg.plusargs,
+                                            *(self.wave_plusargs(cfg, test_dir)
+                                              if cfg.waves else [])],
+                                  waves=cfg.waves,
                                   extra_env=env, timescale=("1ns", "1ps"))
             except SystemExit as err:
                 raise SimulationError(f"{self.name} run of {cfg.toplevel} failed "
@@ -185,6 +192,10 @@ class Icarus(Simulator):
 
     def build_args(self, cfg: RunConfig) -> list[str]:
         return []
+
+    def wave_plusargs(self, cfg: RunConfig, test_dir: Path) -> list[str]:
+        # cocotb's dump module otherwise writes the FST into the (shared) build dir.
+        return [f"+dumpfile_path={test_dir / (cfg.toplevel + '.fst')}"]
 
 
 SIMULATORS: Registry[type[Simulator]] = Registry("simulator")
