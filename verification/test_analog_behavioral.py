@@ -184,3 +184,18 @@ def test_cli_netlist_writes_the_reference(tmp_path: Path) -> None:
     # The written file runs by hand in batch mode (what a user would do).
     out = be.NgspiceBatch().run(written)
     assert len(out["time"]) > 100
+
+
+def test_parallel_sweep_matches_sequential(design) -> None:
+    golden = OTANeuron.from_circuit(design.circuit)
+    texts = [
+        be.nl.generate(design.name, design.circuit,
+                       Stimulus(kind="constant", amplitude=m * golden.rheobase, t_stop=30e-3))
+        for m in (3.0, 6.0, 12.0)
+    ]
+    parallel = be.run_many(texts, workers=2)
+    level = be.nl.spike_level(design.circuit)
+    for text, out in zip(texts, parallel, strict=True):
+        alone = be.NgspiceBatch().run(text)
+        assert np.array_equal(be.rising_crossings(out["time"], out["v(spike)"], level),
+                              be.rising_crossings(alone["time"], alone["v(spike)"], level))
