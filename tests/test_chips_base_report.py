@@ -111,3 +111,12 @@ def test_cli_export_nir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     realised = nir_bridge.read(out)
     assert [p.name for p in realised.populations] == ["exc", "inh"]
     assert main(["map", str(EXAMPLE), "--chip", "all", "--export-nir", str(out)]) == 2
+
+
+def test_demo_stage(tmp_path: Path) -> None:
+    from lifhw.chips import demo
+
+    section = demo.run(tmp_path)
+    assert section.ok and len(section.lines) == 6
+    assert all(fig.exists() and fig.stat().st_size > 1000 for fig in section.figures)
+    assert section.table[0][0] == "chip" and len(section.table) == 5
