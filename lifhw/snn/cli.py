@@ -41,17 +41,27 @@ def register(subparsers: Any) -> None:
                     help="convert: biases as inverse f-I currents or a bias neuron")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("-o", "--out", help="write the network (.npz) here")
+    tr.add_argument("--nir", help="also export the network as a NIR graph (.nir) here")
     tr.add_argument("--json", action="store_true", help="print the result as JSON")
     tr.set_defaults(func=_cmd_train)
 
     de = sub.add_parser("deploy", help="run a network on float, the chips and the RTL core")
-    de.add_argument("model", nargs="?", help="network file from `lifhw snn train -o`")
+    de.add_argument("model", nargs="?",
+                    help="network file from `lifhw snn train -o` (.npz) or a NIR graph (.nir)")
     de.add_argument("--method", choices=METHODS, default="surrogate",
                     help="without a model file: build this one first")
     de.add_argument("--targets", default=",".join(TARGETS),
                     help=f"comma-separated subset of {','.join(TARGETS)}")
     de.add_argument("--samples", type=int, default=200,
                     help="test samples to run (default 200; 0 = all 450)")
+    de.add_argument("--rtl-samples", type=int, default=None,
+                    help="samples for the RTL core (default 32; each run starts a simulator)")
+    de.add_argument("--steps", type=int, default=16, help="NIR input: steps per sample")
+    de.add_argument("--encoding", choices=("rate", "poisson", "latency"), default="rate",
+                    help="NIR input: spike encoding")
+    de.add_argument("--dt", type=float, default=1e-3, help="NIR input: time step (s)")
+    de.add_argument("--no-nir", action="store_true",
+                    help="deploy the network as is, without the NIR round trip")
     de.add_argument("--json", action="store_true", help="print the table as JSON")
     de.set_defaults(func=_cmd_deploy)
     snn.set_defaults(func=lambda _args: snn.print_help() or 0)
@@ -73,6 +83,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.out:
         export.save_model(Path(args.out), network, info)
         info["file"] = str(args.out)
+    if args.nir:
+        from lifhw import nir_bridge
+
+        nir_bridge.write(Path(args.nir), network)
+        info["nir"] = str(args.nir)
     if args.json:
         print_json(info)
         return 0
@@ -93,7 +108,15 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     digits = data.load()
-    if args.model:
+    if args.model and Path(args.model).suffix == ".nir":
+        from lifhw import nir_bridge
+
+        if args.steps < 2 or not args.dt > 0:
+            raise ParamError("--steps must be >= 2 and --dt > 0")
+        network = nir_bridge.read(Path(args.model), dt=args.dt)
+        info = {"n_steps": args.steps, "encoding": args.encoding}
+        _check_digits_network(network)
+    elif args.model:
         network, info = export.load_model(Path(args.model))
     else:
         network, info = task.build(args.method, digits=digits)
@@ -101,7 +124,9 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         raise ParamError("--samples must be >= 0")
     n = args.samples or len(digits.y_test)
     x = task.encoded_test_set(network, info, digits)[:, :n]
-    results = deploy.deploy(network, x, digits.y_test[:n], targets, log=not args.json)
+    rtl_samples = deploy.RTL_SAMPLES if args.rtl_samples is None else args.rtl_samples
+    results = deploy.deploy(network, x, digits.y_test[:n], targets, log=not args.json,
+                            rtl_samples=rtl_samples, via_nir=not args.no_nir)
     if args.json:
         print_json({"network": network.name, "info": info,
                     "results": [r.as_dict() for r in results]})
@@ -116,3 +141,14 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         for warning in r.warnings:
             print(f"{r.target}: {warning}")
     return 0
+
+
+def _check_digits_network(network: Any) -> None:
+    """A network from elsewhere must fit the digits task: 64 inputs, 10 outputs."""
+    names = [p.name for p in network.populations]
+    if sum(p.size for p in network.inputs) not in (64, 65) or "output" not in names:
+        raise ParamError("a digits network needs 64 input neurons and an 'output' "
+                         f"population of 10; got inputs {[p.size for p in network.inputs]}, "
+                         f"populations {names}")
+    if network.population("output").size != 10:
+        raise ParamError("the 'output' population must have 10 neurons")

@@ -129,7 +129,8 @@ def run_chip(name: str, network: Network, x: np.ndarray, labels: np.ndarray,
         chip = importlib.import_module(f"lifhw.chips.{name}")
     except ImportError as err:
         return DeployResult(name, note=f"mapper not available ({err.name})")
-    config = chip.quantize(chip.map(network))
+    options = chip_options(name, network, x)
+    config = chip.quantize(chip.map(network, **options))
     warnings = [str(v) for v in chip.check(config)]
     predictions, spikes, events, energy = [], 0.0, 0.0, 0.0
     for i in range(x.shape[1]):
@@ -140,9 +141,49 @@ def run_chip(name: str, network: Network, x: np.ndarray, labels: np.ndarray,
         energy += chip.energy(config, run).total_j
     n = x.shape[1]
     pred = np.array(predictions)
+    note = ", ".join(f"{k}={v}" for k, v in options.items())
     return DeployResult(name, float(np.mean(pred == labels)), float(np.mean(pred == reference)),
                         spikes / n, events / n, energy / n, warnings,
-                        time.perf_counter() - start, "", n)
+                        time.perf_counter() - start, note, n)
+
+
+#: Loihi's synaptic current register u: 24-bit, wrapping (Lava's bit-accurate LIF).
+LOIHI_U_BITS = 24
+
+
+def chip_options(name: str, network: Network, x: np.ndarray) -> dict[str, Any]:
+    """Mapper options chosen from the network and its data (empty: the mapper's defaults).
+
+    Loihi: the mapper's default threshold mantissa ``vth`` is the largest at which
+    every weight and bias fits; but the dendritic sum of one step lands in the
+    24-bit *wrapping* current register ``u = a_in << 6`` with ``a_in = w vth /
+    (v_th - v_rest)`` (delta synapses), so a dense layer whose inputs fire
+    together can wrap u and flip the sign of the input. ``vth`` is therefore
+    capped so that the largest per-step input of the float reference run on
+    these data, ``d_max`` (V), uses at most half of u's range:
+    ``vth <= 2^(24-1) (v_th - v_rest) / (2 * 64 * d_max)``.
+    """
+    if name != "loihi":
+        return {}
+    from lifhw.chips import loihi
+
+    spikes = export.simulate_network(network, x)
+    rasters = {**_split(network, x), **{k: v.astype(float) for k, v in spikes.items()}}
+    cap = None
+    for pop in network.populations:
+        drive = np.zeros((x.shape[0], x.shape[1], pop.size))
+        for proj in network.incoming(pop.name):
+            drive += rasters[proj.pre] @ proj.weights.T
+        d_max = float(np.max(np.abs(drive)))
+        if d_max == 0:
+            continue
+        span = pop.neuron.v_th - pop.neuron.v_rest
+        limit = int(2 ** (LOIHI_U_BITS - 1) * span / (2 * 64 * d_max))
+        cap = limit if cap is None else min(cap, limit)
+    default = min(int(p["vth"]) for p in loihi.map(network).populations.values())
+    if cap is None or cap >= default:
+        return {}
+    return {"vth": max(cap, 1)}
 
 
 def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray, reference: np.ndarray,
@@ -176,9 +217,21 @@ def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray, reference: np.n
                         f"{engine}, no energy model", n)
 
 
+def nir_roundtrip(network: Network) -> Network:
+    """The network exported to NIR and imported back (:mod:`lifhw.nir_bridge`).
+
+    This is the path a network trained elsewhere (snnTorch, Norse, ...) takes;
+    deploying the re-imported network shows that nothing is lost on the way.
+    """
+    from lifhw import nir_bridge
+
+    return nir_bridge.from_nir(nir_bridge.to_nir(network), dt=network.dt, name=network.name)
+
+
 def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
            targets: Sequence[str] = TARGETS, log: bool = False,
-           rtl_samples: int | None = RTL_SAMPLES) -> list[DeployResult]:
+           rtl_samples: int | None = RTL_SAMPLES, via_nir: bool = True
+           ) -> list[DeployResult]:
     """Run ``network`` on the targets.
 
     Args:
@@ -190,6 +243,9 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
         rtl_samples: Samples for the ``rtl`` target (first ones; None = all). Each
             simulator run costs a process start (seconds), so the RTL row
             defaults to fewer samples; its ``n_samples`` says how many.
+        via_nir: Deploy the network after a NIR export/import round trip
+            (:func:`nir_roundtrip`); the float row then notes whether the
+            round trip changed any spike.
 
     Returns:
         One result per target, in the order asked.
@@ -199,7 +255,15 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ParamError(f"unknown deployment target(s) {unknown}; choose from {TARGETS}")
+    nir_note = ""
+    if via_nir:
+        original = export.simulate_network(network, x)
+        network = nir_roundtrip(network)
+        after = export.simulate_network(network, x)
+        same = all(np.array_equal(original[k], after[k]) for k in original)
+        nir_note = "; via NIR: " + ("spikes identical" if same else "SPIKES CHANGED")
     reference_run = run_float(network, x, labels)
+    reference_run.note += nir_note
     reference = model.predict(export.simulate_network(network, x)["output"])
     results = []
     for target in targets:
