@@ -52,8 +52,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import llvmlite.binding as llvm
 import numba
 import numpy as np
+from numba import types
+from numba.extending import get_cython_function_address
 from numpy.typing import ArrayLike
 from scipy import integrate, special
 
@@ -67,7 +70,19 @@ _KAPPA = _SPLIT + 1.0
 # Beyond t = _ASYM, int erfcx(t) dt uses its asymptotic series (error < 1e-16).
 _ASYM = 30.0
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
+#: Coefficients of t^-2k (k = 1..5) in the asymptotic antiderivative of erfcx.
+_ASYM_COEFFS = np.array([0.25, -3.0 / 16.0, 5.0 / 16.0, -105.0 / 128.0, 945.0 / 320.0])
 _CHUNK = 8192
+
+# scipy's compiled special functions, called from numba by symbol name (so that
+# the compiled kernels can be cached on disk; the address is bound at import).
+for _name in ("erfcx", "erfc", "dawsn"):
+    llvm.add_symbol(f"lifhw_{_name}", get_cython_function_address(
+        "scipy.special.cython_special", f"__pyx_fuse_1{_name}"))
+_SIG = types.float64(types.float64, types.intc)
+_erfcx = types.ExternalFunction("lifhw_erfcx", _SIG)
+_erfc = types.ExternalFunction("lifhw_erfc", _SIG)
+_dawsn = types.ExternalFunction("lifhw_dawsn", _SIG)
 
 
 def _check_neuron(tau_m: float, v_th: float, v_reset: float, t_ref: float) -> None:
@@ -95,7 +110,7 @@ def _asym_antiderivative_diff(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """
     log_ratio = np.log1p((hi - lo) / lo)  # ln(hi / lo) >= 0
     # Coefficients c_k of t^-2k in the antiderivative: +1/4, -3/16, +5/16, -105/128, +945/320.
-    coeffs = (0.25, -3.0 / 16.0, 5.0 / 16.0, -105.0 / 128.0, 945.0 / 320.0)
+    coeffs = _ASYM_COEFFS
     total = log_ratio.copy()
     inv_lo2 = 1.0 / (lo * lo)
     power = np.ones_like(lo)
@@ -167,6 +182,113 @@ def _log_free_time(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return scale + np.log(q)
 
 
+def _antiderivative_table(n_panels: int = 48, degree: int = 17) -> tuple[np.ndarray, float]:
+    """Chebyshev coefficients of H(s) = int_{-_SPLIT}^{exp(s) - _KAPPA} erfcx(t) dt per panel.
+
+    ``s`` runs over [ln(_KAPPA - _SPLIT), ln(_ASYM + _KAPPA)] = [0, ln 33] in equal
+    panels; each panel's interpolant is exact to ~1e-15 relative (H is entire in s
+    near the real axis). Built once at import from the 48-point quadrature (~5 ms).
+    """
+    s_max = math.log(_ASYM + _KAPPA)
+    width = s_max / n_panels
+    j = np.arange(degree + 1)
+    x = np.cos(np.pi * (j + 0.5) / (degree + 1))  # Chebyshev points of the first kind
+    s_pts = (np.arange(n_panels)[:, None] + 0.5 * (x[None, :] + 1.0)) * width
+    t_pts = np.exp(s_pts.ravel()) - _KAPPA
+    h = _int_erfcx(np.full(t_pts.shape, -_SPLIT), t_pts).reshape(n_panels, degree + 1)
+    k = np.arange(degree + 1)
+    basis = np.cos(np.pi * np.outer(j + 0.5, k) / (degree + 1))  # (points, k)
+    coeffs = 2.0 / (degree + 1) * h @ basis
+    coeffs[:, 0] *= 0.5
+    return np.ascontiguousarray(coeffs), width
+
+
+@numba.njit(cache=True)
+def _table_eval(s, coeffs, width):  # pragma: no cover
+    """H(s) from the panel table by Clenshaw's recurrence."""
+    n_panels = coeffs.shape[0]
+    i = min(int(s / width), n_panels - 1)
+    x = 2.0 * (s - i * width) / width - 1.0
+    b1 = 0.0
+    b2 = 0.0
+    for k in range(coeffs.shape[1] - 1, 0, -1):
+        b0 = 2.0 * x * b1 - b2 + coeffs[i, k]
+        b2 = b1
+        b1 = b0
+    return x * b1 - b2 + coeffs[i, 0]
+
+
+@numba.njit(cache=True)
+def _int_erfcx_nb(t1, t2, nodes, weights, coeffs, width):  # pragma: no cover
+    """int_{t1}^{t2} erfcx(t) dt, -_SPLIT <= t1 <= t2 (compiled twin of _int_erfcx).
+
+    Wide intervals (> 0.3 in s = ln(t + _KAPPA)) are a difference of the
+    tabulated antiderivative (no cancellation: the result is >= 0.15); narrow
+    ones use Gauss–Legendre on the interval itself, which keeps full relative
+    accuracy however small it is.
+    """
+    total = 0.0
+    hi = min(t2, _ASYM)
+    if t1 < hi:
+        base = t1 + _KAPPA
+        s_lo = math.log(base)
+        span = math.log1p((hi - t1) / base)
+        if span > 0.3:
+            total += (_table_eval(math.log(hi + _KAPPA), coeffs, width)
+                      - _table_eval(s_lo, coeffs, width))
+        else:
+            acc = 0.0
+            for k in range(nodes.shape[0]):
+                e = math.exp(s_lo + span * 0.5 * (1.0 + nodes[k]))
+                acc += weights[k] * _erfcx(e - _KAPPA, 0) * e
+            total += 0.5 * span * acc
+    if t2 > _ASYM:
+        lo = max(t1, _ASYM)
+        log_ratio = math.log1p((t2 - lo) / lo)
+        part = log_ratio
+        inv_lo2 = 1.0 / (lo * lo)
+        power = 1.0
+        for k in range(5):
+            power *= inv_lo2
+            part += _ASYM_COEFFS[k] * power * math.expm1(-2.0 * (k + 1) * log_ratio)
+        total += part / SQRT_PI
+    return total
+
+
+@numba.njit(parallel=True, cache=True)
+def _log_free_kernel(a, b, nodes, weights, coeffs, width):  # pragma: no cover
+    """ln int_a^b erfcx(-u) du per element (compiled twin of _log_free_time)."""
+    n = a.shape[0]
+    out = np.empty(n)
+    for i in numba.prange(n):
+        ai = a[i]
+        bi = b[i]
+        scale = bi * bi if bi > _SPLIT else 0.0
+        q = 0.0
+        upper = min(bi, _SPLIT)
+        if ai < upper:
+            q = _int_erfcx_nb(-upper, -ai, nodes, weights, coeffs, width) * math.exp(-scale)
+        if bi > _SPLIT:
+            aa = max(ai, _SPLIT)
+            if 2.0 * bi * (bi - aa) < 1.0:
+                layer = bi - aa
+                acc = 0.0
+                for k in range(nodes.shape[0]):
+                    u = aa + layer * 0.5 * (1.0 + nodes[k])
+                    acc += weights[k] * math.exp((u - bi) * (u + bi)) * (2.0 - _erfc(u, 0))
+                q += 0.5 * layer * acc
+            else:
+                q += (2.0 * (_dawsn(bi, 0) - math.exp(-(bi - aa) * (bi + aa)) * _dawsn(aa, 0))
+                      - math.exp(-bi * bi) * _int_erfcx_nb(aa, bi, nodes, weights, coeffs, width))
+        out[i] = scale + math.log(q)
+    return out
+
+
+_TABLE, _TABLE_WIDTH = _antiderivative_table()
+#: Gauss–Legendre rule for short intervals (<= 0.3 in s) and the Dawson-side layer.
+_SHORT_NODES, _SHORT_WEIGHTS = np.polynomial.legendre.leggauss(16)
+
+
 def siegert_rate(
     mu: ArrayLike,
     sigma: ArrayLike,
@@ -218,13 +340,12 @@ def siegert_rate(
             isi = t_ref + tau_m * np.log1p((v_th - v_reset) / np.where(excess > 0, excess, 1.0))
         rate[det] = np.where(excess > 0, 1.0 / isi, 0.0)
     index = np.flatnonzero(noisy)
-    log_prefactor = math.log(tau_m * SQRT_PI)
-    for start in range(0, len(index), _CHUNK):
-        sel = index[start:start + _CHUNK]
-        log_free = log_prefactor + _log_free_time(a[sel], b[sel])
-        with np.errstate(over="ignore", under="ignore"):
-            inv_free = np.exp(-log_free)  # 1 / (free time), underflows to 0 gracefully
-        rate[sel] = inv_free / (1.0 + t_ref * inv_free)
+    log_free = math.log(tau_m * SQRT_PI) + _log_free_kernel(
+        np.ascontiguousarray(a[index]), np.ascontiguousarray(b[index]), _SHORT_NODES,
+        _SHORT_WEIGHTS, _TABLE, _TABLE_WIDTH)
+    with np.errstate(over="ignore", under="ignore"):
+        inv_free = np.exp(-log_free)  # 1 / (free time), underflows to 0 gracefully
+    rate[index] = inv_free / (1.0 + t_ref * inv_free)
     result = rate.reshape(shape)
     return float(result) if result.ndim == 0 else result
 
