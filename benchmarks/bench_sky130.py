@@ -1,6 +1,7 @@
 """sky130 benchmark: trimmed vs full model library, and a 20-point f-I sweep.
 
-    .venv/bin/python -m benchmarks.bench_sky130 [--points 20] [--workers 2] [--repeat 3]
+    .venv/bin/python -m benchmarks.bench_sky130 [--points 20] [--workers 2] [--repeat 2]
+    .venv/bin/python -m benchmarks.bench_sky130 --figure docs/figures/analog_sky130_cycle.png
 
 Side by side in one run (ratios are what matter on a shared machine):
 
@@ -178,17 +179,43 @@ def bench_sweep(points: int, workers: int, root: Path) -> dict[str, float]:
             "spikes_per_point_min": min(len(v) for v in once.values())}
 
 
+def figure(path: Path) -> None:
+    """Characterise the design point and draw one spike cycle and the f-I curve."""
+    from lifhw.golden.ota import ota_isi
+
+    circuit, _ = _design()
+    ch = sky130.characterise("bench130", circuit)
+    golden = ch.neuron(circuit)
+    points = []
+    for multiple in (1.5, 3.0, 4.5, 9.0):
+        current = multiple * golden.rheobase
+        stimulus = Stimulus(kind="constant", amplitude=current, dt=1e-6,
+                            t_stop=3.3 * float(ota_isi(current, golden)))
+        sim = be.simulate("bench130", circuit, stimulus)
+        spikes = sim.trace.spike_times
+        points.append((current, float(np.mean(np.diff(spikes)))))
+        if multiple == 3.0:
+            cycle = sim.output
+    sky130.plot_spike_cycle(cycle, circuit, path, neuron=golden, fi_points=points)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="only draw the spike-cycle / f-I figure to this file")
     args = parser.parse_args(argv)
+    if args.figure is not None:
+        figure(args.figure)
+        return
     models.trimmed_model_path("tt")  # build the cache outside the timed runs
     with tempfile.TemporaryDirectory(prefix="bench-sky130-") as tmp:
         root = Path(tmp)
         single = bench_single(args.repeat, root)
-        print("single point (median of {}):".format(args.repeat))
+        print(f"single point (median of {args.repeat}):")
         print(f"  model load only: trimmed {single['load_trimmed_s']:.3f} s, "
               f"full {single['load_full_s']:.3f} s "
               f"({single['load_full_s'] / single['load_trimmed_s']:.0f}x)")

@@ -69,7 +69,7 @@ from lifhw.errors import ParamError
 from lifhw.stimulus import Stimulus
 
 if TYPE_CHECKING:
-    from lifhw.analog.backends import RunConfig
+    from lifhw.analog.backends import RunConfig, SimOutput
     from lifhw.analog.characterise import Characterisation
     from lifhw.golden.ota import OTANeuron
 
@@ -391,3 +391,61 @@ def calibrate_threshold_and_delay(neuron: OTANeuron, currents: Sequence[float],
     if not (math.isfinite(t_ref) and t_ref >= 0):
         return neuron.v_th, width
     return v_th, t_ref
+
+
+def plot_spike_cycle(output: SimOutput, circuit: CircuitSection, path: str | Path, *,
+                     neuron: OTANeuron | None = None, fi_points: Sequence[tuple[float, float]]
+                     = ()) -> Path:
+    """Figure of one spike cycle (``vm``; ``cmp``, ``rc``, ``spike``) and the f-I curve.
+
+    Args:
+        output: A transient of :func:`generate` (saves ``v(cmp)`` and ``v(rc)``).
+        circuit: Its ``[circuit]``.
+        path: Output image (written atomically).
+        neuron: Calibrated golden model; draws its f-I curve when given.
+        fi_points: Simulated ``(current_a, isi_s)`` points drawn on the curve.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lifhw.analog.backends import rising_crossings
+    from lifhw.golden.ota import ota_rate
+    from lifhw.io import save_figure
+
+    t = np.asarray(output["time"])
+    spikes = rising_crossings(t, output["v(spike)"], nl.spike_level(circuit))
+    start = spikes[0] if len(spikes) else t[0]
+    stop = spikes[1] if len(spikes) > 1 else t[-1]
+    pad = 0.1 * (stop - start)
+    window = (t >= start - pad) & (t <= stop + pad)
+    ms = (t[window] - start) * 1e3
+    panels = 3 if neuron is not None else 2
+    fig, axes = plt.subplots(panels, 1, figsize=(7, 2.6 * panels))
+    axes[0].plot(ms, output["v(vm)"][window], color="C0")
+    axes[0].axhline(circuit.v_threshold, color="k", lw=0.6, ls="--", label="V_th")
+    axes[0].set_ylabel("v_m (V)")
+    axes[0].legend(loc="lower right")
+    for key, color in (("v(cmp)", "C1"), ("v(rc)", "C2"), ("v(spike)", "C3")):
+        axes[1].plot(ms, output[key][window], color=color, label=key[2:-1])
+    axes[1].set_ylabel("V")
+    axes[1].set_xlabel("time from spike (ms)")
+    axes[1].legend(loc="upper right")
+    if neuron is not None:
+        currents = np.linspace(1.02 * neuron.rheobase,
+                               max([i for i, _ in fi_points] + [3 * neuron.rheobase]) * 1.1,
+                               200)
+        axes[2].plot(currents * 1e9, ota_rate(currents, neuron), color="k",
+                     label="golden tanh (extracted)")
+        if fi_points:
+            axes[2].plot([i * 1e9 for i, _ in fi_points], [1 / isi for _, isi in fi_points],
+                         "o", color="C3", label="sky130 transistor level")
+        axes[2].set_xlabel("input current (nA)")
+        axes[2].set_ylabel("rate (Hz)")
+        axes[2].legend(loc="lower right")
+    fig.suptitle(f"sky130 OTA-C LIF, corner {circuit.corner}")
+    fig.tight_layout()
+    saved = save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return saved
