@@ -37,17 +37,24 @@ a_v)`` of the update ``v <- a_v v + b`` against ``V_inf = r_m I`` of the float
 neuron.
 
 * ``dv = round(4096 (1 - exp(-h / tau_m)))`` so ``(4096 - dv)/4096 ~ exp(-h/tau_m)``.
-* ``du = round(4096 (1 - exp(-h / tau_syn))) - 1`` (Lava's decay offset), and
-  ``du = 4095`` for a delta synapse (``tau_syn = 0``).
+* ``du = round(4096 (1 - exp(-h / tau_syn))) - 1`` (Lava's decay offset), at
+  most 4094 for a current synapse, and ``du = 4095`` for a delta synapse
+  (``tau_syn = 0``).
 * Voltage scale: potentials are stored relative to ``v_rest`` in units of
   ``v_lsb = (v_th - v_rest) / (64 vth)``; ``vth`` (17-bit) is the largest value
   for which every bias and weight still fits its mantissa/exponent range.
 * Bias: a constant current ``I`` adds ``r_m I (1 - a_v)`` per step to V at steady
   state, ``a_v = (4096 - dv)/4096``: ``bias = r_m I (1 - a_v) / v_lsb`` (with
   ``dv = 0``: ``h I / C / v_lsb``), split into a 13-bit mantissa and 3-bit exponent.
-* Weights: a delta weight ``w`` (V) adds ``w / v_lsb`` to V, i.e.
-  ``a_in = w / (64 v_lsb)``; a current weight ``w`` (A) adds ``r_m w (1 - a_v)``
-  to V per step while it lasts: ``a_in = r_m w (1 - a_v) / (64 v_lsb)``. Each
+* Weights, matched to the golden model's sampled trajectory (the golden model
+  applies a spike at the start of its step and integrates exactly; Loihi adds
+  the step's input after the decay): a delta weight ``w`` (V) becomes
+  ``a_in = a_v w / (64 v_lsb)`` (the jump has decayed for one step when it is
+  sampled); a current weight ``w`` (A) becomes ``a_in = r_m F w / (64 v_lsb)``
+  with ``F = tau_s/(tau_s - tau_m) (exp(-h/tau_s) - exp(-h/tau_m))`` the exact
+  propagator of a unit current into V over one step (Rotter & Diesmann 1999),
+  after which ``u`` decays like the synaptic current. With these, the integer
+  recursion is the golden recursion up to rounding. Each
   projection gets one exponent: the smallest ``weight_exp`` in ``[-8, 7]``
   (Loihi 1's range) with ``max |a_in| / 2**weight_exp`` within the 8-bit range,
   mantissas rounded half away from zero (to even values for mixed sign).
@@ -440,6 +447,42 @@ def _voltage_gain(neuron: LIFParams, dv: float, dt: float) -> float:
     return neuron.r_m * dv / DECAY_UNITY
 
 
+def _realised(neuron: LIFParams, dv: int, du: int, dt: float) -> tuple[float, float, float]:
+    """(tau_m, r_m, tau_syn) that the integer decays realise (s, Ohm, s).
+
+    ``tau = -dt / ln(keep / 4096)`` with ``keep = 4096 - dv`` (``4096 - du - 1``
+    for the current); ``dv = 0`` is a perfect integrator, represented by
+    ``tau_m = 1e9 s`` and ``r_m = tau_m / C`` (the capacitance is kept).
+    """
+    tau_m = 1e9 if dv == 0 else -dt / math.log((DECAY_UNITY - dv) / DECAY_UNITY)
+    r_m = neuron.r_m if dv else tau_m / neuron.c_m
+    keep = DECAY_UNITY - du - 1
+    tau_syn = 0.0 if keep == 0 else -dt / math.log(keep / DECAY_UNITY)
+    return tau_m, r_m, tau_syn
+
+
+def _weight_gain(delta: bool, dv: int, tau_m: float, r_m: float, tau_syn: float,
+                 dt: float) -> float:
+    """V added to the membrane by the end of the step in which a unit weight arrives.
+
+    The golden model applies a spike at the start of its step and integrates
+    exactly over the step; Loihi adds the step's input after the decay. Equal
+    sampled trajectories need (``V_{k+1} = P V_k + g w`` against ``v_t = a_v
+    v_{t-1} + u_t``):
+
+    * delta synapse (w in V): ``g = a_v = (4096 - dv)/4096`` -- the jump decays
+      for one step before it is sampled;
+    * current synapse (w in A): ``g = r_m F(dt)`` with ``F`` the exact propagator
+      of a unit current into V over one step (:func:`lifhw.golden.kernels._syn_factor`),
+      after which ``u`` decays like the synaptic current.
+    """
+    if delta:
+        return (DECAY_UNITY - dv) / DECAY_UNITY
+    from lifhw.golden.kernels import _syn_factor
+
+    return r_m * float(_syn_factor(dt, tau_m, tau_syn))
+
+
 def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8) -> ChipSpec:
     """Float network -> Loihi targets (floats in chip units, before rounding).
 
@@ -467,17 +510,23 @@ def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8) -
         tau_syn = neuron.tau_syn_exc
         du = (DECAY_UNITY - 1.0 if tau_syn == 0
               else DECAY_UNITY * (1.0 - math.exp(-dt / tau_syn)) - 1.0)
+        # A current synapse keeps at least one LSB of u between steps (du <= 4094).
+        du = float(np.clip(du, 0.0, 4095.0 if pop.delta_synapses else 4094.0))
+        dv = float(np.clip(dv, 0.0, 4095.0))
+        dv_int, du_int = int(round_half_away(dv)), int(round_half_away(du))
         swing = neuron.v_th - neuron.v_rest
-        gain = _voltage_gain(neuron, float(np.clip(round(dv), 0, 4095)), dt)
+        bias_gain = _voltage_gain(neuron, dv_int, dt)
         # bias (LSB/step) = gain I / v_lsb, v_lsb = swing / (64 vth)
-        per_vth_bias[pop.name] = gain * pop.bias * 64.0 / swing
-        populations[pop.name] = {"du": float(np.clip(du, 0.0, 4095.0)),
-                                 "dv": float(np.clip(dv, 0.0, 4095.0)), "gain": gain}
+        per_vth_bias[pop.name] = bias_gain * pop.bias * 64.0 / swing
+        tau_m, r_m, tau_s = _realised(neuron, dv_int, du_int, dt)
+        populations[pop.name] = {
+            "du": du, "dv": dv,
+            "gain": _weight_gain(pop.delta_synapses, dv_int, tau_m, r_m, tau_s, dt)}
     for proj in network.projections:
         post = network.population(proj.post)
         swing = post.neuron.v_th - post.neuron.v_rest
-        scale = 1.0 if post.delta_synapses else populations[proj.post]["gain"]
-        # a_in = scale w / (64 v_lsb) = scale w vth / swing
+        scale = populations[proj.post]["gain"]
+        # a_in = gain w / (64 v_lsb) = gain w vth / swing
         per_vth_weight[projection_key(proj.pre, proj.post)] = scale * proj.weights / swing
     if vth is None:
         limit = float(VTH_MAX)
@@ -771,11 +820,7 @@ def dequantize(config: LoihiConfig) -> Network:
     pops = []
     for pop, cfg in zip(network.populations, config.populations, strict=True):
         n = pop.neuron
-        tau_m = 1e9 if cfg.dv == 0 else -dt / math.log((DECAY_UNITY - cfg.dv) / DECAY_UNITY)
-        keep = DECAY_UNITY - cfg.du - 1
-        tau_syn = 0.0 if keep == 0 else -dt / math.log(keep / DECAY_UNITY)
-        # Without leak (dv = 0) only the capacitance matters: keep C = tau_m / r_m.
-        r_m = n.r_m if cfg.dv else tau_m / n.c_m
+        tau_m, r_m, tau_syn = _realised(n, cfg.dv, cfg.du, dt)
         neuron = LIFParams(tau_m=tau_m, r_m=r_m, v_rest=n.v_rest,
                            v_th=n.v_rest + (64 * cfg.vth + 1) * cfg.v_lsb, v_reset=n.v_rest,
                            t_ref=0.0, tau_syn_exc=tau_syn, tau_syn_inh=tau_syn)
@@ -788,9 +833,9 @@ def dequantize(config: LoihiConfig) -> Network:
         post = realised[proj.post]
         pcfg = config.population(proj.post)
         a_in = effective_weights(wcfg.weights, wcfg.num_weight_bits) * 2.0 ** wcfg.weight_exp
-        volts = a_in * 64.0 * pcfg.v_lsb
-        weights = (volts if post.delta_synapses
-                   else volts / _voltage_gain(post.neuron, pcfg.dv, dt))
+        n = post.neuron
+        gain = _weight_gain(post.delta_synapses, pcfg.dv, n.tau_m, n.r_m, n.tau_syn_exc, dt)
+        weights = a_in * 64.0 * pcfg.v_lsb / gain
         projs.append(Projection(proj.pre, proj.post, weights, proj.delay_steps))
     return Network(name=network.name, inputs=network.inputs, populations=tuple(pops),
                    projections=tuple(projs), dt=dt)
