@@ -167,6 +167,7 @@ def test_cli_compare_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture
     assert abs(data["tau_error"]) < 0.01
     assert data["spike_time_error_s"] < 0.01 * data["metrics"]["isi_ref_s"] * data["n_spikes"]
     assert data["v_rmse_subthreshold_v"] < 1e-3
+    assert data["v_rmse_aligned_v"] < 0.25e-3  # 0.5 % of the 50 mV swing
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in tmp_path.iterdir()] == ["cmp.png"]  # nothing partial
     golden = data["fi"]["rate_golden_hz"]
