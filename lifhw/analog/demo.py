@@ -47,7 +47,7 @@ def run(out_dir: Path) -> DemoSection:
         f"{s['rate_error'] * 100:+.3f} %, tau error {s['tau_error'] * 100:+.3f} % "
         f"(measured {s['tau_s'] * 1e3:.3f} ms)",
         f"spike-time error {s['spike_time_error_s'] * 1e6:.1f} us mean; membrane RMSE "
-        f"{s['v_rmse_subthreshold_v'] * 1e3:.3f} mV away from spikes",
+        f"{s['v_rmse_aligned_v'] * 1e3:.3f} mV with each ISI aligned",
         *s["linear_range"],
     ]
     table: list[list[Any]] = [["I_in (pA)", "ngspice rate (Hz)", "golden rate (Hz)",
