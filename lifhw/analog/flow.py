@@ -154,13 +154,23 @@ def aligned_rmse(reference: Trace, candidate: Trace) -> float:
 
 
 def golden_trace(neuron: ota.OTANeuron, stimulus: Stimulus, *, tau_s: float,
-                 isi_hint: float | None = None) -> Trace:
-    """Golden tanh-model trace sampled finely enough for membrane comparisons."""
+                 isi_hint: float | None = None, v0: float | None = None) -> Trace:
+    """Golden tanh-model trace sampled finely enough for membrane comparisons.
+
+    Args:
+        neuron: The golden model.
+        stimulus: The input.
+        tau_s: Reference time constant recorded in ``meta["tau_s"]`` (s).
+        isi_hint: Expected ISI (s), to choose the sampling interval.
+        v0: Initial membrane (V): the circuit's own v(0), so both start alike (a
+            netlist may hold vm at V_L with ``.ic`` while an offset moves the
+            model's equilibrium).
+    """
     dt = stimulus.dt
     if isi_hint is not None and math.isfinite(isi_hint):
         dt = min(dt, isi_hint / 400.0)
     dt = max(dt, stimulus.t_stop / 200_000)
-    return ota.simulate(neuron, stimulus, dt=dt).with_meta(tau_s=tau_s)
+    return ota.simulate(neuron, stimulus, dt=dt, v0=v0).with_meta(tau_s=tau_s)
 
 
 def fi_points(name: str, circuit: CircuitSection, currents: Sequence[float], *,
@@ -200,8 +210,11 @@ def compare_circuit(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
     isi_hint = float(np.mean(np.diff(analog.spike_times))) if len(analog.spike_times) > 1 \
         else None
     tau_nominal = circuit.tau_m
-    gold_nominal = golden_trace(nominal, stimulus, tau_s=tau_nominal, isi_hint=isi_hint)
-    gold_calibrated = golden_trace(calibrated, stimulus, tau_s=tau_nominal, isi_hint=isi_hint)
+    v0 = float(analog.membrane[0])
+    gold_nominal = golden_trace(nominal, stimulus, tau_s=tau_nominal, isi_hint=isi_hint,
+                                v0=v0)
+    gold_calibrated = golden_trace(calibrated, stimulus, tau_s=tau_nominal, isi_hint=isi_hint,
+                                   v0=v0)
     metrics_nominal = compare(gold_nominal, analog)
     metrics_calibrated = compare(gold_calibrated, analog)
     kind = golden if golden != "auto" else (
@@ -262,9 +275,9 @@ def plot_comparison(result: FlowResult, path: str | Path, *, window_isis: int = 
     ax.plot(gold.t[mask_g] * 1e3, diff * 1e3, color="C1", lw=0.8)
     ax.set_ylabel("analog - golden (mV)")
     ax.set_xlabel("t (ms)")
-    ax.set_title(f"membrane RMSE {m.v_rmse_v * 1e3:.3f} mV over the run, "
-                 f"{aligned_rmse(gold, analog) * 1e3:.3f} mV ISI-aligned "
-                 f"(spikes ±{m.spike_time_error_s * 1e6:.1f} us mean)")
+    ax.set_title(f"membrane RMSE {m.v_rmse_v * 1e3:.3f} mV (run), "
+                 f"{aligned_rmse(gold, analog) * 1e3:.3f} mV (ISI-aligned); spike times "
+                 f"±{m.spike_time_error_s * 1e6:.1f} us", fontsize=10)
     ax = axes[2]
     neuron = result.reference_neuron
     top = max([*result.fi_currents_a, 4 * neuron.rheobase])
