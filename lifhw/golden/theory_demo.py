@@ -21,7 +21,7 @@ import numpy as np
 from lifhw.core import LIFParams
 from lifhw.demo import DemoSection
 
-NEURON = {"tau_m": 0.02, "v_th": 0.020, "v_reset": 0.010, "t_ref": 0.002}
+NEURON: dict[str, Any] = {"tau_m": 0.02, "v_th": 0.020, "v_reset": 0.010, "t_ref": 0.002}
 #: (mu mV, sigma mV, Siegert reference Hz, neurons, seconds) for the demo Monte Carlo.
 REFERENCE = [
     (25.0, 2.0, 42.85, 400, 0.6),
