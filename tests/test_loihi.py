@@ -355,3 +355,32 @@ def test_integer_trajectory_equals_golden_on_realised_parameters(tau_syn: float)
     assert np.abs(v_chip - golden.states["a"]["v"]).max() < 1e-4 * swing
     # And the swing is large: the comparison is not trivially small.
     assert np.abs(golden.states["a"]["v"] - neuron.v_rest).max() > 0.05 * swing
+
+
+def test_refractory_extension_adds_dead_steps() -> None:
+    # map(refractory=True): after a spike v is held at 0 for round(t_ref/dt) steps,
+    # so the ISI is those steps plus the free integration time of the discrete
+    # theory (see the constant-drive test); the rate then follows the f-I curve
+    # with t_ref.
+    from lifhw.golden.fi import lif_rate
+
+    neuron = _neuron(t_ref=2e-3)
+    currents = np.array([0.25e-9, 0.5e-9])
+    net = Network("n", (InputPopulation("x", 1),), (Population("a", 2, neuron, currents),),
+                  (), dt=1e-4)
+    plain = loihi.quantize(loihi.map(net))
+    config = loihi.quantize(loihi.map(net, refractory=True))
+    pop = config.populations[0]
+    assert pop.refractory_steps == 20 and plain.populations[0].refractory_steps == 0
+    assert "no_refractory" not in {v.rule for v in loihi.check(config)}
+    assert "no_refractory" in {v.rule for v in loihi.check(plain)}
+    run = loihi.simulate(config, np.zeros((20000, 1), dtype=bool))
+    decay = (4096 - pop.dv) / 4096
+    v_inf = loihi.effective_bias(pop.bias_mant, pop.bias_exp) / (1 - decay)
+    free = np.ceil(np.log(1 - 64 * pop.vth / v_inf) / np.log(decay))
+    for n in range(2):
+        isi = np.diff(np.flatnonzero(run.spikes["a"][:, n]))
+        assert np.all(np.abs(isi - (free[n] + pop.refractory_steps)) <= 1)
+    expected = np.array([lif_rate(i, **neuron.as_kwargs()) for i in currents])
+    assert run.rates_hz("a") == pytest.approx(expected, rel=0.05)
+    assert loihi.dequantize(config).population("a").neuron.t_ref == pytest.approx(2e-3)

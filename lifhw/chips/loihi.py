@@ -59,10 +59,14 @@ neuron.
   (Loihi 1's range) with ``max |a_in| / 2**weight_exp`` within the 8-bit range,
   mantissas rounded half away from zero (to even values for mixed sign).
 
-Loihi cannot express ``v_reset != v_rest`` (reset is to 0), separate excitatory
-and inhibitory synaptic time constants, or a refractory period (Lava's
-bit-accurate model has none): these become design-rule warnings and
-:func:`dequantize` shows what the chip runs instead.
+Loihi cannot express ``v_reset != v_rest`` (reset is to 0) or separate
+excitatory and inhibitory synaptic time constants, and Lava's bit-accurate
+model has no refractory period: these become design-rule warnings and
+:func:`dequantize` shows what the chip runs instead. ``map(...,
+refractory=True)`` adds a refractory counter (v held at 0 for ``round(t_ref /
+dt)`` steps after a spike while u integrates: Lava's float ``LIFRefractory``
+semantics, Loihi's refractory delay) -- an extension outside Lava's bit-accurate
+model, so only its ``t_ref = 0`` behaviour is verified against lava-nc.
 
 Multi-compartment neurons (:func:`run_multicompartment`): Loihi's dendritic
 trees (Davies et al. 2018, "Loihi: A Neuromorphic Manycore Processor with
@@ -141,8 +145,13 @@ _ENERGY_SOURCE = "Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2"
 # ---------------------------------------------------------------------------
 
 @numba.njit(cache=True, nogil=True)
-def _lif_steps(a_in, du, dv, vth6, bias, u, v, s_out, u_out, v_out, record):  # pragma: no cover
-    """Advance compartments over the rows of ``a_in``; u, v updated in place."""
+def _lif_steps(a_in, du, dv, vth6, bias, u, v, s_out, u_out, v_out, record,
+               ref_steps, ref_left):  # pragma: no cover
+    """Advance compartments over the rows of ``a_in``; u, v, ref_left updated in place.
+
+    ``ref_steps`` (per compartment) is 0 for Lava's bit-accurate LIF; > 0 holds
+    v at 0 for that many steps after a spike (the refractory extension).
+    """
     n_steps, n = a_in.shape
     for t in range(n_steps):
         for i in range(n):
@@ -156,6 +165,15 @@ def _lif_steps(a_in, du, dv, vth6, bias, u, v, s_out, u_out, v_out, record):  # 
             elif x <= -UV_MAX:
                 x += 2 * UV_MAX
             u[i] = x
+            if ref_left[i] > 0:
+                # Refractory (extension): u integrates, v stays at its reset 0.
+                ref_left[i] -= 1
+                v[i] = 0
+                s_out[t, i] = False
+                if record:
+                    u_out[t, i] = x
+                    v_out[t, i] = 0
+                continue
             y = v[i] * (DECAY_UNITY - dv[i])
             y = (y + ((y >> 63) & (DECAY_UNITY - 1))) >> DECAY_BITS
             y += x + bias[i]
@@ -166,6 +184,7 @@ def _lif_steps(a_in, du, dv, vth6, bias, u, v, s_out, u_out, v_out, record):  # 
             spike = y > vth6[i]
             if spike:
                 y = 0
+                ref_left[i] = ref_steps[i]
             v[i] = y
             s_out[t, i] = spike
             if record:
@@ -238,8 +257,9 @@ def run_lif(
     s = np.empty((n_steps, n), dtype=np.bool_)
     u_out = np.empty((n_steps, n), dtype=np.int32)
     v_out = np.empty((n_steps, n), dtype=np.int32)
+    no_ref = np.zeros(n, dtype=np.int64)
     _lif_steps(drive, du_a, dv_a, vth6, np.ascontiguousarray(bias), u, v, s, u_out, v_out,
-               True)
+               True, no_ref, no_ref.copy())
     return u_out, v_out, s
 
 
@@ -406,6 +426,7 @@ class PopulationConfig:
     bias_mant: np.ndarray
     bias_exp: np.ndarray
     v_lsb: float
+    refractory_steps: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -483,7 +504,8 @@ def _weight_gain(delta: bool, dv: int, tau_m: float, r_m: float, tau_syn: float,
     return r_m * float(_syn_factor(dt, tau_m, tau_syn))
 
 
-def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8) -> ChipSpec:
+def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8,
+        refractory: bool = False) -> ChipSpec:
     """Float network -> Loihi targets (floats in chip units, before rounding).
 
     Args:
@@ -491,6 +513,11 @@ def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8) -
         vth: Threshold mantissa (17-bit); default the largest value at which all
             biases and weights fit (see the module docstring).
         num_weight_bits: Weight precision Lava keeps (1..8).
+        refractory: Emulate ``t_ref`` as ``round(t_ref / dt)`` steps with v held
+            at 0 (u keeps integrating) after a spike -- the semantics of Lava's
+            float ``LIFRefractory`` and of Loihi's refractory delay, which Lava's
+            bit-accurate model lacks. Off by default so that the simulation stays
+            bit-exact to Lava's ``PyLifModelBitAcc``.
 
     Returns:
         A :class:`~lifhw.chips.base.ChipSpec` whose population entries are
@@ -549,10 +576,16 @@ def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8) -
         del entry["gain"]
     weights = {key: values * vth for key, values in per_vth_weight.items()}
     notes = []
+    for pop in network.populations:
+        populations[pop.name]["refractory_steps"] = (
+            round(pop.neuron.t_ref / dt) if refractory else 0)
     if any(p.neuron.t_ref > 0 for p in network.populations):
-        notes.append("Lava's bit-accurate LIF has no refractory period: t_ref is dropped")
+        notes.append("t_ref emulated (refractory extension, not in Lava's bit-accurate LIF)"
+                     if refractory else
+                     "Lava's bit-accurate LIF has no refractory period: t_ref is dropped")
     return ChipSpec(chip=NAME, network=network, dt=dt, populations=populations,
-                    weights=weights, options={"vth": vth, "num_weight_bits": num_weight_bits},
+                    weights=weights, options={"vth": vth, "num_weight_bits": num_weight_bits,
+                                              "refractory": refractory},
                     notes=tuple(notes))
 
 
@@ -616,7 +649,8 @@ def quantize(spec: ChipSpec) -> LoihiConfig:
             name=pop.name, size=pop.size,
             du=int(np.clip(round_half_away(entry["du"]), 0, 4095)),
             dv=int(np.clip(round_half_away(entry["dv"]), 0, 4095)),
-            vth=int(entry["vth"]), bias_mant=mant, bias_exp=exp, v_lsb=float(entry["v_lsb"])))
+            vth=int(entry["vth"]), bias_mant=mant, bias_exp=exp, v_lsb=float(entry["v_lsb"]),
+            refractory_steps=int(entry.get("refractory_steps", 0))))
     projs = []
     for proj in network.projections:
         ints, wexp = quantize_weights(spec.weights[projection_key(proj.pre, proj.post)], bits)
@@ -648,10 +682,12 @@ def one_synaptic_tau(config: LoihiConfig) -> list[Violation]:
 
 
 def no_refractory(config: LoihiConfig) -> list[Violation]:
-    """Lava's bit-accurate LIF has no refractory period."""
-    return [Violation("no_refractory", f"t_ref {p.neuron.t_ref * 1e3:g} ms is dropped",
-                      p.name, "warning")
-            for p in config.spec.network.populations if p.neuron.t_ref > 0]
+    """Lava's bit-accurate LIF has no refractory period (``map(refractory=True)``
+    emulates it, outside Lava's bit-accurate model)."""
+    return [Violation("no_refractory", f"t_ref {p.neuron.t_ref * 1e3:g} ms is dropped "
+                      "(map(..., refractory=True) emulates it)", p.name, "warning")
+            for p, cfg in zip(config.spec.network.populations, config.populations, strict=True)
+            if p.neuron.t_ref > 0 and cfg.refractory_steps == 0]
 
 
 def decay_range(config: LoihiConfig) -> list[Violation]:
@@ -769,7 +805,8 @@ def simulate(config: LoihiConfig, input_spikes: Any, *,
         if record_states:
             states[pop.name] = {"u": np.zeros((n_steps, pop.size), dtype=np.int64),
                                 "v": np.zeros((n_steps, pop.size), dtype=np.int64)}
-        updates[pop.name] = _make_update(u, v, du, dv, vth6, bias,
+        ref = np.full(pop.size, pop.refractory_steps, dtype=np.int64)
+        updates[pop.name] = _make_update(u, v, du, dv, vth6, bias, ref,
                                          states.get(pop.name), record_states)
     synapses = [Synapses(pre=p.pre, post=p.post,
                          weights=effective_weights(p.weights, p.num_weight_bits),
@@ -787,9 +824,10 @@ def _shifter(weight_exp: int) -> Any:
 
 
 def _make_update(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray,
-                 vth6: np.ndarray, bias: np.ndarray,
+                 vth6: np.ndarray, bias: np.ndarray, ref_steps: np.ndarray,
                  record: Mapping[str, np.ndarray] | None, recording: bool) -> Any:
     size = u.shape[0]
+    ref_left = np.zeros(size, dtype=np.int64)
     row = np.zeros((1, size), dtype=np.int64)
     spikes = np.zeros((1, size), dtype=np.bool_)
     u_row = np.zeros((1, size), dtype=np.int64)
@@ -797,7 +835,8 @@ def _make_update(u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray,
 
     def update(step: int, summed: Mapping[str, np.ndarray]) -> np.ndarray:
         row[0] = summed.get("all", 0)
-        _lif_steps(row, du, dv, vth6, bias, u, v, spikes, u_row, v_row, recording)
+        _lif_steps(row, du, dv, vth6, bias, u, v, spikes, u_row, v_row, recording, ref_steps,
+                   ref_left)
         if record is not None:
             record["u"][step] = u_row[0]
             record["v"][step] = v_row[0]
@@ -823,7 +862,8 @@ def dequantize(config: LoihiConfig) -> Network:
         tau_m, r_m, tau_syn = _realised(n, cfg.dv, cfg.du, dt)
         neuron = LIFParams(tau_m=tau_m, r_m=r_m, v_rest=n.v_rest,
                            v_th=n.v_rest + (64 * cfg.vth + 1) * cfg.v_lsb, v_reset=n.v_rest,
-                           t_ref=0.0, tau_syn_exc=tau_syn, tau_syn_inh=tau_syn)
+                           t_ref=cfg.refractory_steps * dt, tau_syn_exc=tau_syn,
+                           tau_syn_inh=tau_syn)
         gain = _voltage_gain(neuron, cfg.dv, dt)
         bias = effective_bias(cfg.bias_mant, cfg.bias_exp) * cfg.v_lsb / gain
         pops.append(Population(pop.name, pop.size, neuron, bias))
