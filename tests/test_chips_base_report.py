@@ -120,3 +120,13 @@ def test_demo_stage(tmp_path: Path) -> None:
     assert section.ok and len(section.lines) == 6
     assert all(fig.exists() and fig.stat().st_size > 1000 for fig in section.figures)
     assert section.table[0][0] == "chip" and len(section.table) == 5
+
+
+def test_cli_map_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["map", str(EXAMPLE), "--chip", "loihi", "--option", "num_weight_bits=6",
+                 "--option", "refractory=true", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["chips"]["loihi"]["error"] == ""
+    assert main(["map", str(EXAMPLE), "--chip", "loihi", "--option", "bits=6"]) == 2
+    assert "options: vth, num_weight_bits, refractory" in capsys.readouterr().err
+    assert main(["map", str(EXAMPLE), "--option", "vth=3"]) == 2

@@ -32,6 +32,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--export-nir", metavar="NIR",
                         help="with one --chip: write the network the chip realises as NIR "
                              "(dequantised floats, chip integers in metadata)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="keyword option of the chip's map (one --chip), e.g. "
+                             "refractory=true for loihi; repeatable")
     parser.add_argument("--dt", default="1 ms", help="NIR only: time step (default 1 ms)")
     parser.add_argument("--rate", default="20 Hz", help="NIR only: Poisson input rate")
     parser.add_argument("--t-stop", default="1 s", help="NIR only: duration")
@@ -73,7 +76,11 @@ def _cmd_map(args: argparse.Namespace) -> int:
     chips = report.ALL_CHIPS if args.chip == "all" else (args.chip,)
     if args.export_nir and args.chip == "all":
         raise ParamError("--export-nir needs one --chip (each chip realises its own network)")
-    result = report.evaluate(network, spikes, chips)
+    options = _parse_options(args.option)
+    if options and args.chip == "all":
+        raise ParamError("--option needs one --chip (options differ between chips)")
+    result = report.evaluate(network, spikes, chips,
+                             options={args.chip: options} if options else None)
     if args.export_nir and result.results[0].config is not None:
         from lifhw import nir_bridge
         from lifhw.chips import CHIPS
@@ -105,3 +112,19 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
         print("lifhw map: failed on " + ", ".join(failed), file=sys.stderr)
     return 1 if failed else 0
+
+
+def _parse_options(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings -> keyword options (TOML values: true, 3, 0.5, "x")."""
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ParamError(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = raw  # a bare word is a string
+    return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from lifhw.chips.base import (
 )
 from lifhw.compare import Metrics, compare
 from lifhw.core import Trace
+from lifhw.errors import ParamError
 from lifhw.network import Network, NetworkRun
 
 ALL_CHIPS = ("loihi", "truenorth", "spinnaker", "brainscales")
@@ -86,14 +87,28 @@ def whole_trace(run: NetworkRun, network: Network) -> Trace:
                  n_neurons=offset, t_stop=run.t_stop, backend=run.backend)
 
 
+def check_options(chip: str, options: Mapping[str, Any]) -> None:
+    """Raise ParamError unless every option is a keyword of ``<chip>.map``."""
+    import inspect
+
+    allowed = [name for name, p in inspect.signature(CHIPS.get(chip).map).parameters.items()
+               if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    for key in options:
+        if key not in allowed:
+            raise ParamError(f"{chip}.map has no option {key!r}; options: "
+                             + (", ".join(allowed) or "none"))
+
+
 def evaluate_chip(chip: str, network: Network, input_spikes: Any, golden: NetworkRun,
-                  *, record_states: bool = False) -> ChipResult:
-    """Map, check, simulate and compare one chip (errors are caught into the result)."""
+                  *, record_states: bool = False,
+                  options: Mapping[str, Any] | None = None) -> ChipResult:
+    """Map (with ``options``), check, simulate and compare one chip (errors are
+    caught into the result)."""
     result = ChipResult(chip=chip)
     start = time.perf_counter()
     try:
         module = CHIPS.get(chip)
-        config = module.quantize(module.map(network))
+        config = module.quantize(module.map(network, **dict(options or {})))
         result.config = config
         result.violations = module.check(config)
         result.resources = module.resources(config)
@@ -114,15 +129,26 @@ def evaluate_chip(chip: str, network: Network, input_spikes: Any, golden: Networ
     return result
 
 
-def evaluate(network: Network, input_spikes: Any,
-             chips: Sequence[str] = ALL_CHIPS) -> Report:
-    """Golden run plus every chip on the same input (see the module docstring)."""
+def evaluate(network: Network, input_spikes: Any, chips: Sequence[str] = ALL_CHIPS, *,
+             options: Mapping[str, Mapping[str, Any]] | None = None) -> Report:
+    """Golden run plus every chip on the same input (see the module docstring).
+
+    Args:
+        network: The float network.
+        input_spikes: Boolean (T, n_in).
+        chips: Chip names.
+        options: Chip name -> keyword options of its ``map``.
+    """
     from lifhw.golden.network import simulate_network
 
+    options = options or {}
+    for chip, opts in options.items():
+        check_options(chip, opts)
     start = time.perf_counter()
     golden = simulate_network(network, input_spikes)
     golden_seconds = time.perf_counter() - start
-    results = [evaluate_chip(chip, network, input_spikes, golden) for chip in chips]
+    results = [evaluate_chip(chip, network, input_spikes, golden, options=options.get(chip))
+               for chip in chips]
     return Report(network=network, golden=golden, results=results,
                   golden_seconds=golden_seconds)
 
