@@ -262,8 +262,8 @@ def plot_comparison(result: FlowResult, path: str | Path, *, window_isis: int = 
             label=f"golden tanh model ({result.golden_kind})")
     ax.plot(analog.t[mask_a] * 1e3, analog.membrane[mask_a] * 1e3, lw=1.0, color="C0",
             label=f"ngspice, {result.circuit.topology}")
-    ax.axhline(result.circuit.v_threshold * 1e3, color="C3", lw=0.8, ls=":",
-               label="V_th")
+    ax.axhline(result.reference_neuron.v_th * 1e3, color="C3", lw=0.8, ls=":",
+               label=f"V_th of the golden ({result.reference_neuron.v_th * 1e3:.2f} mV)")
     ax.set_ylabel("v_m (mV)")
     ax.set_xlabel("t (ms)")
     m = result.metrics
