@@ -200,3 +200,14 @@ def test_parallel_sweep_matches_sequential(design) -> None:
         alone = be.NgspiceBatch().run(text)
         assert np.array_equal(be.rising_crossings(out["time"], out["v(spike)"], level),
                               be.rising_crossings(alone["time"], alone["v(spike)"], level))
+
+
+@pytest.mark.parametrize("backend", ["batch", "shared"])
+def test_real_non_convergence_is_a_clear_error(backend: str) -> None:
+    require_tool("ngspice")
+    # The source drives b above 0.5 V, where the B-source's sqrt has no real value:
+    # ngspice 39 stops with "Timestep too small ... trouble with node b".
+    netlist = ("non-convergent\nV1 a 0 PULSE(0 1 10n 1n 1n 1u 2u)\nR1 a b 1k\n"
+               "B1 b 0 I=sqrt(0.5-v(b))*1e-3\n.tran 1n 1u\n.end\n")
+    with pytest.raises(SimulationError, match=r"failed to converge.*[Tt]imestep too small"):
+        be.get_backend(backend, be.RunConfig(timeout_s=60, retries=1)).run(netlist)

@@ -434,7 +434,11 @@ class PySpiceShared(Backend):
                 problems.append(f"attempt {attempt}: timed out after "
                                 f"{self.config.timeout_s:g} s")
                 continue
-            check_log(log)
+            try:
+                check_log(log)
+            except SimulationError:
+                ng.remove_circuit()  # keep the shared instance clean for the next run
+                raise
             plot_name = _current_plot(ng)
             plot = ng.plot(None, plot_name)
             vectors: dict[str, np.ndarray] = {}
