@@ -108,6 +108,10 @@ def lava_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, dict]:
     _require_lava()
     rng = np.random.default_rng(20180101)
     cases = [_random_case(rng, i) for i in range(N_MODEL_CASES)]
+    # Far outside Loihi's 16-bit dendritic input: Lava's int32 shift wraps.
+    huge = _random_case(rng, 98)
+    huge["a_in"] = rng.integers(-2 ** 27, 2 ** 27, (N_STEPS, N))
+    cases.append(huge)
     direct_runtime = _random_case(rng, 99)
     direct_runtime["runtime"] = np.array(1)
     cases += [direct_runtime, _dense_case(rng, True, 8), _dense_case(rng, False, 6),

@@ -17,6 +17,8 @@ zero (``sign(x) * (|x| >> 12)``)::
   ``x <= -2**23 -> x + 2**24`` (so exactly ``+2**23`` is kept, ``-2**23`` becomes
   ``+2**23``). ``sat24`` clips v to ``[-(2**23 - 1), 2**23 - 1]``.
 * ``bias_exp < 0`` shifts right (arithmetic), as Lava's ``scale_bias`` does.
+* ``(a_in << 6)`` and its sum with the decayed u are int32 in Lava and wrap
+  there (reached only for ``|a_in| >= 2**25``); so they do here.
 * Synapses (Lava ``PyDenseModelBitAcc``): weights are cast to int32, clipped
   (``clip_weights``: mixed sign ``[-256, 255]``, one sign ``[0, 255]`` in
   magnitude), then their ``8 - num_weight_bits + mixed`` least significant bits
@@ -144,6 +146,12 @@ _ENERGY_SOURCE = "Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2"
 # The bit-accurate neuron
 # ---------------------------------------------------------------------------
 
+@numba.njit(cache=True, inline="always")
+def _wrap32(x):  # pragma: no cover
+    """Two's-complement wrap of an int64 to int32 range."""
+    return ((x + 2 ** 31) & (2 ** 32 - 1)) - 2 ** 31
+
+
 @numba.njit(cache=True, nogil=True)
 def _lif_steps(a_in, du, dv, vth6, bias, u, v, s_out, u_out, v_out, record,
                ref_steps, ref_left):  # pragma: no cover
@@ -159,7 +167,10 @@ def _lif_steps(a_in, du, dv, vth6, bias, u, v, s_out, u_out, v_out, record,
             # Division by 4096 rounding toward zero without a branch: add 4095
             # to negative values before the arithmetic shift (x >> 63 is -1 or 0).
             x = (x + ((x >> 63) & (DECAY_UNITY - 1))) >> DECAY_BITS
-            x += np.int64(a_in[t, i]) << ACT_SHIFT
+            # Lava shifts and adds a_in in int32: wrap like it (only matters for
+            # |a_in| >= 2**25, far outside Loihi's 16-bit dendritic input).
+            x += _wrap32(np.int64(a_in[t, i]) << ACT_SHIFT)
+            x = _wrap32(x)
             if x > UV_MAX:
                 x -= 2 * UV_MAX
             elif x <= -UV_MAX:
@@ -324,6 +335,7 @@ def run_multicompartment(
     for t in range(n_steps):
         for i, comp in enumerate(compartments):
             x = _decay(u[:, i], DECAY_UNITY - comp.du - 1) + (drive[t, :, i] << ACT_SHIFT)
+            x = ((x + 2 ** 31) & (2 ** 32 - 1)) - 2 ** 31  # int32 arithmetic, as in Lava
             x = np.where(x > UV_MAX, x - 2 * UV_MAX, x)
             x = np.where(x <= -UV_MAX, x + 2 * UV_MAX, x)
             u[:, i] = x
