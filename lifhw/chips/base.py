@@ -37,6 +37,9 @@ Rules of the shape:
   optionally states (chip integers), and event counts for :func:`energy`.
   Use :func:`run_network` for the spike routing (delays, projections) so every
   chip routes spikes the same way; the chip supplies the per-step neuron update.
+  (``run_network``, ``Synapses``, ``split_inputs`` and ``gather_sum`` live in
+  :mod:`lifhw.network`, shared with the golden model, and are re-exported here.)
+* A network has at least one input population: its spike raster fixes T.
 * Time convention (shared with the golden model, :mod:`lifhw.golden.network`):
   a spike emitted during step ``k`` by population ``pre`` reaches ``post``
   through a projection with ``delay_steps = d`` as input of step ``k + d``.
@@ -61,6 +64,7 @@ from lifhw.network import (  # noqa: F401  (re-exported for chip modules)
     NetworkRun,
     Synapses,
     Update,
+    gather_sum,
     run_network,
     split_inputs,
 )
