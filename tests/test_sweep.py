@@ -319,8 +319,7 @@ def _writer(path: str, prefix: str, n: int) -> None:
 
 
 def test_two_writers_on_one_database(tmp_path: Path) -> None:
-    path = str(tmp_path / "shared.sqlite")
-    ResultsDB(path).close()
+    path = str(tmp_path / "shared.sqlite")  # both create it: the WAL switch must not race
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, p, 150)) for p in ("a", "b")]
     for proc in procs:

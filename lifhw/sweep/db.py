@@ -202,7 +202,19 @@ class ResultsDB:
                                     f"{meta['schema_version']}); upgrade lifhw")
         if not create:
             return
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        # Switching to WAL needs a moment without other connections (a reader polling
+        # a brand-new file, a second sweep starting): retry instead of failing.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                mode = "busy"
+            if str(mode).lower() == "wal" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         if str(mode).lower() != "wal":
             raise DatabaseError(f"{self.path}: cannot switch to WAL mode (got {mode}); "
                                 "is it on a network or read-only filesystem?")
