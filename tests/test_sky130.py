@@ -195,3 +195,26 @@ def test_default_cache_is_written_home_relative(tmp_path, monkeypatch):
     name = models.trimmed_model_name("tt")
     assert f'.include "~/.cache/lifhw/sky130/{name}"' in text
     assert (tmp_path / "home" / ".cache" / "lifhw" / "sky130" / name).is_file()
+
+
+def test_calibration_recovers_threshold_and_delay():
+    from lifhw.golden.ota import OTANeuron, ota_isi
+
+    truth = OTANeuron(capacitance=1e-12, bias_current=200e-12, kappa=0.7, v_rest=0.6,
+                      v_th=0.6537, v_reset=0.6, t_ref=53e-6 + 2.8e-6)
+    currents = (2.0 * truth.rheobase, 6.0 * truth.rheobase)
+    isis = [float(ota_isi(i, truth)) for i in currents]
+    start = truth.replace(v_th=0.65, t_ref=53e-6)
+    v_th, t_ref = sky130.calibrate_threshold_and_delay(start, currents, isis, 53e-6)
+    assert v_th == pytest.approx(0.6537, abs=1e-7)
+    assert t_ref == pytest.approx(55.8e-6, rel=1e-6)
+    # ISIs no threshold in range can explain: fall back to nominal threshold and width
+    assert sky130.calibrate_threshold_and_delay(start, currents, [1.0, 1e-9], 53e-6) == (
+        0.65, 53e-6)
+
+
+def test_transfer_range_covers_membrane_swing():
+    circuit, _ = _load()
+    low, high = sky130.transfer_range(circuit)
+    assert low == pytest.approx(0.6 - circuit.linear_range)
+    assert high == pytest.approx(0.675)
