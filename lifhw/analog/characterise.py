@@ -9,6 +9,7 @@ blocks (:func:`lifhw.analog.netlist.replace_block`) and runs it on a backend.
 API (all values SI)::
 
     ch = characterise("demo", circuit)                 # -> Characterisation
+    ch = characterise_topology("demo", circuit)        # the topology's own, if any
     ch.kappa, ch.bias_current_a, ch.offset_current_a, ch.g_m_s, ch.tau_s,
     ch.capacitance_f, ch.v_threshold_eff_v, ch.t_ref_s
     ch.neuron(circuit)   # calibrated lifhw.golden.ota.OTANeuron (tanh model)
@@ -39,7 +40,7 @@ Method:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,7 @@ from lifhw.analog.params import CircuitSection
 from lifhw.core import LIFParams
 from lifhw.errors import SimulationError
 from lifhw.golden.ota import OTANeuron, ota_isi
+from lifhw.registry import Registry
 from lifhw.stimulus import Stimulus
 from lifhw.units import thermal_voltage
 
@@ -408,3 +410,18 @@ def characterise(name: str, circuit: CircuitSection, *,
         capacitance_f=capacitance, v_threshold_eff_v=v_th_eff, t_ref_s=t_ref,
         fit_rms_a=fit.rms_residual, temperature_k=circuit.temperature,
         threshold=threshold, transfer_v=v, transfer_i=i)
+
+
+#: Topology -> its own characterisation (same signature as :func:`characterise`),
+#: for topologies that need more than the generic steps (sky130 calibrates the
+#: comparator latency too). Others use :func:`characterise`.
+CHARACTERISERS: Registry[Callable[..., Characterisation]] = Registry("characterisation")
+CHARACTERISERS.add("sky130", "lifhw.analog.sky130:characterise")
+
+
+def characterise_topology(name: str, circuit: CircuitSection, **kwargs: Any
+                          ) -> Characterisation:
+    """:func:`characterise`, or the topology's own one from :data:`CHARACTERISERS`."""
+    if circuit.topology in CHARACTERISERS:
+        return CHARACTERISERS.get(circuit.topology)(name, circuit, **kwargs)
+    return characterise(name, circuit, **kwargs)

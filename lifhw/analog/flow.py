@@ -3,7 +3,8 @@
 :func:`compare_circuit` is what ``lifhw compare`` and the demo run:
 
 1. simulate the circuit's netlist under its stimulus (ngspice) -> analog trace;
-2. characterise the circuit (:mod:`lifhw.analog.characterise`): measured tau,
+2. characterise the circuit (:mod:`lifhw.analog.characterise`, or the topology's
+   own characterisation where it registers one): measured tau,
    fitted I_b/kappa/offset, calibrated threshold and refractory time;
 3. simulate the tanh golden model (:mod:`lifhw.golden.ota`) twice -- with the
    nominal parameters of the file and with the extracted ones -- and compare
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from lifhw.analog.backends import RunConfig, simulate
-from lifhw.analog.characterise import Characterisation, characterise, isi_at
+from lifhw.analog.characterise import Characterisation, characterise_topology, isi_at
 from lifhw.analog.params import CircuitSection
 from lifhw.compare import Metrics, compare
 from lifhw.core import Trace
@@ -203,7 +204,7 @@ def compare_circuit(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
     """
     sim = simulate(name, circuit, stimulus, backend=backend, config=config, source=source,
                    **options)
-    ch = characterise(name, circuit, backend=backend, config=config, **options)
+    ch = characterise_topology(name, circuit, backend=backend, config=config, **options)
     nominal = ota.OTANeuron.from_circuit(circuit)
     calibrated = ch.neuron(circuit, calibrated_threshold=True)
     analog = sim.trace.with_meta(tau_s=ch.tau_s)
