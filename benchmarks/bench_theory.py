@@ -24,6 +24,7 @@ import math
 import time
 
 import mpmath as mp
+import numba
 import numpy as np
 from scipy import integrate, special
 
@@ -71,12 +72,20 @@ def main(argv: list[str] | None = None) -> None:
         args.n, args.quad_points, args.mp_points = 10_000, 300, 60
     mu, sigma = points(args.n)
 
-    siegert_rate(mu[:100], sigma[:100], **NEURON)  # warm-up
+    siegert_rate(mu[:100], sigma[:100], **NEURON)  # warm-up (compiled kernel cache)
     best = math.inf
     for _ in range(3):
         start = time.perf_counter()
         rates = siegert_rate(mu, sigma, **NEURON)
         best = min(best, time.perf_counter() - start)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    best_1 = math.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        siegert_rate(mu, sigma, **NEURON)
+        best_1 = min(best_1, time.perf_counter() - start)
+    numba.set_num_threads(threads)
     n_quad = min(args.quad_points, args.n)
     start = time.perf_counter()
     quad_rates = np.array([quad_rate(float(m), float(s)) for m, s in
@@ -99,11 +108,14 @@ def main(argv: list[str] | None = None) -> None:
           f"{len(err_fast)}; {skipped} underflow < 1e-300 Hz skipped)")
     print("| method | time for all points | evaluations/s | max rel. error | median |")
     print("|---|---|---|---|---|")
-    print(f"| lifhw siegert_rate (vectorised) | {best:.3f} s | {args.n / best:.3g} | "
+    print(f"| lifhw siegert_rate ({threads} threads) | {best:.3f} s | {args.n / best:.3g} | "
           f"{max(err_fast):.1e} | {np.median(err_fast):.1e} |")
+    print(f"| lifhw siegert_rate (1 thread) | {best_1:.3f} s | {args.n / best_1:.3g} | "
+          f"same | same |")
     print(f"| scipy quad loop (extrapolated) | {quad_time:.1f} s | {args.n / quad_time:.3g} | "
           f"{max(err_quad):.1e} | {np.median(err_quad):.1e} |")
-    print(f"speed-up: {quad_time / best:.0f}x")
+    print(f"speed-up: {quad_time / best:.0f}x ({threads} threads), "
+          f"{quad_time / best_1:.0f}x (1 thread)")
 
 
 if __name__ == "__main__":

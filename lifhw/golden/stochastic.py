@@ -222,8 +222,9 @@ def _table_eval(s, coeffs, width):  # pragma: no cover
 def _int_erfcx_nb(t1, t2, nodes, weights, coeffs, width):  # pragma: no cover
     """int_{t1}^{t2} erfcx(t) dt, -_SPLIT <= t1 <= t2 (compiled twin of _int_erfcx).
 
-    Wide intervals (> 0.3 in s = ln(t + _KAPPA)) are a difference of the
-    tabulated antiderivative (no cancellation: the result is >= 0.15); narrow
+    Wide intervals (> 0.05 in s = ln(t + _KAPPA)) are a difference of the
+    tabulated antiderivative (result >= 0.028, so at most ~1e-12 relative is
+    lost to cancellation); narrow
     ones use Gauss–Legendre on the interval itself, which keeps full relative
     accuracy however small it is.
     """
@@ -233,7 +234,7 @@ def _int_erfcx_nb(t1, t2, nodes, weights, coeffs, width):  # pragma: no cover
         base = t1 + _KAPPA
         s_lo = math.log(base)
         span = math.log1p((hi - t1) / base)
-        if span > 0.3:
+        if span > 0.05:
             total += (_table_eval(math.log(hi + _KAPPA), coeffs, width)
                       - _table_eval(s_lo, coeffs, width))
         else:
@@ -285,8 +286,8 @@ def _log_free_kernel(a, b, nodes, weights, coeffs, width):  # pragma: no cover
 
 
 _TABLE, _TABLE_WIDTH = _antiderivative_table()
-#: Gauss–Legendre rule for short intervals (<= 0.3 in s) and the Dawson-side layer.
-_SHORT_NODES, _SHORT_WEIGHTS = np.polynomial.legendre.leggauss(16)
+#: Gauss–Legendre rule for short intervals (<= 0.05 in s) and the Dawson-side layer.
+_SHORT_NODES, _SHORT_WEIGHTS = np.polynomial.legendre.leggauss(10)
 
 
 def siegert_rate(
