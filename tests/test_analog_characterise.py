@@ -66,3 +66,9 @@ def test_characterisation_builds_calibrated_models() -> None:
     lif = result.lif(pf.circuit)
     assert lif.tau_m == 0.015 and lif.r_m == pytest.approx(1 / result.g_m_s)
     assert result.summary()["kappa"] == 0.69
+
+
+def test_topology_characterisers_are_registered() -> None:
+    assert "sky130" in ch.CHARACTERISERS
+    assert callable(ch.CHARACTERISERS.get("sky130"))
+    assert "behavioral" not in ch.CHARACTERISERS  # uses the generic characterise()
