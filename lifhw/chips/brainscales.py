@@ -72,13 +72,12 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
-
-# One helper for the chips B simulators (a candidate for lifhw.chips.base).
-from lifhw.chips.truenorth import gather_sum
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.kernels import _v_after
-from lifhw.network import Network, Population, Projection
+
+# One helper for the chips B simulators (a candidate for lifhw.chips.base).
+from lifhw.network import Network, Population, Projection, gather_sum
 
 NAME = "brainscales"
 

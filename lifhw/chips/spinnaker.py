@@ -75,12 +75,11 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
-
-# One helper for the chips B simulators (a candidate for lifhw.chips.base).
-from lifhw.chips.truenorth import gather_sum
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
-from lifhw.network import Network, Population, Projection
+
+# One helper for the chips B simulators (a candidate for lifhw.chips.base).
+from lifhw.network import Network, Population, Projection, gather_sum
 
 NAME = "spinnaker"
 

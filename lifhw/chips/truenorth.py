@@ -96,18 +96,10 @@ from lifhw.chips.base import (
     split_inputs,
 )
 from lifhw.errors import ParamError
-from lifhw.network import Network, Population, Projection
+from lifhw.network import Network, Population, Projection, gather_sum
 
 NAME = "truenorth"
 
-
-def gather_sum(weights: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """``weights @ active`` for a 0/1 spike vector, summing only the active columns.
-
-    Exact for integer weights and much faster than an integer matrix product
-    (NumPy has no BLAS for integers) when few sources spike per step.
-    """
-    return weights[:, np.flatnonzero(active)].sum(axis=1)
 
 #: Chip geometry (Merolla et al. 2014): 4096 cores of 256 axons x 256 neurons.
 AXONS_PER_CORE = 256
