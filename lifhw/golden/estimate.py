@@ -97,14 +97,17 @@ def _robust_std(x: np.ndarray) -> float:
 
 def detect_spikes(v: np.ndarray, *, dt: float = 1.0, filter_tau: float = 0.0,
                   min_gap: int = 3) -> np.ndarray:
-    """Indices of the first raw sample after each reset jump.
+    """Index of the sample at each reset jump.
+
+    Without a filter: the first sample after the crossing (the crossing lies in
+    ``(t[i-1], t[i]]``). With ``filter_tau``: the sample nearest the crossing
+    (the crossing lies in ``(t[i] - dt/2, t[i] + dt/2)``).
 
     Jumps are first differences below ``-max(5 sigma_d, J/2)``, with ``sigma_d``
     the robust scale of all first differences and ``J`` the median size of the
     drops beyond ``5 sigma_d``; drops closer than ``min_gap`` samples are merged.
     With a recording filter the search runs on the zero-order-hold inverse
-    ``u_n = (y_{n+1} - a y_n)/(1 - a)``, where a jump occupies one interval; the
-    interval holding the crossing is the mixed one of the two around the drop.
+    ``u_n = (y_{n+1} - a y_n)/(1 - a)``, where a jump occupies one interval.
 
     Args:
         v: Membrane samples (V).
@@ -134,13 +137,11 @@ def detect_spikes(v: np.ndarray, *, dt: float = 1.0, filter_tau: float = 0.0,
         spikes.append(int(idx))
     out = np.asarray(spikes, dtype=np.int64) + 1
     if filter_tau > 0:
-        # Drop between u_j and u_{j+1}: the mixed interval is the one whose other
-        # neighbour differs more from it; u_j covers (t_j, t_{j+1}].
-        j = out - 1
-        inside = (j >= 1) & (j + 2 < trace.size)
-        j = j[inside]
-        later = np.abs(trace[j + 2] - trace[j + 1]) > np.abs(trace[j] - trace[j - 1])
-        out = np.where(later, j + 2, j + 1)
+        # Drop between u_j and u_{j+1} (u_j covers (t_j, t_{j+1}]): whichever of the
+        # two holds the crossing, the largest drop sits at the boundary t_{j+1}
+        # nearest to it, so the crossing lies within dt/2 of sample j + 1. Deciding
+        # which interval is mixed is unreliable under noise; it is not needed.
+        out = out.copy()
     return out
 
 
@@ -194,15 +195,21 @@ def estimate_lif_parameters(
         raise ParamError("samples must be uniformly spaced in time")
     if filter_tau < 0:
         raise ParamError("filter_tau must be >= 0 s")
-    if spike_index is None:
+    # Offset of the crossing after the last pre-spike sample (pre_lo..pre_hi) and
+    # before the first post-spike value (post_lo..post_hi), uniform in between.
+    if spike_index is None and filter_tau > 0:
+        # Sample nearest the crossing: use only samples that are surely on one side.
         spikes = detect_spikes(y, dt=dt, filter_tau=filter_tau)
+        pre_lo, pre_hi, post_lo, post_hi, first_post = 0.5 * dt, 1.5 * dt, 0.5 * dt, 1.5 * dt, 1
     else:
-        spikes = np.asarray(spike_index, dtype=np.int64)
+        spikes = (detect_spikes(y) if spike_index is None
+                  else np.asarray(spike_index, dtype=np.int64))
+        pre_lo, pre_hi, post_lo, post_hi, first_post = 0.0, dt, 0.0, dt, 0
     n_pre = max(3, round(pre_window / dt))
     guard = 2 + math.ceil(4 * filter_tau / dt)
     isi_min = int(np.min(np.diff(spikes))) if spikes.size > 1 else y.size
     n_post = max(4, min(round(post_window / dt), isi_min // 2))
-    usable = spikes[(spikes - n_pre - 1 >= 0) & (spikes + n_post + 1 < y.size)]
+    usable = spikes[(spikes - n_pre - 1 >= 0) & (spikes + n_post + first_post + 1 < y.size)]
     if usable.size < 5:
         raise ParamError(f"found {usable.size} usable spikes; need at least 5")
     noise = _noise_std(y, spikes, guard)
@@ -217,19 +224,21 @@ def estimate_lif_parameters(
         post_trace[:-1] = (y[1:] - a * y[:-1]) / (1.0 - a)
     noise_inv = noise * math.hypot(1 + ratio, ratio)  # noise of the ramp inverse
     pre = np.stack([pre_trace[usable - j] for j in range(1, n_pre + 1)], axis=1)
-    post = np.stack([post_trace[usable + j] for j in range(n_post)], axis=1)
+    post = np.stack([post_trace[usable + first_post + j] for j in range(n_post)], axis=1)
     # Two passes: the refractory clamp must be left out of the tau regression,
     # and the post-spike fit needs tau.
     skip = guard
     for _ in range(2):
         tau_m, v_inf = _tau_and_vinf(pre_trace, spikes, dt, guard, noise_inv, skip)
         tau_fit = tau_m if math.isfinite(tau_m) and tau_m > 0 else 1e9
-        best = _fit_post(post, dt, tau_fit, filter_tau > 0, t_ref)
+        best = _fit_post(post, dt, tau_fit, filter_tau > 0, t_ref, post_lo, post_hi)
         skip = max(guard, math.ceil(best[0] / dt) + 1)
 
     # Threshold: pre-spike average with the exact leak, averaged over the offset.
     u0 = np.arange(n_pre) * dt  # time of sample j before the last pre-spike sample
-    gain = math.expm1(dt / tau_fit) * tau_fit / dt  # E exp(s / tau), s ~ U(0, dt)
+    # E exp(s / tau) for s ~ U(pre_lo, pre_hi).
+    gain = (tau_fit * math.exp(pre_lo / tau_fit) * math.expm1((pre_hi - pre_lo) / tau_fit)
+            / (pre_hi - pre_lo))
     basis_pre = np.exp(u0 / tau_fit) * gain - 1.0
     v_th, v_th_se = _linear_fit_at_zero(pre, basis_pre)
     return LIFEstimate(
@@ -239,14 +248,15 @@ def estimate_lif_parameters(
     )
 
 
-def _fit_post(post: np.ndarray, dt: float, tau: float, zoh: bool,
-              t_ref: float | None) -> tuple[float, float, float, float]:
+def _fit_post(post: np.ndarray, dt: float, tau: float, zoh: bool, t_ref: float | None,
+              offset_lo: float, offset_hi: float) -> tuple[float, float, float, float]:
     """Reset, its SE, t_ref: clamp then leaky relaxation, averaged over the offset.
 
     Returns (t_ref, v_reset, v_reset_se, residual of the mean curve).
     """
     n_post = post.shape[1]
-    offsets = (np.arange(16) + 0.5) / 16 * dt  # time from crossing to next sample, U(0, dt]
+    # Time from the crossing to the first post-spike sample, U(offset_lo, offset_hi).
+    offsets = offset_lo + (np.arange(16) + 0.5) / 16 * (offset_hi - offset_lo)
     shift = 0.5 * dt if zoh else 0.0  # the ZOH inverse is an interval average
     w = np.arange(n_post)[:, None] * dt + offsets[None, :] + shift
     best: tuple[float, float, float, float] | None = None
