@@ -7,14 +7,14 @@
 // WEIGHTS.bin: N rows of ROW_WORDS little-endian uint32 ({bias, w[n_in-1..0]}).
 // EVENTS.bin:  uint32 codes: input line index, or STEP_CODE for "run one timestep".
 // MON.bin:     uint32 per neuron update: (index << (W_V + 1)) | (spike << W_V) | v.
-// Compile-time constants (-D): N_NEURONS, ROW_WORDS, STEP_CODE, W_V, and TOP (the
-// Verilated class, e.g. Vlif_core_population) with TOP_HEADER.
+// Compile-time constants (-D): N_NEURONS, ROW_WORDS, STEP_CODE, W_V, and HARNESS_TOP (the
+// Verilated class, e.g. Vlif_core_population) with HARNESS_HEADER.
 #include <cstdint>
 #include <cstdio>
 #include <vector>
 
 #include "verilated.h"
-#include TOP_HEADER
+#include HARNESS_HEADER
 
 static std::vector<uint32_t> read_words(const char* path) {
     std::vector<uint32_t> out;
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     std::vector<uint32_t> mon;
     mon.reserve(events.size() * 64);
     VerilatedContext context;
-    TOP top{&context};
+    HARNESS_TOP top{&context};
     const uint32_t v_mask = (1u << W_V) - 1u;
 
     auto tick = [&]() {

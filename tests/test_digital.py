@@ -323,3 +323,14 @@ def test_population_mapping_of_a_float_layer() -> None:
     mapped = core_mapping(q)
     CoreSection(**{**mapped, "kind": "population"}).validate()
     assert b_int[0] == round((1 - q.fixed.leak_factor) * 1e8 * 1e-10 / q.lsb)
+
+
+def test_monitor_signature_matches_sequential_definition() -> None:
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, 2**27, size=500).astype(np.uint64)
+    expected = 0
+    for w in words.tolist():
+        expected = (expected * harness.HASH_BASE + w) % 2**64
+    assert harness.signature(words) == expected
+    words[123] ^= np.uint64(1 << 5)
+    assert harness.signature(words) != expected

@@ -89,19 +89,26 @@ def test_population_core_regression(path: Path, sim: str, seed: int, tmp_path: P
     assert report.spikes > 0
 
 
-def test_run_rtl_api_matches_golden_twin(seed: int) -> None:
-    """The deployment API: run_rtl == population_run(...).spike, with a rst-free
-    second run reusing the build (state starts cleared every run)."""
-    require_tool("verilator")
-    from lifhw.digital.population import run_rtl
+@pytest.mark.parametrize("sim", SIMS)
+def test_run_rtl_api_and_full_record_match_golden_twin(sim: str, seed: int) -> None:
+    """The deployment API: run_rtl == population_run(...).spike; the recording path
+    returns every membrane, and its signature equals the harness's."""
+    _tool(sim)
+    from lifhw.digital import harness
+    from lifhw.digital.population import run_rtl, simulate_rtl
 
     pf = load(ROOT / "circuits/lif_core_population_small.toml")
     core: CoreSection = pf.core
-    weights, bias, spikes = regress.random_population(core, 40, seed)
-    got = run_rtl(pf, weights, spikes, bias=bias, sim="verilator", build_root=BUILD_ROOT)
-    want = fp.population_run(core.fixed(), weights, spikes, bias).spike
-    assert got.dtype == bool and got.shape == (40, core.n_neurons)
-    assert np.array_equal(got, want), f"seed={seed}"
+    weights, bias, spikes = regress.random_population(core, 60, seed)
+    want = fp.population_run(core.fixed(), weights, spikes, bias)
+    got = run_rtl(pf, weights, spikes, bias=bias, sim=sim, build_root=BUILD_ROOT)
+    assert got.dtype == bool and got.shape == (60, core.n_neurons)
+    assert np.array_equal(got, want.spike), f"seed={seed}"
+    full = simulate_rtl(pf, weights, spikes, bias=bias, sim=sim, stall=True,
+                        build_root=BUILD_ROOT)
+    assert full.v is not None and np.array_equal(full.v, want.v), f"seed={seed}"
+    assert full.monitor_signature == harness.signature(
+        harness.monitor_words(core, want.v, want.spike))
 
 
 def test_waves_on_request(tmp_path: Path) -> None:

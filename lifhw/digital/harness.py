@@ -143,7 +143,7 @@ def neuron_harness(top: str, p: FixedLIF, *, lanes: int, depth: int,
 module tb_lanes;
     reg clk = 1'b0;
     always #5 clk = ~clk;
-    reg done = 1'b0;
+    reg done /*verilator public_flat_rd*/ = 1'b0;  // the only signal cocotb reads
     reg [{w_i + 1}:0] stim [0:{size - 1}];        // {{rst, step, i_in}}
     reg [{w_v}:0] resp [0:{size - 1}];            // {{spike, v}}
     reg [8*1024-1:0] stim_file;
@@ -236,14 +236,16 @@ module tb_population;
     reg clk = 1'b0;
     always #5 clk = ~clk;
     reg rst = 1'b1;
-    reg done = 1'b0;
+    reg done /*verilator public_flat_rd*/ = 1'b0;  // the only signal cocotb reads
 
     reg [{w_row - 1}:0] wmem [0:{n - 1}];
     reg [{iw + 1}:0] ev [0:{ev_depth - 1}];       // {{kind, index}}: kind 0 input, 1 step
     reg [{mw - 1}:0] mon [0:{depth - 1}];          // {{index, spike, v}}
     reg [{ow - 1}:0] oev [0:{depth - 1}];          // {{step tag, index}}
     reg [8*1024-1:0] weights_file, events_file, mon_file, oev_file, counts_file;
-    integer nevents, stall, fd;
+    integer nevents, stall, record, fd;
+    // Signature of the whole monitor stream: hash = hash * B + word (mod 2^64).
+    reg [63:0] mon_hash = 64'd0;
     integer ei = 0;
     integer wi = 0;
     integer n_mon = 0;
@@ -279,6 +281,7 @@ module tb_population;
         if (!$value$plusargs("counts=%s", counts_file)) $display("tb: +counts= missing");
         if (!$value$plusargs("nevents=%d", nevents)) nevents = 0;
         if (!$value$plusargs("stall=%d", stall)) stall = 0;
+        if (!$value$plusargs("record=%d", record)) record = 1;
         $readmemh(weights_file, wmem);
         if (nevents > 0)
             $readmemh(events_file, ev, 0, nevents - 1);
@@ -292,7 +295,10 @@ module tb_population;
             rst <= 1'b0;
         end
         if (mon_valid) begin
-            mon[n_mon] <= {{mon_index, mon_spike, mon_v}};
+            if (record != 0)
+                mon[n_mon] <= {{mon_index, mon_spike, mon_v}};
+            mon_hash <= mon_hash * 64'h{HASH_BASE:x}
+                        + {{{64 - mw}'d0, mon_index, mon_spike, mon_v}};
             n_mon <= n_mon + 1;
         end
         if (out_valid && out_ready) begin
@@ -341,9 +347,9 @@ module tb_population;
                     drain = drain + 1;
                     if (!out_valid && drain > 2) begin
                         fd = $fopen(counts_file, "w");
-                        $fdisplay(fd, "%0d %0d", n_mon, n_oev);
+                        $fdisplay(fd, "%0d %0d %h", n_mon, n_oev, mon_hash);
                         $fclose(fd);
-                        if (n_mon > 0) $writememh(mon_file, mon, 0, n_mon - 1);
+                        if (n_mon > 0 && record != 0) $writememh(mon_file, mon, 0, n_mon - 1);
                         if (n_oev > 0) $writememh(oev_file, oev, 0, n_oev - 1);
                         done <= 1'b1;
                     end
@@ -353,6 +359,32 @@ module tb_population;
     end
 endmodule
 """
+
+
+#: Odd multiplier of the monitor signature (the 64-bit FNV prime): a single wrong
+#: word always changes the signature (its difference times an odd power of B).
+HASH_BASE = 0x100000001B3
+
+
+def monitor_words(core: CoreSection, v: np.ndarray, spike: np.ndarray) -> np.ndarray:
+    """Monitor words ``{index, spike, v}`` in update order, uint64, from (T, N) arrays."""
+    n_steps, n = v.shape
+    index = np.broadcast_to(np.arange(n, dtype=np.uint64), (n_steps, n))
+    vbits = (np.asarray(v, dtype=np.int64) & ((1 << core.w_v) - 1)).astype(np.uint64)
+    word = ((index << np.uint64(core.w_v + 1))
+            | (np.asarray(spike, dtype=np.uint64) << np.uint64(core.w_v)) | vbits)
+    return word.reshape(-1)
+
+
+def signature(words: np.ndarray) -> int:
+    """``hash = hash * HASH_BASE + word`` over the words, mod 2^64 (as the harness)."""
+    m = words.size
+    if m == 0:
+        return 0
+    # hash = sum_k word_k * B^(m-1-k): powers by a wrapping uint64 cumulative product.
+    powers = np.cumprod(np.full(m, HASH_BASE, dtype=np.uint64))[::-1]
+    powers = np.concatenate([powers[1:], np.ones(1, dtype=np.uint64)])
+    return int(np.sum(words.astype(np.uint64) * powers, dtype=np.uint64))
 
 
 def population_weight_rows(core: CoreSection, weights: np.ndarray, bias: np.ndarray) -> bytes:
@@ -375,15 +407,18 @@ def population_events(core: CoreSection, input_spikes: np.ndarray) -> tuple[byte
 
 
 def population_responses(core: CoreSection, mon_path: Path, oev_path: Path, counts: Path,
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(mon_index, mon_spike, mon_v, out events (tag, index)) read from the harness files."""
+                         *, record: bool = True
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Harness outputs: (mon_index, mon_spike, mon_v, out events (tag, index), number of
+    monitor updates, monitor signature). Without ``record`` the monitor arrays are empty."""
     try:
-        n_mon, n_oev = (int(x) for x in counts.read_text().split())
+        n_mon_s, n_oev_s, hash_s = counts.read_text().split()
+        n_mon, n_oev, mon_hash = int(n_mon_s), int(n_oev_s), int(hash_s, 16)
     except (FileNotFoundError, ValueError):
         raise SimulationError(f"the simulator wrote no valid counts file {counts}") from None
     nw = clog2(core.n_neurons)
     mw = nw + 1 + core.w_v
-    if n_mon:
+    if n_mon and record:
         bits = unpack_hex(mon_path, mw, n_mon)
         mon_v = from_bits(bits[:, : core.w_v], signed=True)
         mon_spike = bits[:, core.w_v].astype(bool)
@@ -398,7 +433,7 @@ def population_responses(core: CoreSection, mon_path: Path, oev_path: Path, coun
                            from_bits(ebits[:, :nw], signed=False)], axis=1)
     else:
         events = np.zeros((0, 2), np.int64)
-    return mon_index, mon_spike, mon_v, events
+    return mon_index, mon_spike, mon_v, events, n_mon, mon_hash
 
 
 def check_population_ranges(core: CoreSection, weights: np.ndarray, bias: np.ndarray) -> None:

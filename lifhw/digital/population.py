@@ -38,9 +38,10 @@ from lifhw.golden.fixedpoint import Quantization, quantize_lif
 from lifhw.io import atomic_write_bytes
 from lifhw.params import ParamFile, load
 
-#: Smallest response-memory size (timesteps) of a harness build; larger runs
-#: use the next power of two (a separate, cached build).
-MIN_STEPS = 1024
+#: Response-memory words of a harness build: every run of up to
+#: MONITOR_WORDS / N timesteps shares one (cached) build; longer runs get a larger
+#: power-of-two build of their own.
+MONITOR_WORDS = 1 << 20
 
 
 @dataclass
@@ -50,13 +51,17 @@ class PopulationResult:
     Attributes:
         spikes: Output spikes per step and neuron (from the (valid, index) event
             port), bool, shape (T, N).
-        v: Membrane after each step (from the monitor port), int64, shape (T, N).
-        monitor_spikes: Spikes seen on the monitor port, shape (T, N).
+        v: Membrane after each step (from the monitor port), int64, shape (T, N);
+            None when the run only kept the monitor signature.
+        monitor_spikes: Spikes seen on the monitor port, shape (T, N) (or None).
+        monitor_signature: 64-bit signature of the whole monitor stream
+            (:func:`lifhw.digital.harness.signature` of ``{index, spike, v}`` words).
     """
 
     spikes: np.ndarray
-    v: np.ndarray
-    monitor_spikes: np.ndarray
+    v: np.ndarray | None
+    monitor_spikes: np.ndarray | None
+    monitor_signature: int = 0
 
 
 def _config_of(config: ParamFile | CoreSection | str | Path) -> tuple[str, CoreSection, str]:
@@ -86,8 +91,8 @@ def population_config(config: ParamFile | CoreSection | str | Path, *, max_steps
 def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarray,
                  input_spikes: np.ndarray, *, bias: np.ndarray | None = None,
                  sim: str = "verilator", stall: bool = False, waves: bool = False,
-                 build_root: Path | None = None, work_dir: Path | None = None
-                 ) -> PopulationResult:
+                 record: bool = True, build_root: Path | None = None,
+                 work_dir: Path | None = None) -> PopulationResult:
     """Run the population core and return spikes and membranes of every step.
 
     Args:
@@ -100,6 +105,8 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
         sim: ``verilator`` (fast) or ``icarus`` (four-state).
         stall: Withdraw ``out_ready`` pseudo-randomly (exercises back-pressure).
         waves: Dump waveforms into ``work_dir``.
+        record: Return every membrane; False keeps only the monitor signature (the
+            fast path: no per-update file traffic).
         build_root: Where builds are cached (default ``./build/rtl``).
         work_dir: Where stimulus, responses and logs go (default: temporary).
 
@@ -119,7 +126,7 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
         raise ValueError(f"bias has shape {b.shape}, the core needs ({n},)")
     harness.check_population_ranges(core, w, b)
     n_steps = s.shape[0]
-    max_steps = MIN_STEPS
+    max_steps = max(1, MONITOR_WORDS // n)
     while max_steps < n_steps:
         max_steps *= 2
     cfg = population_config(config, max_steps=max_steps, waves=waves, build_root=build_root)
@@ -132,18 +139,19 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
         events, n_events = harness.population_events(core, s)
         atomic_write_bytes(files["events"], events)
         plusargs = (*(f"+{k}={v}" for k, v in files.items()), f"+counts={counts}",
-                    f"+nevents={n_events}", f"+stall={int(stall)}")
+                    f"+nevents={n_events}", f"+stall={int(stall)}", f"+record={int(record)}")
         # Bound: clear + weight load + per step (events + N updates, x4 for stalls).
         cycles = 3 * n + 4 * (n_events + n_steps * (n + 8)) + 100
         run_cfg = RunConfig(**{**cfg.__dict__, "plusargs": plusargs,
                                "timeout_ns": 10 * cycles})
         get_simulator(sim).run(run_cfg, work)
-        mon_index, mon_spike, mon_v, events_out = harness.population_responses(
-            core, files["mon"], files["oev"], counts)
-    if mon_v.size != n * n_steps:
-        raise _protocol(f"{mon_v.size} monitor updates, expected {n * n_steps}")
+        mon_index, mon_spike, mon_v, events_out, n_mon, mon_hash = (
+            harness.population_responses(core, files["mon"], files["oev"], counts,
+                                         record=record))
+    if n_mon != n * n_steps:
+        raise _protocol(f"{n_mon} monitor updates, expected {n * n_steps}")
     expected_index = np.tile(np.arange(n), n_steps)
-    if not np.array_equal(mon_index, expected_index):
+    if record and not np.array_equal(mon_index, expected_index):
         bad = int(np.flatnonzero(mon_index != expected_index)[0])
         raise _protocol(f"monitor update {bad} was neuron {mon_index[bad]}, expected "
                         f"{expected_index[bad]} (neurons must be swept in order)")
@@ -158,8 +166,12 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
         order = tags * n + idx
         if np.any(np.diff(order) <= 0):
             raise _protocol("output events are not in (step, index) order")
+    if not record:
+        return PopulationResult(spikes=spikes, v=None, monitor_spikes=None,
+                                monitor_signature=mon_hash)
     return PopulationResult(spikes=spikes, v=mon_v.reshape(n_steps, n),
-                            monitor_spikes=mon_spike.reshape(n_steps, n))
+                            monitor_spikes=mon_spike.reshape(n_steps, n),
+                            monitor_signature=mon_hash)
 
 
 def _protocol(message: str) -> Exception:
@@ -187,7 +199,7 @@ def run_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarray,
     Returns:
         Bool spikes, shape (T, N).
     """
-    return simulate_rtl(config, weights, input_spikes, bias=bias, sim=sim,
+    return simulate_rtl(config, weights, input_spikes, bias=bias, sim=sim, record=False,
                         build_root=build_root).spikes
 
 
