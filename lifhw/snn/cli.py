@@ -18,7 +18,7 @@ from lifhw.errors import ParamError
 
 
 def register(subparsers: Any) -> None:
-    from lifhw.snn.deploy import TARGETS
+    from lifhw.snn.deploy import ALL_TARGETS, TARGETS
     from lifhw.snn.surrogate import SURROGATES
     from lifhw.snn.task import METHODS
 
@@ -51,7 +51,8 @@ def register(subparsers: Any) -> None:
     de.add_argument("--method", choices=METHODS, default="surrogate",
                     help="without a model file: build this one first")
     de.add_argument("--targets", default=",".join(TARGETS),
-                    help=f"comma-separated subset of {','.join(TARGETS)}")
+                    help=f"comma-separated subset of {','.join(ALL_TARGETS)} "
+                    f"(default {','.join(TARGETS)})")
     de.add_argument("--samples", type=int, default=200,
                     help="test samples to run (default 200; 0 = all 450)")
     de.add_argument("--rtl-samples", type=int, default=None,

@@ -9,7 +9,8 @@ Targets:
   bit-accurate ``simulate`` one test sample at a time, ``energy`` from the
   chips' published per-event figures;
 * ``rtl`` -- lifhw's Verilog population core under Verilator
-  (:mod:`lifhw.digital.population`).
+  (:mod:`lifhw.snn.rtl`, :mod:`lifhw.digital.population`);
+* ``rtl_twin`` (on request) -- the core's bit-exact NumPy twin, for all samples.
 
 Per target the table gives the test accuracy, the agreement of its class
 decisions with the float reference, spikes and synaptic events per inference,
@@ -32,6 +33,8 @@ from lifhw.network import Network
 from lifhw.snn import export, model
 
 TARGETS = ("float", "loihi", "truenorth", "spinnaker", "brainscales", "rtl")
+#: Also accepted: the RTL core's bit-exact NumPy twin (no simulator, all samples).
+ALL_TARGETS = (*TARGETS, "rtl_twin")
 CHIP_TARGETS = ("loihi", "truenorth", "spinnaker", "brainscales")
 #: Default number of test samples run on the RTL core.
 RTL_SAMPLES = 32
@@ -210,7 +213,7 @@ def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray, reference: np.n
     for layer in layers:
         pre = np.concatenate([rasters[s] for s in layer.sources], axis=2)[:-1]
         events += float(np.sum(pre.sum(axis=(0, 1)) * np.count_nonzero(layer.weights, axis=0)))
-    return DeployResult("rtl" if engine != "twin" else "rtl (NumPy twin)",
+    return DeployResult("rtl" if engine != "twin" else "rtl_twin",
                         float(np.mean(pred == labels)), float(np.mean(pred == reference)),
                         float(sum(s.sum() for s in spikes.values())) / n, events / n, None,
                         warnings, time.perf_counter() - start,
@@ -252,9 +255,9 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
     """
     from lifhw.errors import ParamError
 
-    unknown = [t for t in targets if t not in TARGETS]
+    unknown = [t for t in targets if t not in ALL_TARGETS]
     if unknown:
-        raise ParamError(f"unknown deployment target(s) {unknown}; choose from {TARGETS}")
+        raise ParamError(f"unknown deployment target(s) {unknown}; choose from {ALL_TARGETS}")
     nir_note = ""
     if via_nir:
         original = export.simulate_network(network, x)
@@ -273,6 +276,9 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
             m = x.shape[1] if rtl_samples is None else min(rtl_samples, x.shape[1])
             result = _guard(target, lambda m=m: run_rtl(network, x[:, :m], labels[:m],
                                                         reference[:m]))
+        elif target == "rtl_twin":
+            result = _guard(target, lambda: run_rtl(network, x, labels, reference,
+                                                    engine="twin"))
         else:
             result = _guard(target, lambda t=target: run_chip(t, network, x, labels, reference))
         results.append(result)
