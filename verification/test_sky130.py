@@ -214,3 +214,35 @@ def test_temperature_reaches_the_simulator(measured):
           f"I_b {fit.bias_current:.4g} A")
     assert fit.kappa == pytest.approx(ch.kappa, rel=0.1)  # measured +6 %; missing .temp: +19 %
     assert fit.bias_current == pytest.approx(hot.leak_bias_current, rel=0.1)
+
+
+def test_mismatch_offset_spread_matches_pelgrom():
+    require_tool("ngspice")
+    # Input-referred offset of the 5T OTA: the nfet pair and the pfet mirror each
+    # contribute sqrt(2) sigma(Vth) (the mirror's error referred to the input by
+    # kappa_p/kappa_n ~ 1). Per-device sigma(Vth) from the PDK's matching constants
+    # (models_global.spice: 3.356 mV um nfet, 5.856 mV um pfet; over sqrt(W L) in um,
+    # the nfet's times its delvto geometry factor, models_fet.spice).
+    base = circuit_of()
+    w, l = base.sky130.ota_w * 1e6, base.sky130.ota_l * 1e6
+    mw, ml = base.sky130.mirror_w * 1e6, base.sky130.mirror_l * 1e6
+    geometry = (0.008 * 8 / l + 0.992) * (0.035 * 7 / w + 0.965) * (0.001 * 56 / (w * l)
+                                                                      + 0.999)
+    sigma_n = 3.356e-3 / math.sqrt(w * l) * geometry
+    sigma_p = 5.856e-3 / math.sqrt(mw * ml)
+    predicted = math.sqrt(2 * sigma_n**2 + 2 * sigma_p**2)
+    offsets = []
+    for seed in range(12):
+        circuit = circuit_of(corner="tt_mm", sky130={"mismatch_seed": seed})
+        low, high = sky130.transfer_range(circuit)
+        v, i = characterise.ota_transfer("v130", circuit, v_start=low, v_stop=high,
+                                         points=61, config=CONFIG, spiking=False)
+        fit = characterise.fit_tanh(v, i, circuit.v_rest, circuit.thermal_voltage)
+        # membrane voltage where the leak is zero, relative to V_L
+        offsets.append(-2 * circuit.thermal_voltage / fit.kappa
+                       * math.atanh(fit.offset_current / fit.bias_current))
+    spread = float(np.std(offsets, ddof=1))
+    print(f"\nmismatch offset over 12 samples: sigma {spread * 1e3:.2f} mV "
+          f"(Pelgrom {predicted * 1e3:.2f} mV), mean {np.mean(offsets) * 1e3:.2f} mV")
+    # 12 samples: s/sigma lies in [0.5, 1.6] with 99 % probability (chi, 11 dof)
+    assert 0.5 * predicted < spread < 1.6 * predicted
