@@ -295,17 +295,21 @@ def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
         n_steps = round(stimulus.t_stop / core.dt)
         table: Any = rtl_run.DEPTH  # per simulator (a plain int in older versions)
         depth = int(table["verilator"] if isinstance(table, dict) else table)
-        if n_steps > depth:
+        if n_steps + 1 > depth:
             raise ParamError(f"stimulus.t_stop / core.dt = {n_steps} steps exceeds the RTL "
                              f"harness depth {depth}", path="stimulus.t_stop")
         current = _sample_current(stimulus, core.dt, n_steps)
         lo, hi = -(1 << (fixed.w_i - 1)), (1 << (fixed.w_i - 1)) - 1
         i_in = np.clip(np.asarray(fixed.current_to_input(current, lsb=core.v_lsb,
                                                          r_m=core.r_m)), lo, hi)
-        run = rtl_run.run_neurons(pf, i_in.astype(np.int64).reshape(-1, 1))
-        steps = np.flatnonzero(np.asarray(run.spike)[:, 0])
+        # The harness resets in cycle 0 (registers start undefined): one extra reset
+        # cycle in front, dropped from the outputs, so step k sees the input of step k.
+        column = np.concatenate([[0], i_in]).astype(np.int64).reshape(-1, 1)
+        run = rtl_run.run_neurons(pf, column)
+        spike = np.asarray(run.spike)[1:, 0]
+        steps = np.flatnonzero(spike)
         t = np.arange(1, n_steps + 1) * core.dt
-        trace = Trace(t=t, v=core.v_rest + np.asarray(run.v)[:, 0] * core.v_lsb,
+        trace = Trace(t=t, v=core.v_rest + np.asarray(run.v)[1:, 0] * core.v_lsb,
                       spike_times=(steps + 1) * core.dt, t_stop=stimulus.t_stop, backend="rtl",
                       meta={"tau_s": lif.tau_m})
         out.update(trace_metrics(pf, trace, metrics))
