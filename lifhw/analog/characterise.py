@@ -373,7 +373,7 @@ def characterise(name: str, circuit: CircuitSection, *,
         name: Design name.
         circuit: The circuit (any topology following the node contract).
         threshold_currents: Currents (A) for the threshold calibration; default 2x
-            and 6x the nominal tanh rheobase.
+            and 6x the rheobase of the tanh model with the extracted leak.
         with_threshold: Run the (longer) spiking transients for the threshold.
         transfer_span: Half-width of the DC sweep around V_L, in units of the nominal
             linear range 2U_T/kappa (a transistor OTA follows tanh best near V_L).
