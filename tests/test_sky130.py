@@ -218,3 +218,19 @@ def test_transfer_range_covers_membrane_swing():
     low, high = sky130.transfer_range(circuit)
     assert low == pytest.approx(0.6 - circuit.linear_range)
     assert high == pytest.approx(0.675)
+
+
+def test_mim_capacitors():
+    circuit, stimulus = _load({"sky130": {"capacitor": "mim"}})
+    text = nl.generate("n130", circuit, stimulus)
+    side = (1e-12 / sky130.MIM_DENSITY_F_PER_UM2) ** 0.5 - sky130.MIM_GROWTH_UM
+    drawn = nl.spice_number(round(side, 6))
+    assert f"XCM vm 0 sky130_fd_pr__cap_mim_m3_1 W={drawn} L={drawn}" in text
+    assert "XCREF rc 0 sky130_fd_pr__cap_mim_m3_1 " in text
+    path = Path(next(ln for ln in text.splitlines()
+                     if ln.startswith(".include")).split('"')[1]).expanduser()
+    assert ".subckt  sky130_fd_pr__cap_mim_m3_1" in path.read_text()
+    assert path != models.trimmed_model_path("tt")  # its own cache entry
+    tiny, stimulus = _load({"membrane_capacitance": "1 fF", "sky130": {"capacitor": "mim"}})
+    with pytest.raises(ParamError, match="MIM plate"):
+        nl.generate("n130", tiny, stimulus)

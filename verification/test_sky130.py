@@ -246,3 +246,13 @@ def test_mismatch_offset_spread_matches_pelgrom():
           f"(Pelgrom {predicted * 1e3:.2f} mV), mean {np.mean(offsets) * 1e3:.2f} mV")
     # 12 samples: s/sigma lies in [0.5, 1.6] with 99 % probability (chi, 11 dof)
     assert 0.5 * predicted < spread < 1.6 * predicted
+
+
+def test_mim_capacitor_realises_c(measured):
+    _, ch, _ = measured
+    # The MIM plates are sized for C at the tt density: the leak time constant with
+    # them equals the ideal-capacitor one (both include the same device parasitics).
+    circuit = circuit_of(sky130={"capacitor": "mim"})
+    tau, _, _ = characterise.leak_step("v130", circuit, config=CONFIG)
+    print(f"\ntau with MIM capacitor {tau:.5g} s, ideal {ch.tau_s:.5g} s")
+    assert tau == pytest.approx(ch.tau_s, rel=0.01)

