@@ -2,7 +2,7 @@
 
 RTL: the generated Verilog is bit-exact, so the spike count stored for a point
 must equal the fixed-point golden model's (:func:`lifhw.golden.fixedpoint.run`)
-on the same integer inputs. Chips: the stored metrics are the chip flow's own
+on the same integer inputs; its yosys area is the digital flow's synthesis. Chips: the stored metrics are the chip flow's own
 comparison with the float golden network, and more bias gives more spikes.
 """
 
@@ -32,7 +32,7 @@ def test_rtl_points_are_bit_exact_with_fixed_point_golden(tmp_path: Path) -> Non
 name = "rtl"
 base = "core.toml"
 backend = "rtl"
-metrics = ["n_spikes", "rate_hz", "isi_error"]
+metrics = ["n_spikes", "rate_hz", "isi_error", "gate_equivalents", "cells"]
 timeout = "900 s"
 [axes]
 "stimulus.amplitude" = ["250 pA", "400 pA"]
@@ -55,6 +55,15 @@ timeout = "900 s"
         expected = int(np.asarray(fixedpoint.run(p, i_in).spike).sum())
         assert row["metrics"]["n_spikes"] == expected > 0
         assert abs(row["metrics"]["isi_error"]) < 0.1
+    # yosys area of the core: what the digital flow's synthesis reports; the 16-bit
+    # shift-leak datapath is a few hundred NAND2 equivalents (TOOLCHAIN.md: ~400).
+    from lifhw.digital.synth import synthesize
+
+    area = synthesize(load_mapping(base))
+    for row in rows:
+        assert row["metrics"]["gate_equivalents"] == pytest.approx(area.gate_equivalents)
+        assert 100 < row["metrics"]["gate_equivalents"] < 2000
+        assert row["metrics"]["cells"] == area.logic_cells + area.flip_flops
 
 
 def _toml(data: dict) -> str:

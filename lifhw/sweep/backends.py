@@ -48,13 +48,15 @@ BACKENDS.add("rtl", "lifhw.sweep.backends:evaluate_rtl")
 for _name in ("loihi", "truenorth", "spinnaker", "brainscales"):
     BACKENDS.add(_name, f"lifhw.sweep.backends:evaluate_{_name}")
 
+#: Synthesis metrics of digital points (yosys, :mod:`lifhw.digital.synth`).
+_AREA_METRICS = ("gate_equivalents", "cells", "flip_flops", "memory_bits")
 _TRACE_METRICS = ("rate_hz", "n_spikes", "isi_error", "rate_error", "tau_s", "tau_error")
 
 #: Backend name -> metric names it can compute (checked when a spec is loaded).
 METRICS: dict[str, tuple[str, ...]] = {
     "golden": (*_TRACE_METRICS, "area_um2", "capacitor_energy_j"),
     "ngspice": (*_TRACE_METRICS, "energy_per_spike_j", "area_um2"),
-    "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells"),
+    "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells", "flip_flops", "memory_bits"),
     **{chip: (*_TRACE_METRICS, "energy_per_spike_j", "rate_correlation", "count_error")
        for chip in ("loihi", "truenorth", "spinnaker", "brainscales")},
 }
@@ -290,7 +292,7 @@ def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
     lif = core.lif()
     fixed = core.fixed()
     out: dict[str, float] = {}
-    trace_wanted = set(metrics) - {"gate_equivalents", "cells"}
+    trace_wanted = set(metrics) - set(_AREA_METRICS)
     if trace_wanted:
         n_steps = round(stimulus.t_stop / core.dt)
         table: Any = rtl_run.DEPTH  # per simulator (a plain int in older versions)
@@ -315,15 +317,17 @@ def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
         out.update(trace_metrics(pf, trace, metrics))
         if "tau_error" in metrics:
             out["tau_error"] = 0.0  # the reference is the LIF the core realises
-    if {"gate_equivalents", "cells"} & set(metrics):
+    if set(_AREA_METRICS) & set(metrics):
         try:
             synth = importlib.import_module("lifhw.digital.synth")
         except ImportError as err:
             raise _flow_missing("rtl area", "lifhw.digital.synth", err) from None
         area = synth.synthesize(pf)
-        for name in ("gate_equivalents", "cells"):
-            if name in metrics:
-                out[name] = float(getattr(area, name))
+        values = {"gate_equivalents": float(area.gate_equivalents),
+                  "cells": float(area.logic_cells + area.flip_flops),
+                  "flip_flops": float(area.flip_flops),
+                  "memory_bits": float(area.memory_bits)}
+        out.update({name: values[name] for name in _AREA_METRICS if name in metrics})
     return out
 
 
