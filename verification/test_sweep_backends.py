@@ -2,8 +2,9 @@
 
 RTL: the generated Verilog is bit-exact, so the spike count stored for a point
 must equal the fixed-point golden model's (:func:`lifhw.golden.fixedpoint.run`)
-on the same integer inputs; its yosys area is the digital flow's synthesis. Chips: the stored metrics are the chip flow's own
-comparison with the float golden network, and more bias gives more spikes.
+on the same integer inputs; its yosys area is the digital flow's synthesis.
+Chips: the stored metrics are the chip flow's own comparison with the float
+golden network, and more bias gives more spikes.
 """
 
 from __future__ import annotations
