@@ -12,6 +12,12 @@ from typing import IO
 from lifhw.errors import LifhwError
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def _fail(path: Path, err: OSError) -> LifhwError:
     reason = err.strerror or str(err)
     return LifhwError(f"cannot write {path}: {reason}")
@@ -31,6 +37,9 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     except OSError as err:
         raise _fail(target, err) from None
     try:
+        # mkstemp creates 0600 files; give the result the permissions a plain
+        # open() would (0666 less the umask) so reports and netlists stay readable.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
