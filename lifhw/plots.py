@@ -121,19 +121,30 @@ def _metric_array(rows: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
 
 
 def _axis_array(rows: Sequence[Mapping[str, Any]], path: str) -> np.ndarray:
-    return np.array([axis_number((row.get("axes") or {}).get(path)) for row in rows])
+    """SI values of an axis; a non-numeric axis (corners, topologies) gets category codes."""
+    raw = [(row.get("axes") or {}).get(path) for row in rows]
+    numbers = np.array([axis_number(v) for v in raw])
+    if np.isfinite(numbers).all():
+        return numbers
+    order = list(dict.fromkeys(str(v) for v in raw))
+    return np.array([float(order.index(str(v))) for v in raw])
+
+
+def _axis_labels(rows: Sequence[Mapping[str, Any]], path: str, values: np.ndarray
+                 ) -> list[str]:
+    """Tick labels of the sorted unique ``values`` of an axis (names for categories)."""
+    raw = [(row.get("axes") or {}).get(path) for row in rows]
+    if all(np.isfinite(axis_number(v)) for v in raw):
+        return [f"{v:.3g}" for v in values]
+    order = list(dict.fromkeys(str(v) for v in raw))
+    return [order[int(v)] for v in values]
 
 
 def _varied_axes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     paths: dict[str, None] = {}
     for row in rows:
         paths.update(dict.fromkeys(row.get("axes") or {}))
-    out = []
-    for path in paths:
-        values = _axis_array(rows, path)
-        if np.isfinite(values).all() and len(np.unique(values)) > 1:
-            out.append(path)
-    return out
+    return [p for p in paths if len(np.unique(_axis_array(rows, p))) > 1]
 
 
 def _metric_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -157,8 +168,8 @@ def heat_map(rows: Sequence[Mapping[str, Any]], x: str, y: str, metric: str,
                 grid[i, j] = np.median(zs[sel])
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
     image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(range(len(ux)), [f"{v:.3g}" for v in ux], rotation=45, fontsize=7)
-    ax.set_yticks(range(len(uy)), [f"{v:.3g}" for v in uy], fontsize=7)
+    ax.set_xticks(range(len(ux)), _axis_labels(rows, x, ux), rotation=45, fontsize=7)
+    ax.set_yticks(range(len(uy)), _axis_labels(rows, y, uy), fontsize=7)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     title = _label(metric)
@@ -231,7 +242,10 @@ def fi_family(rows: Sequence[Mapping[str, Any]], current_axis: str, family_axis:
     groups: list[tuple[str, np.ndarray]]
     if family_axis:
         fam = _axis_array(rows, family_axis)
-        groups = [(f"{family_axis.split('.')[-1]} = {v:.3g}", fam == v) for v in np.unique(fam)]
+        levels = np.unique(fam)
+        names = _axis_labels(rows, family_axis, levels)
+        groups = [(f"{family_axis.split('.')[-1]} = {name}", fam == v)
+                  for v, name in zip(levels, names, strict=True)]
     else:
         groups = [("", np.ones(len(rows), dtype=bool))]
     for label, sel in groups:

@@ -418,3 +418,28 @@ def test_cli_sweep_export_and_plot(tmp_path: Path, capsys) -> None:
     assert cli(["sweep", str(tmp_path / "missing.toml")]) == 2
     with pytest.raises(LifhwError):
         run_sweep(spec, workers=0, progress=False)
+
+
+def test_pareto_front_and_categorical_axes(tmp_path: Path) -> None:
+    import numpy as np
+
+    from lifhw.plots import pareto_mask, plot_rows
+
+    # Hand-checked: (1, 5) and (2, 2) and (5, 1) trade off; (3, 3) is dominated by
+    # (2, 2); (2, 2) duplicated stays (neither is strictly better); NaN never wins.
+    points = np.array([[1, 5], [2, 2], [3, 3], [5, 1], [2, 2], [np.nan, 0]], dtype=float)
+    assert pareto_mask(points).tolist() == [True, True, False, True, True, False]
+    rows = [{"status": "done", "axes": {"circuit.corner": c, "stimulus.amplitude": a},
+             "metrics": {"rate_hz": r, "energy_per_spike_j": e, "isi_error": -r / 1e3,
+                         "area_um2": 100.0}, "point_index": i}
+            for i, (c, a, r, e) in enumerate([("tt", "10 pA", 5.0, 1e-12),
+                                              ("ss", "10 pA", 4.0, 2e-12),
+                                              ("tt", "20 pA", 9.0, 3e-12),
+                                              ("ss", "20 pA", 8.0, 4e-12)])]
+    summary = plot_rows(rows, tmp_path / "plots")
+    names = {p.name for p in summary.figures}
+    assert {"heat_rate_hz.png", "pareto.png", "fi_family.png"} <= names
+    assert summary.counts == {"done": 4, "failed": 0}
+    # energy, |ISI error|, area: point 0 (least energy) and 1 (least error) form the
+    # front; 2 is dominated by 0 and 1, 3 by 1.
+    assert [row[:2] for row in summary.pareto[1:]] == [["tt", "10 pA"], ["ss", "10 pA"]]

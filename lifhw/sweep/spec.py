@@ -33,6 +33,7 @@ import importlib
 import itertools
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -334,6 +335,11 @@ def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -
         raise ParamError("[axes] must be a table", path="axes", source=source)
     try:
         head = schema.build(_SpecHeader, data)
+        if head.plugins:
+            # Plugins live next to the spec, in the current directory or on PYTHONPATH.
+            for folder in (str(Path.cwd()), str(spec_dir.resolve())):
+                if folder not in sys.path:
+                    sys.path.append(folder)
         for i, plugin in enumerate(head.plugins):
             if not _MODULE_RE.match(plugin):
                 raise ParamError(f"not a module name: {plugin!r}", path=f"plugins[{i}]")
