@@ -267,7 +267,8 @@ def _log_free_kernel(a, b, nodes, weights, coeffs, width):  # pragma: no cover
         scale = bi * bi if bi > _SPLIT else 0.0
         q = 0.0
         upper = min(bi, _SPLIT)
-        if ai < upper:
+        # For b > 6.5 the part below u = 2 (< 40 exp(-b^2)) is below 1e-16 of the rest.
+        if ai < upper and bi < 6.5:
             q = _int_erfcx_nb(-upper, -ai, nodes, weights, coeffs, width) * math.exp(-scale)
         if bi > _SPLIT:
             aa = max(ai, _SPLIT)
@@ -279,8 +280,10 @@ def _log_free_kernel(a, b, nodes, weights, coeffs, width):  # pragma: no cover
                     acc += weights[k] * math.exp((u - bi) * (u + bi)) * (2.0 - _erfc(u, 0))
                 q += 0.5 * layer * acc
             else:
-                q += (2.0 * (_dawsn(bi, 0) - math.exp(-(bi - aa) * (bi + aa)) * _dawsn(aa, 0))
-                      - math.exp(-bi * bi) * _int_erfcx_nb(aa, bi, nodes, weights, coeffs, width))
+                q += 2.0 * (_dawsn(bi, 0) - math.exp(-(bi - aa) * (bi + aa)) * _dawsn(aa, 0))
+                if bi < 6.5:  # else exp(-b^2) int erfcx < 1e-16 of the Dawson term
+                    q -= math.exp(-bi * bi) * _int_erfcx_nb(aa, bi, nodes, weights, coeffs,
+                                                            width)
         out[i] = scale + math.log(q)
     return out
 
