@@ -443,3 +443,25 @@ def test_pareto_front_and_categorical_axes(tmp_path: Path) -> None:
     # energy, |ISI error|, area: point 0 (least energy) and 1 (least error) form the
     # front; 2 is dominated by 0 and 1, 3 by 1.
     assert [row[:2] for row in summary.pareto[1:]] == [["tt", "10 pA"], ["ss", "10 pA"]]
+
+
+def test_missing_tool_fails_before_any_point(tmp_path: Path, monkeypatch) -> None:
+    from lifhw import tools
+    from lifhw.errors import ToolMissingError
+
+    def missing(tool: str) -> str:
+        raise ToolMissingError(f"{tool} is not installed; install it with: apt-get ...")
+
+    monkeypatch.setattr(tools, "which", missing)
+    spec = write_spec(tmp_path, """
+name = "ng"
+backend = "ngspice"
+metrics = ["rate_hz"]
+[axes]
+"stimulus.amplitude" = ["1 pA"]
+""")
+    (tmp_path / "base.toml").write_text((ROOT / "circuits" / "ota_lif_behavioral.toml")
+                                        .read_text())
+    with pytest.raises(ToolMissingError, match="ngspice is not installed"):
+        run_sweep(spec, progress=False)
+    assert not (tmp_path / "spec.sqlite").exists()

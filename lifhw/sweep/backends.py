@@ -91,11 +91,24 @@ def register_backend(name: str, evaluate: str | Evaluate,
         METRICS[name] = tuple(metrics)
 
 
-def warm_up(backend: str) -> None:
+def preflight(backend: str, metrics: Sequence[str]) -> None:
+    """Fail at once, with the install command, when a local backend's tool is missing."""
+    from lifhw import tools
+
+    needs = {"ngspice": ["ngspice"], "rtl": ["verilator"]}.get(backend, [])
+    if backend == "rtl" and set(_AREA_METRICS) & set(metrics):
+        needs.append("yosys")
+    for tool in needs:
+        tools.which(tool)
+    BACKENDS.get(backend)
+
+
+def warm_up(backend: str, metrics: Sequence[str] = ()) -> None:
     """Pay one-off costs before the first point's timeout starts.
 
     Imports the backend, loads the golden kernels (every backend compares with
-    the golden model) and calls the backend's own ``warm_up`` attribute if any.
+    the golden model), imports gdsfactory when ``area_um2`` is wanted and calls
+    the backend's own ``warm_up`` attribute if any.
     """
     from lifhw.core import LIFParams
     from lifhw.golden.lif import simulate
@@ -104,6 +117,10 @@ def warm_up(backend: str) -> None:
     evaluate = BACKENDS.get(backend)
     lif = LIFParams(tau_m=0.01, r_m=1e8, v_rest=0.0, v_th=0.01, v_reset=0.0)
     simulate(lif, Stimulus(kind="constant", t_stop=0.01, amplitude=2e-10, dt=1e-3))
+    if "area_um2" in metrics:
+        from lifhw.layout import neuron_area_um2
+
+        neuron_area_um2(1e-12)
     hook = getattr(evaluate, "warm_up", None)
     if callable(hook):
         hook()
@@ -267,6 +284,21 @@ def _sample_current(stimulus: Any, dt: float, n_steps: int) -> Any:
     starts = np.arange(n_steps) * dt
     index = np.clip(np.searchsorted(edges, starts, side="right") - 1, 0, len(values) - 1)
     return values[index]
+
+
+def _warm_ngspice() -> None:
+    """Find ngspice and write the trimmed sky130 model file (tt) once per worker."""
+    from lifhw import tools
+
+    tools.which("ngspice")
+    try:
+        from lifhw.analog import models
+    except ImportError:
+        return
+    models.trimmed_model_path("tt")
+
+
+evaluate_ngspice.warm_up = _warm_ngspice  # type: ignore[attr-defined]
 
 
 def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:

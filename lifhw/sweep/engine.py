@@ -221,6 +221,10 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
     n_workers = workers if workers is not None else default_workers()
     if n_workers < 1:
         raise LifhwError(f"--workers must be >= 1, got {n_workers}")
+    if dask_address is None:  # Dask workers may have tools this machine lacks
+        from lifhw.sweep.backends import preflight
+
+        preflight(spec.backend, spec.metrics)
     limit = spec.timeout if timeout is None else timeout
     attempts = spec.retries if retries is None else retries
     with ResultsDB(db_path) as store:

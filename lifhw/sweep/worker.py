@@ -68,7 +68,7 @@ def prepare(task: Mapping[str, Any]) -> None:
         return
     for plugin in task.get("plugins", ()):
         importlib.import_module(plugin)
-    warm_up(backend)
+    warm_up(backend, tuple(task.get("metrics", ())))
     _WARM.add(backend)
 
 
