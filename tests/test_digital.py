@@ -275,6 +275,10 @@ def test_simulator_commands_are_data() -> None:
     args = get_simulator("verilator").build_args(cfg)
     assert "--timing" in args and "-std=c++20" in args
     assert get_simulator("icarus").build_dir(cfg).name == "icarus"
+    binary = get_simulator("verilator-binary")
+    command = binary.build_command(cfg, Path("/tmp/x/out"), [Path("a.v")])  # type: ignore[attr-defined]
+    assert "--binary" in command and "-DLIFHW_FINISH_ON_DONE" in command
+    assert command[-1] == "a.v"
     assert cfg.design_dir.name.startswith("d-")
     with pytest.raises(ParamError, match="did you mean 'icarus'"):
         get_simulator("icarsu")

@@ -31,7 +31,7 @@ SIMS = ("verilator", "icarus")
 #: Random neuron-updates per core: 10^6 on Verilator (the acceptance volume); Icarus
 #: is an event simulator (~10^5 updates/s here), so it runs the same stimulus
 #: generator at a quarter of the volume to keep CI within budget.
-RANDOM_UPDATES = {"verilator": 10**6,
+RANDOM_UPDATES = {"verilator": 10**6, "verilator-binary": 10**6,
                   "icarus": int(os.environ.get("LIFHW_ICARUS_UPDATES", 250_000))}
 SEED = regress.seed_from_env()
 
@@ -73,12 +73,13 @@ def test_directed_cases_cover_every_corner() -> None:
         assert total[corner] > 0, f"directed stimulus never hits {corner}: {total}"
 
 
-@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("sim", ["verilator-binary", "icarus"])
 @pytest.mark.parametrize("path", POPULATION_CORES, ids=lambda p: p.stem)
 def test_population_core_regression(path: Path, sim: str, seed: int, tmp_path: Path) -> None:
-    """Random weights/bias/inputs with output back-pressure: every membrane, monitor
-    spike and output event bit-exact."""
-    _tool(sim)
+    """Random weights/bias/inputs with output back-pressure: every output event exact,
+    every membrane through the monitor signature (the benchmarked fast path; the
+    cocotb-on-Verilator path of the same harness is test_run_rtl_api_...)."""
+    _tool(sim.split("-")[0])
     pf = load(path)
     updates = RANDOM_UPDATES[sim]
     if sim == "icarus" and pf.core.n_neurons >= 1024:

@@ -31,7 +31,9 @@ def register(subparsers: Any) -> None:
 
     test = sub.add_parser("test", help="bit-exact regression (random + directed) on a simulator")
     test.add_argument("file")
-    test.add_argument("--sim", choices=("verilator", "icarus"), default="verilator")
+    test.add_argument("--sim", choices=("verilator", "icarus", "verilator-binary"),
+                      default="verilator",
+                      help="simulator (verilator-binary: the harness without cocotb, fastest)")
     test.add_argument("--waves", action="store_true",
                       help="dump waveforms (into --out) for the directed cases")
     test.add_argument("--seed", type=int, default=None,

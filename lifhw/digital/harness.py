@@ -178,6 +178,10 @@ module tb_lanes;
         end
     endgenerate
 
+`ifdef LIFHW_FINISH_ON_DONE
+    always @(posedge done) $finish;  // stand-alone (Verilator --binary) runs
+`endif
+
     // One falling edge after the lanes' last write, dump the responses.
     always @(negedge clk) begin
         if (!done) begin
@@ -286,6 +290,10 @@ module tb_population;
         if (nevents > 0)
             $readmemh(events_file, ev, 0, nevents - 1);
     end
+
+`ifdef LIFHW_FINISH_ON_DONE
+    always @(posedge done) $finish;  // stand-alone (Verilator --binary) runs
+`endif
 
     always @(posedge clk) begin
         lfsr <= {{lfsr[14:0], lfsr[15] ^ lfsr[13] ^ lfsr[12] ^ lfsr[10]}};

@@ -25,8 +25,8 @@ from lifhw.params import ParamFile
 #: and simulator). Icarus pays per event, so it gets many lanes and few cycles;
 #: Verilator's build time grows with the lanes it inlines, its run time barely
 #: with the cycles.
-LANES = {"icarus": 64, "verilator": 16}
-DEPTH = {"icarus": 16384, "verilator": 65536}
+LANES = {"icarus": 64, "verilator": 16, "verilator-binary": 16}
+DEPTH = {"icarus": 16384, "verilator": 65536, "verilator-binary": 65536}
 MAX_LANES = max(LANES.values())
 
 
