@@ -184,8 +184,10 @@ def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
 def _progress(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
+    # In a log file (CI, nohup) a redrawn bar is noise: update it rarely there.
+    interactive = sys.stderr.isatty()
     return tqdm(total=total, unit="pt", file=sys.stderr, disable=not enabled,
-                dynamic_ncols=True, smoothing=0.1,
+                dynamic_ncols=True, smoothing=0.1, mininterval=0.2 if interactive else 30.0,
                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, "
                            "{rate_fmt}{postfix}]")
 
