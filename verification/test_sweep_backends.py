@@ -25,6 +25,7 @@ from tests.test_sweep import ROOT
 
 def test_rtl_points_are_bit_exact_with_fixed_point_golden(tmp_path: Path) -> None:
     require_tool("verilator")
+    require_tool("yosys")
     base = read_toml(ROOT / "circuits" / "lif_core_default.toml")
     base["stimulus"] = {"kind": "constant", "amplitude": "300 pA", "t_stop": "200 ms"}
     (tmp_path / "core.toml").write_text(_toml(base))
