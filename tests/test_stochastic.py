@@ -100,6 +100,22 @@ def test_siegert_matches_mpmath(mu: float, sigma: float) -> None:
     assert float(abs(mp.mpf(rate) - reference) / reference) < 1e-10
 
 
+def test_compiled_kernel_matches_numpy_reference_path() -> None:
+    # Same split, different numerics: tabulated antiderivative vs 48-point quadrature.
+    from lifhw.golden import stochastic
+
+    rng = np.random.default_rng(11)
+    mu = rng.uniform(-0.05, 0.08, 20000)
+    sigma = 10 ** rng.uniform(-6, -1, 20000)
+    a = (NEURON["v_reset"] - mu) / sigma
+    b = (NEURON["v_th"] - mu) / sigma
+    reference = stochastic._log_free_time(a, b)
+    compiled = stochastic._log_free_kernel(a, b, stochastic._SHORT_NODES,
+                                           stochastic._SHORT_WEIGHTS, stochastic._TABLE,
+                                           stochastic._TABLE_WIDTH)
+    assert np.max(np.abs(np.expm1(compiled - reference))) < 1e-11
+
+
 @pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
 def test_textbook_formula_is_wrong_where_erfcx_is_right() -> None:
     # exp(u^2)(1 + erf u) loses everything below u ~ -5.9 (erf rounds to -1).
