@@ -3,8 +3,9 @@
     .venv/bin/python -m benchmarks.bench_sweep            # ~3-5 min on 2 cores
 
 1. Per-point engine overhead: a backend that does nothing, through the full
-   path (spec point -> worker process -> JSON -> one SQLite transaction), vs the
-   wall time of one behavioural ngspice point; plus raw SQLite WAL rows/s.
+   path (spec point -> worker process -> JSON -> one SQLite transaction), locally
+   and on a 2-worker Dask LocalCluster, vs the wall time of one behavioural
+   ngspice point; plus raw SQLite WAL rows/s.
 2. Throughput on 2 cores: sky130 points through the engine (persistent workers,
    trimmed model library) vs one ``ngspice -b`` process per point with the full
    sky130 library (2 at a time), same netlists otherwise.
@@ -72,6 +73,24 @@ metrics = ["rate_hz"]
         raw = time.perf_counter() - start
     return {"points": n, "wall_s": wall, "per_point_ms": 1e3 * wall / n,
             "db_rows_per_s": 2000 / raw}
+
+
+def dask_overhead(tmp: Path, n: int = 400) -> dict[str, float]:
+    """The no-op sweep on a 2-worker LocalCluster: per-point cost of the Dask path."""
+    from distributed import LocalCluster
+
+    from lifhw.sweep.engine import run_sweep
+
+    spec = tmp / "noop.toml"
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        run_sweep(spec, db=tmp / "dask_warm.sqlite", dask_address=address, progress=False)
+        start = time.perf_counter()
+        summary = run_sweep(spec, db=tmp / "dask.sqlite", dask_address=address,
+                            progress=False)
+        wall = time.perf_counter() - start
+    assert summary.done == n, summary.errors
+    return {"points": n, "wall_s": wall, "per_point_ms": 1e3 * wall / n}
 
 
 def behavioural_point_seconds(repeats: int = 5) -> float:
@@ -187,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         results["overhead"] = engine_overhead(tmp)
+        results["dask_overhead"] = dask_overhead(tmp)
         point = behavioural_point_seconds()
         results["behavioural_point_s"] = point
         results["overhead_fraction"] = results["overhead"]["per_point_ms"] / 1e3 / point
