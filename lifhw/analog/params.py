@@ -39,7 +39,7 @@ TOPOLOGY_NAMES = ("behavioral", "sky130")
 
 #: Process corners of the sky130 model library: the five global corners and their
 #: mismatch (``_mm``, Monte-Carlo) variants. The behavioural topology ignores it.
-CORNERS = ("tt", "ss", "ff", "sf", "fs", "tt_mm", "ss_mm", "ff_mm", "sf_mm", "fs_mm")
+CORNERS = ("tt", "ss", "ff", "sf", "fs", "tt_mm", "ss_mm", "ff_mm", "sf_mm", "fs_mm", "mc")
 
 #: ngspice's default temperature (27 degC), in kelvin.
 DEFAULT_TEMPERATURE_K = 300.15
