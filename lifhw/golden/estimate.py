@@ -16,7 +16,9 @@ with measurement noise and the leak between samples taken out:
    inverse ``V_n = y_n + (tau_f/dt)(y_n - y_{n-1})`` (exact for linear V, uses
    no post-spike sample), after it with the zero-order-hold inverse
    ``V = (y_{n+1} - a y_n)/(1 - a)``, ``a = exp(-dt/tau_f)`` (exact while V is
-   constant, i.e. during the refractory clamp).
+   constant, i.e. during the refractory clamp). On a filtered trace the jump is
+   located on the ZOH inverse to within ``dt/2`` of a sample, and only samples
+   surely on one side of it are used (offset uniform over ``(dt/2, 3dt/2)``).
 3. **Noise.** The white-noise standard deviation comes from second differences
    (``var = 6 sigma_n^2`` for white noise on a smooth membrane). Spike-triggered
    averages over K spikes divide the noise variance by K; the regression for
