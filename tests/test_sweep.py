@@ -174,13 +174,13 @@ def test_golden_sweep_matches_closed_form_and_resume_skips(tmp_path: Path) -> No
 def test_failed_hung_and_crashing_points_are_stored_and_killed(tmp_path: Path,
                                                                monkeypatch) -> None:
     monkeypatch.setenv("LIFHW_TEST_PIDDIR", str(tmp_path))
-    for backend, needle in (("boom", "ValueError: boom"), ("hang", "timed out after 2 s"),
+    for backend, needle in (("boom", "ValueError: boom"), ("hang", "timed out after 5 s"),
                             ("crash", "worker process died (exit status 3)")):
         spec = write_spec(tmp_path, f"""
 name = "{backend}"
 backend = "{backend}"
 metrics = ["rate_hz"]
-timeout = "2 s"
+timeout = "5 s"
 retries = 0
 [axes]
 "stimulus.amplitude" = ["200 pA", "400 pA", "300 pA"]

@@ -38,7 +38,7 @@ def test_local_cluster_runs_sweep_and_kills_hung_point(tmp_path: Path, monkeypat
 name = "hang"
 backend = "hang"
 metrics = ["rate_hz"]
-timeout = "3 s"
+timeout = "5 s"
 retries = 0
 [axes]
 "stimulus.amplitude" = ["200 pA", "400 pA"]
@@ -49,7 +49,7 @@ retries = 0
         assert (summary.done, summary.failed) == (6, 0)
         hung = run_sweep(hang, dask_address=cluster.scheduler_address, progress=False)
         assert (hung.done, hung.failed) == (1, 1)
-        assert "timed out after 3 s" in hung.errors[0]
+        assert "timed out after 5 s" in hung.errors[0]
     with ResultsDB(tmp_path / "spec.sqlite", create=False) as store:
         for row in store.rows():
             params = row["params"]
