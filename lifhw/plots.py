@@ -30,14 +30,15 @@ from lifhw.io import save_figure
 
 #: Objectives of the Pareto front, in order of preference per role.
 ENERGY_METRICS = ("energy_per_spike_j", "capacitor_energy_j")
-ERROR_METRICS = ("tau_error", "isi_error", "rate_error")
+ERROR_METRICS = ("tau_step_error", "tau_error", "isi_error", "rate_error")
 AREA_METRICS = ("area_um2", "gate_equivalents")
 
 _LABELS = {
     "rate_hz": "rate (Hz)", "isi_error": "ISI error", "rate_error": "rate error",
     "tau_s": "tau (s)", "tau_error": "tau error", "energy_per_spike_j": "energy/spike (J)",
     "capacitor_energy_j": "C dV^2/2 (J)", "area_um2": "area (µm²)", "n_spikes": "spikes",
-    "gate_equivalents": "gate equivalents",
+    "gate_equivalents": "gate equivalents", "tau_step_error": "tau error (leak step)",
+    "tau_step_s": "tau, leak step (s)",
 }
 
 

@@ -3,7 +3,8 @@
 The stored rates must rise with the input current (a relation every LIF obeys)
 and agree with the golden LIF the circuit nominally realises within the
 behavioural netlist's tanh-leak deviation (a few percent at these drives); the
-GDS of each point is written on request and the area grows with C.
+leak-step tau is C / g_m (g_m = kappa I_b / 2 U_T); the GDS of each point is
+written on request and the area grows with C.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def test_behavioural_ngspice_sweep(tmp_path: Path) -> None:
 name = "ng"
 base = "{base}"
 backend = "ngspice"
-metrics = ["rate_hz", "isi_error", "tau_s", "area_um2"]
+metrics = ["rate_hz", "isi_error", "tau_s", "area_um2", "tau_step_s"]
 timeout = "120 s"
 [axes]
 "circuit.membrane_capacitance" = ["1 pF", "2 pF"]
@@ -51,6 +52,8 @@ timeout = "120 s"
         assert row["metrics"]["rate_hz"] == pytest.approx(expected, rel=0.08)
         assert abs(row["metrics"]["isi_error"]) < 0.08
         assert (tmp_path / "ng_gds" / f"{row['key']}.gds").stat().st_size > 10_000
+        # The behavioural leak is the ideal tanh OTA: small-signal tau = C / g_m.
+        assert row["metrics"]["tau_step_s"] == pytest.approx(pf.circuit.tau_m, rel=0.01)
 
 
 def _raw(plain: dict) -> dict:

@@ -19,6 +19,9 @@ Metrics common to the backends (relative errors are signed,
 ``rate_error``       rate error, same reference
 ``tau_s``            membrane time constant the point realises
 ``tau_error``        tau error vs the golden/intended tau
+``tau_step_s``       (ngspice) small-signal tau from a leak step response
+                     (:func:`lifhw.analog.characterise.leak_step`)
+``tau_step_error``   (ngspice) ``tau_step_s / (C / g_m) - 1``, nominal g_m
 ``energy_per_spike_j`` energy drawn per spike (analog: supply energy / spikes)
 ``area_um2``         sky130 layout area of the neuron cell (:mod:`lifhw.layout`)
 ``gate_equivalents`` yosys NAND2-equivalents (digital points)
@@ -55,7 +58,8 @@ _TRACE_METRICS = ("rate_hz", "n_spikes", "isi_error", "rate_error", "tau_s", "ta
 #: Backend name -> metric names it can compute (checked when a spec is loaded).
 METRICS: dict[str, tuple[str, ...]] = {
     "golden": (*_TRACE_METRICS, "area_um2", "capacitor_energy_j"),
-    "ngspice": (*_TRACE_METRICS, "energy_per_spike_j", "area_um2"),
+    "ngspice": (*_TRACE_METRICS, "energy_per_spike_j", "area_um2", "tau_step_s",
+                "tau_step_error"),
     "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells", "flip_flops", "memory_bits"),
     **{chip: (*_TRACE_METRICS, "energy_per_spike_j", "rate_correlation", "count_error")
        for chip in ("loihi", "truenorth", "spinnaker", "brainscales")},
@@ -267,6 +271,15 @@ def evaluate_ngspice(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
     if {"tau_s", "tau_error"} & set(metrics) and "tau_s" not in trace.meta:
         trace = trace.with_meta(tau_s=fit_tau(trace, circuit.refractory))
     out = trace_metrics(pf, trace, metrics)
+    if {"tau_step_s", "tau_step_error"} & set(metrics):
+        # The analog flow's small-signal measurement: response to a step of 2 % of I_b.
+        from lifhw.analog.characterise import leak_step
+
+        tau_step = leak_step(pf.name, circuit)[0]
+        if "tau_step_s" in metrics:
+            out["tau_step_s"] = tau_step
+        if "tau_step_error" in metrics:
+            out["tau_step_error"] = tau_step / circuit.tau_m - 1.0
     if "energy_per_spike_j" in metrics:
         out["energy_per_spike_j"] = float(trace.meta.get("energy_per_spike_j", math.nan))
     if "area_um2" in metrics:

@@ -48,7 +48,7 @@ def run(out_dir: Path) -> Any:
         summary.line(),
         f"database: {db} (export: lifhw sweep export {db} --csv)",
         f"Pareto front: {max(len(plots.pareto) - 1, 0)} of {summary.done} points "
-        "(energy/spike, |tau error|, area all minimised)",
+        "(energy/spike, |tau error| from a leak step, area all minimised)",
         *notes,
         *summary.errors,
     ]
