@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -89,9 +90,17 @@ def run_demo(out_dir: Path, only: list[str] | None = None) -> list[DemoSection]:
     Returns:
         The sections, in order; the last one is the overview of stage times.
     """
+    from lifhw.errors import LifhwError
     from lifhw.report import write_report
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:  # fail at once, not after minutes of simulation, when out/ is not writable
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".lifhw-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise LifhwError(f"cannot write the demo output to {out_dir}: "
+                         f"{err.strerror or err}; choose another directory with -o") from None
     began = time.perf_counter()
     sections: list[DemoSection] = []
     keys: list[str] = []

@@ -62,3 +62,16 @@ def test_report_renders_figures_in_chromium(tmp_path: Path) -> None:
     # must add several times as many.
     assert with_figures - without > 5000, (with_figures, without)
     assert with_figures > 4 * max(without, 1), (with_figures, without)
+
+
+def test_demo_refuses_unwritable_output_at_once(tmp_path: Path) -> None:
+    import pytest
+
+    from lifhw.cli import main as cli
+    from lifhw.errors import LifhwError
+
+    target = tmp_path / "file"
+    target.write_text("a file where the output directory should be")
+    with pytest.raises(LifhwError, match="cannot write the demo output"):
+        run_demo(target / "out")
+    assert cli(["demo", "-o", str(target / "out")]) == 2
