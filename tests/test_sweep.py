@@ -469,3 +469,25 @@ metrics = ["rate_hz"]
     with pytest.raises(ToolMissingError, match="ngspice is not installed"):
         run_sweep(spec, progress=False)
     assert not (tmp_path / "spec.sqlite").exists()
+
+
+def test_two_sweep_processes_share_one_database(tmp_path: Path) -> None:
+    first = write_spec(tmp_path, GOLDEN_SPEC, "first.toml")
+    second = write_spec(tmp_path, GOLDEN_SPEC.replace('"golden_small"', '"golden_other"')
+                        .replace('["10 ms", "20 ms"]', '["30 ms", "40 ms"]'), "second.toml")
+    db = tmp_path / "both.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "lifhw.cli", "sweep", str(spec), "--db",
+                               str(db), "--workers", "1", "-q"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for spec in (first, second)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    with ResultsDB(db, create=False) as store:
+        assert store.integrity_ok()
+        rows = store.rows()
+        assert [s["name"] for s in store.sweeps()].count("golden_small") == 1
+    assert len(rows) == 12 and len({r["key"] for r in rows}) == 12
+    assert {r["sweep"] for r in rows} == {"golden_small", "golden_other"}
+    assert all(r["status"] == "done" for r in rows)
