@@ -74,7 +74,6 @@ _ASYM = 30.0
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
 #: Coefficients of t^-2k (k = 1..5) in the asymptotic antiderivative of erfcx.
 _ASYM_COEFFS = np.array([0.25, -3.0 / 16.0, 5.0 / 16.0, -105.0 / 128.0, 945.0 / 320.0])
-_CHUNK = 8192
 
 # scipy's compiled special functions, called from numba by symbol name (so that
 # the compiled kernels can be cached on disk; the address is bound at import).
@@ -450,11 +449,16 @@ def _fp_unit_flux(mu: float, sigma: float, tau_m: float, v_th: float, v_reset: f
     # above v_reset and 0 below (reflecting far end): back-substitute from
     # P(v_th) = 0 downwards. A first-order recurrence: stable.
     flux = np.where(np.arange(len(mid)) >= n_below, 1.0, 0.0)
-    p = np.zeros(len(v))
-    coef = step / diffusion
-    for i in range(len(mid) - 1, -1, -1):
-        p[i] = (flux[i] * coef + b_minus[i] * p[i + 1]) / b_plus[i]
-    return v, p, step
+    return v, _back_substitute(flux * (step / diffusion), b_minus, b_plus), step
+
+
+@numba.njit(cache=True)
+def _back_substitute(source, b_minus, b_plus):  # pragma: no cover
+    """p_i = (source_i + B(z_i) p_{i+1}) / B(-z_i) from p_N = 0 downwards."""
+    p = np.zeros(source.shape[0] + 1)
+    for i in range(source.shape[0] - 1, -1, -1):
+        p[i] = (source[i] + b_minus[i] * p[i + 1]) / b_plus[i]
+    return p
 
 
 def fokker_planck_stationary(
