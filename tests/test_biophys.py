@@ -154,6 +154,8 @@ def test_relay_window_grows_with_inhibition() -> None:
     large = biophys.relay_gating_window(P, w_exc=3.5e-9, w_inh=3e-9)
     assert large[0] < small[0] and large[1] > small[1]
     assert all(math.isnan(x) for x in biophys.relay_gating_window(P, w_exc=1e-9, w_inh=2e-9))
+    with pytest.raises(ValueError):
+        biophys.relay_gating_window(P.replace(tau_syn_inh=0.0), w_exc=3.5e-9, w_inh=2e-9)
 
 
 # ---------------------------------------------------------- homeostatic plasticity

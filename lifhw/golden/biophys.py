@@ -386,6 +386,8 @@ def relay_peak_depolarisation(params: LIFParams, delta: float, *, w_exc: float, 
         w_inh: IPSC amplitude (A), > 0 (applied with a minus sign).
         t_window: Time after the EPSP searched for the peak (s).
     """
+    if not (params.tau_syn_exc > 0 and params.tau_syn_inh > 0):
+        raise ValueError("relay gating needs current synapses: tau_syn_exc and tau_syn_inh > 0")
     t = np.linspace(0.0, t_window, 4001)  # time after the EPSP
     v = (params.r_m * w_exc * _psp_kernel(t, params.tau_m, params.tau_syn_exc)
          - params.r_m * w_inh * _psp_kernel(t - delta, params.tau_m, params.tau_syn_inh))
