@@ -168,3 +168,23 @@ def test_synth_area_grows_with_multiply_leak() -> None:
     mult = synthesize(load(ROOT / "circuits/lif_core_multiply.toml"))
     assert 100 < shift.logic_cells < 1000
     assert mult.gate_equivalents > 1.5 * shift.gate_equivalents
+
+
+@pytest.mark.parametrize("path", NEURON_CORES, ids=lambda p: p.stem)
+def test_per_cycle_cocotb_bench_icarus(path: Path, seed: int, tmp_path: Path) -> None:
+    """The classic per-cycle cocotb bench (verification/rtl_benches) on the regression's
+    own Icarus build: Python drives lane 0 every cycle and checks it against the golden
+    model. (Verilator builds keep signals private for speed; the batch regression
+    covers it.)"""
+    require_tool("iverilog")
+    from dataclasses import replace
+
+    from lifhw.digital.run import neuron_config
+    from lifhw.digital.sim import get_simulator
+
+    cfg = replace(neuron_config(load(path), sim="icarus", build_root=BUILD_ROOT),
+                  plusargs=("+ncycles=0",),
+                  test_module="verification.rtl_benches.lif_neuron_percycle",
+                  extra_env={"LIFHW_CORE": str(path), "LIFHW_SEED": str(seed),
+                             "LIFHW_CYCLES": "1500"})
+    get_simulator("icarus").run(cfg, tmp_path)

@@ -155,7 +155,9 @@ module tb_lanes;
         if (!$value$plusargs("stim=%s", stim_file)) $display("tb_lanes: +stim= missing");
         if (!$value$plusargs("resp=%s", resp_file)) $display("tb_lanes: +resp= missing");
         if (!$value$plusargs("ncycles=%d", ncycles)) ncycles = 0;
-        $readmemh(stim_file, stim, 0, {lanes} * ncycles - 1);
+        // ncycles = 0: the lanes are left to a per-cycle cocotb bench.
+        if (ncycles > 0)
+            $readmemh(stim_file, stim, 0, {lanes} * ncycles - 1);
     end
 
     genvar g;
@@ -186,7 +188,8 @@ module tb_lanes;
     always @(negedge clk) begin
         if (!done) begin
             if (k == ncycles + 1) begin
-                $writememh(resp_file, resp, 0, {lanes} * ncycles - 1);
+                if (ncycles > 0)
+                    $writememh(resp_file, resp, 0, {lanes} * ncycles - 1);
                 done = 1'b1;
             end
             k = k + 1;
