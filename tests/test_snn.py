@@ -12,8 +12,10 @@ import math
 import numpy as np
 import pytest
 
+from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.lif import simulate_population
+from lifhw.network import InputPopulation, Network, Population, Projection
 from lifhw.snn import convert, data, export, model, train
 from lifhw.snn.layers import KERNELS, SpikingConv2d, SpikingDense, SynapseKernel
 from lifhw.snn.surrogate import SURROGATES, Surrogate
@@ -121,7 +123,7 @@ def test_delta_layer_matches_golden_grid_lif() -> None:
     layer = SpikingDense(kernel=SynapseKernel("delta"), beta=math.exp(-dt / tau), weights=w)
     x = (rng.random((200, 1, 12)) < 0.3).astype(float)
     spikes, _ = layer.run_dense(x)
-    params = export.LIFParams(tau_m=tau, r_m=1e8, v_rest=-0.065, v_th=-0.065 + scale,
+    params = LIFParams(tau_m=tau, r_m=1e8, v_rest=-0.065, v_th=-0.065 + scale,
                               v_reset=-0.065)
     jumps = scale * (x[:, 0] @ layer.weights.T)
     trace = simulate_population(params, np.zeros(5), t_stop=200 * dt, dt=dt, dv_jump=jumps)
@@ -133,13 +135,13 @@ def test_delta_layer_matches_golden_grid_lif() -> None:
 
 def test_simulate_network_matches_golden_with_bias_and_refractory() -> None:
     rng = np.random.default_rng(5)
-    neuron = export.LIFParams(tau_m=10e-3, r_m=1e8, v_rest=-0.07, v_th=-0.05,
+    neuron = LIFParams(tau_m=10e-3, r_m=1e8, v_rest=-0.07, v_th=-0.05,
                               v_reset=-0.075, t_ref=3e-3)
     bias = rng.uniform(0.1e-9, 0.3e-9, 6)
     w = rng.normal(4e-3, 3e-3, (6, 9))
-    net = export.Network("n", (export.InputPopulation("input", 9),),
-                         (export.Population("p", 6, neuron, bias),),
-                         (export.Projection("input", "p", w, 1),), dt=0.5e-3)
+    net = Network("n", (InputPopulation("input", 9),),
+                         (Population("p", 6, neuron, bias),),
+                         (Projection("input", "p", w, 1),), dt=0.5e-3)
     x = rng.random((300, 9)) < 0.2
     got = export.simulate_network(net, x)["p"]
     jumps = np.zeros((300, 6))
