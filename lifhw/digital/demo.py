@@ -78,6 +78,7 @@ def run(out_dir: Path) -> DemoSection:
     ax.set_ylabel("membrane (mV)")
     ax.set_title("lif_neuron RTL (solid) vs float golden model (dotted)")
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
     section.figures.append(save_figure(fig, out_dir / "digital_membrane.png"))
     plt.close(fig)
 
@@ -96,6 +97,7 @@ def run(out_dir: Path) -> DemoSection:
     ax.set_xlabel("timestep")
     ax.set_ylabel("neuron")
     ax.set_title("population core output events (RTL)")
+    fig.tight_layout()
     section.figures.append(save_figure(fig, out_dir / "digital_population_raster.png"))
     plt.close(fig)
 
