@@ -16,7 +16,7 @@ from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.lif import simulate_population
 from lifhw.network import InputPopulation, Network, Population, Projection
-from lifhw.snn import convert, data, export, model, train
+from lifhw.snn import convert, data, export, model, task, train
 from lifhw.snn.layers import KERNELS, SpikingConv2d, SpikingDense, SynapseKernel
 from lifhw.snn.surrogate import SURROGATES, Surrogate
 
@@ -280,3 +280,19 @@ def test_bias_current_gives_the_bias_rate() -> None:
     for j, b in enumerate(conv.biases[0][:2]):
         isi_steps = 1.0 / b
         assert n_steps / (math.ceil(isi_steps) + 1) <= counts[j] <= n_steps / isi_steps + 1
+
+
+@pytest.mark.parametrize("method", ["surrogate", "convert"])
+def test_batched_simulator_equals_golden_network(digits: data.Digits, method: str) -> None:
+    """export.simulate_network (batched) == lifhw.golden.network (one sample at a time)."""
+    from lifhw.golden import network as golden_network
+
+    cfg = train.TrainConfig(epochs=3)
+    net, info = task.build(method, digits=digits, config=cfg)
+    x = task.encoded_test_set(net, info, digits)[:, :6]
+    batched = export.simulate_network(net, x)
+    assert batched["output"].any()
+    for i in range(x.shape[1]):
+        run = golden_network.simulate_network(net, x[:, i].astype(bool))
+        for name, spikes in batched.items():
+            assert np.array_equal(spikes[:, i], run.spikes[name]), (name, i)
