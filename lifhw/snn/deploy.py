@@ -112,10 +112,11 @@ def _split(network: Network, x: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def run_float(network: Network, x: np.ndarray, labels: np.ndarray) -> DeployResult:
-    """The float reference on inputs (T, N, n_inputs)."""
+def run_float(network: Network, x: np.ndarray, labels: np.ndarray,
+              spikes: dict[str, np.ndarray] | None = None) -> DeployResult:
+    """The float reference on inputs (T, N, n_inputs) (``spikes``: its run, if done)."""
     start = time.perf_counter()
-    spikes = export.simulate_network(network, x)
+    spikes = export.simulate_network(network, x) if spikes is None else spikes
     pred = model.predict(spikes["output"])
     n = x.shape[1]
     return DeployResult("float", float(np.mean(pred == labels)), 1.0,
@@ -259,15 +260,16 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
     if unknown:
         raise ParamError(f"unknown deployment target(s) {unknown}; choose from {ALL_TARGETS}")
     nir_note = ""
+    spikes = export.simulate_network(network, x)
     if via_nir:
-        original = export.simulate_network(network, x)
+        original = spikes
         network = nir_roundtrip(network)
-        after = export.simulate_network(network, x)
-        same = all(np.array_equal(original[k], after[k]) for k in original)
+        spikes = export.simulate_network(network, x)
+        same = all(np.array_equal(original[k], spikes[k]) for k in original)
         nir_note = "; via NIR: " + ("spikes identical" if same else "SPIKES CHANGED")
-    reference_run = run_float(network, x, labels)
+    reference_run = run_float(network, x, labels, spikes)
     reference_run.note += nir_note
-    reference = model.predict(export.simulate_network(network, x)["output"])
+    reference = model.predict(spikes["output"])
     results = []
     for target in targets:
         if target == "float":
