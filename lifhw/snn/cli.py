@@ -108,6 +108,12 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     from lifhw.snn import data, deploy, export, task
 
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    unknown = [t for t in targets if t not in deploy.ALL_TARGETS]
+    if unknown:  # before any training
+        raise ParamError(f"unknown deployment target(s) {unknown}; choose from "
+                         f"{', '.join(deploy.ALL_TARGETS)}")
+    if args.samples < 0:
+        raise ParamError("--samples must be >= 0")
     digits = data.load()
     if args.model and Path(args.model).suffix == ".nir":
         from lifhw import nir_bridge
@@ -121,8 +127,6 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         network, info = export.load_model(Path(args.model))
     else:
         network, info = task.build(args.method, digits=digits)
-    if args.samples < 0:
-        raise ParamError("--samples must be >= 0")
     n = args.samples or len(digits.y_test)
     x = task.encoded_test_set(network, info, digits)[:, :n]
     rtl_samples = deploy.RTL_SAMPLES if args.rtl_samples is None else args.rtl_samples
