@@ -143,7 +143,14 @@ def main() -> None:
         with contextlib.suppress(Exception):  # evaluate_task reports the same cause
             prepare(task)
         results.write(json.dumps({"started": task["key"]}) + "\n")
-        results.write(json.dumps(evaluate_task(task), allow_nan=True) + "\n")
+        result = evaluate_task(task)
+        try:
+            text = json.dumps(result, allow_nan=True)
+        except (TypeError, ValueError) as err:  # a backend returned a non-number
+            text = json.dumps({**result, "status": "failed", "metrics": {},
+                               "error": f"backend returned a value that is not a number: "
+                                        f"{err}"})
+        results.write(text + "\n")
 
 
 class WorkerProcess:
