@@ -102,7 +102,7 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
             (row = target neuron, column = input line).
         input_spikes: Input spikes per step, bool, shape (T, n_in).
         bias: Integer bias per neuron (N,), within ``w_i`` signed bits; default 0.
-        sim: ``verilator`` (fast) or ``icarus`` (four-state).
+        sim: ``verilator``, ``icarus`` (four-state) or ``verilator-binary`` (fastest).
         stall: Withdraw ``out_ready`` pseudo-randomly (exercises back-pressure).
         waves: Dump waveforms into ``work_dir``.
         record: Return every membrane; False keeps only the monitor signature (the
@@ -193,7 +193,8 @@ def run_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarray,
         weights: Integer weights (N, n_in) within ``w_w`` signed bits.
         input_spikes: Bool (T, n_in).
         bias: Integer bias (N,) within ``w_i`` signed bits.
-        sim: ``verilator`` or ``icarus``.
+        sim: ``verilator`` (cocotb), ``icarus`` (cocotb, four-state) or
+            ``verilator-binary`` (the same harness without cocotb, ~3x faster).
         build_root: Build cache directory.
 
     Returns:
