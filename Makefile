@@ -17,7 +17,7 @@ APT_PACKAGES := ngspice libngspice0-dev iverilog yosys liblz4-dev perl g++ make 
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: all setup sysdeps venv lava demo test lint typecheck unit verify bench clean
+.PHONY: all setup sysdeps venv lava demo test lint unit verify bench figures clean
 
 all: demo
 
@@ -81,8 +81,20 @@ test: setup lint
 	.venv-brian2/bin/python -m pip install -q "brian2==2.9.0" "numpy<2.4" cython
 	@touch $@
 
-bench: setup .venv-brian2/.lifhw-installed
+# snnTorch (PyTorch CPU 2.13.0, from the machine's wheel directory when present) for the
+# SNN training-time comparison; never installed into .venv.
+TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl) torch==2.13.0)
+.venv-snntorch/.lifhw-installed:
+	$(PYTHON) -m venv .venv-snntorch
+	.venv-snntorch/bin/python -m pip install -q "$(TORCH_WHEEL)" snntorch numpy scikit-learn
+	@touch $@
+
+bench: setup .venv-brian2/.lifhw-installed .venv-snntorch/.lifhw-installed
 	$(BIN)/python -m benchmarks
+
+# Regenerate the documentation figures of the theory page.
+figures: venv
+	$(BIN)/python -m lifhw.golden.theory_demo docs/figures --full
 
 clean:
 	rm -rf out build .pytest_cache .mypy_cache .ruff_cache sim_build
