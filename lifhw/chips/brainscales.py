@@ -76,7 +76,6 @@ from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.kernels import _v_after
 
-# One helper for the chips B simulators (a candidate for lifhw.chips.base).
 from lifhw.network import Network, Population, Projection, gather_sum
 
 NAME = "brainscales"

@@ -78,7 +78,6 @@ from lifhw.chips.base import (
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 
-# One helper for the chips B simulators (a candidate for lifhw.chips.base).
 from lifhw.network import Network, Population, Projection, gather_sum
 
 NAME = "spinnaker"
