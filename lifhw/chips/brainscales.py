@@ -75,7 +75,6 @@ from lifhw.chips.base import (
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.kernels import _v_after
-
 from lifhw.network import Network, Population, Projection, gather_sum
 
 NAME = "brainscales"

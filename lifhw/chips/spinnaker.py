@@ -77,7 +77,6 @@ from lifhw.chips.base import (
 )
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
-
 from lifhw.network import Network, Population, Projection, gather_sum
 
 NAME = "spinnaker"
