@@ -44,10 +44,15 @@ venv: $(STAMP)
 # Lava (Intel's Loihi framework) needs Python < 3.11: its own venv, used only by
 # verification/ as an independent bit-accurate reference.
 $(LAVA_STAMP):
-	@py310="$$(command -v pyenv >/dev/null && echo "$$(pyenv root)/versions/3.10.13/bin/python3")"; \
-	[ -x "$$py310" ] || py310="$$(command -v python3.10 || true)"; \
-	if [ -z "$$py310" ] || [ ! -x "$$py310" ]; then \
-	  echo "lifhw: no Python 3.10 here; Lava cross-checks will be skipped"; \
+	@py310=""; \
+	for cand in "$$(command -v pyenv >/dev/null 2>&1 && pyenv root)/versions/3.10.13/bin/python3" \
+	            $(HOME)/.pyenv/versions/3.10*/bin/python3 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
+	  if [ -x "$$cand" ] && "$$cand" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
+	    py310="$$cand"; break; \
+	  fi; \
+	done; \
+	if [ -z "$$py310" ]; then \
+	  echo "lifhw: no Python 3.10 here; the Lava cross-check of the Loihi model cannot run"; \
 	else \
 	  ( test -x $(LAVA_VENV)/bin/python || "$$py310" -m venv $(LAVA_VENV) ) && \
 	  $(LAVA_VENV)/bin/python -m pip install -q lava-nc==0.10.0 && touch $(LAVA_STAMP); \
