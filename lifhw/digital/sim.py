@@ -127,10 +127,11 @@ class Simulator(ABC):
                 try:
                     runner.build(sources=paths, hdl_toplevel=cfg.toplevel, build_dir=out,
                                  build_args=self.build_args(cfg), waves=cfg.waves,
-                                 timescale=("1ns", "1ps"), always=False)
+                                 timescale=("1ns", "1ps"), always=False,
+                                 log_file=out / "build.log")
                 except SystemExit as err:  # cocotb's runner exits on a failed command
                     raise SimulationError(f"{self.name} build of {cfg.toplevel} failed "
-                                          f"(see {out})") from err
+                                          f"(log: {out / 'build.log'})") from err
                 except Exception as err:
                     raise SimulationError(f"{self.name} build of {cfg.toplevel} failed: "
                                           f"{err}") from err
@@ -158,10 +159,11 @@ class Simulator(ABC):
                                             *(self.wave_plusargs(cfg, test_dir)
                                               if cfg.waves else [])],
                                   waves=cfg.waves,
-                                  extra_env=env, timescale=("1ns", "1ps"))
+                                  extra_env=env, timescale=("1ns", "1ps"),
+                                  log_file=test_dir / "sim.log")
             except SystemExit as err:
                 raise SimulationError(f"{self.name} run of {cfg.toplevel} failed "
-                                      f"(see {test_dir})") from err
+                                      f"(log: {test_dir / 'sim.log'})") from err
         try:
             total, failed = get_results(Path(xml))
         except RuntimeError as err:
