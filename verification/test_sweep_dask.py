@@ -26,8 +26,6 @@ from lifhw.sweep.db import ResultsDB
 from lifhw.sweep.engine import run_sweep
 from tests.test_sweep import GOLDEN_SPEC, LIF, ROOT, _alive, write_spec
 
-pytest.importorskip("distributed")
-
 
 def test_local_cluster_runs_sweep_and_kills_hung_point(tmp_path: Path, monkeypatch) -> None:
     from distributed import LocalCluster
