@@ -62,24 +62,34 @@ def run(out_dir: Path) -> DemoSection:
 
 
 def _sky130_lines(pf: Any, out_dir: Path) -> list[str]:
-    """One transistor-level run of the same neuron, if the sky130 generator exists."""
+    """The same neuron at transistor level, compared with the golden tanh model twice:
+    with the nominal parameters and with those extracted from the circuit itself."""
     import dataclasses
     import importlib.util
 
     if importlib.util.find_spec("lifhw.analog.sky130") is None:
         return []
-    from lifhw.analog.backends import simulate
+    from lifhw.analog.flow import compare_circuit
     from lifhw.errors import LifhwError
 
     circuit = dataclasses.replace(pf.circuit, topology="sky130")
     try:
-        sim = simulate("ota_lif_demo_sky130", circuit, pf.stimulus)
+        result = compare_circuit("ota_lif_demo_sky130", circuit, pf.stimulus,
+                                 fi_multiples=())
     except (LifhwError, ImportError) as err:
         return [f"sky130 netlist not simulated: {err}"]
-    trace = sim.trace
-    energy = trace.meta.get("energy_per_spike_j")
-    text = (f"sky130 transistor-level netlist (tt, nominal sizing): {len(trace.spike_times)} "
-            f"spikes at {trace.rate_hz():.2f} Hz")
+    s = result.summary()
+    nominal, calibrated = s["vs_nominal"], s["vs_calibrated"]
+    text = (f"sky130 transistor level (tt): {s['n_spikes']} spikes at {s['rate_hz']:.2f} Hz; "
+            f"ISI error vs golden {nominal['isi_error'] * 100:+.2f} % with nominal "
+            f"parameters, {calibrated['isi_error'] * 100:+.2f} % with the extracted ones")
+    lines = [text]
+    ch = s.get("characterisation") or {}
+    if "kappa" in ch and "tau_s" in ch:
+        lines.append(f"sky130 extracted: kappa {ch['kappa']:.3f}, tau {ch['tau_s'] * 1e3:.2f} ms "
+                     f"(nominal {s['tau_nominal_s'] * 1e3:.2f} ms)")
+    energy = s.get("energy_per_spike_j")
     if energy is not None:
-        text += f", {energy * 1e12:.1f} pJ per spike from the supply (bias included)"
-    return [text]
+        lines.append(f"sky130 energy: {energy * 1e12:.1f} pJ per spike from the supply "
+                     "(bias included)")
+    return lines
