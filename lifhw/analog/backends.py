@@ -398,6 +398,8 @@ class PySpiceShared(Backend):
         return cls._instance
 
     def run(self, netlist: str) -> SimOutput:
+        from PySpice.Spice.NgSpice.Shared import NgSpiceCommandError
+
         nl.check_safe(netlist)
         ng = self._ngspice()
         problems: list[str] = []
@@ -414,7 +416,11 @@ class PySpiceShared(Backend):
             # Background thread + polling the C API's ngSpice_running() gives a timeout;
             # PySpice's own is_running flag comes from a callback that fails under
             # ngspice 39 ("an integer is required") and would be read too early.
-            ng.exec_command("bg_run")
+            # PySpice flags bg_run as failed when the simulation thread has already
+            # printed an error (a fast non-convergence races the command's return).
+            # The run's own log is checked below and gives the real message.
+            with contextlib.suppress(NgSpiceCommandError):
+                ng.exec_command("bg_run")
             deadline = start + self.config.timeout_s
             # The thread may not have started when we first look: wait for its plot
             # (created when the analysis starts) or for a short grace period.
