@@ -119,6 +119,63 @@ def exact_grid(weights: np.ndarray, fan_in: int) -> np.ndarray:
     return np.round(w / step) * step
 
 
+def _windows(x: np.ndarray, kh: int, kw: int, pad_h: int, pad_w: int) -> np.ndarray:
+    """(T, B, C, H + 2 pad_h - kh + 1, W + 2 pad_w - kw + 1, kh, kw) view of padded x."""
+    padded = np.pad(x, ((0, 0), (0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
+    return np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(3, 4))
+
+
+def conv2d(x: np.ndarray, weights: np.ndarray, padding: int) -> np.ndarray:
+    """Stride-1 cross-correlation of every step and sample at once (im2col).
+
+    Args:
+        x: Input (T, B, C_in, H, W).
+        weights: Kernels (C_out, C_in, kh, kw).
+        padding: Zero padding on each side (pixels).
+
+    Returns:
+        ``d[t, b, o, y, x] = sum_{c,u,v} W[o, c, u, v] x_pad[t, b, c, y + u, x + v]``,
+        shape (T, B, C_out, H + 2p - kh + 1, W + 2p - kw + 1).
+    """
+    _, _, kh, kw = weights.shape
+    # (T, B, C_in, H', W', kh, kw) windows; contract (C_in, kh, kw) with W.
+    windows = _windows(x, kh, kw, padding, padding)
+    out = np.tensordot(windows, weights, axes=([2, 5, 6], [1, 2, 3]))
+    return np.moveaxis(out, -1, 2)  # (T, B, C_out, H', W')
+
+
+def conv2d_backward(x: np.ndarray, weights: np.ndarray, padding: int, grad: np.ndarray,
+                    need_input: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Gradients of :func:`conv2d` given ``grad = dL/dd`` (T, B, C_out, H', W').
+
+    ``dL/dW[o, c, u, v] = sum_{t,b,y,x} g[t, b, o, y, x] x_pad[t, b, c, y + u, x + v]``
+    (the input windows contracted with the output gradient), and
+    ``dL/dx_pad[c, Y, X] = sum_{o,u,v} g[o, Y - u, X - v] W[o, c, u, v]``: the
+    "full" correlation of the output gradient (zero-padded by ``k - 1``) with
+    the spatially flipped kernels, cropped by ``padding`` to the input.
+
+    Args:
+        x: The forward input (T, B, C_in, H, W).
+        weights: Kernels (C_out, C_in, kh, kw).
+        padding: Zero padding of the forward pass (pixels).
+        grad: dL/d(output), (T, B, C_out, H', W').
+        need_input: Also compute dL/dx (skip for the first layer).
+
+    Returns:
+        (dL/dW of shape (C_out, C_in, kh, kw), dL/dx of shape x.shape or None).
+    """
+    _, _, kh, kw = weights.shape
+    windows = _windows(x, kh, kw, padding, padding)
+    g_w = np.tensordot(grad, windows, axes=([0, 1, 3, 4], [0, 1, 3, 4]))
+    if not need_input:
+        return g_w, None
+    flipped = weights[:, :, ::-1, ::-1]
+    g_windows = _windows(grad, kh, kw, kh - 1, kw - 1)  # (T, B, C_out, Hp, Wp, kh, kw)
+    g_pad = np.moveaxis(np.tensordot(g_windows, flipped, axes=([2, 5, 6], [0, 2, 3])), -1, 2)
+    h, w = x.shape[3], x.shape[4]
+    return g_w, np.ascontiguousarray(g_pad[:, :, :, padding:padding + h, padding:padding + w])
+
+
 @dataclass(eq=False)
 class SpikingLayer:
     """Base of the spiking layers: neuron, kernel, the recursion, both implementations.
@@ -319,13 +376,7 @@ class SpikingConv2d(SpikingLayer):
 
     def spatial_dense(self, spikes: np.ndarray) -> np.ndarray:
         self.out_shape(tuple(spikes.shape[2:]))
-        p = self.padding
-        _, _, kh, kw = self.weights.shape
-        padded = np.pad(spikes, ((0, 0), (0, 0), (0, 0), (p, p), (p, p)))
-        # (T, B, C_in, H', W', kh, kw) windows; contract (C_in, kh, kw) with W.
-        windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(3, 4))
-        out = np.tensordot(windows, self.weights, axes=([2, 5, 6], [1, 2, 3]))
-        return np.moveaxis(out, -1, 2)  # (T, B, C_out, H', W')
+        return conv2d(spikes, self.weights, self.padding)
 
     def scatter_events(self, drive: np.ndarray, events: tuple[np.ndarray, ...]) -> None:
         batch, chan, ys, xs = events

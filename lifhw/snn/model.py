@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lifhw.errors import ParamError
+from lifhw.snn.layers import conv2d, conv2d_backward
 from lifhw.snn.surrogate import Surrogate
 
 
@@ -136,6 +137,28 @@ class SNN:
     def sizes(self) -> tuple[int, ...]:
         return (self.weights[0].shape[1], *(w.shape[0] for w in self.weights))
 
+    # -- the spatial part of a layer (dense here; ConvSNN adds convolutions) --
+    def _shape_input(self, spikes: np.ndarray) -> np.ndarray:
+        """Input spikes in the shape the first layer expects."""
+        return spikes
+
+    def _drive(self, layer: int, x: np.ndarray) -> np.ndarray:
+        """Spatial sums ``W x`` of all steps of ``x`` (T', B, *in) -> (T', B, n_out)."""
+        flat = x.reshape(*x.shape[:2], -1)
+        return flat @ self.weights[layer].T
+
+    def _drive_grads(self, layer: int, x: np.ndarray, g_drive: np.ndarray, need_input: bool
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(dL/dW, dL/dx or None) of :meth:`_drive` given dL/d(drive)."""
+        w = self.weights[layer]
+        n_out, n_in = w.shape
+        g_w = g_drive.reshape(-1, n_out).T @ x.reshape(-1, n_in)
+        return g_w, (g_drive @ w).reshape(x.shape) if need_input else None
+
+    def _bias(self, layer: int) -> np.ndarray:
+        """Bias drive of ``layer`` broadcastable against its (B, *out) state."""
+        return self.biases[layer]
+
     def _spike(self, v: np.ndarray) -> np.ndarray:
         x = v - self.neuron.theta
         if self.neuron.smooth:
@@ -152,14 +175,17 @@ class SNN:
         beta = dtype.type(self.neuron.beta)
         record = Record([], [], [])
         layer_in = np.asarray(spikes, dtype=dtype)
-        for w, c in zip(self.weights, self.biases, strict=True):
-            n_steps, batch = layer_in.shape[:2]
-            drive = np.zeros((n_steps, batch, w.shape[0]), dtype=dtype)
+        layer_in = self._shape_input(layer_in)
+        for layer in range(len(self.weights)):
+            n_steps = layer_in.shape[0]
             # one step of synaptic delay: step t sees the spikes of step t - 1
-            drive[1:] = layer_in[:-1] @ w.T
+            tail = self._drive(layer, layer_in[:-1])
+            drive = np.zeros((n_steps, *tail.shape[1:]), dtype=dtype)
+            drive[1:] = tail
+            c = self._bias(layer)
             v_all = np.empty_like(drive)
             s_all = np.empty_like(drive)
-            u = np.zeros((batch, w.shape[0]), dtype=dtype)
+            u = np.zeros(drive.shape[1:], dtype=dtype)
             for t in range(n_steps):
                 v = beta * (u + drive[t]) + c
                 s = self._spike(v)
@@ -199,13 +225,13 @@ class SNN:
                 g_v_all[t] = g_v
                 g_v_next = g_v
             g_drive = beta * g_v_all[1:]       # drive[t] = W x[t-1], t >= 1
-            n_out, n_in = self.weights[layer].shape
-            g_w = g_drive.reshape(-1, n_out).T @ x[:-1].reshape(-1, n_in)
-            g_c = g_v_all.sum(axis=(0, 1))
+            g_w, g_x = self._drive_grads(layer, x[:-1], g_drive, need_input=layer > 0)
+            # the bias is per output channel (axis 2): sum over time, batch, space
+            g_c = g_v_all.sum(axis=(0, 1, *range(3, g_v_all.ndim)))
             grads.append((g_w, g_c))
-            if layer:
+            if g_x is not None:
                 g_prev = np.zeros_like(x)
-                g_prev[:-1] = g_drive @ self.weights[layer]
+                g_prev[:-1] = g_x
                 g_s = g_prev
         return grads[::-1]
 
@@ -314,3 +340,90 @@ def cosine(a: list[tuple[np.ndarray, np.ndarray]], b: list[tuple[np.ndarray, np.
         denom = float(np.linalg.norm(x) * np.linalg.norm(y))
         out.append(float(x @ y / denom) if denom > 0 else 0.0)
     return out
+
+
+@dataclass(eq=False)
+class ConvSNN(SNN):
+    """LIF network whose first layers are spiking convolutions, then dense layers.
+
+    A layer with 4-D weights (C_out, C_in, kh, kw) is a stride-1 convolution
+    (zero padding ``padding``) whose units are LIF neurons with one bias per
+    output channel; 2-D weights are dense layers on the flattened spikes of the
+    layer before. Neuron, one-step delay, surrogate, reset handling and the
+    BPTT recursion are those of :class:`SNN` (only the spatial sums differ:
+    :func:`lifhw.snn.layers.conv2d` and its adjoint
+    :func:`lifhw.snn.layers.conv2d_backward`). The three-factor rule is not
+    implemented for convolutions.
+
+    Args:
+        weights, biases, neuron: As :class:`SNN`.
+        in_shape: Input (C, H, W); flat input (T, B, C H W) is reshaped to it.
+        padding: Zero padding of the convolutions (pixels).
+    """
+
+    in_shape: tuple[int, int, int] = (1, 8, 8)
+    padding: int = 1
+
+    @classmethod
+    def init_conv(cls, in_shape: tuple[int, int, int], channels: tuple[int, ...],
+                  dense: tuple[int, ...], neuron: NeuronConfig, kernel: int = 3,
+                  padding: int = 1, seed: int = 0, gain: float = 1.0) -> ConvSNN:
+        """Random weights ~ U(-b, b), ``b = gain sqrt(3 / fan_in)``, as :meth:`SNN.init`.
+
+        Args:
+            in_shape: Input (C, H, W).
+            channels: Output channels of each convolution, e.g. (8,).
+            dense: Sizes of the dense layers after them, e.g. (10,).
+            neuron: Neuron configuration.
+            kernel: Square kernel size (pixels).
+            padding: Zero padding (pixels).
+            seed: RNG seed.
+            gain: Scale of the initial weights.
+        """
+        if kernel < 1 or padding < 0 or not channels:
+            raise ParamError("kernel >= 1, padding >= 0 and one convolution at least",
+                             path="conv")
+        rng = np.random.default_rng(seed)
+        weights, biases = [], []
+        c, h, w = in_shape
+        for c_out in channels:
+            bound = gain * math.sqrt(3.0 / (c * kernel * kernel))
+            weights.append(rng.uniform(-bound, bound, (c_out, c, kernel, kernel))
+                           .astype(np.float32))
+            biases.append(np.zeros(c_out, dtype=np.float32))
+            c, h, w = c_out, h + 2 * padding - kernel + 1, w + 2 * padding - kernel + 1
+            if h < 1 or w < 1:
+                raise ParamError("kernel larger than the padded input", path="conv")
+        n_in = c * h * w
+        for n_out in dense:
+            bound = gain * math.sqrt(3.0 / n_in)
+            weights.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
+            biases.append(np.zeros(n_out, dtype=np.float32))
+            n_in = n_out
+        return cls(weights, biases, neuron, in_shape=in_shape, padding=padding)
+
+    def _shape_input(self, spikes: np.ndarray) -> np.ndarray:
+        return spikes.reshape(*spikes.shape[:2], *self.in_shape)
+
+    def _drive(self, layer: int, x: np.ndarray) -> np.ndarray:
+        w = self.weights[layer]
+        if w.ndim == 4:
+            return conv2d(x, w, self.padding)
+        return super()._drive(layer, x)
+
+    def _drive_grads(self, layer: int, x: np.ndarray, g_drive: np.ndarray, need_input: bool
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        w = self.weights[layer]
+        if w.ndim == 4:
+            return conv2d_backward(x, w, self.padding, g_drive, need_input)
+        return super()._drive_grads(layer, x, g_drive, need_input)
+
+    def _bias(self, layer: int) -> np.ndarray:
+        c = self.biases[layer]
+        return c.reshape(-1, 1, 1) if self.weights[layer].ndim == 4 else c
+
+    def eprop(self, record: Record, grad_out: np.ndarray
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Not available for convolutions (the traces would be per kernel tap)."""
+        raise ParamError("the three-factor rule is implemented for dense networks only",
+                         path="rule")

@@ -10,6 +10,7 @@ in a few seconds on one core.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from lifhw.errors import ParamError
 from lifhw.snn import data as digits_data
-from lifhw.snn.model import SNN, Adam, NeuronConfig, count_loss, predict
+from lifhw.snn.model import SNN, Adam, ConvSNN, NeuronConfig, count_loss, predict
 from lifhw.snn.surrogate import Surrogate
 
 RULES = ("bptt", "eprop")
@@ -42,6 +43,12 @@ class TrainConfig:
         detach_reset: Reset treated as constant in the backward pass.
         rule: ``bptt`` or ``eprop``.
         init_gain: Scale of the initial weights.
+        conv: Output channels of spiking convolutions before the dense layers
+            (empty: the dense network). With convolutions the 8x8 digit is
+            the input image (1, 8, 8) and ``hidden`` are the dense layers
+            after them; BPTT only.
+        conv_kernel: Square kernel size of the convolutions (pixels).
+        conv_padding: Zero padding of the convolutions (pixels).
         seed: Seed of initialisation and shuffling.
         threads: BLAS threads while training. The matrices are small: one
             thread is fastest, and on a loaded machine several threads of a
@@ -62,6 +69,9 @@ class TrainConfig:
     detach_reset: bool = True
     rule: str = "bptt"
     init_gain: float = 1.0
+    conv: tuple[int, ...] = ()
+    conv_kernel: int = 3
+    conv_padding: int = 1
     seed: int = 0
     threads: int = 1
 
@@ -70,11 +80,19 @@ class TrainConfig:
             raise ParamError(f"unknown rule {self.rule!r}; one of {RULES}", path="rule")
         if self.epochs < 0 or self.batch < 1 or self.n_steps < 2:
             raise ParamError("epochs >= 0, batch >= 1 and n_steps >= 2 required")
+        if self.conv and self.rule != "bptt":
+            raise ParamError("convolutions are trained with rule='bptt' only", path="rule")
 
     def neuron(self) -> NeuronConfig:
         return NeuronConfig(tau_m=self.tau_m, dt=self.dt,
                             surrogate=Surrogate(self.surrogate, self.scale),
                             detach_reset=self.detach_reset)
+
+
+#: The convolutional digits network: 8 spiking 3x3 convolutions (padding 1) on
+#: the 8x8 image, a dense 512 -> 10 readout, 10 epochs (96.9 % test accuracy
+#: in about 2 s on one core, docs/snn.md).
+CONV_CONFIG = TrainConfig(conv=(8,), hidden=(), epochs=10)
 
 
 @dataclass(eq=False)
@@ -126,8 +144,16 @@ def train(config: TrainConfig | None = None, digits: digits_data.Digits | None =
 def _train(config: TrainConfig, digits: digits_data.Digits, log: bool) -> TrainResult:
     x_train = digits_data.encode(digits.x_train, config.n_steps, config.encoding, config.seed)
     x_test = digits_data.encode(digits.x_test, config.n_steps, config.encoding, config.seed + 1)
-    sizes = (x_train.shape[2], *config.hidden, 10)
-    model = SNN.init(sizes, config.neuron(), seed=config.seed, gain=config.init_gain)
+    model: SNN
+    if config.conv:
+        side = math.isqrt(x_train.shape[2])
+        model = ConvSNN.init_conv((1, side, side), config.conv, (*config.hidden, 10),
+                                  config.neuron(), kernel=config.conv_kernel,
+                                  padding=config.conv_padding, seed=config.seed,
+                                  gain=config.init_gain)
+    else:
+        sizes = (x_train.shape[2], *config.hidden, 10)
+        model = SNN.init(sizes, config.neuron(), seed=config.seed, gain=config.init_gain)
     params = [p for pair in zip(model.weights, model.biases, strict=True) for p in pair]
     optimiser = Adam(params, lr=config.lr)
     rng = np.random.default_rng(config.seed)
