@@ -403,3 +403,8 @@ def test_conv_rejects_the_three_factor_rule() -> None:
     record = net.forward(np.zeros((3, 1, 16), dtype=np.float32))
     with pytest.raises(ParamError, match="dense networks only"):
         net.eprop(record, np.zeros((3, 1, 3), dtype=np.float32))
+
+
+def test_conv_config_is_not_exported_as_a_network(digits: data.Digits) -> None:
+    with pytest.raises(ParamError, match="convolutional"):
+        task.build("surrogate", digits=digits, config=train.CONV_CONFIG)

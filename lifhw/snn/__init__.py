@@ -3,7 +3,8 @@
 * :mod:`lifhw.snn.layers` -- dense and 2-D convolutional spiking layers with
   causal synaptic kernels; time-stepped and event-driven, bitwise equal.
 * :mod:`lifhw.snn.surrogate`, :mod:`lifhw.snn.model`, :mod:`lifhw.snn.train` --
-  surrogate-gradient BPTT and a three-factor (e-prop-style) rule in NumPy.
+  surrogate-gradient BPTT (dense and convolutional) and a three-factor
+  (e-prop-style) rule in NumPy.
 * :mod:`lifhw.snn.convert` -- ReLU ANN -> rate-coded LIF network.
 * :mod:`lifhw.snn.data` -- scikit-learn's 8x8 digits, spike-encoded.
 * :mod:`lifhw.snn.export` -- trained nets as :class:`lifhw.network.Network`,

@@ -22,6 +22,10 @@ dropped, i.e. the reset is treated as a constant in the backward pass. With
 ``smooth=True`` and ``detach_reset=False`` the backward pass is the true
 gradient of the smooth forward (checked against finite differences).
 
+**Convolutions** (:class:`ConvSNN`): the same neuron and BPTT with spiking
+2-D convolutions as the first layers; only the spatial sum and its adjoint
+differ (:func:`lifhw.snn.layers.conv2d`, :func:`lifhw.snn.layers.conv2d_backward`).
+
 **Three-factor rule** (:meth:`SNN.eprop`, after Bellec et al. 2020, Nat.
 Commun. 11:3625): ``dW_ij = -eta sum_t delta_i^t e_ij^t`` with
 

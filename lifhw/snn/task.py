@@ -46,6 +46,10 @@ def build(method: str = "surrogate", *, digits: data.Digits | None = None,
     if method in ("surrogate", "eprop"):
         cfg = replace(config or train.TrainConfig(), rule="bptt" if method == "surrogate"
                       else "eprop")
+        if cfg.conv:
+            # a Network holds dense projections only; ConvSNN stays a NumPy model
+            raise ParamError("convolutional networks cannot be exported to a Network; "
+                             "train them with lifhw.snn.train.train", path="conv")
         result = train.train(cfg, digits)
         m = result.model
         network = export.to_network(m.weights, m.biases, tau_m=m.neuron.tau_m,

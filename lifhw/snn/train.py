@@ -5,7 +5,9 @@
 :meth:`SNN.backward` (``rule="bptt"``) or :meth:`SNN.eprop`
 (``rule="eprop"``), on spike-encoded digits (:mod:`lifhw.snn.data`).
 The embedded defaults train the 64-128-10 network to >= 95 % test accuracy
-in a few seconds on one core.
+in a few seconds on one core; ``TrainConfig(conv=...)`` (e.g.
+:data:`CONV_CONFIG`) trains a :class:`lifhw.snn.model.ConvSNN` with spiking
+convolutions through the same loop.
 """
 
 from __future__ import annotations
