@@ -184,22 +184,7 @@ def test_bptt_gradient_matches_finite_differences(name: str) -> None:
     def loss() -> float:
         return float(np.sum(net.forward(x).output * proj))
 
-    grads = net.backward(net.forward(x), proj)
-    h = 1e-6
-    for layer in range(2):
-        for param, grad in ((net.weights[layer], grads[layer][0]),
-                            (net.biases[layer], grads[layer][1])):
-            numeric = np.zeros_like(param)
-            for idx in np.ndindex(param.shape):
-                keep = param[idx]
-                param[idx] = keep + h
-                up = loss()
-                param[idx] = keep - h
-                down = loss()
-                param[idx] = keep
-                numeric[idx] = (up - down) / (2 * h)
-            assert np.abs(grad).max() > 1e-3
-            assert np.allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+    _assert_gradients_match_finite_differences(net, loss, proj, x)
 
 
 def test_detached_reset_drops_the_reset_path() -> None:
@@ -347,23 +332,7 @@ def test_conv_bptt_gradient_matches_finite_differences(name: str) -> None:
     def loss() -> float:
         return float(np.sum(net.forward(x).output * proj))
 
-    grads = net.backward(net.forward(x), proj)
-    h = 1e-6
-    for layer in range(3):
-        for param, grad in ((net.weights[layer], grads[layer][0]),
-                            (net.biases[layer], grads[layer][1])):
-            assert grad.shape == param.shape
-            numeric = np.zeros_like(param)
-            for idx in np.ndindex(param.shape):
-                keep = param[idx]
-                param[idx] = keep + h
-                up = loss()
-                param[idx] = keep - h
-                down = loss()
-                param[idx] = keep
-                numeric[idx] = (up - down) / (2 * h)
-            assert np.abs(grad).max() > 1e-3
-            assert np.allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+    _assert_gradients_match_finite_differences(net, loss, proj, x)
 
 
 def test_trained_conv_layer_is_the_spiking_conv2d_layer() -> None:
@@ -408,3 +377,24 @@ def test_conv_rejects_the_three_factor_rule() -> None:
 def test_conv_config_is_not_exported_as_a_network(digits: data.Digits) -> None:
     with pytest.raises(ParamError, match="convolutional"):
         task.build("surrogate", digits=digits, config=train.CONV_CONFIG)
+
+
+def _assert_gradients_match_finite_differences(net, loss, proj, x) -> None:
+    """Every weight and bias gradient of ``net`` equals central differences of ``loss``."""
+    grads = net.backward(net.forward(x), proj)
+    h = 1e-6
+    for layer in range(len(net.weights)):
+        for param, grad in ((net.weights[layer], grads[layer][0]),
+                            (net.biases[layer], grads[layer][1])):
+            assert grad.shape == param.shape
+            numeric = np.zeros_like(param)
+            for idx in np.ndindex(param.shape):
+                keep = param[idx]
+                param[idx] = keep + h
+                up = loss()
+                param[idx] = keep - h
+                down = loss()
+                param[idx] = keep
+                numeric[idx] = (up - down) / (2 * h)
+            assert np.abs(grad).max() > 1e-3
+            assert np.allclose(grad, numeric, rtol=1e-5, atol=1e-7)

@@ -20,7 +20,7 @@ import hashlib
 import os
 import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,28 +115,36 @@ class Simulator(ABC):
 
     def build(self, cfg: RunConfig) -> Path:
         """Build (or reuse) the simulation executable; returns the build directory."""
+        return self._build_once(cfg, self._compile)
+
+    def _build_once(self, cfg: RunConfig, compile_: Callable[[RunConfig, Path], None]) -> Path:
+        """Run ``compile_(cfg, out)`` once per configuration: under a lock shared by
+        parallel test workers, skipped when the stamp of a finished build exists."""
         self.prepare()
         out = self.build_dir(cfg)
         with _locked(cfg.design_dir / f".{out.name}.lock"):
             stamp = out / ".lifhw-built"
-            if stamp.exists():
-                return out
-            paths = _write_sources(cfg)
-            runner = self.runner(cfg)
-            with _environ(self.env()):
-                try:
-                    runner.build(sources=paths, hdl_toplevel=cfg.toplevel, build_dir=out,
-                                 build_args=self.build_args(cfg), waves=cfg.waves,
-                                 timescale=("1ns", "1ps"), always=False,
-                                 log_file=out / "build.log")
-                except SystemExit as err:  # cocotb's runner exits on a failed command
-                    raise SimulationError(f"{self.name} build of {cfg.toplevel} failed "
-                                          f"(log: {out / 'build.log'})") from err
-                except Exception as err:
-                    raise SimulationError(f"{self.name} build of {cfg.toplevel} failed: "
-                                          f"{err}") from err
-            atomic_write_text(stamp, cfg.digest + "\n")
+            if not stamp.exists():
+                compile_(cfg, out)
+                atomic_write_text(stamp, cfg.digest + "\n")
         return out
+
+    def _compile(self, cfg: RunConfig, out: Path) -> None:
+        """Build through cocotb's runner."""
+        paths = _write_sources(cfg)
+        runner = self.runner(cfg)
+        with _environ(self.env()):
+            try:
+                runner.build(sources=paths, hdl_toplevel=cfg.toplevel, build_dir=out,
+                             build_args=self.build_args(cfg), waves=cfg.waves,
+                             timescale=("1ns", "1ps"), always=False,
+                             log_file=out / "build.log")
+            except SystemExit as err:  # cocotb's runner exits on a failed command
+                raise SimulationError(f"{self.name} build of {cfg.toplevel} failed "
+                                      f"(log: {out / 'build.log'})") from err
+            except Exception as err:
+                raise SimulationError(f"{self.name} build of {cfg.toplevel} failed: "
+                                      f"{err}") from err
 
     def run(self, cfg: RunConfig, test_dir: Path) -> None:
         """Build if needed and run the cocotb test module once in ``test_dir``.
@@ -231,25 +239,21 @@ class VerilatorBinary(Simulator):
     def build(self, cfg: RunConfig) -> Path:
         if cfg.waves:
             raise SimulationError("verilator-binary does not dump waves; use verilator")
-        self.prepare()
-        out = self.build_dir(cfg)
-        with _locked(cfg.design_dir / f".{out.name}.lock"):
-            stamp = out / ".lifhw-built"
-            if stamp.exists():
-                return out
-            paths = _write_sources(cfg)
-            out.mkdir(parents=True, exist_ok=True)
-            try:
-                proc = subprocess.run(self.build_command(cfg, out, paths), cwd=out,
-                                      env=tools.verilator_env(), capture_output=True,
-                                      text=True, timeout=1800, check=False)
-            except subprocess.TimeoutExpired:
-                raise SimulationError("verilator build timed out") from None
-            if proc.returncode != 0:
-                raise SimulationError(f"verilator build of {cfg.toplevel} failed: "
-                                      + proc.stderr[-800:])
-            atomic_write_text(stamp, cfg.digest + "\n")
-        return out
+        return self._build_once(cfg, self._compile)
+
+    def _compile(self, cfg: RunConfig, out: Path) -> None:
+        """Build a plain executable with Verilator's own --binary flow."""
+        paths = _write_sources(cfg)
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            proc = subprocess.run(self.build_command(cfg, out, paths), cwd=out,
+                                  env=tools.verilator_env(), capture_output=True,
+                                  text=True, timeout=1800, check=False)
+        except subprocess.TimeoutExpired:
+            raise SimulationError("verilator build timed out") from None
+        if proc.returncode != 0:
+            raise SimulationError(f"verilator build of {cfg.toplevel} failed: "
+                                  + proc.stderr[-800:])
 
     def run(self, cfg: RunConfig, test_dir: Path) -> None:
         out = self.build(cfg)
