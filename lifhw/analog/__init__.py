@@ -11,7 +11,9 @@ The pieces, in the order data flows through them:
   turning netlist text into vectors and a :class:`~lifhw.core.Trace`.
 * :mod:`lifhw.analog.characterise` -- g_m, kappa, offset, tau and threshold measured on
   the circuit itself, calibrating :mod:`lifhw.golden.ota`.
-* :mod:`lifhw.analog.cli` -- ``lifhw netlist``, ``lifhw simulate``, ``lifhw compare``.
+
+The commands (``lifhw netlist``, ``lifhw simulate``, ``lifhw compare``) live in
+:mod:`lifhw.app.commands.analog`.
 
 Nothing here imports PySpice or starts ngspice at import time.
 """

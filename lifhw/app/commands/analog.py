@@ -90,7 +90,7 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from lifhw.analog.backends import simulate
     from lifhw.analog.characterise import leak_step
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
 
     name, circuit, stimulus, source = _load(args.file)
     config = _config(args, circuit)
@@ -128,7 +128,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from lifhw.analog.flow import compare_circuit, plot_comparison
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
 
     name, circuit, stimulus, source = _load(args.file)
     result = compare_circuit(name, circuit, stimulus, source=source, backend=args.backend,
