@@ -52,8 +52,8 @@ class Device:
     """One circuit element (SI units).
 
     Args:
-        name: Instance name without the SPICE prefix letter rules applied (``ML1``
-            renders as ``XML1``; sources and ideal capacitors render as named).
+        name: Instance name; subcircuit instances (FETs, MIM) render with an ``X``
+            prefix (``ML1`` -> ``XML1``), sources and ideal capacitors as named.
         kind: One of :data:`KINDS`.
         nodes: Terminal nodes in SPICE order.
         model: Subcircuit name (FETs, MIM).
