@@ -28,7 +28,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lifhw import schema
 from lifhw.core import LIFParams, params_hash
@@ -88,7 +88,10 @@ SECTIONS.add("neuron", "lifhw.params:NeuronSection")
 SECTIONS.add("stimulus", "lifhw.stimulus:Stimulus")
 SECTIONS.add("circuit", "lifhw.analog.params:CircuitSection")
 SECTIONS.add("core", "lifhw.digital.params:CoreSection")
-SECTIONS.add("network", "lifhw.network:NetworkSection")
+SECTIONS.add("network", "lifhw.network.section:NetworkSection")
+
+
+_Section = TypeVar("_Section")
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class ParamFile:
     raw: Mapping[str, Any]
 
     def __getattr__(self, item: str) -> Any:
-        # Section access as attributes: pf.neuron, pf.stimulus, pf.circuit ...
+        # Untyped shorthand (pf.neuron, pf.stimulus, ...; None when absent) for
+        # scripts; typed code uses section(name, cls).
         if item.startswith("_") or item not in SECTIONS:
             raise AttributeError(item)
         return self.sections.get(item)
@@ -127,6 +131,23 @@ class ParamFile:
             raise ParamError(f"this file has no [{section}] section, which is needed here",
                              source=self.source)
         return self.sections[section]
+
+    def section(self, name: str, cls: type[_Section]) -> _Section:
+        """A section as its dataclass, typed for mypy.
+
+        Args:
+            name: Section name, e.g. ``"network"``.
+            cls: Its dataclass, e.g. :class:`lifhw.network.NetworkSection`.
+
+        Raises:
+            ParamError: The file has no such section.
+            TypeError: The section is not a ``cls`` (a programming error).
+        """
+        value = self.require(name)
+        if not isinstance(value, cls):
+            raise TypeError(f"section [{name}] is a {type(value).__name__}, "
+                            f"not a {cls.__name__}")
+        return value
 
     @property
     def lif(self) -> LIFParams:

@@ -1,6 +1,18 @@
-"""The float reference for networks: exact integration of a :class:`~lifhw.network.Network`.
+"""The float referee for networks: exact integration of a :class:`~lifhw.network.Network`.
 
-Every chip run is compared with this. Each population advances by exact
+Every chip run, the RTL population core and the trained SNNs are compared
+with this module. Two entry points share one set of equations:
+
+* :func:`simulate_network` -- one input raster, any network (recurrent,
+  current synapses), spikes routed by :func:`lifhw.network.route_spikes`
+  exactly as the chip simulators route theirs; returns a
+  :class:`~lifhw.network.NetworkRun` with event counts;
+* :func:`simulate_network_batch` -- a batch of input rasters at once
+  (T, B, n_in): feed-forward delta-synapse networks (the trained SNNs) run
+  vectorised over the batch, any other network one sample at a time through
+  :func:`simulate_network`. Spike for spike equal to it (tested).
+
+Each population advances by exact
 exponential propagators over each step of length ``dt`` (the same closed forms
 as the single-neuron golden model, :func:`lifhw.golden.kernels._v_after`,
 with its synaptic propagator :func:`~lifhw.golden.kernels._syn_factor`), in
@@ -8,7 +20,7 @@ the grid convention of :mod:`lifhw.golden.lif`:
 
 * at the start of step ``k`` the spikes routed to it arrive (a spike emitted in
   step ``k - d`` through a projection with ``delay_steps = d``, see
-  :func:`lifhw.network.run_network`): a delta synapse makes V jump by the
+  :func:`lifhw.network.route_spikes`): a delta synapse makes V jump by the
   weight (V), a current synapse makes the excitatory (positive weight) or
   inhibitory (negative) current jump by the weight (A);
 * a refractory neuron discards voltage jumps, stays at ``v_reset`` and counts
@@ -37,16 +49,10 @@ import numba
 import numpy as np
 
 from lifhw import __version__
+from lifhw.errors import ParamError
 from lifhw.golden.kernels import _syn_factor
-from lifhw.network import (
-    Network,
-    NetworkRun,
-    Population,
-    Synapses,
-    gather_sum,
-    run_network,
-    split_inputs,
-)
+from lifhw.network.routing import Synapses, Update, gather_sum, route_spikes
+from lifhw.network.types import Network, NetworkRun, Population, split_inputs
 
 
 @numba.njit(cache=True, nogil=True)
@@ -79,7 +85,7 @@ def _step(v, ie, ii, ref, bias, dv_jump, ie_jump, ii_jump, v_rest, v_th, v_reset
         ii[n] *= decay_i
 
 
-def _population_update(pop: Population, dt: float, record: np.ndarray | None) -> Any:
+def _population_update(pop: Population, dt: float, record: np.ndarray | None) -> Update:
     p = pop.neuron
     size = pop.size
     v = np.full(size, p.v_rest)
@@ -152,8 +158,95 @@ def simulate_network(network: Network, input_spikes: Any, *,
         if record is not None:
             states[pop.name] = {"v": record}
         updates[pop.name] = _population_update(pop, network.dt, record)
-    spikes, events = run_network(network, inputs, synapses_of(network), updates,
-                                 accumulate=gather_sum)
+    spikes, events = route_spikes(network, inputs, synapses_of(network), updates,
+                                  accumulate=gather_sum)
     return NetworkRun(backend="golden", dt=network.dt, spikes=spikes, states=states,
                       events=events, meta={"lifhw_version": __version__,
                                            "convention": "grid"})
+
+
+def _feed_forward_delta(network: Network) -> bool:
+    """Delta synapses everywhere and every projection from an earlier population."""
+    done = {source.name for source in network.inputs}
+    for pop in network.populations:
+        if not pop.delta_synapses:
+            return False
+        if any(proj.pre not in done for proj in network.incoming(pop.name)):
+            return False
+        done.add(pop.name)
+    return True
+
+
+def simulate_network_batch(network: Network, input_spikes: np.ndarray) -> dict[str, np.ndarray]:
+    """Run a batch of input rasters through a float network (grid convention).
+
+    The referee of the trained SNNs and of the RTL population core. A
+    feed-forward network with delta synapses (populations in topological
+    order) runs vectorised over the batch: per step, ``V <- v_inf + (V + J -
+    v_inf) P`` with ``v_inf = v_rest + r_m I_bias``, ``P = exp(-dt/tau_m)`` and
+    ``J`` the routed jumps, then threshold, reset and ``round(t_ref / dt)``
+    clamped steps -- the update of :func:`simulate_network` without synaptic
+    currents. Any other network runs sample by sample through
+    :func:`simulate_network`.
+
+    Args:
+        network: The network (``network.dt`` is the step).
+        input_spikes: (T, B, n_in) or (T, n_in) 0/1, the input populations side
+            by side in ``network.inputs`` order.
+
+    Returns:
+        Population name -> spikes (T, B, size) bool (or (T, size) for 2-D input).
+
+    Raises:
+        ParamError: The input has the wrong number of columns.
+    """
+    x = np.asarray(input_spikes)
+    single = x.ndim == 2
+    if single:
+        x = x[:, None, :]
+    total = sum(p.size for p in network.inputs)
+    if x.ndim != 3 or x.shape[-1] != total:
+        raise ParamError(f"input spikes have shape {np.shape(input_spikes)}, expected "
+                         f"(T, {total}) or (T, B, {total})")
+    if _feed_forward_delta(network):
+        result = _batch_feed_forward(network, x)
+    else:
+        runs = [simulate_network(network, x[:, b].astype(bool)).spikes
+                for b in range(x.shape[1])]
+        result = {pop.name: np.stack([run[pop.name] for run in runs], axis=1)
+                  for pop in network.populations}
+    return {k: v[:, 0] for k, v in result.items()} if single else result
+
+
+def _batch_feed_forward(network: Network, x: np.ndarray) -> dict[str, np.ndarray]:
+    n_steps, batch = x.shape[:2]
+    rasters: dict[str, np.ndarray] = {}
+    start = 0
+    for source in network.inputs:
+        rasters[source.name] = x[..., start:start + source.size].astype(np.float64)
+        start += source.size
+    result: dict[str, np.ndarray] = {}
+    for pop in network.populations:
+        neuron = pop.neuron
+        drive = np.zeros((n_steps, batch, pop.size))
+        for proj in network.incoming(pop.name):
+            d = proj.delay_steps
+            if d < n_steps:
+                drive[d:] += rasters[proj.pre][:-d] @ proj.weights.T
+        p22 = math.exp(-network.dt / neuron.tau_m)
+        v_inf = neuron.v_rest + neuron.r_m * pop.bias
+        n_ref = round(neuron.t_ref / network.dt)
+        v = np.full((batch, pop.size), neuron.v_rest)
+        ref = np.zeros((batch, pop.size), dtype=np.int64)
+        out = np.zeros((n_steps, batch, pop.size), dtype=bool)
+        for t in range(n_steps):
+            free = ref == 0
+            v = np.where(free, v_inf + (v + drive[t] - v_inf) * p22, neuron.v_reset)
+            ref = np.where(free, 0, ref - 1)
+            s = free & (v >= neuron.v_th)
+            v = np.where(s, neuron.v_reset, v)
+            ref = np.where(s, n_ref, ref)
+            out[t] = s
+        rasters[pop.name] = out.astype(np.float64)
+        result[pop.name] = out
+    return result
