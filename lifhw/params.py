@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lifhw import schema
-from lifhw.core import LIFParams, params_hash
+from lifhw.core import LIFParams, check_neuron_values, params_hash
 from lifhw.errors import ParamError
 from lifhw.registry import Registry
 from lifhw.schema import identifier, quantity
@@ -59,12 +59,7 @@ class NeuronSection:
                 + (", ".join(given) or "none"),
                 path="tau_m",
             )
-        if not self.v_th > self.v_reset:
-            raise ParamError(
-                f"v_th ({self.v_th * 1e3:g} mV) must be above v_reset "
-                f"({self.v_reset * 1e3:g} mV)",
-                path="v_th",
-            )
+        check_neuron_values(v_rest=self.v_rest, v_th=self.v_th, v_reset=self.v_reset)
 
     def lif(self) -> LIFParams:
         """The :class:`~lifhw.core.LIFParams` this section describes."""
