@@ -16,7 +16,7 @@ the app layer.
 
 from __future__ import annotations
 
-from lifhw.network.routing import Accumulate, Synapses, Update, fan_out, gather_sum, route_spikes
+from lifhw.network.routing import Accumulate, Synapses, Update, gather_sum, route_spikes
 from lifhw.network.section import (
     InputSection,
     NetworkSection,
@@ -31,6 +31,7 @@ from lifhw.network.types import (
     Population,
     Projection,
     Weights,
+    fan_out,
     split_inputs,
 )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifhw.network.types import Network, Weights
+from lifhw.network.types import Network, Weights, fan_out
 
 #: ``(W, s) -> W @ s`` for one projection and one boolean spike vector ``s``
 #: (cast to the weights' dtype).
@@ -38,11 +38,6 @@ def gather_sum(weights: Weights, active: np.ndarray) -> np.ndarray:
     and much faster than a matrix product at sparse activity.
     """
     return weights[:, np.flatnonzero(active)].sum(axis=1)
-
-
-def fan_out(weights: Weights) -> np.ndarray:
-    """Non-zero synapses per pre neuron (out-degree), shape (pre,)."""
-    return np.count_nonzero(weights, axis=0)
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,7 +21,7 @@ Semantics (SI units; one simulation step ``dt``):
 
 Weights are dense today. Code that only needs the matrix's shape, its
 non-zero count or ``W @ s`` goes through :data:`Weights` and
-:func:`lifhw.network.routing.fan_out`, so a sparse (CSR) matrix can be
+:func:`fan_out`, so a sparse (CSR) matrix can be
 admitted later in one place.
 """
 
@@ -39,6 +39,11 @@ from lifhw.errors import ParamError
 #: A projection's weight matrix, shape (post, pre). Dense for now; the one
 #: alias to widen when sparse projections arrive.
 Weights = np.ndarray
+
+
+def fan_out(weights: Weights) -> np.ndarray:
+    """Non-zero synapses per pre neuron (out-degree), shape (pre,)."""
+    return np.count_nonzero(weights, axis=0)
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ class Network:
 
     @property
     def n_synapses(self) -> int:
-        return int(sum(np.count_nonzero(p.weights) for p in self.projections))
+        return int(sum(int(fan_out(p.weights).sum()) for p in self.projections))
 
 
 @dataclass(frozen=True, eq=False)
