@@ -42,6 +42,7 @@ from lifhw.errors import LifhwError, ParamError
 from lifhw.registry import Registry
 
 if TYPE_CHECKING:
+    from lifhw.core import Trace
     from lifhw.params import ParamFile
 
 
@@ -145,10 +146,11 @@ def warm_up(backend: str, metrics: Sequence[str] = ()) -> None:
         hook()
 
 
-def _golden_trace(pf: ParamFile) -> Any:
+def _golden_trace(pf: ParamFile) -> Trace:
     from lifhw.golden.lif import simulate
+    from lifhw.stimulus import Stimulus
 
-    return simulate(pf.lif, pf.require("stimulus"))
+    return simulate(pf.lif, pf.section("stimulus", Stimulus))
 
 
 def _final_current(stimulus: Any) -> float:
