@@ -43,12 +43,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numba
 import numpy as np
 
 from lifhw import __version__
+from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.kernels import _syn_factor
 from lifhw.network.routing import Synapses, Update, gather_sum, route_spikes
@@ -85,6 +87,36 @@ def _step(v, ie, ii, ref, bias, dv_jump, ie_jump, ii_jump, v_rest, v_th, v_reset
         ii[n] *= decay_i
 
 
+@dataclass(frozen=True)
+class _Propagators:
+    """Per-step constants of one neuron type at step ``dt`` (shared by both entry points).
+
+    Args:
+        p22: Membrane decay ``exp(-dt / tau_m)``.
+        n_ref: Refractory steps ``round(t_ref / dt)``.
+        decay_e, decay_i: Synaptic current decay per step (0 for a delta synapse).
+        f_e, f_i: Exact synaptic propagators (:func:`lifhw.golden.kernels._syn_factor`).
+    """
+
+    p22: float
+    n_ref: int
+    decay_e: float
+    decay_i: float
+    f_e: float
+    f_i: float
+
+    @classmethod
+    def of(cls, p: LIFParams, dt: float) -> _Propagators:
+        return cls(
+            p22=math.exp(-dt / p.tau_m),
+            n_ref=round(p.t_ref / dt),
+            decay_e=math.exp(-dt / p.tau_syn_exc) if p.tau_syn_exc > 0 else 0.0,
+            decay_i=math.exp(-dt / p.tau_syn_inh) if p.tau_syn_inh > 0 else 0.0,
+            f_e=_syn_factor(dt, p.tau_m, p.tau_syn_exc) if p.tau_syn_exc > 0 else 0.0,
+            f_i=_syn_factor(dt, p.tau_m, p.tau_syn_inh) if p.tau_syn_inh > 0 else 0.0,
+        )
+
+
 def _population_update(pop: Population, dt: float, record: np.ndarray | None) -> Update:
     p = pop.neuron
     size = pop.size
@@ -95,19 +127,14 @@ def _population_update(pop: Population, dt: float, record: np.ndarray | None) ->
     bias = np.ascontiguousarray(pop.bias, dtype=float)
     zeros = np.zeros(size)
     spikes = np.zeros(size, dtype=np.bool_)
-    n_ref = round(p.t_ref / dt)
-    decay_e = math.exp(-dt / p.tau_syn_exc) if p.tau_syn_exc > 0 else 0.0
-    decay_i = math.exp(-dt / p.tau_syn_inh) if p.tau_syn_inh > 0 else 0.0
-    p22 = math.exp(-dt / p.tau_m)
-    f_e = _syn_factor(dt, p.tau_m, p.tau_syn_exc) if p.tau_syn_exc > 0 else 0.0
-    f_i = _syn_factor(dt, p.tau_m, p.tau_syn_inh) if p.tau_syn_inh > 0 else 0.0
+    k = _Propagators.of(p, dt)
 
     def update(step: int, summed: Mapping[str, np.ndarray]) -> np.ndarray:
         dv = np.asarray(summed.get("delta", zeros), dtype=float)
         exc = np.asarray(summed.get("exc", zeros), dtype=float)
         inh = np.asarray(summed.get("inh", zeros), dtype=float)
-        _step(v, ie, ii, ref, bias, dv, exc, inh, p.v_rest, p.v_th, p.v_reset, n_ref,
-              p.r_m, p22, f_e, f_i, decay_e, decay_i, spikes)
+        _step(v, ie, ii, ref, bias, dv, exc, inh, p.v_rest, p.v_th, p.v_reset, k.n_ref,
+              p.r_m, k.p22, k.f_e, k.f_i, k.decay_e, k.decay_i, spikes)
         if record is not None:
             record[step] = v
         return spikes.copy()
@@ -233,9 +260,9 @@ def _batch_feed_forward(network: Network, x: np.ndarray) -> dict[str, np.ndarray
             d = proj.delay_steps
             if d < n_steps:
                 drive[d:] += rasters[proj.pre][:-d] @ proj.weights.T
-        p22 = math.exp(-network.dt / neuron.tau_m)
+        k = _Propagators.of(neuron, network.dt)
+        p22, n_ref = k.p22, k.n_ref
         v_inf = neuron.v_rest + neuron.r_m * pop.bias
-        n_ref = round(neuron.t_ref / network.dt)
         v = np.full((batch, pop.size), neuron.v_rest)
         ref = np.zeros((batch, pop.size), dtype=np.int64)
         out = np.zeros((n_steps, batch, pop.size), dtype=bool)
