@@ -12,11 +12,11 @@ with this module. Two entry points share one set of equations:
   vectorised over the batch, any other network one sample at a time through
   :func:`simulate_network`. Spike for spike equal to it (tested).
 
-Each population advances by exact
-exponential propagators over each step of length ``dt`` (the same closed forms
-as the single-neuron golden model, :func:`lifhw.golden.kernels._v_after`,
-with its synaptic propagator :func:`~lifhw.golden.kernels._syn_factor`), in
-the grid convention of :mod:`lifhw.golden.lif`:
+Each population advances by exact exponential propagators over each step of
+length ``dt`` (the same closed forms as the single-neuron golden model,
+:func:`lifhw.golden.kernels._v_after`, with its synaptic propagator
+:func:`~lifhw.golden.kernels._syn_factor`), in the grid convention of
+:mod:`lifhw.golden.lif`:
 
 * at the start of step ``k`` the spikes routed to it arrive (a spike emitted in
   step ``k - d`` through a projection with ``delay_steps = d``, see
