@@ -77,9 +77,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lifhw.analog import devices as dv
-from lifhw.analog import models
+from lifhw.analog import models, sky130
 from lifhw.analog import netlist as nl
-from lifhw.analog import sky130
 from lifhw.analog.params import CircuitSection
 from lifhw.analog.topology import AnalogTopology
 from lifhw.errors import ParamError
