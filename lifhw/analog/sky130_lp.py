@@ -201,7 +201,7 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
         )),
         dv.Block("exponential positive feedback: copies of SF's current into cmp, "
                  "cut while spike is high", (
-            _fet("SF", "nfet", "pd", "cmp", "0", "0", gw, sl),
+            _fet("SF", "nfet", "pd", "cmp", "0", "0", gw, gl),
             _fet("PD", "pfet", "pd", "pd", vg, vg, gw, gl),
             *((_fet("PM", "pfet", "pm", "pd", vg, vg, gw, gl, o.feedback_copies),
                _fet("PMS", "pfet", "cmp", "spike", "pm", vg, gw, gl))

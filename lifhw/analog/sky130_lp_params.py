@@ -30,7 +30,7 @@ class Sky130LpOptions:
         4, ge=1, doc="copies per bias reference: each reference diode carries 1/ratio of "
                      "its mirror output (static power of the references)")
     feedback_copies: int = integer(
-        1, ge=0, doc="copies of the exponential positive feedback into the comparator "
+        2, ge=0, doc="copies of the exponential positive feedback into the comparator "
                      "output (0: none)")
     refractory_capacitance: float = quantity(
         "F", 10e-15, gt=0, doc="refractory timer capacitor C_ref")
