@@ -10,6 +10,7 @@ and tau >= 10 ms with static power included, is checked on it.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +125,7 @@ def test_sub_rheobase_is_silent_and_fi_monotone(measured):
     assert len(spikes) == 0
     assert out["v(vm)"].max() < circuit.v_threshold
     isis = [isi for _, isi, _ in points]
-    assert all(a > b for a, b in zip(isis, isis[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(isis))
 
 
 @pytest.mark.parametrize("corner", ["ss", "ff", "sf", "fs"])
