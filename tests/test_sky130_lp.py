@@ -149,3 +149,24 @@ def test_fit_recovers_threshold_and_delay():
     v_th, t_ref = sky130_lp.fit_threshold_and_delay(start, currents, isis, 2e-3)
     assert v_th == pytest.approx(0.3512, abs=1e-6)
     assert t_ref == pytest.approx(2.1e-3, rel=1e-4)
+
+
+def test_design_trims_reach_netlist():
+    circuit, stimulus = _load({"sky130_lp": {
+        "leak_bias_scale": 0.8, "offset_current": "0.02 pA", "threshold_offset": "-2 mV",
+        "reset_offset": "1 mV", "refractory_current_scale": 1.5,
+        "membrane_parasitic_capacitance": "5 fF"}})
+    lines = nl.generate("lp130", circuit, stimulus).splitlines()
+    n = nl.spice_number
+    rr = circuit.sky130_lp.reference_ratio
+    assert f"IBL vdd_leak nbl DC {n(1.5e-12 * 0.8 / rr)}" in lines
+    assert f"IOS vm 0 DC {n(0.02e-12)}" in lines
+    assert f"VTH vth 0 DC {n(0.35 - 0.002)}" in lines
+    assert f"VRST vrst 0 DC {n(0.3 + 0.001)}" in lines
+    assert f"CM vm 0 {n(0.2e-12 - 5e-15)}" in lines
+    o = circuit.sky130_lp
+    i_ref = o.refractory_capacitance * o.detector_trip_voltage / 2e-3 * 1.5
+    assert f"IBR nbr 0 DC {n(i_ref / rr)}" in lines
+    with pytest.raises(ParamError, match="membrane_parasitic_capacitance"):
+        big, _ = _load({"sky130_lp": {"membrane_parasitic_capacitance": "1 pF"}})
+        nl.generate("lp130", big, stimulus)

@@ -124,7 +124,19 @@ def refractory_current(circuit: CircuitSection) -> float:
                          f"below the supply {circuit.supply:g} V",
                          path="sky130_lp.detector_trip_voltage")
     t_ref = max(circuit.refractory, opts.refractory_min)
-    return opts.refractory_capacitance * opts.detector_trip_voltage / t_ref
+    return (opts.refractory_capacitance * opts.detector_trip_voltage / t_ref
+            * opts.refractory_current_scale)
+
+
+def drawn_membrane_capacitance(circuit: CircuitSection) -> float:
+    """Drawn membrane capacitor (F): the node total minus the devices' parasitics."""
+    drawn = circuit.membrane_capacitance - circuit.sky130_lp.membrane_parasitic_capacitance
+    if not drawn > 0:
+        raise ParamError(f"membrane_parasitic_capacitance "
+                         f"({circuit.sky130_lp.membrane_parasitic_capacitance:g} F) must be "
+                         f"below membrane_capacitance ({circuit.membrane_capacitance:g} F)",
+                         path="sky130_lp.membrane_parasitic_capacitance")
+    return drawn
 
 
 def model_devices(circuit: CircuitSection) -> tuple[str, ...]:
@@ -173,15 +185,19 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
             source("VDD", "vdc", "vdd", "0", circuit.supply),
             *(source(f"VA{b.upper()}", "vdc", "vdd", f"vdd_{b}", 0.0) for b in BLOCKS),
             source("VL", "vdc", "vl", "0", circuit.v_rest),
-            source("VTH", "vdc", "vth", "0", circuit.v_threshold if spiking else circuit.supply),
-            source("VRST", "vdc", "vrst", "0", circuit.v_reset),
-            source("IBL", "idc", vl, "nbl", circuit.leak_bias_current / rr),
+            source("VTH", "vdc", "vth", "0",
+                   circuit.v_threshold + o.threshold_offset if spiking else circuit.supply),
+            source("VRST", "vdc", "vrst", "0", circuit.v_reset + o.reset_offset),
+            source("IBL", "idc", vl, "nbl", circuit.leak_bias_current * o.leak_bias_scale / rr),
             source("IBC", "idc", "nbc", "0", comparator_current(circuit) / rr),
             source("IBR", "idc", "nbr", "0", refractory_current(circuit) / rr),
         )),
         dv.Block(f"membrane capacitor ({o.capacitor})", (
-            _capacitor("CM", "vm", circuit.membrane_capacitance, circuit),
+            _capacitor("CM", "vm", drawn_membrane_capacitance(circuit), circuit),
         )),
+        *((dv.Block("offset trim (ideal, like the bias references)", (
+            source("IOS", "idc", "vm", "0", o.offset_current),
+        )),) if o.offset_current else ()),
         dv.Block("leak: 5-transistor OTA follower to V_L, tail copies I_b", (
             _fet("LB", "nfet", "nbl", "nbl", "0", "0", mw, ml),
             _fet("LT", "nfet", "tl", "nbl", "0", "0", mw, ml, rr),

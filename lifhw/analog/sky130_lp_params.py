@@ -40,6 +40,28 @@ class Sky130LpOptions:
             "used to size I_ref = C_ref V_det / t_ref; the realised period is measured")
     refractory_min: float = quantity(
         "s", 20e-6, gt=0, doc="shortest pulse realised (used when refractory is 0)")
+    leak_bias_scale: float = quantity(
+        "1", 1.0, gt=0,
+        doc="programmed leak tail current / leak_bias_current: a design trim that "
+            "absorbs the pA bias mirror's error")
+    offset_current: float = quantity(
+        "A", 0.0,
+        doc="trim current drawn out of vm (negative: into vm) that cancels the leak's "
+            "output offset")
+    threshold_offset: float = quantity(
+        "V", 0.0, doc="comparator reference = v_threshold + threshold_offset (trim of the "
+                      "comparator's effective threshold)")
+    reset_offset: float = quantity(
+        "V", 0.0, doc="reset reference = v_reset + reset_offset (trim of the charge the "
+                      "reset clamp injects into vm when it opens)")
+    refractory_current_scale: float = quantity(
+        "1", 1.0, gt=0,
+        doc="refractory charging current / (C_ref V_det / t_ref): a design trim that makes "
+            "pulse width + detection latency equal the refractory period")
+    membrane_parasitic_capacitance: float = quantity(
+        "F", 0.0, ge=0,
+        doc="capacitance the vm node's devices add; subtracted from the drawn membrane "
+            "capacitor so the node totals membrane_capacitance")
     ota_w: float = quantity("m", 2e-6, gt=0, doc="leak OTA input-pair width")
     ota_l: float = quantity("m", 4e-6, gt=0, doc="leak OTA input-pair length")
     mirror_w: float = quantity("m", 2e-6, gt=0, doc="width of bias mirrors and OTA loads")
