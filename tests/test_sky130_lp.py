@@ -68,8 +68,8 @@ def test_bias_currents_follow_the_leak_bias():
     assert f"IBL vdd_leak nbl DC {n(1.5e-12 / 3)}" in text
     assert f"IBC nbc 0 DC {n(6 * 1.5e-12 / 3)}" in text
     assert sky130_lp.comparator_current(circuit) == pytest.approx(9e-12)
-    assert re.search(r"XMLT tl nbl 0 0 \S+ W=2 L=4 m=3$", text, re.M)
-    assert re.search(r"XMCT tc nbc vdd_cmp vdd_cmp \S+ W=2 L=4 m=3$", text, re.M)
+    assert re.search(r"XMLT tl nbl 0 0 \S+ W=0.42 L=2 m=3$", text, re.M)
+    assert re.search(r"XMCT tc nbc vdd_cmp vdd_cmp \S+ W=0.42 L=2 m=3$", text, re.M)
 
 
 def test_refractory_current_follows_formula():

@@ -3,7 +3,7 @@
 The golden model gets what the circuit says (:func:`lifhw.analog.sky130_lp.characterise`:
 I_b, kappa, offset from the DC transfer curve, tau from the leak step, threshold and
 refractory time fitted at 1.5x, 3x and 10x the rheobase); the f-I points checked here are
-at other currents. Design point: the example file (C = 0.2 pF, I_b = 1.3 pA, tau ~ 10 ms,
+at other currents. Design point: the example file (C = 0.2 pF, I_b = 1.25 pA, tau ~ 10 ms,
 t_ref = 2 ms, 0.8 V). The energy target of the topology, <= 200 fJ per spike at 100 Hz
 and tau >= 10 ms with static power included, is checked on it.
 """
@@ -36,7 +36,7 @@ def example_circuit(**changes):
         return pf.circuit
     data = {"name": "vlp", "circuit": {
         "topology": "sky130_lp", "membrane_capacitance": "0.2 pF",
-        "leak_bias_current": "1.3 pA", "v_rest": "0.3 V", "v_threshold": "0.35 V",
+        "leak_bias_current": "1.25 pA", "v_rest": "0.3 V", "v_threshold": "0.35 V",
         "v_reset": "0.3 V", "refractory": "2 ms", "supply": "0.8 V", **changes},
         "stimulus": {"kind": "constant", "amplitude": "1 pA", "t_stop": "1 ms"}}
     return load_mapping(data).sections["circuit"]

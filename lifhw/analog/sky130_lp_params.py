@@ -62,10 +62,10 @@ class Sky130LpOptions:
         "F", 0.0, ge=0,
         doc="capacitance the vm node's devices add; subtracted from the drawn membrane "
             "capacitor so the node totals membrane_capacitance")
-    ota_w: float = quantity("m", 2e-6, gt=0, doc="leak OTA input-pair width")
-    ota_l: float = quantity("m", 4e-6, gt=0, doc="leak OTA input-pair length")
-    mirror_w: float = quantity("m", 2e-6, gt=0, doc="width of bias mirrors and OTA loads")
-    mirror_l: float = quantity("m", 4e-6, gt=0, doc="length of bias mirrors and OTA loads")
+    ota_w: float = quantity("m", 1e-6, gt=0, doc="leak OTA input-pair width")
+    ota_l: float = quantity("m", 2e-6, gt=0, doc="leak OTA input-pair length")
+    mirror_w: float = quantity("m", 0.42e-6, gt=0, doc="width of bias mirrors and OTA loads")
+    mirror_l: float = quantity("m", 2e-6, gt=0, doc="length of bias mirrors and OTA loads")
     comparator_w: float = quantity("m", 0.42e-6, gt=0,
                                    doc="comparator pair and load width (small: fast output)")
     comparator_l: float = quantity("m", 1e-6, gt=0, doc="comparator pair and load length")
