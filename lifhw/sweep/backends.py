@@ -290,13 +290,10 @@ def evaluate_ngspice(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
 
 
 def _sample_current(stimulus: Any, dt: float, n_steps: int) -> Any:
-    """Stimulus current (A) held over each step ``[k dt, (k+1) dt)``."""
-    import numpy as np
+    """Stimulus current (A) held over each step ``[k dt, (k+1) dt)`` (the RTL flow's sampling)."""
+    from lifhw.digital.run import held_current
 
-    edges, values = stimulus.segments()
-    starts = np.arange(n_steps) * dt
-    index = np.clip(np.searchsorted(edges, starts, side="right") - 1, 0, len(values) - 1)
-    return values[index]
+    return held_current(stimulus, dt, n_steps)
 
 
 def _warm_ngspice() -> None:
@@ -324,41 +321,14 @@ def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
     core realises (``core.lif()``, dequantised). ``gate_equivalents``/``cells``
     come from the digital flow's yosys synthesis.
     """
-    import numpy as np
-
-    from lifhw.core import Trace
-
     try:
         from lifhw.digital import run as rtl_run
     except ImportError as err:
         raise _flow_missing("rtl", "lifhw.digital.run", err) from None
-    core = pf.require("core")
-    stimulus = pf.require("stimulus")
-    lif = core.lif()
-    fixed = core.fixed()
     out: dict[str, float] = {}
     trace_wanted = set(metrics) - set(_AREA_METRICS)
     if trace_wanted:
-        n_steps = round(stimulus.t_stop / core.dt)
-        table: Any = rtl_run.DEPTH  # per simulator (a plain int in older versions)
-        depth = int(table["verilator"] if isinstance(table, dict) else table)
-        if n_steps + 1 > depth:
-            raise ParamError(f"stimulus.t_stop / core.dt = {n_steps} steps exceeds the RTL "
-                             f"harness depth {depth}", path="stimulus.t_stop")
-        current = _sample_current(stimulus, core.dt, n_steps)
-        lo, hi = -(1 << (fixed.w_i - 1)), (1 << (fixed.w_i - 1)) - 1
-        i_in = np.clip(np.asarray(fixed.current_to_input(current, lsb=core.v_lsb,
-                                                         r_m=core.r_m)), lo, hi)
-        # The harness resets in cycle 0 (registers start undefined): one extra reset
-        # cycle in front, dropped from the outputs, so step k sees the input of step k.
-        column = np.concatenate([[0], i_in]).astype(np.int64).reshape(-1, 1)
-        run = rtl_run.run_neurons(pf, column)
-        spike = np.asarray(run.spike)[1:, 0]
-        steps = np.flatnonzero(spike)
-        t = np.arange(1, n_steps + 1) * core.dt
-        trace = Trace(t=t, v=core.v_rest + np.asarray(run.v)[1:, 0] * core.v_lsb,
-                      spike_times=(steps + 1) * core.dt, t_stop=stimulus.t_stop, backend="rtl",
-                      meta={"tau_s": lif.tau_m})
+        trace = rtl_run.stimulus_trace(pf)
         out.update(trace_metrics(pf, trace, metrics))
         if "tau_error" in metrics:
             out["tau_error"] = 0.0  # the reference is the LIF the core realises
