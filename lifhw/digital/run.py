@@ -130,14 +130,17 @@ def stimulus_trace(pf: ParamFile, *, sim: str = "verilator",
     core: CoreSection = pf.require("core")
     stimulus = pf.require("stimulus")
     fixed = core.fixed()
-    n_steps = round(stimulus.t_stop / core.dt)
+    tau_s = core.lif().tau_m   # ParamError naming the field when dt or v_lsb is missing
+    dt, lsb = core.dt, core.v_lsb
+    assert dt is not None and lsb is not None
+    n_steps = round(stimulus.t_stop / dt)
     depth = get_simulator(sim).depth
     if n_steps + 1 > depth:
         raise ParamError(f"stimulus.t_stop / core.dt = {n_steps} steps exceeds the RTL "
                          f"harness depth {depth}", path="stimulus.t_stop")
-    current = held_current(stimulus, core.dt, n_steps)
+    current = held_current(stimulus, dt, n_steps)
     lo, hi = -(1 << (fixed.w_i - 1)), (1 << (fixed.w_i - 1)) - 1
-    i_in = np.clip(np.asarray(fixed.current_to_input(current, lsb=core.v_lsb, r_m=core.r_m)),
+    i_in = np.clip(np.asarray(fixed.current_to_input(current, lsb=lsb, r_m=core.r_m)),
                    lo, hi)
     # The harness resets in cycle 0 (registers start undefined): one extra reset
     # cycle in front, dropped from the outputs, so step k sees the input of step k.
@@ -145,10 +148,10 @@ def stimulus_trace(pf: ParamFile, *, sim: str = "verilator",
     run = run_neurons(pf, column, sim=sim, build_root=build_root)
     spike = np.asarray(run.spike)[1:, 0]
     steps = np.flatnonzero(spike)
-    t = np.arange(1, n_steps + 1) * core.dt
-    return Trace(t=t, v=core.v_rest + np.asarray(run.v)[1:, 0] * core.v_lsb,
-                 spike_times=(steps + 1) * core.dt, t_stop=stimulus.t_stop, backend="rtl",
-                 meta={"tau_s": core.lif().tau_m})
+    t = np.arange(1, n_steps + 1) * dt
+    return Trace(t=t, v=core.v_rest + np.asarray(run.v)[1:, 0] * lsb,
+                 spike_times=(steps + 1) * dt, t_stop=stimulus.t_stop, backend="rtl",
+                 meta={"tau_s": tau_s})
 
 
 class _work_dir:

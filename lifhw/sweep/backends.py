@@ -38,6 +38,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lifhw.chips.base import CHIPS
 from lifhw.errors import LifhwError, ParamError
 from lifhw.registry import Registry
 
@@ -48,8 +49,6 @@ BACKENDS: Registry[Evaluate] = Registry("sweep backend")
 BACKENDS.add("golden", "lifhw.sweep.backends:evaluate_golden")
 BACKENDS.add("ngspice", "lifhw.sweep.backends:evaluate_ngspice")
 BACKENDS.add("rtl", "lifhw.sweep.backends:evaluate_rtl")
-for _name in ("loihi", "truenorth", "spinnaker", "brainscales"):
-    BACKENDS.add(_name, f"lifhw.sweep.backends:evaluate_{_name}")
 
 #: Synthesis metrics of digital points (yosys, :mod:`lifhw.digital.synth`).
 _AREA_METRICS = ("gate_equivalents", "cells", "flip_flops", "memory_bits")
@@ -62,7 +61,7 @@ METRICS: dict[str, tuple[str, ...]] = {
                 "tau_step_error"),
     "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells", "flip_flops", "memory_bits"),
     **{chip: (*_TRACE_METRICS, "energy_per_spike_j", "rate_correlation", "count_error")
-       for chip in ("loihi", "truenorth", "spinnaker", "brainscales")},
+       for chip in CHIPS.names(kind="chip")},
 }
 
 
@@ -380,21 +379,16 @@ def _evaluate_chip(chip: str, pf: Any, metrics: Sequence[str]) -> dict[str, floa
     return {name: values[name] for name in metrics if name in values}
 
 
-def evaluate_loihi(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """Bit-accurate Loihi simulation of the point's ``[network]``."""
-    return _evaluate_chip("loihi", pf, metrics)
+def chip_backend(chip: str) -> Evaluate:
+    """The sweep backend of a chip target: :func:`_evaluate_chip` bound to ``chip``."""
+    def evaluate(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+        return _evaluate_chip(chip, pf, metrics)
+
+    evaluate.__name__ = evaluate.__qualname__ = f"evaluate_{chip}"
+    evaluate.__doc__ = f"Bit-accurate {chip} simulation of the point's ``[network]``."
+    return evaluate
 
 
-def evaluate_truenorth(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """Bit-accurate TrueNorth simulation of the point's ``[network]``."""
-    return _evaluate_chip("truenorth", pf, metrics)
-
-
-def evaluate_spinnaker(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """SpiNNaker fixed-point simulation of the point's ``[network]``."""
-    return _evaluate_chip("spinnaker", pf, metrics)
-
-
-def evaluate_brainscales(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """BrainScaleS-2 (accelerated analog) simulation of the point's ``[network]``."""
-    return _evaluate_chip("brainscales", pf, metrics)
+# One backend per chip target (the ``rtl`` backend is the point's own ``[core]``).
+for _name in CHIPS.names(kind="chip"):
+    BACKENDS.add(_name, chip_backend(_name))
