@@ -74,7 +74,7 @@ def test_registry_lists_every_target_once_in_order() -> None:
 def test_target_module_has_the_protocol_shape(name: str) -> None:
     target = CHIPS.get(name)
     assert isinstance(target, HardwareTarget)
-    assert target.NAME == name
+    assert name == target.NAME
     assert target.RULES and all(callable(rule) for rule in target.RULES)
     # map: the network, then keyword-only options with defaults (no **kwargs).
     params = list(inspect.signature(target.map).parameters.values())
@@ -183,7 +183,7 @@ def test_cli_and_deploy_offer_every_target() -> None:
     from lifhw.chips import cli, report
     from lifhw.snn import deploy
 
-    assert cli.CHOICES == (*CHIPS.names(), "all")
-    assert report.ALL_CHIPS == tuple(CHIPS.names(kind="chip"))
-    assert deploy.TARGETS == ("float", *CHIPS.names())
-    assert deploy.CHIP_TARGETS == tuple(CHIPS.names(kind="chip"))
+    assert (*CHIPS.names(), "all") == cli.CHOICES
+    assert tuple(CHIPS.names(kind="chip")) == report.ALL_CHIPS
+    assert ("float", *CHIPS.names()) == deploy.TARGETS
+    assert tuple(CHIPS.names(kind="chip")) == deploy.CHIP_TARGETS
