@@ -28,9 +28,10 @@ example)::
         # published per-event figures, each with its citation, or an estimate
         # that says it is not available (EnergyEstimate.available is False)
 
-Adding a target: write the module and add one line to :data:`CHIPS` below
-(``kind="core"`` for a target that runs only some networks and is left out of
-``--chip all``; chips run any network). Everything that iterates over hardware
+Adding a target: write the module (ending with the ``TYPE_CHECKING`` block that
+lets mypy check it against :class:`HardwareTarget`, as ``loihi.py`` does) and
+add one line to :data:`CHIPS` below (``kind="core"`` for a target that runs only
+some networks and is left out of ``--chip all``; chips run any network). Everything that iterates over hardware
 (``lifhw map``, ``lifhw snn deploy``, the sweep backends, the reports) reads
 :meth:`TargetRegistry.names`.
 
@@ -48,6 +49,9 @@ Rules of the shape:
   optionally states (chip integers), and event counts for :func:`energy`.
   Use :func:`run_network` for the spike routing (delays, projections) so every
   chip routes spikes the same way; the chip supplies the per-step neuron update.
+  (The RTL core is the exception: its simulator runs a population's whole
+  raster at once, so it shifts each input line by its delay itself, with the
+  same convention.)
   (``run_network``, ``Synapses``, ``split_inputs`` and ``gather_sum`` live in
   :mod:`lifhw.network`, shared with the golden model, and are re-exported here.)
 * A network has at least one input population: its spike raster fixes T.
