@@ -31,9 +31,9 @@ example)::
 Adding a target: write the module (ending with the ``TYPE_CHECKING`` block that
 lets mypy check it against :class:`HardwareTarget`, as ``loihi.py`` does) and
 add one line to :data:`CHIPS` below (``kind="core"`` for a target that runs only
-some networks and is left out of ``--chip all``; chips run any network). Everything that iterates over hardware
-(``lifhw map``, ``lifhw snn deploy``, the sweep backends, the reports) reads
-:meth:`TargetRegistry.names`.
+some networks and is left out of ``--chip all``; chips run any network).
+Everything that iterates over hardware (``lifhw map``, ``lifhw snn deploy``, the
+sweep backends, the reports) reads :meth:`TargetRegistry.names`.
 
 Rules of the shape:
 
