@@ -338,3 +338,19 @@ def test_monitor_signature_matches_sequential_definition() -> None:
     assert harness.signature(words) == expected
     words[123] ^= np.uint64(1 << 5)
     assert harness.signature(words) != expected
+
+
+def test_harness_lanes_and_depth_are_simulator_facts() -> None:
+    from lifhw.digital.run import run_neurons
+    from lifhw.digital.sim import SIMULATORS, get_simulator
+
+    # Icarus pays per event: more lanes, fewer cycles than Verilator.
+    icarus, verilator = get_simulator("icarus"), get_simulator("verilator")
+    assert (icarus.lanes, icarus.depth) == (64, 16384)
+    assert (verilator.lanes, verilator.depth) == (16, 65536)
+    for name in SIMULATORS.names():
+        sim = get_simulator(name)
+        assert sim.lanes >= 1 and sim.depth >= 1024
+    pf = load(ROOT / "circuits/lif_core_default.toml")
+    with pytest.raises(ValueError, match="at most 16 lanes and 65536 cycles"):
+        run_neurons(pf, np.zeros((10, 17), np.int64), sim="verilator")

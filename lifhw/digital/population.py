@@ -227,20 +227,39 @@ def quantize_layer(core: CoreSection, neuron_params: object, weights_volts: np.n
         raise TypeError("neuron_params must be a LIFParams")
     q = quantize_lif(neuron_params, dt, w_v=core.w_v, w_i=core.w_i, leak=core.leak,
                      frac_bits=core.frac_bits, rounding=core.rounding, reset=core.reset)
-    lo, hi = -(1 << (core.w_w - 1)), (1 << (core.w_w - 1)) - 1
-    raw = q.volts_to_lsb(weights_volts)
-    w_int = np.clip(raw, lo, hi)
-    n = w_int.shape[0]
-    b_lo, b_hi = -(1 << (core.w_i - 1)), (1 << (core.w_i - 1)) - 1
-    b_raw = (q.current_to_input(bias_amps) if bias_amps is not None
-             else np.zeros(n, np.int64))
-    b_int = np.clip(b_raw, b_lo, b_hi)
+    w_int, b_int, raw, b_raw = layer_integers(q, weights_volts, bias_amps, w_w=core.w_w,
+                                              w_i=core.w_i)
     report = dict(q.errors)
     report["weight_max_error_v"] = float(np.max(np.abs(w_int * q.lsb - weights_volts))
                                          if w_int.size else 0.0)
     report["weights_clipped_fraction"] = float(np.mean(raw != w_int)) if raw.size else 0.0
     report["bias_clipped_fraction"] = float(np.mean(b_raw != b_int)) if b_raw.size else 0.0
     return q, w_int, b_int, report
+
+
+def layer_integers(q: Quantization, weights_volts: np.ndarray, bias_amps: np.ndarray | None,
+                   *, w_w: int, w_i: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The float-to-integer conversion of a delta-synapse layer's weights and bias.
+
+    ``W_int = clip(round(W / lsb), w_w bits)`` (:meth:`Quantization.volts_to_lsb`)
+    and ``b_int = clip(round((1 - a) r_m I / lsb), w_i bits)``
+    (:meth:`Quantization.current_to_input`), both saturating to the signed range.
+    Used by :func:`quantize_layer` and by the ``rtl`` hardware target
+    (:mod:`lifhw.chips.rtl`, which passes weights already scaled by its leak).
+
+    Returns:
+        (integer weights, integer bias, weights before clipping, bias before clipping).
+    """
+    lo, hi = -(1 << (w_w - 1)), (1 << (w_w - 1)) - 1
+    raw_w = q.volts_to_lsb(weights_volts)
+    w_int = np.clip(raw_w, lo, hi)
+    n = w_int.shape[0]
+    b_lo, b_hi = -(1 << (w_i - 1)), (1 << (w_i - 1)) - 1
+    raw_b = (q.current_to_input(bias_amps) if bias_amps is not None
+             else np.zeros(n, np.int64))
+    b_int = np.clip(raw_b, b_lo, b_hi)
+    return w_int, b_int, raw_w, raw_b
 
 
 def core_mapping(q: Quantization) -> dict[str, object]:

@@ -220,7 +220,8 @@ def regress_neuron(pf: ParamFile, *, sim: str, seed: int, updates: int = 10**6,
                    waves: bool = False, build_root: Path | None = None,
                    work_dir: Path | None = None) -> Report:
     """Random (``updates`` neuron-updates) and directed regression of a single-neuron core."""
-    from lifhw.digital.run import DEPTH, LANES, run_neurons
+    from lifhw.digital.run import run_neurons
+    from lifhw.digital.sim import get_simulator
 
     core: CoreSection = pf.require("core")
     p = core.fixed()
@@ -232,8 +233,9 @@ def regress_neuron(pf: ParamFile, *, sim: str, seed: int, updates: int = 10**6,
                       work_dir=None if work_dir is None else work_dir / "directed")
     compare_neurons(p, directed, got, seed=None, what=f"{pf.name} directed on {sim}")
     checks.append(f"directed: {len(directed.labels)} corner lanes bit-exact")
-    lanes = LANES[sim]
-    n_steps = min(DEPTH[sim], -(-updates // lanes))
+    simulator = get_simulator(sim)
+    lanes = simulator.lanes
+    n_steps = min(simulator.depth, -(-updates // lanes))
     stim = random_neuron_stimulus(p, n_steps, lanes, seed)
     got = run_neurons(pf, stim.i_in, step=stim.step, rst=stim.rst, sim=sim, waves=False,
                       build_root=build_root,

@@ -86,6 +86,11 @@ class Simulator(ABC):
     name: str = ""
     #: Executables that must exist.
     tools: tuple[str, ...] = ()
+    #: Parallel neuron copies (lanes) of the single-neuron batch harness built for
+    #: this simulator (:func:`lifhw.digital.run.run_neurons`).
+    lanes: int = 16
+    #: Cycles one single-neuron batch run holds (the harness's stimulus memory depth).
+    depth: int = 65536
 
     @abstractmethod
     def build_args(self, cfg: RunConfig) -> list[str]:
@@ -187,6 +192,9 @@ class Verilator(Simulator):
 
     name = "verilator"
     tools = ("verilator",)
+    # Build time grows with the lanes Verilator inlines, run time barely with the cycles.
+    lanes = 16
+    depth = 65536
 
     def build_args(self, cfg: RunConfig) -> list[str]:
         # --timing for the harness's own clock; the wheel needs C++20 for it.
@@ -225,6 +233,8 @@ class VerilatorBinary(Simulator):
 
     name = "verilator-binary"
     tools = ("verilator",)
+    lanes = 16
+    depth = 65536
 
     def build_args(self, cfg: RunConfig) -> list[str]:
         return ["--binary", "--timing", "-CFLAGS", "-std=c++20", "-O3", "-Wno-fatal",
@@ -277,6 +287,9 @@ class Icarus(Simulator):
 
     name = "icarus"
     tools = ("iverilog", "vvp")
+    # Icarus pays per event: many lanes, few cycles.
+    lanes = 64
+    depth = 16384
 
     def build_args(self, cfg: RunConfig) -> list[str]:
         return []

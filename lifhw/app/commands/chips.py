@@ -1,4 +1,4 @@
-"""``lifhw map NETWORK --chip loihi|truenorth|spinnaker|brainscales|all``.
+"""``lifhw map NETWORK --chip loihi|truenorth|spinnaker|brainscales|rtl|all``.
 
 NETWORK is a parameter file with a ``[network]`` section (which also defines
 the input spikes) or a ``.nir`` graph (then the inputs are Poisson sources at
@@ -6,7 +6,9 @@ the input spikes) or a ``.nir`` graph (then the inputs are Poisson sources at
 table of :mod:`lifhw.chips.report` (``--json`` for the full report) and writes
 a raster/count figure with ``--plot``. ``--export-nir`` (one chip) writes
 the network the chip effectively realises as a NIR graph, with the chip's
-integers in each node's metadata.
+integers in each node's metadata. The choices are the registered hardware
+targets (:data:`lifhw.chips.CHIPS`); ``all`` runs the chips, ``rtl`` (lifhw's
+population core: delta synapses, feed-forward) is named explicitly.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lifhw.chips.base import CHIPS
 from lifhw.errors import ParamError
 
-CHOICES = ("loihi", "truenorth", "spinnaker", "brainscales", "all")
+CHOICES = (*CHIPS.names(), "all")
 
 
 def register(subparsers: Any) -> None:
