@@ -267,10 +267,10 @@ def test_unpack_reports_x(tmp_path: Path) -> None:
 
 
 def test_simulator_commands_are_data() -> None:
-    from lifhw.digital.sim import RunConfig, get_simulator
+    from lifhw.digital.sim import RtlRunConfig, get_simulator
     from lifhw.digital.synth import yosys_script
 
-    cfg = RunConfig(toplevel="tb", sources={"a.v": "module tb; endmodule\n"}, design="d",
+    cfg = RtlRunConfig(toplevel="tb", sources={"a.v": "module tb; endmodule\n"}, design="d",
                     build_root=Path("/tmp/x"))
     args = get_simulator("verilator").build_args(cfg)
     assert "--timing" in args and "-std=c++20" in args

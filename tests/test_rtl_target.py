@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lifhw.cli import main
 
+from lifhw.app.cli import main
 from lifhw.chips import rtl
 from lifhw.chips.report import Report, evaluate_chip, table
 from lifhw.core import LIFParams
@@ -138,7 +138,7 @@ def test_the_verilog_equals_its_twin_and_tracks_golden() -> None:
 def test_batched_deployment_equals_one_sample_at_a_time() -> None:
     network, _ = small_network()
     x = np.random.default_rng(5).random((120, 7, 8)) < 0.1
-    batched, layers = snn_rtl.run_network(network, x, engine="twin", max_batch=3)
+    batched, layers = snn_rtl.run_on_rtl(network, x, engine="twin", max_batch=3)
     config = rtl.quantize(rtl.map(network))
     assert [layer.name for layer in layers] == [layer.name for layer in config.layers]
     for i in range(x.shape[1]):

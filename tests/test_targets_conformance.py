@@ -180,7 +180,8 @@ def test_every_chip_is_a_sweep_backend_with_metrics() -> None:
 
 
 def test_cli_and_deploy_offer_every_target() -> None:
-    from lifhw.chips import cli, report
+    from lifhw.app.commands import chips as cli
+    from lifhw.chips import report
     from lifhw.snn import deploy
 
     assert (*CHIPS.names(), "all") == cli.CHOICES

@@ -32,7 +32,7 @@ import numpy as np
 from lifhw.digital import harness, verilog
 from lifhw.digital.params import CoreSection
 from lifhw.digital.run import _work_dir
-from lifhw.digital.sim import RunConfig, default_build_root, get_simulator
+from lifhw.digital.sim import RtlRunConfig, default_build_root, get_simulator
 from lifhw.errors import ParamError
 from lifhw.golden.fixedpoint import Quantization, quantize_lif
 from lifhw.io import atomic_write_bytes
@@ -78,13 +78,13 @@ def _config_of(config: ParamFile | CoreSection | str | Path) -> tuple[str, CoreS
 
 
 def population_config(config: ParamFile | CoreSection | str | Path, *, max_steps: int,
-                      waves: bool = False, build_root: Path | None = None) -> RunConfig:
+                      waves: bool = False, build_root: Path | None = None) -> RtlRunConfig:
     """Build/run configuration of the population harness for ``max_steps`` timesteps."""
     name, core, source = _config_of(config)
     header = verilog.HEADER.format(source=source)
     sources = {f"{name}.v": header + verilog.population_module(name, core),
                "tb_population.v": harness.population_harness(name, core, max_steps=max_steps)}
-    return RunConfig(toplevel="tb_population", sources=sources, design=name, waves=waves,
+    return RtlRunConfig(toplevel="tb_population", sources=sources, design=name, waves=waves,
                      build_root=build_root or default_build_root())
 
 
@@ -142,7 +142,7 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
                     f"+nevents={n_events}", f"+stall={int(stall)}", f"+record={int(record)}")
         # Bound: clear + weight load + per step (events + N updates, x4 for stalls).
         cycles = 3 * n + 4 * (n_events + n_steps * (n + 8)) + 100
-        run_cfg = RunConfig(**{**cfg.__dict__, "plusargs": plusargs,
+        run_cfg = RtlRunConfig(**{**cfg.__dict__, "plusargs": plusargs,
                                "timeout_ns": 10 * cycles})
         get_simulator(sim).run(run_cfg, work)
         mon_index, mon_spike, mon_v, events_out, n_mon, mon_hash = (

@@ -17,7 +17,7 @@ import numpy as np
 from lifhw.core import Trace
 from lifhw.digital import harness, verilog
 from lifhw.digital.params import CoreSection
-from lifhw.digital.sim import RunConfig, default_build_root, get_simulator
+from lifhw.digital.sim import RtlRunConfig, default_build_root, get_simulator
 from lifhw.errors import ParamError
 from lifhw.golden.fixedpoint import NeuronRun
 from lifhw.io import atomic_write_bytes
@@ -32,7 +32,7 @@ def contract_parameters(core: CoreSection) -> dict[str, int]:
 
 
 def neuron_config(pf: ParamFile, *, sim: str, waves: bool = False,
-                  build_root: Path | None = None) -> RunConfig:
+                  build_root: Path | None = None) -> RtlRunConfig:
     """The build/run configuration of a single-neuron core's batch harness."""
     core: CoreSection = pf.require("core")
     if core.kind != "neuron":
@@ -48,7 +48,7 @@ def neuron_config(pf: ParamFile, *, sim: str, waves: bool = False,
     simulator = get_simulator(sim)
     sources["tb_lanes.v"] = harness.neuron_harness(top, core.fixed(), lanes=simulator.lanes,
                                                    depth=simulator.depth, parameters=params)
-    return RunConfig(toplevel="tb_lanes", sources=sources, design=pf.name, waves=waves,
+    return RtlRunConfig(toplevel="tb_lanes", sources=sources, design=pf.name, waves=waves,
                      build_root=build_root or default_build_root())
 
 
@@ -97,7 +97,7 @@ def run_neurons(pf: ParamFile, i_in: np.ndarray, *, step: np.ndarray | None = No
     with _work_dir(work_dir) as work:
         stim, resp = work / "stim.hex", work / "resp.hex"
         atomic_write_bytes(stim, harness.neuron_stimulus(full, steps, resets, p.w_i))
-        run_cfg = RunConfig(**{**cfg.__dict__, "plusargs": (
+        run_cfg = RtlRunConfig(**{**cfg.__dict__, "plusargs": (
             f"+stim={stim}", f"+resp={resp}", f"+ncycles={n_steps}"),
             "timeout_ns": 20 * (n_steps + 10)})
         get_simulator(sim).run(run_cfg, work)

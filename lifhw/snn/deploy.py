@@ -98,7 +98,7 @@ def _fmt(value: float | None, scale: float, spec: str) -> str:
 
 def _synaptic_events(network: Network, spikes: dict[str, np.ndarray],
                      inputs: dict[str, np.ndarray]) -> float:
-    """Deliveries to non-zero synapses (the counting rule of lifhw.chips.base.run_network)."""
+    """Deliveries to non-zero synapses (the counting rule of lifhw.network.route_spikes)."""
     rasters = {**inputs, **spikes}
     total = 0.0
     for proj in network.projections:

@@ -28,7 +28,7 @@ from lifhw.errors import ParamError
 from lifhw.network import Network
 
 __all__ = ["MAX_ROW_BITS", "W_I", "W_V", "W_W", "RTLLayer", "map_network", "run_config",
-           "run_network"]
+           "run_on_rtl"]
 
 
 def map_network(network: Network, *, w_w: int = W_W, w_v: int = W_V, w_i: int = W_I
@@ -41,7 +41,7 @@ def map_network(network: Network, *, w_w: int = W_W, w_v: int = W_V, w_i: int = 
     return list(target.quantize(target.map(network, w_w=w_w, w_v=w_v, w_i=w_i)).layers)
 
 
-def run_network(network: Network, x: np.ndarray, *, engine: str = "verilator",
+def run_on_rtl(network: Network, x: np.ndarray, *, engine: str = "verilator",
                 max_batch: int = 16, build_root: Path | None = None
                 ) -> tuple[dict[str, np.ndarray], list[RTLLayer]]:
     """Run a feed-forward network on the population core, layer by layer.
