@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+import typing
 from collections.abc import Sequence
 
 from lifhw import __version__
@@ -31,8 +32,15 @@ COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (exit status 2), like every other lifhw error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lifhw",
         description="Co-design leaky integrate-and-fire neuron hardware: golden model, "
         "ngspice netlists, fixed-point Verilog, chip mappers, sweeps.",

@@ -135,7 +135,8 @@ def run_network(network: Network, x: np.ndarray, *, engine: str = "verilator",
         x: Inputs (T, N, n_inputs), the input populations side by side.
         engine: ``verilator``, ``icarus`` or ``twin`` (the bit-exact NumPy model).
         max_batch: Most samples per core run.
-        build_root: Where simulator builds are cached (default ``build/rtl``).
+        build_root: Where simulator builds (and ``snn_rtl.log``) go (default
+            ``$LIFHW_BUILD_DIR/rtl``, else ``build/rtl``).
 
     Returns:
         (population name -> spikes (T, N, size) bool, the mapped layers).
@@ -166,14 +167,17 @@ def run_network(network: Network, x: np.ndarray, *, engine: str = "verilator",
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def _quiet(build_root: Path | None) -> Iterator[None]:
     """Send the simulator's console output (build log, cocotb banner) to a log file.
 
     The simulator is a child process writing to the inherited file descriptors,
     so redirecting ``sys.stdout`` is not enough; the log is kept in
-    ``build/snn_rtl.log`` (overwritten per run) and its tail is printed on failure.
+    ``snn_rtl.log`` in the build root (``$LIFHW_BUILD_DIR/rtl`` unless given;
+    overwritten per run) and its tail is printed on failure.
     """
-    log_path = Path("build") / "snn_rtl.log"
+    from lifhw.digital.sim import default_build_root
+
+    log_path = (build_root if build_root is not None else default_build_root()) / "snn_rtl.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -219,7 +223,7 @@ def _run_block(layer: RTLLayer, chunk: np.ndarray, engine: str,
     else:
         from lifhw.digital.population import run_rtl
 
-        with _quiet():
+        with _quiet(build_root):
             result = run_rtl(core, weights, spikes, bias=bias, sim=engine,
                              build_root=build_root)
     out = np.asarray(result, dtype=bool)[:, :b * size]

@@ -17,6 +17,7 @@ already ``done`` and re-runs the rest (failed points included).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import sys
@@ -139,9 +140,17 @@ def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
     except ImportError as err:
         raise LifhwError(f"--dask needs the 'distributed' package ({err}); "
                          "pip install 'dask[distributed]'") from None
+    if isinstance(address, str):
+        from distributed.comm.addressing import get_address_host_port
+
+        try:
+            get_address_host_port(address)
+        except ValueError as err:
+            raise LifhwError(f"--dask {address!r}: not a scheduler address ({err}); "
+                             "expected e.g. tcp://host:8786") from None
     try:
         client = Client(address, timeout="30s", set_as_default=False)
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         raise LifhwError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
     token = os.urandom(4).hex()
     futures = {}
@@ -217,6 +226,9 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
+    limit = spec.timeout if timeout is None else timeout
+    if not 0 < limit < math.inf:
+        raise LifhwError(f"timeout must be a finite number of seconds > 0, got {limit!r}")
     start = time.perf_counter()
     db_path = Path(db) if db is not None else spec.default_db()
     points = spec.points()
@@ -227,7 +239,6 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
         from lifhw.sweep.backends import preflight
 
         preflight(spec.backend, spec.metrics)
-    limit = spec.timeout if timeout is None else timeout
     attempts = spec.retries if retries is None else retries
     with ResultsDB(db_path) as store:
         store.record_sweep(spec.name, str(Path(spec.source).resolve()), spec.backend,

@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lifhw.errors import ParamError
+from lifhw.app.options import MAX_TIMEOUT_S, quantity
 
 
 def register(subparsers: Any) -> None:
@@ -54,8 +54,9 @@ def register(subparsers: Any) -> None:
 def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice in batch mode (default) or PySpice's shared library")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="per-simulation timeout in seconds (default 300)")
+    parser.add_argument("--timeout", type=quantity("s", gt=0, le=MAX_TIMEOUT_S),
+                        default=300.0,
+                        help="per-simulation timeout, e.g. '60 s' or 60 (default 300 s)")
 
 
 def _load(path: str) -> tuple[str, Any, Any, str]:
@@ -72,8 +73,6 @@ def _config(args: argparse.Namespace, circuit: Any) -> Any:
 
     from lifhw.analog.backends import default_config
 
-    if not args.timeout > 0:
-        raise ParamError("--timeout must be > 0 s")
     return dataclasses.replace(default_config(circuit), timeout_s=args.timeout)
 
 

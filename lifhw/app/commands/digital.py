@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lifhw.app.options import integer
 from lifhw.io import print_json
 
 
@@ -36,9 +37,9 @@ def register(subparsers: Any) -> None:
                       help="simulator (verilator-binary: the harness without cocotb, fastest)")
     test.add_argument("--waves", action="store_true",
                       help="dump waveforms (into --out) for the directed cases")
-    test.add_argument("--seed", type=int, default=None,
+    test.add_argument("--seed", type=integer(ge=0, le=2**32 - 1), default=None,
                       help="random seed (default: $LIFHW_SEED or fresh; printed)")
-    test.add_argument("--updates", type=int, default=10**6,
+    test.add_argument("--updates", type=integer(ge=1, le=10**9), default=10**6,
                       help="random neuron-updates (default 1e6)")
     test.add_argument("-o", "--out", default=None,
                       help="keep stimulus, responses, logs and waves here")

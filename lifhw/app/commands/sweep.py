@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lifhw.app.options import MAX_TIMEOUT_S, integer, quantity
 from lifhw.errors import LifhwError
 
 if TYPE_CHECKING:
@@ -22,14 +23,15 @@ def register(subparsers: Any) -> None:
     sweep.add_argument("target", nargs="+", metavar="SPEC",
                        help="sweep spec file, or: export DB")
     sweep.add_argument("--db", help="results database (default: <spec>.sqlite next to it)")
-    sweep.add_argument("--workers", type=int, default=None,
+    sweep.add_argument("--workers", type=integer(ge=1), default=None,
                        help="local worker processes (default: number of cores)")
     sweep.add_argument("--resume", action="store_true",
                        help="skip points already done in the database")
     sweep.add_argument("--dask", metavar="ADDRESS",
                        help="run on an existing Dask scheduler, e.g. tcp://host:8786")
-    sweep.add_argument("--timeout", type=float, default=None,
-                       help="wall-time limit of one point in s (default: from the spec)")
+    sweep.add_argument("--timeout", type=quantity("s", gt=0, le=MAX_TIMEOUT_S), default=None,
+                       help="wall-time limit of one point, e.g. '90 s' or 90 "
+                            "(default: from the spec)")
     sweep.add_argument("--gds", action="store_true",
                        help="write a GDS layout per point next to the database")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
