@@ -245,6 +245,8 @@ def _range_axis(path: str, spec: Mapping[str, Any]) -> Axis:
     n = spec.get("n")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParamError(f"n must be an integer >= 1, got {n!r}", path=f"{path}.n")
+    if n > MAX_POINTS:  # before expanding: n = 1e9 must not allocate first
+        raise ParamError(f"n = {n} exceeds the limit of {MAX_POINTS} points", path=f"{path}.n")
     if kind == "log":
         if lo <= 0 or hi <= 0:
             raise ParamError("log axis ends must be > 0", path=f"{path}.log")
@@ -370,6 +372,10 @@ def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -
                 raise ParamError("an axis is a list of values or {log|lin = [a, b], n}",
                                  path=f"axes.{path}")
             axes[-1] = dataclasses.replace(axes[-1], path=path)
+            count = math.prod(len(a.values) for a in axes)
+            if head.mode == "cartesian" and count > MAX_POINTS:
+                raise ParamError(f"the axes expand to {count} points (limit {MAX_POINTS})",
+                                 path=f"axes.{path}")
         if head.mode == "zip" and len({len(a.values) for a in axes}) > 1:
             sizes = ", ".join(f"{a.path}: {len(a.values)}" for a in axes)
             raise ParamError(f"mode 'zip' needs axes of equal length ({sizes})", path="mode")

@@ -45,10 +45,16 @@ def register(subparsers: Any) -> None:
 
 
 def load_network(path: str | Path, *, dt: str = "1 ms", rate: str = "20 Hz",
-                 t_stop: str = "1 s", seed: int = 0) -> tuple[Any, Any]:
-    """(Network, input spikes) from a parameter file or a ``.nir`` file."""
+                 t_stop: str = "1 s", seed: int = 0, n_chips: int = 1) -> tuple[Any, Any]:
+    """(Network, input spikes) from a parameter file or a ``.nir`` file.
+
+    Raises:
+        ParamError: A bad file or option, or an experiment whose estimated memory on
+            golden and ``n_chips`` chips exceeds the budget (:mod:`lifhw.budget`).
+    """
     import numpy as np
 
+    from lifhw import budget
     from lifhw.units import parse_quantity
 
     file = Path(path)
@@ -58,14 +64,36 @@ def load_network(path: str | Path, *, dt: str = "1 ms", rate: str = "20 Hz",
         if not file.exists():
             raise ParamError("file not found", source=str(file))
         step = parse_quantity(dt, "s", path="--dt")
-        network = nir_bridge.read(file, dt=step)
+        if not step > 0:
+            raise ParamError("must be > 0 s", path="--dt")
         hz = parse_quantity(rate, "Hz", path="--rate")
-        n_steps = round(parse_quantity(t_stop, "s", path="--t-stop") / step)
+        if hz < 0:
+            raise ParamError("must be >= 0 Hz", path="--rate")
+        duration = parse_quantity(t_stop, "s", path="--t-stop")
+        if not duration >= step:
+            raise ParamError("must be at least one --dt", path="--t-stop")
+        network = nir_bridge.read(file, dt=step)
+        n_steps = round(duration / step)
         n_in = sum(p.size for p in network.inputs)
+        budget.check(budget.network_bytes(
+            n_steps, n_in, [p.size for p in network.populations],
+            [p.weights.shape for p in network.projections], n_chips),
+            f"{network.n_neurons} neurons for {n_steps} steps on {n_chips} chip(s)",
+            path="--t-stop", source=str(file))
         spikes = np.random.default_rng(seed).random((n_steps, n_in)) < min(hz * step, 1.0)
         return network, spikes
+    from lifhw import params
     from lifhw.network import load_experiment
 
+    section = params.load(file).require("network")
+    sizes = {name: s.size for name, s in (*section.inputs.items(),
+                                          *section.populations.items())}
+    populations = [s.size for s in section.populations.values()]
+    budget.check(budget.network_bytes(
+        section.n_steps, sum(s.size for s in section.inputs.values()), populations,
+        [(sizes[p.post], sizes[p.pre]) for p in section.projections], n_chips),
+        f"{sum(populations)} neurons for {section.n_steps} steps on {n_chips} chip(s)",
+        path="network", source=str(file))
     return load_experiment(file)
 
 
@@ -82,7 +110,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
     if args.export_nir:
         check_output_file(args.export_nir, option="--export-nir", inputs=(args.network,))
     network, spikes = load_network(args.network, dt=args.dt, rate=args.rate,
-                                   t_stop=args.t_stop, seed=args.seed)
+                                   t_stop=args.t_stop, seed=args.seed, n_chips=len(chips))
     result = report.evaluate(network, spikes, chips,
                              options={args.chip: options} if options else None)
     if args.export_nir and result.results[0].config is not None:

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from lifhw.app.options import integer, number, quantity
+from lifhw import budget
 from lifhw.errors import ParamError
+
+#: The digits task (scikit-learn's 8x8 digits): inputs, classes, samples.
+DIGITS_INPUTS, DIGITS_CLASSES, DIGITS_SAMPLES = 64, 10, 1797
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +35,8 @@ def register(subparsers: Any) -> None:
     tr.add_argument("--epochs", type=integer(ge=0), default=15, help="training epochs (default 15)")
     tr.add_argument("--steps", type=integer(ge=1), default=None,
                     help="time steps per sample (default 16; 64 for convert)")
-    tr.add_argument("--hidden", type=integer(ge=1), nargs="+", default=[128], help="hidden layer sizes")
+    tr.add_argument("--hidden", type=integer(ge=1), nargs="+", default=[128],
+                    help="hidden layer sizes")
     tr.add_argument("--encoding", choices=("rate", "poisson", "latency"), default="rate")
     tr.add_argument("--surrogate", choices=SURROGATES, default="fast_sigmoid")
     tr.add_argument("--scale", type=number(gt=0), default=5.0, help="surrogate slope (default 5)")
@@ -81,6 +86,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
                                encoding=args.encoding, epochs=args.epochs, lr=args.lr,
                                surrogate=args.surrogate, scale=args.scale,
                                detach_reset=not args.no_detach_reset, seed=args.seed)
+    budget.check(budget.snn_bytes([DIGITS_INPUTS, *config.hidden, DIGITS_CLASSES],
+                                  convert_steps if args.method == "convert" else n_steps,
+                                  DIGITS_SAMPLES, config.batch),
+                 f"training a {[DIGITS_INPUTS, *config.hidden, DIGITS_CLASSES]} network",
+                 path="--hidden/--steps")
     network, info = task.build(args.method, config=config, bias_mode=args.bias,
                                convert_steps=convert_steps, seed=args.seed)
     if args.out:
@@ -126,6 +136,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     else:
         network, info = task.build(args.method, digits=digits)
     n = args.samples or len(digits.y_test)
+    widths = [sum(p.size for p in network.inputs), *(p.size for p in network.populations)]
+    budget.check(budget.snn_bytes(widths, int(info["n_steps"]), n, n),
+                 f"running {n} samples of {info['n_steps']} steps through {widths}",
+                 path="--steps", source=str(args.model or ""))
     x = task.encoded_test_set(network, info, digits)[:, :n]
     rtl_samples = deploy.RTL_SAMPLES if args.rtl_samples is None else args.rtl_samples
     results = deploy.deploy(network, x, digits.y_test[:n], targets, log=not args.json,
