@@ -15,6 +15,7 @@ switches the check off.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -123,6 +124,6 @@ def snn_bytes(widths: Sequence[int], n_steps: int, n_samples: int, batch: int) -
     samples (float64, T x N x inputs) and the per-step state of a batch kept for
     back-propagation (about five float64 arrays per neuron and step).
     """
-    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False))
+    weights = sum(a * b for a, b in itertools.pairwise(widths))
     return (4 * 8 * weights + 8 * n_steps * n_samples * widths[0]
             + 5 * 8 * n_steps * batch * sum(widths[1:]))

@@ -240,8 +240,3 @@ def _first_data_line(lines: list[str]) -> int:
         if line.strip() and not line.strip().startswith("#"):
             return number
     return 0
-    try:
-        [float(x) for x in first.strip().split(",")]
-    except ValueError:
-        return 1
-    return 0

@@ -14,8 +14,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lifhw.app.options import integer, number, quantity
 from lifhw import budget
+from lifhw.app.options import integer, number, quantity
 from lifhw.errors import ParamError
 
 #: The digits task (scikit-learn's 8x8 digits): inputs, classes, samples.
