@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lifhw.app.options import MAX_TIMEOUT_S, quantity
+from lifhw.io import check_figure_path, check_output_dir, check_output_file
 
 
 def register(subparsers: Any) -> None:
@@ -79,6 +80,7 @@ def _config(args: argparse.Namespace, circuit: Any) -> Any:
 def _cmd_netlist(args: argparse.Namespace) -> int:
     from lifhw.analog import netlist as nl
 
+    check_output_dir(args.out, option="-o")
     name, circuit, stimulus, source = _load(args.file)
     text = nl.generate(name, circuit, stimulus, source=source)
     path = nl.write_netlist(text, nl.netlist_path(args.out, name))
@@ -91,6 +93,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from lifhw.analog.characterise import leak_step
     from lifhw.io import print_json
 
+    if args.save:
+        check_output_file(args.save, option="--save", inputs=(args.file,))
     name, circuit, stimulus, source = _load(args.file)
     config = _config(args, circuit)
     sim = simulate(name, circuit, stimulus, backend=args.backend, config=config,
@@ -129,6 +133,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from lifhw.analog.flow import compare_circuit, plot_comparison
     from lifhw.io import print_json
 
+    if args.plot:
+        check_figure_path(args.plot, option="--plot", inputs=(args.file,))
     name, circuit, stimulus, source = _load(args.file)
     result = compare_circuit(name, circuit, stimulus, source=source, backend=args.backend,
                              golden=args.golden, config=_config(args, circuit))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lifhw.app.options import integer
-from lifhw.io import print_json
+from lifhw.io import check_output_dir, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -56,6 +56,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from lifhw.digital.verilog import write_verilog
     from lifhw.params import load
 
+    check_output_dir(args.out, option="-o")
     for path in write_verilog(load(args.file), Path(args.out)):
         print(path)
     return 0
@@ -76,9 +77,9 @@ def _cmd_test(args: argparse.Namespace) -> int:
     from lifhw.digital.regress import RegressionError, regress, seed_from_env
     from lifhw.params import load
 
+    out = check_output_dir(args.out, option="-o") if args.out else None
     pf = load(args.file)
     seed = args.seed if args.seed is not None else seed_from_env()
-    out = Path(args.out) if args.out else None
     print(f"seed {seed}", flush=True)
     try:
         report = regress(pf, sim=args.sim, seed=seed, updates=args.updates, waves=args.waves,

@@ -17,6 +17,7 @@ from typing import Any
 from lifhw import budget
 from lifhw.app.options import integer, number, quantity
 from lifhw.errors import ParamError
+from lifhw.io import check_output_file
 
 #: The digits task (scikit-learn's 8x8 digits): inputs, classes, samples.
 DIGITS_INPUTS, DIGITS_CLASSES, DIGITS_SAMPLES = 64, 10, 1797
@@ -79,6 +80,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from lifhw.io import print_json
     from lifhw.snn import export, task, train
 
+    if args.out:
+        check_output_file(args.out, option="-o")
+    if args.nir:
+        check_output_file(args.nir, option="--nir")
     steps = args.steps
     n_steps = 16 if steps is None else steps
     convert_steps = task.CONVERT_STEPS if steps is None else steps

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lifhw.app.options import MAX_TIMEOUT_S, integer, quantity
 from lifhw.errors import LifhwError
+from lifhw.io import check_output_dir
 
 if TYPE_CHECKING:
     from lifhw.sweep.plots import PlotSummary
@@ -84,7 +85,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from lifhw.sweep.plots import plot_database
 
     db = Path(args.db)
-    out = Path(args.out) if args.out else db.with_name(db.stem + "_plots")
+    out = check_output_dir(args.out if args.out else db.with_name(db.stem + "_plots"),
+                           option="-o")
     summary = plot_database(db, out, sweep=args.sweep)
     for figure in summary.figures:
         print(figure)
