@@ -241,6 +241,7 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
         preflight(spec.backend, spec.metrics)
     attempts = spec.retries if retries is None else retries
     with ResultsDB(db_path) as store:
+        _check_identity(store, spec, resume)
         store.record_sweep(spec.name, str(Path(spec.source).resolve()), spec.backend,
                            spec.metrics, {a.path: list(a.values) for a in spec.axes})
         done = store.done_keys() if resume else set()
@@ -287,6 +288,27 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
             shutdown()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _check_identity(store: ResultsDB, spec: SweepSpec, resume: bool) -> None:
+    """A database holds each sweep name for one spec file; ``--resume`` needs that name.
+
+    Otherwise two specs of one name would merge in the plots, and resuming with
+    another spec would mark its points done by someone else's sweep as skipped
+    (points are keyed by their parameters, not by the sweep).
+    """
+    source = str(Path(spec.source).resolve())
+    earlier = store.sweeps()
+    for row in earlier:
+        if row["name"] == spec.name and row["spec"] != source:
+            raise LifhwError(f"{store.path} already holds sweep {spec.name!r} from "
+                             f"{row['spec']}; give {spec.source} another name or use "
+                             "another --db")
+    names = sorted({str(row["name"]) for row in earlier})
+    if resume and earlier and spec.name not in names:
+        raise LifhwError(f"--resume: {store.path} holds sweep(s) {', '.join(names)}, not "
+                         f"{spec.name!r}; resume with the spec that started it, or run "
+                         "without --resume / with another --db")
 
 
 def _store(store: ResultsDB, spec: SweepSpec, point: Point, result: Mapping[str, Any]) -> None:

@@ -327,8 +327,14 @@ def _section_fields(parts: Sequence[str]) -> set[str]:
     return {f.name for f in dataclasses.fields(cls) if f.name != "base_dir"}
 
 
-def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -> SweepSpec:
-    """Validate an in-memory sweep spec (as read from TOML)."""
+def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path,
+                      allow_plugins: bool = True) -> SweepSpec:
+    """Validate an in-memory sweep spec (as read from TOML).
+
+    ``plugins`` are Python modules imported from the spec's directory, the current
+    directory or ``PYTHONPATH``: a spec with plugins runs code, so only trusted
+    specs may have them; ``allow_plugins=False`` refuses such a spec.
+    """
     from lifhw.sweep.backends import BACKENDS, check_metrics
 
     data = dict(data)
@@ -337,6 +343,9 @@ def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -
         raise ParamError("[axes] must be a table", path="axes", source=source)
     try:
         head = schema.build(_SpecHeader, data)
+        if head.plugins and not allow_plugins:
+            raise ParamError("this spec imports Python plugins, which are disabled "
+                             "(--no-plugins)", path="plugins")
         if head.plugins:
             # Plugins live next to the spec, in the current directory or on PYTHONPATH.
             for folder in (str(Path.cwd()), str(spec_dir.resolve())):
@@ -392,11 +401,12 @@ def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -
     return spec
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Load and validate a sweep spec file.
+def load_spec(path: str | Path, *, allow_plugins: bool = True) -> SweepSpec:
+    """Load and validate a sweep spec file (see :func:`load_spec_mapping` on plugins).
 
     Raises:
         ParamError: With the spec (or base) file name and the offending key.
     """
     file = Path(path)
-    return load_spec_mapping(pfile.read_toml(file), source=str(file), spec_dir=file.parent)
+    return load_spec_mapping(pfile.read_toml(file), source=str(file), spec_dir=file.parent,
+                             allow_plugins=allow_plugins)

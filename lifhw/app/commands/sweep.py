@@ -36,6 +36,9 @@ def register(subparsers: Any) -> None:
     sweep.add_argument("--gds", action="store_true",
                        help="write a GDS layout per point next to the database")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--no-plugins", action="store_true",
+                       help="refuse a spec that imports Python plugins (plugins run code: "
+                            "use them only with specs you trust)")
     fmt = sweep.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="(export) write CSV")
     fmt.add_argument("--parquet", action="store_true", help="(export) write Parquet")
@@ -59,8 +62,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.csv or args.parquet or args.output:
         raise LifhwError("--csv/--parquet/-o belong to `lifhw sweep export DB`")
     from lifhw.sweep.engine import run_sweep
+    from lifhw.sweep.spec import load_spec
 
-    summary = run_sweep(target[0], db=args.db, workers=args.workers, resume=args.resume,
+    spec = load_spec(target[0], allow_plugins=not args.no_plugins)
+    summary = run_sweep(spec, db=args.db, workers=args.workers, resume=args.resume,
                         dask_address=args.dask, progress=not args.quiet,
                         timeout=args.timeout, gds=True if args.gds else None)
     print(summary.line())
