@@ -64,7 +64,8 @@ def spec_file(tmp_path: Path, name: str = "sw", axis: str = 'lin = ["100 pA", "4
                        name="base.toml")
     path = tmp_path / file
     path.write_text(f'name = "{name}"\nbase = "{base.name}"\nbackend = "golden"\n'
-                    f'metrics = ["rate_hz"]\n{extra}\n[axes]\n"stimulus.amplitude" = {{ {axis} }}\n')
+                    f'metrics = ["rate_hz"]\n{extra}\n[axes]\n'
+                    f'"stimulus.amplitude" = {{ {axis} }}\n')
     return path
 
 
