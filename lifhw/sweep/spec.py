@@ -159,7 +159,16 @@ class SweepSpec:
         return math.prod(len(a.values) for a in self.axes)
 
     def points(self) -> list[Point]:
-        """Expand and validate every point (raises ParamError naming the bad point)."""
+        """Expand and validate every point (raises ParamError naming the bad point).
+
+        Refuses a spec whose points would not fit the memory budget
+        (:mod:`lifhw.budget`; about 2.5 kB per golden point measured).
+        """
+        from lifhw import budget
+
+        budget.check(self.n_points() * budget.SWEEP_BYTES_PER_POINT,
+                     f"expanding {self.n_points()} sweep points", path="axes",
+                     source=self.source)
         combos: Sequence[tuple[Any, ...]]
         if not self.axes:
             combos = [()]
