@@ -138,8 +138,10 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".jpg", ".jpe
 
 def check_figure_path(path: str | Path, *, option: str,
                       inputs: tuple[str | Path, ...] = ()) -> Path:
-    """:func:`check_output_file` for a figure (suffix in :data:`FIGURE_SUFFIXES`)."""
-    return check_output_file(path, option=option, inputs=inputs, suffixes=FIGURE_SUFFIXES)
+    """:func:`check_output_file` for a figure (suffix in :data:`FIGURE_SUFFIXES`, or
+    none: PNG)."""
+    suffixes = FIGURE_SUFFIXES if Path(path).suffix else ()
+    return check_output_file(path, option=option, inputs=inputs, suffixes=suffixes)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
