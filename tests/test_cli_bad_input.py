@@ -434,3 +434,12 @@ def test_rtl_log_goes_to_the_build_root(tmp_path: Path, monkeypatch: pytest.Monk
     assert (tmp_path / "b" / "rtl" / "snn_rtl.log").exists()
     assert (tmp_path / "given" / "snn_rtl.log").exists()
     assert not (tmp_path / "build").exists()
+
+
+def test_siegert_far_above_threshold_is_the_refractory_limit(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """mu -> infinity: the free time vanishes and the rate tends to 1 / t_ref (was NaN)."""
+    code, out, err = run(capsys, "siegert", "--mu", "1e300 V", "--sigma", "5 mV",
+                         "--t-ref", "2 ms", "--json")
+    assert code == 0 and "Traceback" not in err
+    assert '"rate_hz": 500.0' in out

@@ -349,9 +349,10 @@ def siegert_rate(
     log_free = math.log(tau_m * SQRT_PI) + _log_free_kernel(
         np.ascontiguousarray(a[index]), np.ascontiguousarray(b[index]), _SHORT_NODES,
         _SHORT_WEIGHTS, _TABLE, _TABLE_WIDTH)
-    with np.errstate(over="ignore", under="ignore"):
-        inv_free = np.exp(-log_free)  # 1 / (free time), underflows to 0 gracefully
-    rate[index] = inv_free / (1.0 + t_ref * inv_free)
+    # 1 / (free time + t_ref): a free time that overflows gives 0 Hz, one that
+    # vanishes (mu far above threshold) gives 1 / t_ref -- never inf / inf = NaN.
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        rate[index] = 1.0 / (np.exp(log_free) + t_ref)
     result = rate.reshape(shape)
     return float(result) if result.ndim == 0 else result
 
