@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lifhw.app.options import MAX_TIMEOUT_S, quantity
+from lifhw.errors import ParamError
 from lifhw.io import check_figure_path, check_output_dir, check_output_file
 
 
@@ -82,7 +83,10 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
 
     check_output_dir(args.out, option="-o")
     name, circuit, stimulus, source = _load(args.file)
-    text = nl.generate(name, circuit, stimulus, source=source)
+    try:
+        text = nl.generate(name, circuit, stimulus, source=source)
+    except ParamError as err:  # e.g. a value the netlist cannot hold: name the file
+        raise err.located(source=err.source or source) from None
     path = nl.write_netlist(text, nl.netlist_path(args.out, name))
     print(path)
     return 0
