@@ -42,6 +42,9 @@ MAP_BYTES_PER_WEIGHT = 16
 MAP_BYTES_PER_WEIGHT_PER_CHIP = 48
 MAP_BYTES_PER_NEURON_STEP = 8
 MAP_BYTES_PER_INPUT_STEP = 16
+# Counted, not measured: the single-neuron RTL regression keeps about ten int64 values
+# per neuron-update (stimulus, step/reset flags, golden and simulator responses).
+RTL_BYTES_PER_UPDATE = 128
 # Calibration (SweepSpec.points of a golden spec, 2e4 points): 2.5 kB per point.
 SWEEP_BYTES_PER_POINT = 4096
 

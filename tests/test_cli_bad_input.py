@@ -221,6 +221,10 @@ def test_map_refuses_a_huge_population(capsys: pytest.CaptureFixture[str],
     assert "10000016 neurons" in line and "memory budget" in line
 
 
+def test_rtl_test_refuses_a_huge_regression(capsys: pytest.CaptureFixture[str]) -> None:
+    refused(capsys, "rtl", "test", str(CORE), "--updates", "1000000000", names="--updates")
+
+
 def test_snn_train_refuses_huge_layers(capsys: pytest.CaptureFixture[str],
                                        tmp_path: Path) -> None:
     refused(capsys, "snn", "train", "--hidden", "100000000", names="memory budget")

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lifhw import budget
 from lifhw.app.options import integer
 from lifhw.io import check_output_dir, print_json
 
@@ -78,6 +79,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
     from lifhw.params import load
 
     out = check_output_dir(args.out, option="-o") if args.out else None
+    budget.check(args.updates * budget.RTL_BYTES_PER_UPDATE,
+                 f"{args.updates} random neuron-updates", path="--updates")
     pf = load(args.file)
     seed = args.seed if args.seed is not None else seed_from_env()
     print(f"seed {seed}", flush=True)
