@@ -192,7 +192,7 @@ def load_model(path: str | Path) -> tuple[Network, dict[str, Any]]:
             header = json.loads(str(npz["header"]))
             arrays = {k: npz[k] for k in npz.files if k != "header"}
     except FileNotFoundError:
-        raise ParamError("file not found", source=source) from None
+        raise ParamError("cannot read: file not found", source=source) from None
     except (OSError, ValueError, KeyError, EOFError, RecursionError) as err:
         what = "no 'header' array" if isinstance(err, KeyError) else type(err).__name__
         raise ParamError(f"cannot read as an SNN model file (.npz from `lifhw snn train -o`): "
