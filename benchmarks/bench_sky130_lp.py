@@ -11,7 +11,8 @@ and a transient at that current measures the rate and the energy drawn from
 energy by supply block (leak, comparator, refractory reference, logic; ammeters
 of :mod:`lifhw.analog.sky130_lp`) and report the ISI errors of the calibrated
 golden model at 1.5x, 3x and 10x the rheobase. Layout areas come from
-:func:`lifhw.layout.area_from_circuit`.
+:func:`lifhw.layout.area_from_circuit` (default row placement) and
+:func:`lifhw.layout.compact_area_um2` (rows wrapped to the tightest box).
 
 The supply sweep re-runs the ``sky130_lp`` example at other supplies (same
 references, 100 Hz). Rates above ``1 / (t_ref + latency)`` are not reachable
@@ -165,8 +166,11 @@ def run(quick: bool) -> dict[str, Any]:
         circuit = pf.circuit
         start = time.perf_counter()
         ch, neuron = characterised(pf.name, circuit)
+        fets, caps = layout.circuit_devices(pf)
         entry: dict[str, Any] = {"file": path, "characterisation": ch.summary(),
                                  "area_um2": layout.area_from_circuit(pf),
+                                 "compact_area_um2": layout.compact_area_um2(
+                                     caps[0], fets, caps[1:]),
                                  "static_power_w": static_power(pf.name, circuit)}
         thr = ch.threshold
         if thr is not None:
