@@ -93,11 +93,20 @@ def test_spiking_off_ties_reference_to_supply():
 
 
 def test_feedback_can_be_removed():
-    circuit, stimulus = _load({"sky130_lp": {"feedback_copies": 0}})
+    circuit, stimulus = _load({"sky130_lp": {"feedback_ratio": 0}})
     text = nl.generate("lp130", circuit, stimulus)
     assert "XMPM " not in text and "XMPMS " not in text
     with_feedback, _ = _load()
     assert "XMPM pm pd vdd_logic vdd_logic" in nl.generate("lp130", with_feedback, stimulus)
+    # the gain is a width ratio, never below the logic width
+    weak, _ = _load({"sky130_lp": {"feedback_ratio": 0.5}})
+    strong, _ = _load({"sky130_lp": {"feedback_ratio": 2}})
+    text = nl.generate("lp130", weak, stimulus)
+    assert re.search(r"XMPD pd pd vdd_logic vdd_logic \S+ W=0.84 L=1$", text, re.M)
+    assert re.search(r"XMPM pm pd vdd_logic vdd_logic \S+ W=0.42 L=1$", text, re.M)
+    text = nl.generate("lp130", strong, stimulus)
+    assert re.search(r"XMPD pd pd vdd_logic vdd_logic \S+ W=0.42 L=1$", text, re.M)
+    assert re.search(r"XMPM pm pd vdd_logic vdd_logic \S+ W=0.84 L=1$", text, re.M)
 
 
 @pytest.mark.parametrize("bad", [

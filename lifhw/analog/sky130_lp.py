@@ -35,7 +35,7 @@ r"""Low-power transistor-level LIF neuron in sky130: no statically biased fast c
   Neural Systems*, 1989, ch. 5), so ``g_m = kappa I_b / 2 U_T``, ``tau = C / g_m``.
 * **Comparator** (C1-C4, CT): a pfet-input OTA at ``I_c = comparator_ratio * I_b``
   (picoamperes); ``cmp`` rises when ``v_m > V_th``. Its output is an integrating
-  node: a copy (PM, ``feedback_copies``) of the current of SF, exponential in
+  node: a copy (PM, gain ``feedback_ratio``) of the current of SF, exponential in
   ``cmp``, is fed back into ``cmp``, so once ``cmp`` has risen ~0.1 V it runs away
   in tens of microseconds (the exponential positive feedback of the low-power
   neurons of Indiveri, 2003, and Indiveri et al., 2011, applied to the comparator
@@ -174,6 +174,10 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
     gw, gl = o.logic_w, o.logic_l
     sw, sl = o.switch_w, o.switch_l
     rr = o.reference_ratio
+    # feedback gain W(PM)/W(PD), neither below the logic width
+    ratio = o.feedback_ratio
+    pm_w = gw * max(ratio, 1.0)
+    pd_w = gw / ratio if 0 < ratio < 1 else gw
     vl, vc, vr, vg = (f"vdd_{b}" for b in BLOCKS)
 
     def source(name: str, kind: str, a: str, b: str, value: float) -> dv.Device:
@@ -215,13 +219,13 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
             _fet("C4", "nfet", "cmp", "ca", "0", "0", cw, cl),
             _fet("CR", "nfet", "cmp", "spike", "0", "0", gw, sl),
         )),
-        dv.Block("exponential positive feedback: copies of SF's current into cmp, "
+        dv.Block("exponential positive feedback: a copy of SF's current into cmp, "
                  "cut while spike is high", (
             _fet("SF", "nfet", "pd", "cmp", "0", "0", gw, gl),
-            _fet("PD", "pfet", "pd", "pd", vg, vg, gw, gl),
-            *((_fet("PM", "pfet", "pm", "pd", vg, vg, gw, gl, o.feedback_copies),
+            _fet("PD", "pfet", "pd", "pd", vg, vg, pd_w, gl),
+            *((_fet("PM", "pfet", "pm", "pd", vg, vg, pm_w, gl),
                _fet("PMS", "pfet", "cmp", "spike", "pm", vg, gw, gl))
-              if o.feedback_copies > 0 else ()),
+              if o.feedback_ratio > 0 else ()),
         )),
         dv.Block("set/hold latch: spkn low from the comparator until the refractory "
                  "detector d fires; spike = not spkn", (

@@ -29,9 +29,10 @@ class Sky130LpOptions:
     reference_ratio: int = integer(
         4, ge=1, doc="copies per bias reference: each reference diode carries 1/ratio of "
                      "its mirror output (static power of the references)")
-    feedback_copies: int = integer(
-        2, ge=0, doc="copies of the exponential positive feedback into the comparator "
-                     "output (0: none)")
+    feedback_ratio: float = quantity(
+        "1", 1.0, ge=0,
+        doc="gain of the exponential positive feedback into the comparator output: "
+            "W(PM) / W(PD) (0: none; more trips earlier at a lower effective threshold)")
     refractory_capacitance: float = quantity(
         "F", 10e-15, gt=0, doc="refractory timer capacitor C_ref")
     detector_trip_voltage: float = quantity(
