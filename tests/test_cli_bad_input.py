@@ -427,13 +427,13 @@ def test_map_fails_on_a_design_rule_error(capsys: pytest.CaptureFixture[str],
 
 def test_rtl_log_goes_to_the_build_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                         ) -> None:
-    from lifhw.snn import rtl
+    from lifhw.chips import rtl
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LIFHW_BUILD_DIR", str(tmp_path / "b"))
-    with rtl._quiet(None):
+    with rtl.quiet(None):
         pass
-    with rtl._quiet(tmp_path / "given"):
+    with rtl.quiet(tmp_path / "given"):
         pass
     assert (tmp_path / "b" / "rtl" / "snn_rtl.log").exists()
     assert (tmp_path / "given" / "snn_rtl.log").exists()
