@@ -236,11 +236,17 @@ def figure(results: dict[str, Any], path: str) -> None:
 
     from lifhw.io import save_figure
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for topology, marker in (("sky130", "s"), ("sky130_lp", "o")):
-        points = [p for p in results[topology]["rates"] if "energy_per_spike_j" in p]
-        ax.loglog([p["rate_hz"] for p in points], [p["energy_per_spike_j"] for p in points],
-                  marker=marker, label=f"{topology} ({results[topology]['area_um2']:.0f} µm²)")
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for topology, color in (("sky130", "C0"), ("sky130_lp", "C1")):
+        area = results[topology]["area_um2"]
+        for design, marker, style in (("example", "s", "-"), ("fast", "o", "--")):
+            points = [p for p in results[topology]["rates"] if "energy_per_spike_j" in p
+                      and (p.get("design") == "fast") == (design == "fast")]
+            if points:
+                ax.loglog([p["rate_hz"] for p in points],
+                          [p["energy_per_spike_j"] for p in points], marker=marker,
+                          ls=style, color=color,
+                          label=f"{topology}, {design} design ({area:.0f} µm²)")
     ax.axhline(200e-15, color="k", lw=0.6, ls="--", label="200 fJ")
     ax.set_xlabel("firing rate (Hz)")
     ax.set_ylabel("energy per spike (J), static included")
@@ -255,9 +261,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="two rates, two supplies")
     parser.add_argument("--figure", help="write the energy-vs-rate figure here")
     parser.add_argument("--json", help="write the raw results here")
+    parser.add_argument("--replot", help="redraw table and figure from a --json file")
     args = parser.parse_args()
-    results = run(args.quick)
-    if args.json:
+    results = json.loads(Path(args.replot).read_text()) if args.replot else run(args.quick)
+    if args.json and not args.replot:
         Path(args.json).write_text(json.dumps(results, indent=1, default=float))
     print(table(results))
     for topology in FILES:
