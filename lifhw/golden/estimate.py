@@ -262,14 +262,15 @@ def _noise_std(v: np.ndarray, spikes: np.ndarray, guard: int) -> float:
 
 @numba.njit(cache=True)
 def _kalman_1d(y, starts, stops, missing, counted, a, mu, q2, r2, record, z_out,
-               upper_out):  # pragma: no cover
+               upper_out, seg_out):  # pragma: no cover
     # counted[k]: the innovation of sample k enters the likelihood; upper_out[k]:
     # predicted state + 4 SD (for choosing counted); z_out[k]: standardised innovation
-    # (both written only when ``record``).
+    # (both written only when ``record``); seg_out[s]: the segment's share of the nll.
     nll = 0.0
     last_var = -1.0
     log_var = 0.0
     for s in range(starts.size):
+        seg_out[s] = nll
         lo = starts[s]
         m = y[lo]
         p = r2  # flat prior on V, then the first observation
@@ -292,15 +293,17 @@ def _kalman_1d(y, starts, stops, missing, counted, a, mu, q2, r2, record, z_out,
             gain = p / var
             m += gain * e
             p *= 1.0 - gain
+        seg_out[s] = nll - seg_out[s]
     return nll
 
 
 @numba.njit(cache=True)
 def _kalman_2d(y, starts, stops, missing, counted, a00, a10, a11, q00, q01, q11, mu, r2,
-               v_spread2, record, z_out, upper_out):  # pragma: no cover
+               v_spread2, record, z_out, upper_out, seg_out):  # pragma: no cover
     # State (V, y_filtered); A lower-triangular (V does not see the filter).
     nll = 0.0
     for s in range(starts.size):
+        seg_out[s] = nll
         lo = starts[s]
         mv = y[lo]
         mf = y[lo]
@@ -331,6 +334,7 @@ def _kalman_2d(y, starts, stops, missing, counted, a00, a10, a11, q00, q01, q11,
             mv += gv * e
             mf += gf * e
             pvv, pvf, pff = pvv - gv * pvf, pvf - gv * pff, pff - gf * pff
+        seg_out[s] = nll - seg_out[s]
     return nll
 
 
@@ -367,17 +371,17 @@ def _transition(tau: float, sigma: float, dt: float, filter_tau: float
 
 def _nll(x: np.ndarray, y_mv: np.ndarray, starts: np.ndarray, stops: np.ndarray,
          missing: np.ndarray, counted: np.ndarray, dt: float, filter_tau: float,
-         z: np.ndarray, upper: np.ndarray, record: bool = False) -> float:
+         z: np.ndarray, upper: np.ndarray, seg: np.ndarray, record: bool = False) -> float:
     tau, mu, sigma, noise = math.exp(x[0]), x[1], math.exp(x[2]), math.exp(x[3])
     if not (1e-6 < tau < 1e3 and 1e-6 < sigma < 1e4 and 1e-6 < noise < 1e4):
         return 1e300
     a00, a10, a11, q00, q01, q11 = _transition(tau, sigma, dt, filter_tau)
     if filter_tau <= 0:
         return float(_kalman_1d(y_mv, starts, stops, missing, counted, a00, mu, q00,
-                                noise * noise, record, z, upper))
+                                noise * noise, record, z, upper, seg))
     return float(_kalman_2d(y_mv, starts, stops, missing, counted, a00, a10, a11, q00, q01,
                             q11, mu, noise * noise, 4.0 * (sigma * sigma + noise * noise),
-                            record, z, upper))
+                            record, z, upper, seg))
 
 
 def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.ndarray,
@@ -413,7 +417,8 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
     z = np.zeros(y.size)
     upper = np.full(y.size, np.inf)
     counted = ~missing
-    args = (y_mv, starts, stops, missing, counted, dt, filter_tau, z, upper)
+    seg = np.zeros(starts.size)
+    args = (y_mv, starts, stops, missing, counted, dt, filter_tau, z, upper, seg)
     x = np.array([math.log(tau0), mu0, math.log(sigma0), math.log(noise0)])
     if start is not None:
         x = np.array(start, dtype=float)
@@ -442,6 +447,25 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
     x = optimize.minimize(_nll, x, args=args, method="BFGS", options={"gtol": 1e-3}).x
     hess = _hessian(lambda p: _nll(p, *args), x)
     cov = _covariance(hess)
+    if cov is not None:
+        # Sandwich (robust) covariance H^-1 J H^-1, J from the per-segment scores: the
+        # segments are independent renewal intervals, and the Gaussian transition
+        # model is only an approximation near the threshold.
+        scores = np.zeros((starts.size, 4))
+        for i in range(4):
+            step = np.zeros(4)
+            step[i] = 1e-4
+            _nll(x + step, *args)
+            plus = seg.copy()
+            _nll(x - step, *args)
+            scores[:, i] = (plus - seg) / 2e-4
+        keep = np.isfinite(np.diag(cov))
+        bread = np.where(np.isfinite(cov), cov, 0.0)
+        robust = bread @ (scores.T @ scores) @ bread
+        # Never narrower than the model-based intervals: scale the model covariance by
+        # the largest variance ratio of tau and V_inf (keeps it positive definite).
+        ratio = max(1.0, *(robust[i, i] / cov[i, i] for i in (0, 1) if keep[i]))
+        cov = cov * ratio
     if cov is None:
         raise ParamError("the sub-threshold likelihood has no well-defined maximum: "
                          "tau_m and V_inf cannot be estimated from these data")
