@@ -12,9 +12,10 @@ support an answer.
 
 1. **Outliers and spikes.** Isolated single-sample outliers (a sample far from
    both neighbours while the neighbours agree) are replaced and left out of the
-   likelihood. A reset is a first difference far below the noise (5 robust SDs
-   and half the median reset) after which the membrane *stays* down (median of
-   the next three samples), so a noise outlier is not a spike. If the recording
+   likelihood. A reset is a drop after which the membrane *stays* down: the mean
+   of the next three samples lies 0.65 of a typical reset (and 5 noise SDs) below the
+   mean of the two before, so a noise outlier is not a spike and one noisy sample
+   does not hide a reset. If the recording
    shows spike peaks, the last sub-threshold sample ``p`` is the one before the
    upward jump that precedes the reset; peak samples are never used. The
    crossing lies in ``(t_p, t_p + dt]`` (filtered recordings: within ``dt/2`` of
@@ -164,27 +165,42 @@ def _reset_drops(trace: np.ndarray, min_gap: int, span: int = 1
                  ) -> tuple[np.ndarray, float, float]:
     """First index after each sustained reset drop, the drop limit and the diff scale.
 
-    ``span = 2`` looks for drops over two samples (a filter inverse spreads a
-    jump over the two intervals around the crossing) and reports the larger step.
+    Candidates are drops over ``span`` samples below ``-max(3 s, J/3)`` (``s`` the
+    robust scale of such drops, ``J`` the median of those beyond ``5 s``); a
+    candidate is a reset when the level after it stays down: the mean of the next
+    three samples lies below the mean of the two before by ``max(0.65 J, 5 s_level)``
+    (``s_level = sqrt(5/6) sigma_n``, ``sigma_n`` the white-noise SD from second
+    differences). A
+    single noise outlier moves a three-sample mean by a third of itself, and a
+    sample's noise alone rarely hides a reset. ``span = 2`` looks for drops over two
+    samples (a filter inverse spreads a jump over the two intervals around the
+    crossing). The reported index is the sample after the larger single step.
     """
     diff = np.diff(trace)
-    if diff.size < 3 + span:
+    if diff.size < 6 + span:
         return np.zeros(0, dtype=np.int64), math.inf, 0.0
     sigma_d = _robust_std(diff)
     drop = trace[span:] - trace[:-span]
-    scale = 5.0 * _robust_std(drop)
-    big = drop[drop < -scale]
+    scale = _robust_std(drop)
+    big = drop[drop < -5.0 * scale]
     if big.size == 0:
         return np.zeros(0, dtype=np.int64), math.inf, sigma_d
-    limit = max(scale, 0.5 * float(np.median(-big)))
-    candidates = np.flatnonzero(drop < -limit)
+    jump = float(np.median(-big))
+    kernel_after = np.ones(3) / 3
+    after = np.convolve(trace, kernel_after, mode="valid")  # after[i] = mean(trace[i:i+3])
+    before = 0.5 * (trace[:-1] + trace[1:])  # before[i] = mean(trace[i:i+2])
+    # Level change across the candidate drop trace[start] -> trace[start + span].
+    starts = np.arange(1, trace.size - span - 3)
+    level = after[starts + span] - before[starts - 1]
+    # Noise of that level difference from the white-noise SD (second differences,
+    # var = 6 sigma^2), not from the level itself, which frequent resets inflate.
+    noise = _robust_std(np.diff(trace, 2)) / math.sqrt(6.0)
+    level_limit = max(0.65 * jump, 5.0 * math.sqrt(5.0 / 6.0) * noise)
+    limit = max(3.0 * scale, jump / 3.0)
+    candidates = np.flatnonzero(drop[1:trace.size - span - 3] < -limit) + 1
     spikes: list[int] = []
     for start in candidates:
-        after = trace[start + span:start + span + 3]
-        if after.size < 3:
-            continue
-        # A reset stays down; a single low noise sample comes back up.
-        if float(np.median(after)) > trace[start] - limit:
+        if level[start - 1] > -level_limit:
             continue
         idx = int(start + np.argmin(diff[start:start + span]))
         if spikes and idx - spikes[-1] < min_gap:
@@ -192,7 +208,7 @@ def _reset_drops(trace: np.ndarray, min_gap: int, span: int = 1
                 spikes[-1] = idx
             continue
         spikes.append(idx)
-    return np.asarray(spikes, dtype=np.int64) + 1, limit, sigma_d
+    return np.asarray(spikes, dtype=np.int64) + 1, 0.5 * jump, sigma_d
 
 
 def detect_spikes(v: np.ndarray, *, dt: float = 1.0, filter_tau: float = 0.0,
@@ -205,11 +221,11 @@ def detect_spikes(v: np.ndarray, *, dt: float = 1.0, filter_tau: float = 0.0,
     zero-order-hold inverse ``u_n = (y_{n+1} - a y_n)/(1 - a)``, where a jump
     occupies one interval.
 
-    Drops are first differences below ``-max(5 sigma_d, J/2)`` (``sigma_d`` the robust
-    scale of all first differences, ``J`` the median of the drops beyond
-    ``5 sigma_d``) after which the median of the next three samples stays below
-    the level before by that limit; isolated single-sample outliers are removed
-    first; drops closer than ``min_gap`` samples are merged.
+    A reset is a drop after which the level stays down (see ``_reset_drops``:
+    candidates below ``-max(3 s, J/3)``, confirmed when the mean of the next three
+    samples lies ``max(0.65 J, 5 s_level)`` below the mean of the two before);
+    isolated single-sample outliers are removed first; drops closer than
+    ``min_gap`` samples are merged.
 
     Args:
         v: Membrane samples (V).
