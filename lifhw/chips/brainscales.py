@@ -660,7 +660,13 @@ ENERGY_PER_SYNAPTIC_EVENT_J = 100e-12
 
 
 def energy(config: BrainScaleSConfig, run: ChipRun) -> EnergyEstimate:
-    """Energy estimate (the term's source says it is an assumption)."""
+    """Energy estimate (the term's source says it is an assumption).
+
+    An assumed 100 pJ per synaptic event of the analog array, nothing else: no
+    CapMem refresh, no neuron static bias currents, no FPGA/host or the embedded
+    processors, no ADC readout. It is an order of magnitude for comparison, not
+    a figure from a BrainScaleS-2 measurement.
+    """
     return EnergyEstimate(NAME, (
         EnergyTerm("synaptic_events", float(run.events.get("synaptic_events", 0)),
                    ENERGY_PER_SYNAPTIC_EVENT_J,
