@@ -107,7 +107,19 @@ def refractory_current(circuit: CircuitSection) -> float:
     if swing <= 0:
         raise ParamError(f"supply {circuit.supply:g} V must exceed the inverter trip point "
                          f"{opts.inverter_trip_voltage:g} V", path="sky130.inverter_trip_voltage")
-    return opts.refractory_capacitance * swing / t_ref
+    return opts.refractory_capacitance * swing / t_ref * opts.refractory_current_scale
+
+
+def drawn_membrane_capacitance(circuit: CircuitSection) -> float:
+    """Drawn membrane capacitor (F): the node total minus the devices' parasitics."""
+    drawn = (circuit.membrane_capacitance
+             - circuit.sky130.membrane_parasitic_capacitance)
+    if not drawn > 0:
+        raise ParamError(f"membrane_parasitic_capacitance "
+                         f"({circuit.sky130.membrane_parasitic_capacitance:g} F) must be "
+                         f"below membrane_capacitance ({circuit.membrane_capacitance:g} F)",
+                         path="sky130.membrane_parasitic_capacitance")
+    return drawn
 
 
 def _um(value_m: float) -> str:
@@ -186,16 +198,19 @@ def device_lines(circuit: CircuitSection, *, spiking: bool = True) -> list[str]:
         "* references (ideal) and bias reference currents (drawn from VDD)",
         f"VDD vdd 0 DC {n(circuit.supply)}",
         f"VL vl 0 DC {n(circuit.v_rest)}",
-        f"VTH vth 0 DC {n(circuit.v_threshold if spiking else circuit.supply)}",
+        f"VTH vth 0 DC "
+        f"{n(circuit.v_threshold + o.threshold_offset if spiking else circuit.supply)}",
         f"VRST vrst 0 DC {n(circuit.v_reset)}",
-        f"IBL vdd nbl DC {n(circuit.leak_bias_current)}",
+        f"IBL vdd nbl DC {n(circuit.leak_bias_current * o.leak_bias_scale)}",
         f"IBC vdd nbc DC {n(o.comparator_bias_current)}",
         f"IBR vdd nbr DC {n(refractory_current(circuit))}",
         f"IBN vdd vbn DC {n(o.logic_current)}",
         f"IBP vbp 0 DC {n(o.logic_current)}",
         f"IBF nbf 0 DC {n(i_fb)}",
         f"* membrane capacitor ({o.capacitor})",
-        _capacitor("CM", "vm", circuit.membrane_capacitance, circuit),
+        _capacitor("CM", "vm", drawn_membrane_capacitance(circuit), circuit),
+        *(["* offset trim (ideal, like the bias references)",
+           f"IOS vm 0 DC {n(o.offset_current)}"] if o.offset_current else []),
         "* leak: 5-transistor OTA follower to V_L, tail mirrored from I_b",
         _fet("LB", NFET, "nbl", "nbl", "0", "0", mw, ml),
         _fet("LT", NFET, "tl", "nbl", "0", "0", mw, ml),
