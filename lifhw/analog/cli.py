@@ -51,6 +51,19 @@ def register(subparsers: Any) -> None:
     comp.set_defaults(func=_cmd_compare)
 
 
+    design = subparsers.add_parser(
+        "design", help="size and bias a transistor-level neuron until it realises a "
+                       "[design] spec (tau, C, threshold, refractory, max rate)")
+    design.add_argument("file", help="parameter file with a [design] section")
+    design.add_argument("-o", "--out", required=True, metavar="DIR",
+                        help="output directory: <name>.toml, <name>.cir, <name>_design.json "
+                             "and <name>_design.html")
+    design.add_argument("--json", action="store_true", help="print JSON")
+    design.add_argument("--workers", type=int, default=2,
+                        help="concurrent ngspice processes (default 2)")
+    design.set_defaults(func=_cmd_design)
+
+
 def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice in batch mode (default) or PySpice's shared library")
@@ -96,6 +109,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     config = _config(args, circuit)
     sim = simulate(name, circuit, stimulus, backend=args.backend, config=config,
                    source=source)
+    _warn_validity(sim.output, circuit)
     trace = sim.trace
     if not args.no_tau:
         tau, _, _ = leak_step(name, circuit, backend=args.backend, config=config)
@@ -133,6 +147,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     name, circuit, stimulus, source = _load(args.file)
     result = compare_circuit(name, circuit, stimulus, source=source, backend=args.backend,
                              golden=args.golden, config=_config(args, circuit))
+    if result.extra.get("validity_warning"):
+        import sys
+
+        print(result.extra["validity_warning"], file=sys.stderr)
     if args.plot:
         plot_comparison(result, Path(args.plot))
     summary = result.summary()
@@ -153,4 +171,54 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print("  " + line)
     if args.plot:
         print(f"  figure: {args.plot}")
+    return 0
+
+
+def _warn_validity(output: Any, circuit: Any) -> None:
+    import sys
+
+    from lifhw.analog.design import refractory_check
+
+    if circuit.topology == "behavioral":
+        return
+    line = refractory_check(output, circuit)
+    if line:
+        print(line, file=sys.stderr)
+
+
+def _cmd_design(args: argparse.Namespace) -> int:
+    import sys
+
+    from lifhw.analog.design import design, write_design
+    from lifhw.cli import print_json
+    from lifhw.params import load
+
+    if args.workers < 1:
+        raise ParamError("--workers must be >= 1")
+    pf = load(args.file)
+    spec = pf.require("design")
+
+    def log(line: str) -> None:
+        if not args.json:
+            print(line, file=sys.stderr)
+
+    result = design(spec, name=pf.name, workers=args.workers, log=log)
+    paths = write_design(result, args.out)
+    summary = result.summary()
+    data = {"circuit_file": str(paths["circuit_file"]), "netlist": str(paths["netlist"]),
+            "realised": summary["realised"],
+            "energy_per_spike_j": summary["energy_per_spike_j"],
+            "area_um2": summary["area_um2"], "corners": summary["corners"],
+            "iterations": summary["iterations"], "seconds": summary["seconds"],
+            "simulations": summary["simulations"], "report": str(paths["html"])}
+    if args.json:
+        print_json(data)
+        return 0
+    r = summary["realised"]
+    print(f"{pf.name}: tau {r['tau_s'] * 1e6:.5g} us, t_ref {r['t_ref_s'] * 1e6:.5g} us "
+          f"(latency {r['latency_s'] * 1e6:.3g} us), V_th {r['v_threshold_v'] * 1e3:.3f} mV; "
+          f"{summary['energy_per_spike_j'] * 1e12:.4g} pJ/spike, "
+          f"{summary['area_um2']:.4g} um^2")
+    for key in ("circuit_file", "netlist", "json", "html"):
+        print(f"  {paths[key]}")
     return 0

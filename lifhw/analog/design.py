@@ -1,0 +1,1247 @@
+r"""``lifhw design``: size and bias a transistor-level neuron until it *is* the LIF asked for.
+
+A designer states the neuron (``[design]``: tau, C, rest/threshold/reset, refractory
+period, the highest rate it must serve); this module closes the loop
+generate -> simulate (ngspice) -> measure -> adjust until the circuit realises
+that neuron, then says how sure it is (process corners, mismatch samples).
+
+The referee is the golden tanh-OTA model built from the *spec* alone
+(:func:`spec_neuron`): ``C``, ``g_m = C / tau``, the nominal slope factor
+``kappa = 0.7`` (so ``I_b = 2 U_T g_m / kappa``), ``V_L``, ``V_th``, ``V_reset``,
+``t_ref`` -- no extracted or calibrated parameter. The acceptance (:data:`TOLERANCES`)
+compares the circuit with it: tau, refractory period, effective threshold and the
+ISI at 1.5x, 3x and 10x the spec's rheobase and at the current that gives
+``max_rate`` (:func:`acceptance_currents`).
+
+The loop works on *knobs* (:class:`Knobs`), which every designable topology maps
+onto its own options through a :class:`DesignHook`:
+
+* ``leak_scale`` -- programmed leak bias / spec bias: makes the small-signal
+  ``g_m`` equal ``C / tau`` (the bias mirror copies high at pA, so the current
+  programmed is not the current realised);
+* ``offset_current`` -- cancels the leak's output offset (junction leakage and
+  systematic OTA offset) so the membrane rests at ``V_L``;
+* ``parasitic_capacitance`` -- what the devices on the membrane node add; the
+  drawn capacitor is reduced by it so the node totals ``C``;
+* ``threshold_offset`` -- moves the comparator reference so the *effective*
+  threshold (trip point plus the overdrive the comparator needs) is ``V_th``;
+* ``refractory_scale`` -- sets the refractory pulse so that detection latency
+  plus pulse equals ``t_ref`` (the latency is measured, not assumed).
+
+Stage 1 (leak, cheap): a DC transfer sweep (comparator off) gives the leak current
+at ``V_L`` and the local slope ``g``; a small step response gives ``tau``;
+``C_node = tau * g``. Updates: ``offset -= i(V_L)``,
+``parasitic = C_node - C_drawn``, ``leak_scale *= (C / tau_spec) / g``; repeated
+until tau is within 0.5 % and the rest offset below 0.2 % of ``I_b``.
+
+Stage 2 (spiking): transients at the four acceptance currents (in parallel). A
+two-parameter least-squares fit of ``ISI_k = T_k(V_th,eff) + t_ref,eff`` against
+the spec's golden integration times ``T_k`` gives the effective threshold and
+refractory period (:func:`fit_threshold_and_refractory`); the latency is
+``t_ref,eff`` minus the measured pulse width. Updates:
+``threshold_offset -= V_th,eff - V_th`` and the pulse is rescaled to
+``width + t_ref - t_ref,eff`` (the pulse width is inversely proportional to the
+sink current). Repeated until every ISI is within 1 %.
+
+Co-design: the topology offers candidates (for sky130: comparator bias currents
+from a latency budget against the fastest ISI, a refractory capacitor large enough
+that its sink stays above leakage) in order of rising static power; the first
+candidate that meets the acceptance is the one of least energy per spike, since
+the supply energy per spike is dominated by static bias power over the ISI.
+A spec no candidate meets is refused (:class:`DesignInfeasible`, exit 2) naming
+each failing requirement and by how much.
+
+Corners and mismatch (:func:`evaluate_corner`): the tt design is measured at
+each corner (errors before trim), then the same loop with the layout fixed
+(parasitic capacitance and candidate kept) finds the trim -- bias scales and
+currents, threshold offset -- that brings the corner back.
+
+Every ngspice run goes through :class:`Simulations`: ``workers`` batch processes
+at a time and a per-user disk cache keyed by the netlist text, so a repeated
+design (or a test) re-uses its simulations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import warnings
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lifhw.analog import netlist as nl
+from lifhw.analog.backends import RunConfig, SimOutput, default_config, rising_crossings
+from lifhw.analog.params import CORNERS, CircuitSection
+from lifhw.errors import LifhwError, ParamError
+from lifhw.golden.ota import OTANeuron, ota_isi
+from lifhw.registry import Registry
+from lifhw.schema import choice, integer, quantity
+from lifhw.stimulus import Stimulus
+from lifhw.units import thermal_voltage
+
+#: Slope factor of the spec's golden model (the nominal of ``[circuit] kappa``).
+NOMINAL_KAPPA = 0.7
+
+#: Acceptance currents in multiples of the spec's rheobase (plus the max-rate current).
+RHEOBASE_MULTIPLES = (1.5, 3.0, 10.0)
+
+#: Acceptance tolerances (the contract of ``lifhw design``).
+TOLERANCES = {
+    "tau": 0.02,            # relative
+    "refractory": 0.02,     # relative, or REFRACTORY_ABS_S, whichever is larger
+    "threshold_v": 1e-3,    # absolute (V)
+    "isi": 0.02,            # relative, at every acceptance current
+}
+REFRACTORY_ABS_S = 0.5e-6
+
+#: Targets of the loop (tighter than the acceptance, to leave margin).
+TARGETS = {"tau": 0.005, "rest_offset": 0.002, "isi": 0.01, "threshold_v": 0.3e-3,
+           "refractory": 0.01}
+
+#: A candidate is taken at once when it meets the acceptance with this fraction of
+#: each tolerance (margin for an independent re-measurement); otherwise the
+#: cheapest candidate that meets the full tolerances is taken.
+DESIGN_MARGIN = 0.75
+
+#: Largest number of loop iterations per stage.
+MAX_ITERATIONS = 6
+
+#: ISIs averaged per acceptance current.
+N_ISI = 3
+
+#: ISI window of the mismatch yield (relative).
+YIELD_WINDOW = 0.05
+
+
+class DesignInfeasible(LifhwError):
+    """The spec cannot be met; ``failures`` says which requirement and by how much."""
+
+    def __init__(self, failures: Sequence[str], detail: Mapping[str, Any] | None = None):
+        self.failures = list(failures)
+        self.detail = dict(detail or {})
+        super().__init__("cannot design this neuron: " + "; ".join(self.failures))
+
+
+@dataclass(frozen=True)
+class DesignSection:
+    """``[design]``: the neuron a transistor-level circuit must realise."""
+
+    topology: str = choice("sky130", doc="transistor-level topology that supports design")
+    tau_m: float = quantity("s", gt=0, doc="target membrane time constant")
+    membrane_capacitance: float = quantity("F", gt=0, doc="membrane capacitance C")
+    v_rest: float = quantity("V", doc="resting potential (leak reference V_L)")
+    v_threshold: float = quantity("V", doc="spike threshold")
+    v_reset: float = quantity("V", doc="reset potential")
+    refractory: float = quantity("s", gt=0, doc="refractory period t_ref")
+    max_rate: float = quantity("Hz", gt=0, doc="highest rate the neuron must serve accurately")
+    supply: float = quantity("V", 1.8, gt=0, doc="supply voltage")
+    corners: tuple[str, ...] = dataclasses.field(
+        default=("tt",), metadata={"doc": "process corners to evaluate (tt, ss, ff, sf, fs)"})
+    temperature: float = quantity("K", 300.15, gt=0, doc="temperature (e.g. '27 degC')")
+    mismatch_samples: int = integer(0, ge=0, le=1000,
+                                    doc="tt_mm Monte-Carlo samples for the yield")
+
+    def validate(self) -> None:
+        """Cross-field rules (ParamError with the field path)."""
+        if not self.v_threshold > self.v_rest:
+            raise ParamError(f"v_threshold ({self.v_threshold:g} V) must be above v_rest "
+                             f"({self.v_rest:g} V)", path="v_threshold")
+        if not self.v_threshold > self.v_reset:
+            raise ParamError(f"v_threshold ({self.v_threshold:g} V) must be above v_reset "
+                             f"({self.v_reset:g} V)", path="v_threshold")
+        for key in ("v_rest", "v_threshold", "v_reset"):
+            if not 0.0 < getattr(self, key) < self.supply:
+                raise ParamError(f"must lie inside the supply range (0, {self.supply:g}) V",
+                                 path=key)
+        if not self.refractory * self.max_rate < 1.0:
+            raise ParamError(
+                f"max_rate {self.max_rate:g} Hz needs an ISI of {1e6 / self.max_rate:g} us, "
+                f"not longer than the refractory period {self.refractory * 1e6:g} us",
+                path="max_rate")
+        allowed = [c for c in CORNERS if not c.endswith("_mm") and c != "mc"]
+        if not self.corners:
+            raise ParamError("give at least one corner", path="corners")
+        for i, corner in enumerate(self.corners):
+            if corner not in allowed:
+                import difflib
+
+                close = difflib.get_close_matches(corner, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ParamError(f"unknown corner {corner!r}{hint} (known: "
+                                 + ", ".join(allowed) + ")", path=f"corners[{i}]")
+
+
+def _isi(current: Any, neuron: OTANeuron) -> Any:
+    """:func:`lifhw.golden.ota.ota_isi` without scipy's round-off notes at high currents."""
+    from scipy.integrate import IntegrationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntegrationWarning)
+        return ota_isi(current, neuron)
+
+
+def spec_neuron(spec: DesignSection) -> OTANeuron:
+    """The golden tanh-OTA neuron of the spec (no extracted or calibrated parameter)."""
+    u_t = thermal_voltage(spec.temperature)
+    g_m = spec.membrane_capacitance / spec.tau_m
+    return OTANeuron(capacitance=spec.membrane_capacitance,
+                     bias_current=2.0 * u_t * g_m / NOMINAL_KAPPA, kappa=NOMINAL_KAPPA,
+                     v_rest=spec.v_rest, v_th=spec.v_threshold, v_reset=spec.v_reset,
+                     t_ref=spec.refractory, temperature=spec.temperature)
+
+
+def max_rate_current(neuron: OTANeuron, rate: float) -> float:
+    """Constant current (A) at which ``neuron`` fires at ``rate`` (Hz)."""
+    from scipy.optimize import brentq
+
+    target = 1.0 / rate
+    if not target > neuron.t_ref:
+        raise ParamError(f"{rate:g} Hz is beyond the refractory limit", path="max_rate")
+    low, high = neuron.rheobase * (1 + 1e-9), neuron.rheobase * 2.0
+    while float(_isi(high, neuron)) > target:
+        high *= 2.0
+    return float(brentq(lambda i: float(_isi(i, neuron)) - target, low, high,
+                        xtol=1e-30, rtol=1e-12))
+
+
+def acceptance_currents(spec: DesignSection) -> dict[str, float]:
+    """Label -> current (A): 1.5x, 3x, 10x the spec's rheobase and the max-rate current."""
+    neuron = spec_neuron(spec)
+    out = {f"{m:g}x": m * neuron.rheobase for m in RHEOBASE_MULTIPLES}
+    out["max_rate"] = max_rate_current(neuron, spec.max_rate)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Knobs and the per-topology hook
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """The trims the loop adjusts (topology-agnostic roles; see the module docstring)."""
+
+    leak_scale: float = 1.0
+    offset_current: float = 0.0
+    parasitic_capacitance: float = 0.0
+    threshold_offset: float = 0.0
+    refractory_scale: float = 1.0
+
+    def replace(self, **changes: float) -> Knobs:
+        """A copy with some knobs changed."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class DesignHook:
+    """What ``lifhw design`` needs from a topology.
+
+    Attributes:
+        topology: ``[circuit] topology`` name.
+        candidates: Spec -> co-design choices (option name -> value), in order of
+            rising static power (so the first that meets the spec spends least).
+        circuit: ``(spec, candidate, knobs, corner, seed)`` -> the circuit.
+        knobs: Circuit -> its knobs (inverse of ``circuit`` for the trims).
+        min_pulse_s: Shortest refractory pulse the topology makes reliably (s).
+        limits: Spec -> requirements it refuses before simulating (with numbers).
+        trims: Circuit -> JSON-ready trim settings (bias codes or currents).
+    """
+
+    topology: str
+    candidates: Callable[[DesignSection], list[dict[str, float]]]
+    circuit: Callable[[DesignSection, Mapping[str, float], Knobs, str, int], CircuitSection]
+    knobs: Callable[[CircuitSection], Knobs]
+    min_pulse_s: float
+    limits: Callable[[DesignSection], list[str]]
+    trims: Callable[[CircuitSection], dict[str, float]]
+
+
+#: Topology -> its design hook.
+DESIGN_HOOKS: Registry[DesignHook] = Registry("design hook")
+DESIGN_HOOKS.add("sky130", "lifhw.analog.design:SKY130_DESIGN")
+
+
+# ---------------------------------------------------------------------------------------
+# Simulations: parallel, cached
+
+
+class Simulations:
+    """Run netlists with ngspice (batch), ``workers`` at a time, cached on disk by text.
+
+    Attributes:
+        runs: ngspice processes started.
+        hits: Results served from the cache.
+    """
+
+    def __init__(self, *, workers: int = 2, cache: bool = True,
+                 cache_dir: Path | None = None, timeout_s: float = 600.0) -> None:
+        from lifhw.analog import models
+
+        self.workers = max(1, workers)
+        self.cache_dir = (cache_dir or models.cache_dir().parent / "design") if cache else None
+        self.timeout_s = timeout_s
+        self.runs = 0
+        self.hits = 0
+
+    def _path(self, text: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / (hashlib.sha256(text.encode()).hexdigest()[:32] + ".npz")
+
+    def _load(self, path: Path | None) -> SimOutput | None:
+        if path is None or not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                vectors = {k: np.asarray(data[k]) for k in data.files if k != "__plotname__"}
+                plotname = str(data["__plotname__"])
+        except (OSError, ValueError, KeyError):
+            return None
+        return SimOutput(plotname=plotname, vectors=vectors, backend="batch")
+
+    def _store(self, path: Path | None, out: SimOutput) -> None:
+        if path is None:
+            return
+        import io
+
+        from lifhw.io import atomic_write_bytes
+
+        buffer = io.BytesIO()
+        np.savez(buffer, __plotname__=np.array(out.plotname),
+                 **{k: np.asarray(v) for k, v in out.vectors.items()})
+        try:
+            atomic_write_bytes(path, buffer.getvalue())
+        except LifhwError:
+            pass  # a read-only cache only costs time
+
+    def run(self, texts: Sequence[str], circuit: CircuitSection) -> list[SimOutput]:
+        """Outputs of ``texts`` (same topology as ``circuit``), in order."""
+        from lifhw.analog.backends import run_many
+
+        paths = [self._path(t) for t in texts]
+        outputs: list[SimOutput | None] = [self._load(p) for p in paths]
+        todo = [k for k, out in enumerate(outputs) if out is None]
+        self.hits += len(texts) - len(todo)
+        if todo:
+            config = dataclasses.replace(default_config(circuit), timeout_s=self.timeout_s)
+            fresh = run_many([texts[k] for k in todo], workers=self.workers, config=config)
+            self.runs += len(todo)
+            for k, out in zip(todo, fresh, strict=True):
+                outputs[k] = out
+                self._store(paths[k], out)
+        return [out for out in outputs if out is not None]
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements
+
+
+@dataclass(frozen=True)
+class LeakMeasurement:
+    """Stage-1 numbers (SI): leak at ``V_L``, local slope, tau, node capacitance."""
+
+    rest_current_a: float
+    g_s: float
+    tau_s: float
+    node_capacitance_f: float
+
+
+@dataclass(frozen=True)
+class SpikeMeasurement:
+    """Stage-2 numbers at the acceptance currents (SI)."""
+
+    currents_a: tuple[float, ...]
+    isi_s: tuple[float, ...]
+    width_s: tuple[float, ...]
+    energy_per_spike_j: tuple[float, ...]
+    v_threshold_eff_v: float
+    t_ref_eff_s: float
+
+    @property
+    def width_mean_s(self) -> float:
+        """Mean refractory pulse width (s)."""
+        return float(np.mean(self.width_s))
+
+    @property
+    def latency_s(self) -> float:
+        """Detection latency: effective refractory period minus pulse width (s)."""
+        return self.t_ref_eff_s - self.width_mean_s
+
+
+def _leak_netlists(name: str, circuit: CircuitSection) -> tuple[str, str, float, float, float]:
+    from lifhw.analog import characterise as chz
+
+    low = max(0.0, min(circuit.v_reset, circuit.v_rest) - 0.01)
+    high = min(circuit.supply, circuit.v_threshold + 0.01)
+    dc = chz.transfer_netlist(name, circuit, low, high, points=int(round((high - low) / 1e-3)) + 1)
+    step, t_on = chz.leak_step_netlist(name, circuit)
+    return dc, step, t_on, low, high
+
+
+def measure_leak(sims: Simulations, name: str, circuit: CircuitSection) -> LeakMeasurement:
+    """DC transfer (comparator off) and step response of the leak (stage 1)."""
+    from lifhw.analog import characterise as chz
+
+    dc_text, step_text, t_on, _, _ = _leak_netlists(name, circuit)
+    dc, step = sims.run([dc_text, step_text], circuit)
+    v = np.asarray(dc["sweep"])
+    i = -np.asarray(dc["i(vforce)"])
+    near = np.abs(v - circuit.v_rest) <= 0.008
+    coef = np.polyfit(v[near] - circuit.v_rest, i[near], 2)
+    tau, _, _ = chz.fit_leak_step(step, t_on, circuit.tau_m)
+    g = float(coef[1])
+    return LeakMeasurement(rest_current_a=float(coef[2]), g_s=g, tau_s=tau,
+                           node_capacitance_f=tau * g)
+
+
+def _isi_netlist(name: str, circuit: CircuitSection, current: float, t_stop: float,
+                 isi_guess: float) -> str:
+    charge = (circuit.membrane_capacitance * (circuit.v_threshold - circuit.v_reset)
+              / current)
+    step = min(charge, circuit.tau_m, isi_guess) / 400.0
+    step = min(step, max(circuit.refractory / 20.0, t_stop / 200_000))
+    stimulus = Stimulus(kind="constant", amplitude=current, t_stop=t_stop, dt=t_stop / 1000)
+    return nl.generate(name, circuit, stimulus, max_step=step)
+
+
+def _energy_between(out: SimOutput, supply: float, t0: float, t1: float) -> float:
+    t = np.asarray(out["time"])
+    i = np.asarray(out["i(vdd)"])
+    mask = (t >= t0) & (t <= t1)
+    return float(-supply * np.trapezoid(i[mask], t[mask]))
+
+
+def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
+                                 isis: Sequence[float]) -> tuple[float, float]:
+    """Effective threshold and refractory period that make ``neuron`` reproduce the ISIs.
+
+    Least squares on the relative errors of ``ISI_k = T_k(V_th) + t_ref`` (``T`` the
+    golden integration time from reset to ``V_th``): the threshold absorbs the
+    comparator's trip offset, ``t_ref`` the pulse plus the detection latency.
+
+    Returns:
+        ``(v_th_eff_v, t_ref_eff_s)``.
+    """
+    from scipy.optimize import least_squares
+
+    bare = neuron.replace(t_ref=0.0)
+    floor = max(neuron.v_reset, neuron.v_rest)
+    span = neuron.v_th - floor
+    i_arr = np.asarray(currents, dtype=float)
+    isi_arr = np.asarray(isis, dtype=float)
+
+    def residual(p: np.ndarray) -> np.ndarray:
+        v_th, t_ref = float(p[0]), float(p[1])
+        model = np.asarray(_isi(i_arr, bare.replace(v_th=v_th)), dtype=float) + t_ref
+        model = np.where(np.isfinite(model), model, 1e3 * isi_arr)
+        return model / isi_arr - 1.0
+
+    result = least_squares(residual, x0=[neuron.v_th, max(neuron.t_ref, 0.0)],
+                           bounds=([floor + 0.05 * span, 0.0],
+                                   [neuron.v_th + 0.5 * span, float(np.min(isi_arr))]),
+                           x_scale=[1e-3, max(neuron.t_ref, 1e-9)], xtol=1e-12, ftol=1e-12)
+    return float(result.x[0]), float(result.x[1])
+
+
+def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
+                    neuron: OTANeuron, currents: Sequence[float]) -> SpikeMeasurement:
+    """ISIs, pulse widths and energy at constant currents; fitted V_th,eff and t_ref,eff."""
+    from lifhw.analog import characterise as chz
+    from lifhw.errors import SimulationError
+
+    guesses = [float(_isi(i, neuron)) for i in currents]
+    stops = [(N_ISI + 1.5) * g for g in guesses]
+    results: list[tuple[float, float, float] | None] = [None] * len(currents)
+    for _attempt in range(3):
+        todo = [k for k, r in enumerate(results) if r is None]
+        if not todo:
+            break
+        texts = [_isi_netlist(name, circuit, currents[k], stops[k], guesses[k]) for k in todo]
+        outs = sims.run(texts, circuit)
+        for k, out in zip(todo, outs, strict=True):
+            spikes = rising_crossings(out["time"], out["v(spike)"], nl.spike_level(circuit))
+            if len(spikes) < N_ISI + 1:
+                # Slower than the golden model: look longer.
+                stops[k] *= 3.0
+                continue
+            widths = chz.spike_widths(out, circuit)
+            energy = _energy_between(out, circuit.supply, spikes[0], spikes[-1])
+            results[k] = (float(np.mean(np.diff(spikes))),
+                          float(np.mean(widths)) if len(widths) else math.nan,
+                          energy / (len(spikes) - 1))
+    if any(r is None for r in results):
+        missing = [f"{currents[k]:.3g} A" for k, r in enumerate(results) if r is None]
+        raise SimulationError("the circuit did not fire repeatedly at " + ", ".join(missing))
+    final = [r for r in results if r is not None]
+    isis = tuple(r[0] for r in final)
+    v_th, t_ref = fit_threshold_and_refractory(neuron, currents, isis)
+    return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis,
+                            width_s=tuple(r[1] for r in final),
+                            energy_per_spike_j=tuple(r[2] for r in final),
+                            v_threshold_eff_v=v_th, t_ref_eff_s=t_ref)
+
+
+# ---------------------------------------------------------------------------------------
+# The loop
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """One closed loop: the final circuit, its measurements, errors and history."""
+
+    circuit: CircuitSection
+    leak: LeakMeasurement
+    spiking: SpikeMeasurement
+    errors: dict[str, Any]
+    iterations: int
+    history: tuple[dict[str, Any], ...]
+
+    @property
+    def failures(self) -> list[str]:
+        """Acceptance failures (empty when the circuit realises the spec)."""
+        return acceptance_failures(self.errors)
+
+
+def errors_against(spec: DesignSection, leak: LeakMeasurement,
+                   spiking: SpikeMeasurement, labels: Sequence[str]) -> dict[str, Any]:
+    """Realised-vs-spec errors (relative for tau, t_ref and ISIs; volts for threshold)."""
+    neuron = spec_neuron(spec)
+    golden = [float(_isi(i, neuron)) for i in spiking.currents_a]
+    return {
+        "tau": leak.tau_s / spec.tau_m - 1.0,
+        "refractory": spiking.t_ref_eff_s / spec.refractory - 1.0,
+        "refractory_s": spiking.t_ref_eff_s - spec.refractory,
+        "threshold_v": spiking.v_threshold_eff_v - spec.v_threshold,
+        "isi": {label: isi / g - 1.0
+                for label, isi, g in zip(labels, spiking.isi_s, golden, strict=True)},
+    }
+
+
+def acceptance_failures(errors: Mapping[str, Any], *, scale: float = 1.0) -> list[str]:
+    """Which acceptance requirements ``errors`` miss, with the numbers."""
+    tol = {k: v * scale for k, v in TOLERANCES.items()}
+    out = []
+    if abs(errors["tau"]) > tol["tau"]:
+        out.append(f"tau off by {errors['tau'] * 100:+.2f} % (allowed ±{tol['tau'] * 100:g} %)")
+    ref_ok = (abs(errors["refractory"]) <= tol["refractory"]
+              or abs(errors["refractory_s"]) <= REFRACTORY_ABS_S * scale)
+    if not ref_ok:
+        out.append(f"refractory period off by {errors['refractory'] * 100:+.2f} % "
+                   f"({errors['refractory_s'] * 1e6:+.3g} us; allowed "
+                   f"±{tol['refractory'] * 100:g} % or ±{REFRACTORY_ABS_S * scale * 1e6:g} us)")
+    if abs(errors["threshold_v"]) > tol["threshold_v"]:
+        out.append(f"effective threshold off by {errors['threshold_v'] * 1e3:+.2f} mV "
+                   f"(allowed ±{tol['threshold_v'] * 1e3:g} mV)")
+    for label, err in errors["isi"].items():
+        if abs(err) > tol["isi"]:
+            out.append(f"ISI at {label} off by {err * 100:+.2f} % "
+                       f"(allowed ±{tol['isi'] * 100:g} %)")
+    return out
+
+
+@dataclass
+class _Context:
+    spec: DesignSection
+    hook: DesignHook
+    sims: Simulations
+    name: str
+    labels: tuple[str, ...]
+    currents: tuple[float, ...]
+    log: Callable[[str], None]
+
+
+def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
+               corner: str = "tt", seed: int = 0, fix_layout: bool = False) -> LoopResult:
+    """Stage 1 (leak) then stage 2 (threshold, refractory) until the targets are met.
+
+    Args:
+        ctx: Spec, hook, simulations.
+        candidate: Co-design choice of the hook.
+        knobs: Starting knobs.
+        corner: Process corner (``tt_mm`` with ``seed`` for a mismatch sample).
+        seed: Mismatch seed.
+        fix_layout: Keep the parasitic compensation (a trim cannot redraw a capacitor).
+    """
+    spec, hook = ctx.spec, ctx.hook
+    neuron = spec_neuron(spec)
+    g_target = spec.membrane_capacitance / spec.tau_m
+    history: list[dict[str, Any]] = []
+    iterations = 0
+    leak: LeakMeasurement | None = None
+    if not fix_layout:
+        knobs = knobs.replace(parasitic_capacitance=measure_parasitic(
+            ctx, candidate, knobs, corner, seed))
+        iterations += 1
+    for _ in range(MAX_ITERATIONS):
+        circuit = hook.circuit(spec, candidate, knobs, corner, seed)
+        leak = measure_leak(ctx.sims, ctx.name, circuit)
+        iterations += 1
+        tau_err = leak.tau_s / spec.tau_m - 1.0
+        rest_err = leak.rest_current_a / neuron.bias_current
+        history.append({"stage": "leak", "tau_error": tau_err, "rest_offset": rest_err,
+                        "knobs": dataclasses.asdict(knobs)})
+        ctx.log(f"  leak {iterations}: tau {tau_err * 100:+.2f} %, rest offset "
+                f"{rest_err * 100:+.2f} % of I_b")
+        if abs(tau_err) <= TARGETS["tau"] and abs(rest_err) <= TARGETS["rest_offset"]:
+            break
+        # tau = C / g and g is proportional to the leak bias (weak inversion).
+        ratio = min(max(leak.tau_s / spec.tau_m, 0.2), 5.0)
+        knobs = knobs.replace(leak_scale=knobs.leak_scale * ratio,
+                              offset_current=knobs.offset_current - leak.rest_current_a)
+    assert leak is not None
+    spiking: SpikeMeasurement | None = None
+    pulses: list[tuple[float, float]] = []
+    for _ in range(MAX_ITERATIONS):
+        circuit = hook.circuit(spec, candidate, knobs, corner, seed)
+        spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents)
+        iterations += 1
+        errors = errors_against(spec, leak, spiking, ctx.labels)
+        worst = max(abs(e) for e in errors["isi"].values())
+        history.append({"stage": "spiking", "isi_errors": dict(errors["isi"]),
+                        "v_threshold_eff_v": spiking.v_threshold_eff_v,
+                        "t_ref_eff_s": spiking.t_ref_eff_s,
+                        "width_s": spiking.width_mean_s, "knobs": dataclasses.asdict(knobs)})
+        ctx.log(f"  spiking {iterations}: V_th,eff {spiking.v_threshold_eff_v * 1e3:.2f} mV, "
+                f"t_ref,eff {spiking.t_ref_eff_s * 1e6:.4g} us (pulse "
+                f"{spiking.width_mean_s * 1e6:.4g} us), worst ISI error {worst * 100:.2f} %")
+        ref_tol = max(TARGETS["refractory"] * spec.refractory, 0.5 * REFRACTORY_ABS_S)
+        if (worst <= TARGETS["isi"]
+                and abs(errors["threshold_v"]) <= TARGETS["threshold_v"]
+                and abs(errors["refractory_s"]) <= ref_tol):
+            break
+        if (abs(errors["threshold_v"]) <= TARGETS["threshold_v"]
+                and abs(errors["refractory_s"]) <= ref_tol):
+            break  # what is left is not a threshold or refractory error
+        width = spiking.width_mean_s
+        target_width = width + spec.refractory - spiking.t_ref_eff_s
+        if target_width < hook.min_pulse_s or not math.isfinite(target_width):
+            break  # the latency eats the refractory period: reported as a failure
+        pulses.append((knobs.refractory_scale, width))
+        knobs = knobs.replace(
+            threshold_offset=knobs.threshold_offset
+            - (spiking.v_threshold_eff_v - spec.v_threshold),
+            refractory_scale=_next_refractory_scale(pulses, target_width))
+    assert spiking is not None
+    circuit = hook.circuit(spec, candidate, knobs, corner, seed)
+    return LoopResult(circuit=circuit, leak=leak, spiking=spiking,
+                      errors=errors_against(spec, leak, spiking, ctx.labels),
+                      iterations=iterations, history=tuple(history))
+
+
+def _next_refractory_scale(pulses: Sequence[tuple[float, float]], target: float) -> float:
+    """Sink scale for a pulse of ``target`` s from ``(scale, width)`` points.
+
+    The pulse is a fixed part (the charge phase while the comparator is high) plus a
+    discharge inversely proportional to the sink: ``width = w_0 + k / scale``; two
+    points give both, one point assumes ``w_0 = 0``.
+    """
+    s1, w1 = pulses[-1]
+    if len(pulses) >= 2:
+        s0, w0 = pulses[-2]
+        if s0 != s1 and w0 != w1:
+            k = (w0 - w1) / (1.0 / s0 - 1.0 / s1)
+            fixed = w1 - k / s1
+            if k > 0 and target > fixed:
+                return k / (target - fixed)
+    return s1 * w1 / target
+
+
+def measure_parasitic(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs,
+                      corner: str, seed: int) -> float:
+    """Capacitance (F) the devices add to ``vm``, from two step responses.
+
+    The drawn capacitor is C and 0.8 C; ``tau_k = (C_k + C_p) / g`` with the same
+    ``g`` gives ``C_p = (tau_1 C_2 - tau_2 C_1) / (tau_2 - tau_1)``, independent of
+    the leak's slope.
+    """
+    from lifhw.analog import characterise as chz
+
+    c1 = ctx.spec.membrane_capacitance
+    c2 = 0.8 * c1
+    circuits = [ctx.hook.circuit(ctx.spec, candidate,
+                                 knobs.replace(parasitic_capacitance=c1 - drawn), corner, seed)
+                for drawn in (c1, c2)]
+    texts, starts = [], []
+    for c in circuits:
+        text, t_on = chz.leak_step_netlist(ctx.name, c)
+        texts.append(text)
+        starts.append(t_on)
+    outs = ctx.sims.run(texts, circuits[0])
+    tau1, _, _ = chz.fit_leak_step(outs[0], starts[0], circuits[0].tau_m)
+    tau2, _, _ = chz.fit_leak_step(outs[1], starts[1], circuits[1].tau_m)
+    parasitic = (tau1 * c2 - tau2 * c1) / (tau2 - tau1)
+    ctx.log(f"  vm parasitic capacitance measured {parasitic * 1e15:.3g} fF")
+    return min(max(parasitic, 0.0), 0.5 * c1)
+
+
+def measure_once(ctx: _Context, circuit: CircuitSection) -> tuple[LeakMeasurement,
+                                                                 SpikeMeasurement]:
+    """Both stages' measurements of one circuit, without adjusting it."""
+    leak = measure_leak(ctx.sims, ctx.name, circuit)
+    spiking = measure_spiking(ctx.sims, ctx.name, circuit, spec_neuron(ctx.spec),
+                              ctx.currents)
+    return leak, spiking
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True, eq=False)
+class CornerResult:
+    """One corner (or mismatch sample): errors of the design as is, and after trim."""
+
+    corner: str
+    errors: dict[str, Any]
+    trim: dict[str, float]
+    errors_trimmed: dict[str, Any]
+    realised: dict[str, float]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"tau_error": self.errors["tau"], "t_ref_error": self.errors["refractory"],
+                "threshold_error_v": self.errors["threshold_v"],
+                "isi_errors": self.errors["isi"], "realised": self.realised,
+                "trim": self.trim,
+                "trimmed": {"tau_error": self.errors_trimmed["tau"],
+                            "t_ref_error": self.errors_trimmed["refractory"],
+                            "threshold_error_v": self.errors_trimmed["threshold_v"],
+                            "isi_errors": self.errors_trimmed["isi"],
+                            "within_2_percent": not acceptance_failures(self.errors_trimmed)}}
+
+
+@dataclass(frozen=True, eq=False)
+class DesignResult:
+    """Everything ``lifhw design`` reports."""
+
+    spec: DesignSection
+    name: str
+    circuit: CircuitSection
+    loop: LoopResult
+    candidate: dict[str, float]
+    candidates_tried: tuple[dict[str, Any], ...]
+    currents: dict[str, float]
+    corners: dict[str, CornerResult]
+    mismatch: dict[str, Any] | None
+    energy_per_spike_j: float
+    area_um2: float
+    iterations: int
+    simulations: int
+    cache_hits: int
+    seconds: float
+
+    @property
+    def realised(self) -> dict[str, float]:
+        """Realised tau, refractory period, effective threshold and latency (SI)."""
+        return _realised(self.loop.leak, self.loop.spiking)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready result (the ``--json`` contract plus details)."""
+        neuron = spec_neuron(self.spec)
+        return {
+            "realised": self.realised,
+            "energy_per_spike_j": self.energy_per_spike_j,
+            "area_um2": self.area_um2,
+            "corners": {c: r.summary() for c, r in self.corners.items()},
+            "iterations": self.iterations,
+            "seconds": self.seconds,
+            "simulations": self.simulations,
+            "cache_hits": self.cache_hits,
+            "errors": self.loop.errors,
+            "acceptance_currents_a": self.currents,
+            "isi_s": dict(zip(self.currents, self.loop.spiking.isi_s, strict=True)),
+            "isi_golden_s": {k: float(_isi(i, neuron)) for k, i in self.currents.items()},
+            "candidate": self.candidate,
+            "candidates_tried": list(self.candidates_tried),
+            "trim": DESIGN_HOOKS.get(self.spec.topology).trims(self.circuit),
+            "mismatch": self.mismatch,
+            "spec_golden": {"capacitance_f": neuron.capacitance,
+                            "bias_current_a": neuron.bias_current, "kappa": neuron.kappa,
+                            "rheobase_a": neuron.rheobase},
+        }
+
+
+def _realised(leak: LeakMeasurement, spiking: SpikeMeasurement) -> dict[str, float]:
+    return {"tau_s": leak.tau_s, "t_ref_s": spiking.t_ref_eff_s,
+            "v_threshold_v": spiking.v_threshold_eff_v, "latency_s": spiking.latency_s}
+
+
+def _isi_yield(errors: Mapping[str, Any]) -> bool:
+    return all(abs(e) <= YIELD_WINDOW for e in errors["isi"].values())
+
+
+def evaluate_corner(ctx: _Context, design: LoopResult, candidate: Mapping[str, float],
+                    corner: str, seed: int = 0) -> CornerResult:
+    """The tt design at ``corner``: errors as is, then the trim that brings it back."""
+    hook = ctx.hook
+    knobs = hook.knobs(design.circuit)
+    circuit = hook.circuit(ctx.spec, candidate, knobs, corner, seed)
+    ctx.log(f"corner {corner}{f' seed {seed}' if corner.endswith('_mm') else ''}: as designed")
+    leak, spiking = measure_once(ctx, circuit)
+    errors = errors_against(ctx.spec, leak, spiking, ctx.labels)
+    ctx.log("  trim")
+    trimmed = close_loop(ctx, candidate, knobs, corner=corner, seed=seed, fix_layout=True)
+    return CornerResult(corner=corner, errors=errors, trim=hook.trims(trimmed.circuit),
+                        errors_trimmed=trimmed.errors,
+                        realised=_realised(leak, spiking))
+
+
+def netlist_area_um2(text: str) -> float:
+    """Layout area estimate (um^2): FET gate areas W*L plus MIM-equivalent capacitors.
+
+    Capacitors count at the sky130 MIM density (2 fF/um^2) whether drawn ideal or
+    MIM; bias references and trims are ideal sources and not counted.
+    """
+    import re
+
+    from lifhw.analog.sky130 import MIM_DENSITY_F_PER_UM2
+
+    area = 0.0
+    for line in text.splitlines():
+        fet = re.match(r"^XM\S+ .* W=([0-9.eE+-]+) L=([0-9.eE+-]+)", line)
+        if fet and "cap_mim" not in line:
+            area += float(fet.group(1)) * float(fet.group(2))
+            continue
+        mim = re.match(r"^X\S+ .*cap_mim\S* W=([0-9.eE+-]+) L=([0-9.eE+-]+)", line)
+        if mim:
+            area += float(mim.group(1)) * float(mim.group(2))
+            continue
+        cap = re.match(r"^C\S+ \S+ \S+ (\S+)$", line)
+        if cap:
+            from lifhw.units import parse_quantity
+
+            value = parse_quantity(cap.group(1).replace("u", " u").replace("f", " f")
+                                   .replace("p", " p").replace("n", " n"), "F") \
+                if not _is_float(cap.group(1)) else float(cap.group(1))
+            area += value / MIM_DENSITY_F_PER_UM2
+    return area
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
+           corners: bool = True, mismatch: bool = True, cache: bool = True,
+           log: Callable[[str], None] | None = None) -> DesignResult:
+    """Design the neuron of ``spec``.
+
+    Args:
+        spec: The ``[design]`` section.
+        name: Design name (netlist title).
+        workers: Concurrent ngspice processes.
+        corners: Also evaluate ``spec.corners`` other than tt.
+        mismatch: Also run ``spec.mismatch_samples`` tt_mm samples.
+        cache: Use the per-user simulation cache.
+        log: Progress lines (default: none).
+
+    Raises:
+        DesignInfeasible: No candidate meets the acceptance; names the failures.
+    """
+    start = time.time()
+    say = log or (lambda _line: None)
+    hook = DESIGN_HOOKS.get(spec.topology)
+    refused = hook.limits(spec)
+    if refused:
+        raise DesignInfeasible(refused)
+    sims = Simulations(workers=workers, cache=cache)
+    currents = acceptance_currents(spec)
+    ctx = _Context(spec=spec, hook=hook, sims=sims, name=name, labels=tuple(currents),
+                   currents=tuple(currents.values()), log=say)
+    tried: list[dict[str, Any]] = []
+    best: tuple[int, LoopResult] | None = None
+    iterations = 0
+    passing: list[tuple[bool, float, dict[str, float], LoopResult]] = []
+    for candidate in hook.candidates(spec):
+        say(f"candidate {candidate}")
+        try:
+            loop = close_loop(ctx, candidate, Knobs())
+        except LifhwError as err:
+            tried.append({**candidate, "error": str(err)})
+            say(f"  failed: {err}")
+            continue
+        iterations += loop.iterations
+        energy = loop.spiking.energy_per_spike_j[ctx.labels.index("3x")]
+        failures = loop.failures
+        margin = not acceptance_failures(loop.errors, scale=DESIGN_MARGIN)
+        tried.append({**candidate, "energy_per_spike_j": energy, "failures": failures,
+                      "meets_with_margin": margin})
+        say(f"  energy per spike {energy * 1e12:.4g} pJ; "
+            + ("meets the spec" if not failures else "; ".join(failures)))
+        if not failures:
+            passing.append((not margin, energy, dict(candidate), loop))
+        elif best is None or len(failures) < best[0]:
+            best = (len(failures), loop)
+    if not passing:
+        failures = best[1].failures if best is not None else \
+            [str(t.get("error", "no candidate")) for t in tried]
+        raise DesignInfeasible(failures, {"candidates_tried": tried})
+    # Least energy among the candidates that meet the spec (with margin, if any does).
+    _, _, candidate, loop = min(passing, key=lambda p: (p[0], p[1]))
+    corner_results: dict[str, CornerResult] = {}
+    if corners:
+        for corner in spec.corners:
+            if corner == "tt":
+                continue
+            corner_results[corner] = evaluate_corner(ctx, loop, candidate, corner)
+    corner_results = {"tt": CornerResult(corner="tt", errors=loop.errors,
+                                         trim=hook.trims(loop.circuit),
+                                         errors_trimmed=loop.errors,
+                                         realised=_realised(loop.leak, loop.spiking)),
+                      **corner_results}
+    mm: dict[str, Any] | None = None
+    if mismatch and spec.mismatch_samples > 0:
+        samples = [evaluate_corner(ctx, loop, candidate, "tt_mm", seed)
+                   for seed in range(spec.mismatch_samples)]
+        mm = {"samples": spec.mismatch_samples,
+              "within_5_percent_before_trim":
+                  sum(_isi_yield(s.errors) for s in samples) / len(samples),
+              "within_5_percent_after_trim":
+                  sum(_isi_yield(s.errors_trimmed) for s in samples) / len(samples),
+              "worst_isi_error_before_trim": [max(abs(e) for e in s.errors["isi"].values())
+                                              for s in samples],
+              "worst_isi_error_after_trim":
+                  [max(abs(e) for e in s.errors_trimmed["isi"].values()) for s in samples]}
+    energy = loop.spiking.energy_per_spike_j[ctx.labels.index("3x")]
+    text = nl.generate(name, loop.circuit, stimulus_for(spec))
+    return DesignResult(
+        spec=spec, name=name, circuit=loop.circuit, loop=loop, candidate=candidate,
+        candidates_tried=tuple(tried), currents=currents, corners=corner_results,
+        mismatch=mm, energy_per_spike_j=energy, area_um2=netlist_area_um2(text),
+        iterations=iterations, simulations=sims.runs, cache_hits=sims.hits,
+        seconds=time.time() - start)
+
+
+def stimulus_for(spec: DesignSection, *, spikes: int = 10) -> Stimulus:
+    """The designed file's ``[stimulus]``: 3x the spec's rheobase for about ``spikes`` ISIs."""
+    neuron = spec_neuron(spec)
+    current = 3.0 * neuron.rheobase
+    t_stop = float(_isi(current, neuron)) * (spikes + 0.5)
+    return Stimulus(kind="step", amplitude=current, t_stop=t_stop, dt=t_stop / 2000)
+
+
+# ---------------------------------------------------------------------------------------
+# sky130: the design hook
+
+
+#: Comparator bias ladder (A) the sky130 candidates are taken from.
+SKY130_COMPARATOR_LADDER = (2e-9, 5e-9, 10e-9, 20e-9, 50e-9, 100e-9, 200e-9, 500e-9)
+#: Latency model of the sky130 comparator and logic, ``d = d_0 + q / I_cmp``: fitted to
+#: the measured 1.8 us at 100 nA and ~18 us at 2 nA (C = 1 pF, 10 nA logic).
+SKY130_LATENCY_FIXED_S = 1.5e-6
+SKY130_LATENCY_CHARGE_C = 33e-15
+#: Smallest pulse-extender sink current (A): below it junction leakage on the
+#: refractory node decides the pulse.
+SKY130_MIN_REFRACTORY_CURRENT = 1e-12
+#: Smallest realisable leak bias (A) for the loop to start from; below it the
+#: measured leak is junction leakage (0.3 pA programmed gave 2 pA, tau -81 %).
+SKY130_MIN_LEAK_BIAS = 1e-12
+#: Latency budget: fraction of the fastest ISI the detection latency may take.
+SKY130_LATENCY_FRACTION = 0.1
+
+
+def _sky130_candidates(spec: DesignSection) -> list[dict[str, float]]:
+    from lifhw.analog.sky130_params import Sky130Options
+
+    opts = Sky130Options()
+    budget = min(SKY130_LATENCY_FRACTION / spec.max_rate,
+                 spec.refractory - SKY130_DESIGN.min_pulse_s)
+    need = SKY130_LATENCY_CHARGE_C / max(budget - SKY130_LATENCY_FIXED_S, 0.1e-6)
+    ladder = [i for i in SKY130_COMPARATOR_LADDER if i >= need]
+    if not ladder:
+        ladder = [SKY130_COMPARATOR_LADDER[-1]]
+    swing = spec.supply - opts.inverter_trip_voltage
+    c_ref = max(opts.refractory_capacitance,
+                SKY130_MIN_REFRACTORY_CURRENT * spec.refractory / swing)
+    return [{"comparator_bias_current": i, "refractory_capacitance": c_ref}
+            for i in ladder[:3]]
+
+
+def _sky130_circuit(spec: DesignSection, candidate: Mapping[str, float], knobs: Knobs,
+                    corner: str, seed: int) -> CircuitSection:
+    from lifhw.analog.sky130_params import Sky130Options
+
+    neuron = spec_neuron(spec)
+    options = Sky130Options(
+        comparator_bias_current=candidate["comparator_bias_current"],
+        refractory_capacitance=candidate["refractory_capacitance"],
+        leak_bias_scale=knobs.leak_scale, offset_current=knobs.offset_current,
+        threshold_offset=knobs.threshold_offset,
+        refractory_current_scale=knobs.refractory_scale,
+        membrane_parasitic_capacitance=knobs.parasitic_capacitance,
+        mismatch_seed=seed)
+    options.validate()
+    circuit = CircuitSection(
+        topology="sky130", membrane_capacitance=spec.membrane_capacitance,
+        leak_bias_current=neuron.bias_current, v_rest=spec.v_rest,
+        v_threshold=spec.v_threshold, v_reset=spec.v_reset, refractory=spec.refractory,
+        kappa=NOMINAL_KAPPA, supply=spec.supply, corner=corner,
+        temperature=spec.temperature, sky130=options)
+    circuit.validate()
+    return circuit
+
+
+def _sky130_knobs(circuit: CircuitSection) -> Knobs:
+    o = circuit.sky130
+    return Knobs(leak_scale=o.leak_bias_scale, offset_current=o.offset_current,
+                 parasitic_capacitance=o.membrane_parasitic_capacitance,
+                 threshold_offset=o.threshold_offset,
+                 refractory_scale=o.refractory_current_scale)
+
+
+def _sky130_trims(circuit: CircuitSection) -> dict[str, float]:
+    from lifhw.analog.sky130 import refractory_current
+
+    o = circuit.sky130
+    return {"leak_bias_current_a": circuit.leak_bias_current * o.leak_bias_scale,
+            "offset_current_a": o.offset_current,
+            "comparator_reference_v": circuit.v_threshold + o.threshold_offset,
+            "refractory_sink_current_a": refractory_current(circuit),
+            "comparator_bias_current_a": o.comparator_bias_current}
+
+
+def _sky130_limits(spec: DesignSection) -> list[str]:
+    neuron = spec_neuron(spec)
+    out = []
+    if neuron.bias_current < SKY130_MIN_LEAK_BIAS:
+        out.append(
+            f"tau: C/tau = {spec.membrane_capacitance / spec.tau_m:.3g} S needs a leak bias "
+            f"of {neuron.bias_current * 1e12:.3g} pA, below the {SKY130_MIN_LEAK_BIAS * 1e12:g}"
+            " pA floor where junction leakage, not the bias, sets the sky130 leak "
+            f"(shorten tau or raise C by {SKY130_MIN_LEAK_BIAS / neuron.bias_current:.2g}x)")
+    floor = SKY130_LATENCY_FIXED_S + SKY130_LATENCY_CHARGE_C / SKY130_COMPARATOR_LADDER[-1] \
+        + SKY130_DESIGN.min_pulse_s
+    if spec.refractory < floor:
+        out.append(f"refractory: {spec.refractory * 1e6:.3g} us is below the detection "
+                   f"latency plus the shortest pulse of the sky130 topology "
+                   f"({floor * 1e6:.3g} us)")
+    return out
+
+
+#: The sky130 OTA-C neuron's design hook.
+SKY130_DESIGN = DesignHook(
+    topology="sky130", candidates=_sky130_candidates, circuit=_sky130_circuit,
+    knobs=_sky130_knobs, min_pulse_s=0.5e-6, limits=_sky130_limits, trims=_sky130_trims)
+
+
+__all__ = ["DESIGN_HOOKS", "DesignHook", "DesignInfeasible", "DesignResult", "DesignSection",
+           "Knobs", "Simulations", "acceptance_currents", "design", "fit_threshold_and_refractory",
+           "spec_neuron"]
+
+
+# ---------------------------------------------------------------------------------------
+# Outputs: the designed parameter file, netlist, JSON and HTML report
+
+
+def _toml_value(value: Any, unit: str | None) -> str:
+    from lifhw.units import format_quantity
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, int):
+        return str(value)
+    if unit is None or unit == "1":
+        return repr(float(value))
+    return '"' + format_quantity(float(value), unit, digits=12) + '"'
+
+
+def _toml_table(obj: Any) -> tuple[list[str], list[tuple[str, Any]]]:
+    lines, sub = [], []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            sub.append((f.name, value))
+            continue
+        if value is None or f.name == "base_dir":
+            continue
+        lines.append(f"{f.name} = {_toml_value(value, f.metadata.get('unit'))}")
+    return lines, sub
+
+
+def circuit_toml(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
+                 description: str = "", header: Sequence[str] = ()) -> str:
+    """An ordinary analog parameter file (``[circuit]`` with every option, ``[stimulus]``)."""
+    out = [f"# {line}" for line in header]
+    out += [f"name = {_toml_value(name, None)}"]
+    if description:
+        out.append(f"description = {_toml_value(description, None)}")
+    lines, sub = _toml_table(circuit)
+    out += ["", "[circuit]", *lines]
+    for key, table in sub:
+        inner, _ = _toml_table(table)
+        out += ["", f"[circuit.{key}]", *inner]
+    out += ["", "[stimulus]",
+            f"kind = {_toml_value(stimulus.kind, None)}",
+            f"amplitude = {_toml_value(stimulus.amplitude, 'A')}",
+            f"t_stop = {_toml_value(stimulus.t_stop, 's')}",
+            f"dt = {_toml_value(stimulus.dt, 's')}"]
+    return "\n".join(out) + "\n"
+
+
+def _figures(result: DesignResult, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lifhw.io import save_figure
+
+    neuron = spec_neuron(result.spec)
+    paths = []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    currents = np.array(list(result.currents.values()))
+    grid = np.linspace(neuron.rheobase * 1.001, currents.max() * 1.1, 300)
+    axes[0].plot(grid * 1e9, 1.0 / np.asarray(_isi(grid, neuron)), color="0.5", lw=2,
+                 label="golden tanh model of the spec")
+    axes[0].plot(currents * 1e9, 1.0 / np.array(result.loop.spiking.isi_s), "o", color="C0",
+                 label=f"designed circuit ({result.spec.topology}, tt)")
+    axes[0].set_xlabel("input current (nA)")
+    axes[0].set_ylabel("rate (Hz)")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title("f-I at the acceptance currents")
+    labels = list(result.currents)
+    x = np.arange(len(labels))
+    width = 0.8 / max(1, len(result.corners))
+    for k, (corner, cr) in enumerate(result.corners.items()):
+        axes[1].bar(x + k * width, [cr.errors["isi"][lab] * 100 for lab in labels], width,
+                    label=corner)
+    axes[1].axhline(TOLERANCES["isi"] * 100, color="k", lw=0.6, ls="--")
+    axes[1].axhline(-TOLERANCES["isi"] * 100, color="k", lw=0.6, ls="--")
+    axes[1].set_xticks(x + 0.4 - width / 2, labels)
+    axes[1].set_ylabel("ISI error vs spec (%) before trim")
+    axes[1].set_title("corners (dashed: acceptance)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(save_figure(fig, out_dir / f"{result.name}_design_fi.png", dpi=100))
+    plt.close(fig)
+    return paths
+
+
+def write_design(result: DesignResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``<name>.toml``, ``<name>.cir``, ``<name>_design.json`` and ``.html``."""
+    import json
+
+    from lifhw.io import atomic_write_text
+    from lifhw.report import write_report
+
+    out = Path(out_dir)
+    name = result.name
+    stimulus = stimulus_for(result.spec)
+    toml_path = out / f"{name}.toml"
+    header = [f"designed by lifhw design for: tau = {result.spec.tau_m:g} s, "
+              f"C = {result.spec.membrane_capacitance:g} F, t_ref = {result.spec.refractory:g} s, "
+              f"max_rate = {result.spec.max_rate:g} Hz",
+              "stimulus: 3x the spec's rheobase"]
+    atomic_write_text(toml_path, circuit_toml(name, result.circuit, stimulus, header=header))
+    cir_path = nl.write_netlist(nl.generate(name, result.circuit, stimulus,
+                                            source=str(toml_path)),
+                                nl.netlist_path(out, name))
+    summary = {"circuit_file": str(toml_path), "netlist": str(cir_path), **result.summary()}
+    json_path = atomic_write_text(out / f"{name}_design.json",
+                                  json.dumps(_clean(summary), indent=2) + "\n")
+    figures = _figures(result, out)
+    rows: list[list[Any]] = [["corner", "tau err %", "t_ref err %", "V_th err mV",
+                              *[f"ISI {lab} %" for lab in result.currents],
+                              "trim", "after trim: worst ISI %"]]
+    for corner, cr in result.corners.items():
+        rows.append([corner, f"{cr.errors['tau'] * 100:+.2f}",
+                     f"{cr.errors['refractory'] * 100:+.2f}",
+                     f"{cr.errors['threshold_v'] * 1e3:+.2f}",
+                     *[f"{cr.errors['isi'][lab] * 100:+.2f}" for lab in result.currents],
+                     ", ".join(f"{k}={v:.4g}" for k, v in cr.trim.items()),
+                     f"{max(abs(e) for e in cr.errors_trimmed['isi'].values()) * 100:.2f}"])
+    realised = result.realised
+    lines = [f"realised tau {realised['tau_s'] * 1e6:.5g} us (spec {result.spec.tau_m * 1e6:.5g})",
+             f"realised refractory {realised['t_ref_s'] * 1e6:.5g} us (spec "
+             f"{result.spec.refractory * 1e6:.5g}), of which detection latency "
+             f"{realised['latency_s'] * 1e6:.4g} us",
+             f"effective threshold {realised['v_threshold_v'] * 1e3:.3f} mV "
+             f"(spec {result.spec.v_threshold * 1e3:.3f})",
+             f"energy per spike {result.energy_per_spike_j * 1e12:.4g} pJ at 3x rheobase "
+             "(all supply energy, static included)",
+             f"area {result.area_um2:.4g} um^2 (FET gates + MIM-equivalent capacitors)",
+             f"{result.simulations} ngspice runs ({result.cache_hits} cached), "
+             f"{result.iterations} loop iterations, {result.seconds:.1f} s",
+             f"candidate: {result.candidate}"]
+    if result.mismatch:
+        lines.append(f"mismatch ({result.mismatch['samples']} tt_mm samples): "
+                     f"{result.mismatch['within_5_percent_before_trim'] * 100:.0f} % within "
+                     f"±5 % ISI before trim, "
+                     f"{result.mismatch['within_5_percent_after_trim'] * 100:.0f} % after")
+
+    @dataclass
+    class _Section:
+        title: str
+        lines: list[str]
+        table: list[list[Any]]
+        figures: list[Path]
+        ok: bool = True
+        seconds: float = 0.0
+
+    html_path = write_report([_Section(f"{name}: designed {result.spec.topology} neuron",
+                                       lines, rows, figures, seconds=result.seconds)],
+                             out / f"{name}_design.html", title=f"lifhw design: {name}")
+    return {"circuit_file": toml_path, "netlist": cir_path, "json": json_path,
+            "html": html_path}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return _clean(value.item())
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# Validity of a circuit file: is it still the neuron its file states?
+
+
+def refractory_check(output: SimOutput, circuit: CircuitSection, *,
+                     tolerance: float = 0.05) -> str | None:
+    """One warning line when the measured refractory period or latency leaves the file's.
+
+    For each spike of a transient: latency = spike rise minus the preceding upward
+    crossing of ``v_threshold`` by ``vm``; refractory = latency + pulse width (the
+    golden model's t_ref runs from the threshold crossing to the release). None when
+    both are within ``tolerance`` of the file's ``refractory`` (or there are no spikes).
+    """
+    from lifhw.analog import characterise as chz
+
+    if "v(vm)" not in output or "v(spike)" not in output:
+        return None
+    t = np.asarray(output["time"])
+    rises = rising_crossings(t, output["v(spike)"], nl.spike_level(circuit))
+    crossings = rising_crossings(t, output["v(vm)"], circuit.v_threshold)
+    widths = chz.spike_widths(output, circuit)
+    latencies = []
+    for r in rises:
+        before = crossings[crossings <= r]
+        if len(before):
+            latencies.append(r - before[-1])
+    if not latencies or not len(widths):
+        return None
+    n = min(len(latencies), len(widths))
+    latency = float(np.mean(latencies[:n]))
+    realised = latency + float(np.mean(widths[:n]))
+    wanted = circuit.refractory
+    if wanted > 0 and abs(realised / wanted - 1.0) <= tolerance:
+        return None
+    return (f"warning: measured refractory period {realised * 1e6:.4g} us (detection latency "
+            f"{latency * 1e6:.3g} us + pulse) vs {wanted * 1e6:.4g} us in the file: the circuit "
+            "is outside its validity; run lifhw design")
