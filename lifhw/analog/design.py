@@ -65,9 +65,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import warnings
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +76,7 @@ from typing import Any
 import numpy as np
 
 from lifhw.analog import netlist as nl
-from lifhw.analog.backends import RunConfig, SimOutput, default_config, rising_crossings
+from lifhw.analog.backends import SimOutput, default_config, rising_crossings
 from lifhw.analog.params import CORNERS, CircuitSection
 from lifhw.errors import LifhwError, ParamError
 from lifhw.golden.ota import OTANeuron, ota_isi
@@ -102,7 +102,7 @@ REFRACTORY_ABS_S = 0.5e-6
 
 #: Targets of the loop (tighter than the acceptance, to leave margin).
 TARGETS = {"tau": 0.005, "rest_offset": 0.002, "isi": 0.01, "threshold_v": 0.3e-3,
-           "refractory": 0.01}
+           "refractory": 0.01, "reset_v": 0.3e-3}
 
 #: A candidate is taken at once when it meets the acceptance with this fraction of
 #: each tolerance (margin for an independent re-measurement); otherwise the
@@ -231,6 +231,7 @@ class Knobs:
     parasitic_capacitance: float = 0.0
     threshold_offset: float = 0.0
     refractory_scale: float = 1.0
+    reset_offset: float = 0.0
 
     def replace(self, **changes: float) -> Knobs:
         """A copy with some knobs changed."""
@@ -250,6 +251,8 @@ class DesignHook:
         min_pulse_s: Shortest refractory pulse the topology makes reliably (s).
         limits: Spec -> requirements it refuses before simulating (with numbers).
         trims: Circuit -> JSON-ready trim settings (bias codes or currents).
+        static_power: ``(spec, candidate)`` -> lower bound of its static supply
+            power (W), to stop trying candidates that cannot spend less.
     """
 
     topology: str
@@ -259,6 +262,7 @@ class DesignHook:
     min_pulse_s: float
     limits: Callable[[DesignSection], list[str]]
     trims: Callable[[CircuitSection], dict[str, float]]
+    static_power: Callable[[DesignSection, Mapping[str, float]], float]
 
 
 #: Topology -> its design hook.
@@ -312,12 +316,13 @@ class Simulations:
         from lifhw.io import atomic_write_bytes
 
         buffer = io.BytesIO()
-        np.savez(buffer, __plotname__=np.array(out.plotname),
-                 **{k: np.asarray(v) for k, v in out.vectors.items()})
-        try:
+        arrays: dict[str, Any] = {k: np.asarray(v) for k, v in out.vectors.items()}
+        arrays["__plotname__"] = np.array(out.plotname)
+        np.savez(buffer, **arrays)
+        import contextlib
+
+        with contextlib.suppress(LifhwError):  # a read-only cache only costs time
             atomic_write_bytes(path, buffer.getvalue())
-        except LifhwError:
-            pass  # a read-only cache only costs time
 
     def run(self, texts: Sequence[str], circuit: CircuitSection) -> list[SimOutput]:
         """Outputs of ``texts`` (same topology as ``circuit``), in order."""
@@ -359,6 +364,7 @@ class SpikeMeasurement:
     isi_s: tuple[float, ...]
     width_s: tuple[float, ...]
     energy_per_spike_j: tuple[float, ...]
+    reset_v: tuple[float, ...]
     v_threshold_eff_v: float
     t_ref_eff_s: float
 
@@ -378,7 +384,7 @@ def _leak_netlists(name: str, circuit: CircuitSection) -> tuple[str, str, float,
 
     low = max(0.0, min(circuit.v_reset, circuit.v_rest) - 0.01)
     high = min(circuit.supply, circuit.v_threshold + 0.01)
-    dc = chz.transfer_netlist(name, circuit, low, high, points=int(round((high - low) / 1e-3)) + 1)
+    dc = chz.transfer_netlist(name, circuit, low, high, points=round((high - low) / 1e-3) + 1)
     step, t_on = chz.leak_step_netlist(name, circuit)
     return dc, step, t_on, low, high
 
@@ -414,6 +420,25 @@ def _energy_between(out: SimOutput, supply: float, t0: float, t1: float) -> floa
     i = np.asarray(out["i(vdd)"])
     mask = (t >= t0) & (t <= t1)
     return float(-supply * np.trapezoid(i[mask], t[mask]))
+
+
+def _reset_level(out: SimOutput, circuit: CircuitSection, integration: float) -> float:
+    """Membrane (V) where integration restarts: the lowest ``vm`` just after each release.
+
+    The clamp injects charge into ``vm`` as it opens; the membrane then ramps up, so
+    the minimum over the first 5 % of the integration time is the effective reset.
+    """
+    t = np.asarray(out["time"])
+    v = np.asarray(out["v(vm)"])
+    s = np.asarray(out["v(spike)"])
+    level = nl.spike_level(circuit)
+    falls = rising_crossings(t, -s, -level)
+    values = []
+    for t_fall in falls:
+        window = (t >= t_fall) & (t <= t_fall + 0.05 * max(integration, 0.0))
+        if window.sum() >= 2:
+            values.append(float(np.min(v[window])))
+    return float(np.mean(values)) if values else math.nan
 
 
 def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
@@ -456,7 +481,7 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
 
     guesses = [float(_isi(i, neuron)) for i in currents]
     stops = [(N_ISI + 1.5) * g for g in guesses]
-    results: list[tuple[float, float, float] | None] = [None] * len(currents)
+    results: list[tuple[float, float, float, float] | None] = [None] * len(currents)
     for _attempt in range(3):
         todo = [k for k, r in enumerate(results) if r is None]
         if not todo:
@@ -471,9 +496,10 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
                 continue
             widths = chz.spike_widths(out, circuit)
             energy = _energy_between(out, circuit.supply, spikes[0], spikes[-1])
-            results[k] = (float(np.mean(np.diff(spikes))),
-                          float(np.mean(widths)) if len(widths) else math.nan,
-                          energy / (len(spikes) - 1))
+            isi = float(np.mean(np.diff(spikes)))
+            results[k] = (isi, float(np.mean(widths)) if len(widths) else math.nan,
+                          energy / (len(spikes) - 1),
+                          _reset_level(out, circuit, isi - float(np.mean(widths))))
     if any(r is None for r in results):
         missing = [f"{currents[k]:.3g} A" for k, r in enumerate(results) if r is None]
         raise SimulationError("the circuit did not fire repeatedly at " + ", ".join(missing))
@@ -483,6 +509,7 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
     return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis,
                             width_s=tuple(r[1] for r in final),
                             energy_per_spike_j=tuple(r[2] for r in final),
+                            reset_v=tuple(r[3] for r in final),
                             v_threshold_eff_v=v_th, t_ref_eff_s=t_ref)
 
 
@@ -569,7 +596,7 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     """
     spec, hook = ctx.spec, ctx.hook
     neuron = spec_neuron(spec)
-    g_target = spec.membrane_capacitance / spec.tau_m
+    spec.membrane_capacitance / spec.tau_m
     history: list[dict[str, Any]] = []
     iterations = 0
     leak: LeakMeasurement | None = None
@@ -596,7 +623,7 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     assert leak is not None
     spiking: SpikeMeasurement | None = None
     pulses: list[tuple[float, float]] = []
-    for _ in range(MAX_ITERATIONS):
+    for _ in range(MAX_ITERATIONS + 2):
         circuit = hook.circuit(spec, candidate, knobs, corner, seed)
         spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents)
         iterations += 1
@@ -608,15 +635,19 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
                         "width_s": spiking.width_mean_s, "knobs": dataclasses.asdict(knobs)})
         ctx.log(f"  spiking {iterations}: V_th,eff {spiking.v_threshold_eff_v * 1e3:.2f} mV, "
                 f"t_ref,eff {spiking.t_ref_eff_s * 1e6:.4g} us (pulse "
-                f"{spiking.width_mean_s * 1e6:.4g} us), worst ISI error {worst * 100:.2f} %")
+                f"{spiking.width_mean_s * 1e6:.4g} us), reset "
+                f"{(float(np.nanmean(spiking.reset_v)) - spec.v_reset) * 1e3:+.2f} mV, ISI errors "
+                + " ".join(f"{k} {e * 100:+.2f} %" for k, e in errors["isi"].items()))
         ref_tol = max(TARGETS["refractory"] * spec.refractory, 0.5 * REFRACTORY_ABS_S)
         if (worst <= TARGETS["isi"]
                 and abs(errors["threshold_v"]) <= TARGETS["threshold_v"]
                 and abs(errors["refractory_s"]) <= ref_tol):
             break
+        reset_error = float(np.nanmean(spiking.reset_v)) - spec.v_reset
         if (abs(errors["threshold_v"]) <= TARGETS["threshold_v"]
-                and abs(errors["refractory_s"]) <= ref_tol):
-            break  # what is left is not a threshold or refractory error
+                and abs(errors["refractory_s"]) <= ref_tol
+                and not abs(reset_error) > TARGETS["reset_v"]):
+            break  # what is left is not a threshold, reset or refractory error
         width = spiking.width_mean_s
         target_width = width + spec.refractory - spiking.t_ref_eff_s
         if target_width < hook.min_pulse_s or not math.isfinite(target_width):
@@ -625,7 +656,9 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
         knobs = knobs.replace(
             threshold_offset=knobs.threshold_offset
             - (spiking.v_threshold_eff_v - spec.v_threshold),
-            refractory_scale=_next_refractory_scale(pulses, target_width))
+            refractory_scale=_next_refractory_scale(pulses, target_width),
+            reset_offset=knobs.reset_offset - (reset_error if math.isfinite(reset_error)
+                                               else 0.0))
     assert spiking is not None
     circuit = hook.circuit(spec, candidate, knobs, corner, seed)
     return LoopResult(circuit=circuit, leak=leak, spiking=spiking,
@@ -861,10 +894,16 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
     best: tuple[int, LoopResult] | None = None
     iterations = 0
     passing: list[tuple[bool, float, dict[str, float], LoopResult]] = []
-    for candidate in hook.candidates(spec):
+    candidates = hook.candidates(spec)
+    start_knobs: Knobs | None = None
+    for candidate in candidates:
         say(f"candidate {candidate}")
         try:
-            loop = close_loop(ctx, candidate, Knobs())
+            # Warm start from the previous candidate: the leak and the layout are
+            # the same, only the comparator (threshold, latency) differs.
+            loop = close_loop(ctx, candidate, start_knobs or Knobs(),
+                              fix_layout=start_knobs is not None)
+            start_knobs = hook.knobs(loop.circuit)
         except LifhwError as err:
             tried.append({**candidate, "error": str(err)})
             say(f"  failed: {err}")
@@ -879,6 +918,8 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
             + ("meets the spec" if not failures else "; ".join(failures)))
         if not failures:
             passing.append((not margin, energy, dict(candidate), loop))
+        if margin and _cheaper_than_rest(ctx, candidate, candidates, energy):
+            break
         elif best is None or len(failures) < best[0]:
             best = (len(failures), loop)
     if not passing:
@@ -921,6 +962,16 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
         seconds=time.time() - start)
 
 
+def _cheaper_than_rest(ctx: _Context, candidate: Mapping[str, float],
+                       candidates: Sequence[Mapping[str, float]], energy: float) -> bool:
+    """True when no later candidate can spend less per spike than ``energy`` (J)."""
+    later = list(candidates)[list(candidates).index(candidate) + 1:]
+    if not later:
+        return True
+    isi = float(_isi(ctx.currents[ctx.labels.index("3x")], spec_neuron(ctx.spec)))
+    return all(ctx.hook.static_power(ctx.spec, c) * isi >= energy for c in later)
+
+
 def stimulus_for(spec: DesignSection, *, spikes: int = 10) -> Stimulus:
     """The designed file's ``[stimulus]``: 3x the spec's rheobase for about ``spikes`` ISIs."""
     neuron = spec_neuron(spec)
@@ -949,6 +1000,15 @@ SKY130_MIN_LEAK_BIAS = 1e-12
 SKY130_LATENCY_FRACTION = 0.1
 
 
+#: Geometry of fast neurons (m): shorter mirrors and OTA pairs move the leak OTA's
+#: internal poles (mirror gate capacitance over g_m, ~20 us at 0.3 nA with the
+#: default 4 um lengths) well below the shortest integration time, and minimum-length
+#: inverters unload the comparator output. Used when the fastest integration time
+#: (golden ISI minus t_ref at 10x rheobase) is below SKY130_FAST_BELOW_S.
+SKY130_FAST_GEOMETRY = {"mirror_l": 1e-6, "ota_l": 1e-6, "logic_l": 0.15e-6}
+SKY130_FAST_BELOW_S = 1e-3
+
+
 def _sky130_candidates(spec: DesignSection) -> list[dict[str, float]]:
     from lifhw.analog.sky130_params import Sky130Options
 
@@ -962,8 +1022,16 @@ def _sky130_candidates(spec: DesignSection) -> list[dict[str, float]]:
     swing = spec.supply - opts.inverter_trip_voltage
     c_ref = max(opts.refractory_capacitance,
                 SKY130_MIN_REFRACTORY_CURRENT * spec.refractory / swing)
-    return [{"comparator_bias_current": i, "refractory_capacitance": c_ref}
-            for i in ladder[:3]]
+    neuron = spec_neuron(spec)
+    fastest = float(_isi(RHEOBASE_MULTIPLES[-1] * neuron.rheobase, neuron)) - spec.refractory
+    geometry = SKY130_FAST_GEOMETRY if fastest < SKY130_FAST_BELOW_S else {}
+    return [{"comparator_bias_current": i, "refractory_capacitance": c_ref, **geometry}
+            for i in ladder[:4]]
+
+
+def _sky130_static_power(spec: DesignSection, candidate: Mapping[str, float]) -> float:
+    """Lower bound of the static supply power (W): the comparator reference and tail."""
+    return spec.supply * 2.0 * candidate["comparator_bias_current"]
 
 
 def _sky130_circuit(spec: DesignSection, candidate: Mapping[str, float], knobs: Knobs,
@@ -972,10 +1040,9 @@ def _sky130_circuit(spec: DesignSection, candidate: Mapping[str, float], knobs: 
 
     neuron = spec_neuron(spec)
     options = Sky130Options(
-        comparator_bias_current=candidate["comparator_bias_current"],
-        refractory_capacitance=candidate["refractory_capacitance"],
+        **candidate,  # type: ignore[arg-type]
         leak_bias_scale=knobs.leak_scale, offset_current=knobs.offset_current,
-        threshold_offset=knobs.threshold_offset,
+        threshold_offset=knobs.threshold_offset, reset_offset=knobs.reset_offset,
         refractory_current_scale=knobs.refractory_scale,
         membrane_parasitic_capacitance=knobs.parasitic_capacitance,
         mismatch_seed=seed)
@@ -994,7 +1061,7 @@ def _sky130_knobs(circuit: CircuitSection) -> Knobs:
     o = circuit.sky130
     return Knobs(leak_scale=o.leak_bias_scale, offset_current=o.offset_current,
                  parasitic_capacitance=o.membrane_parasitic_capacitance,
-                 threshold_offset=o.threshold_offset,
+                 threshold_offset=o.threshold_offset, reset_offset=o.reset_offset,
                  refractory_scale=o.refractory_current_scale)
 
 
@@ -1005,6 +1072,7 @@ def _sky130_trims(circuit: CircuitSection) -> dict[str, float]:
     return {"leak_bias_current_a": circuit.leak_bias_current * o.leak_bias_scale,
             "offset_current_a": o.offset_current,
             "comparator_reference_v": circuit.v_threshold + o.threshold_offset,
+            "reset_reference_v": circuit.v_reset + o.reset_offset,
             "refractory_sink_current_a": refractory_current(circuit),
             "comparator_bias_current_a": o.comparator_bias_current}
 
@@ -1030,7 +1098,8 @@ def _sky130_limits(spec: DesignSection) -> list[str]:
 #: The sky130 OTA-C neuron's design hook.
 SKY130_DESIGN = DesignHook(
     topology="sky130", candidates=_sky130_candidates, circuit=_sky130_circuit,
-    knobs=_sky130_knobs, min_pulse_s=0.5e-6, limits=_sky130_limits, trims=_sky130_trims)
+    knobs=_sky130_knobs, min_pulse_s=0.5e-6, limits=_sky130_limits, trims=_sky130_trims,
+    static_power=_sky130_static_power)
 
 
 __all__ = ["DESIGN_HOOKS", "DesignHook", "DesignInfeasible", "DesignResult", "DesignSection",

@@ -200,7 +200,7 @@ def device_lines(circuit: CircuitSection, *, spiking: bool = True) -> list[str]:
         f"VL vl 0 DC {n(circuit.v_rest)}",
         f"VTH vth 0 DC "
         f"{n(circuit.v_threshold + o.threshold_offset if spiking else circuit.supply)}",
-        f"VRST vrst 0 DC {n(circuit.v_reset)}",
+        f"VRST vrst 0 DC {n(circuit.v_reset + o.reset_offset)}",
         f"IBL vdd nbl DC {n(circuit.leak_bias_current * o.leak_bias_scale)}",
         f"IBC vdd nbc DC {n(o.comparator_bias_current)}",
         f"IBR vdd nbr DC {n(refractory_current(circuit))}",

@@ -66,6 +66,9 @@ class Sky130Options:
     threshold_offset: float = quantity(
         "V", 0.0, doc="comparator reference = v_threshold + threshold_offset (trim of the "
                       "comparator's trip-point offset)")
+    reset_offset: float = quantity(
+        "V", 0.0, doc="reset reference = v_reset + reset_offset (trim of the charge the "
+                      "reset clamp injects into vm when it opens)")
     refractory_current_scale: float = quantity(
         "1", 1.0, gt=0,
         doc="pulse-extender sink current / C_ref (V_dd - V_trip) / t_ref: a design trim "
