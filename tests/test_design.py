@@ -203,3 +203,17 @@ def test_spec_golden_matches_ota_neuron_isi():
     for i in d.acceptance_currents(spec).values():
         assert float(d._isi(i, neuron)) == pytest.approx(float(ota_isi(i, reference)),
                                                          rel=1e-9)
+
+
+def test_a_spec_the_topology_cannot_meet_is_refused_with_numbers(tmp_path, capsys):
+    from lifhw.cli import main
+
+    path = tmp_path / "too_slow.toml"
+    path.write_text("\n".join([
+        'name = "too_slow"', "[design]", 'topology = "sky130"', 'tau_m = "50 ms"',
+        'membrane_capacitance = "0.2 pF"', 'v_rest = "0.6 V"', 'v_threshold = "0.65 V"',
+        'v_reset = "0.6 V"', 'refractory = "5 ms"', 'max_rate = "50 Hz"']) + "\n")
+    assert main(["design", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "tau" in err and "0.296 pA" in err and "1 pA floor" in err
+    assert not (tmp_path / "out" / "too_slow.toml").exists()

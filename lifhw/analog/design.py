@@ -354,6 +354,7 @@ class LeakMeasurement:
     g_s: float
     tau_s: float
     node_capacitance_f: float
+    static_power_w: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -401,8 +402,12 @@ def measure_leak(sims: Simulations, name: str, circuit: CircuitSection) -> LeakM
     coef = np.polyfit(v[near] - circuit.v_rest, i[near], 2)
     tau, _, _ = chz.fit_leak_step(step, t_on, circuit.tau_m)
     g = float(coef[1])
+    static = math.nan
+    if "i(vdd)" in dc:
+        # Supply power with vm held at V_L (comparator off, its bias still flowing).
+        static = float(-circuit.supply * np.interp(circuit.v_rest, v, np.asarray(dc["i(vdd)"])))
     return LeakMeasurement(rest_current_a=float(coef[2]), g_s=g, tau_s=tau,
-                           node_capacitance_f=tau * g)
+                           node_capacitance_f=tau * g, static_power_w=static)
 
 
 def _isi_netlist(name: str, circuit: CircuitSection, current: float, t_stop: float,
@@ -918,7 +923,7 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
             + ("meets the spec" if not failures else "; ".join(failures)))
         if not failures:
             passing.append((not margin, energy, dict(candidate), loop))
-        if margin and _cheaper_than_rest(ctx, candidate, candidates, energy):
+        if margin and _cheaper_than_rest(ctx, candidate, candidates, loop, energy):
             break
         elif best is None or len(failures) < best[0]:
             best = (len(failures), loop)
@@ -963,13 +968,24 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
 
 
 def _cheaper_than_rest(ctx: _Context, candidate: Mapping[str, float],
-                       candidates: Sequence[Mapping[str, float]], energy: float) -> bool:
-    """True when no later candidate can spend less per spike than ``energy`` (J)."""
+                       candidates: Sequence[Mapping[str, float]], loop: LoopResult,
+                       energy: float) -> bool:
+    """True when no later candidate can spend less per spike than ``energy`` (J).
+
+    A later candidate's static power is at least this one's measured static power
+    plus the difference of the hook's static bounds; over the 3x-rheobase ISI that
+    alone is a lower bound of its energy per spike.
+    """
     later = list(candidates)[list(candidates).index(candidate) + 1:]
     if not later:
         return True
     isi = float(_isi(ctx.currents[ctx.labels.index("3x")], spec_neuron(ctx.spec)))
-    return all(ctx.hook.static_power(ctx.spec, c) * isi >= energy for c in later)
+    measured = loop.leak.static_power_w
+    base = ctx.hook.static_power(ctx.spec, candidate)
+    if not math.isfinite(measured):
+        measured = base
+    return all((measured + ctx.hook.static_power(ctx.spec, c) - base) * isi >= energy
+               for c in later)
 
 
 def stimulus_for(spec: DesignSection, *, spikes: int = 10) -> Stimulus:
