@@ -99,7 +99,7 @@ bench: setup .venv-brian2/.lifhw-installed .venv-snntorch/.lifhw-installed
 
 # Regenerate the documentation figures of the theory page.
 figures: venv
-	$(BIN)/python -m lifhw.golden.theory_demo docs/figures --full
+	$(BIN)/python -m lifhw.app.stages.theory docs/figures --full
 
 clean:
 	rm -rf out build .pytest_cache .mypy_cache .ruff_cache sim_build

@@ -1,13 +1,20 @@
-"""Atomic file output: a file is either complete or absent, never half written."""
+"""Output in one place: atomic files (complete or absent, never half written) and JSON.
+
+JSON written by lifhw (CLI ``--json`` output, sweep database columns, design
+reports) goes through :func:`to_json`: NaN and infinities become ``null`` so every
+document is strict JSON, numpy scalars become Python numbers.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from lifhw.errors import LifhwError
 
@@ -76,3 +83,27 @@ def save_figure(fig: object, path: str | Path, **kwargs: object) -> Path:
     with atomic_open(target, "wb") as handle:
         fig.savefig(handle, format=fmt, **kwargs)  # type: ignore[attr-defined]
     return target
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/inf as None, numpy scalars as Python numbers, keys as strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return json_safe(value.item())
+    return value
+
+
+def to_json(value: Any, *, indent: int | None = None, sort_keys: bool = True) -> str:
+    """Strict JSON text of ``value`` (see :func:`json_safe`); unknown objects via str()."""
+    return json.dumps(json_safe(value), indent=indent, sort_keys=sort_keys, allow_nan=False,
+                      default=str)
+
+
+def print_json(data: Any) -> None:
+    """Print a JSON document for ``--json`` output (keys in insertion order)."""
+    print(to_json(data, indent=2, sort_keys=False))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lifhw.analog.params import CircuitSection
-from lifhw.cli import main
+from lifhw.app.cli import main
 from lifhw.errors import ParamError
 from lifhw.params import load, load_mapping
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from lifhw import nir_bridge
+from lifhw.app.cli import main
 from lifhw.chips import report
-from lifhw.cli import main
 from lifhw.network import load_experiment
 from tests.test_nir import snn_graph
 
@@ -114,7 +114,7 @@ def test_cli_export_nir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_demo_stage(tmp_path: Path) -> None:
-    from lifhw.chips import demo
+    from lifhw.app.stages import chips as demo
 
     section = demo.run(tmp_path)
     assert section.ok and len(section.lines) == 6

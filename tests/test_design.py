@@ -9,6 +9,7 @@ import pytest
 
 from lifhw.analog import design as d
 from lifhw.analog import netlist as nl
+from lifhw.analog import sky130_design
 from lifhw.analog.backends import SimOutput
 from lifhw.errors import ParamError
 from lifhw.golden.ota import OTANeuron, ota_isi
@@ -101,8 +102,8 @@ def test_acceptance_failures_name_requirement_and_size():
 
 def _sky130_circuit(**knobs):
     spec = spec_of()
-    candidate = d.SKY130_DESIGN.candidates(spec)[0]
-    return spec, d.SKY130_DESIGN.circuit(spec, candidate, d.Knobs(**knobs), "tt", 0)
+    candidate = sky130_design.DESIGN.candidates(spec)[0]
+    return spec, sky130_design.DESIGN.circuit(spec, candidate, d.Knobs(**knobs), "tt", 0)
 
 
 def test_sky130_knobs_reach_the_netlist_and_back():
@@ -111,7 +112,7 @@ def test_sky130_knobs_reach_the_netlist_and_back():
     spec, circuit = _sky130_circuit(leak_scale=1.1, offset_current=-3e-11,
                                     parasitic_capacitance=5e-15, threshold_offset=-2e-3,
                                     refractory_scale=0.5, reset_offset=1e-3)
-    assert d.SKY130_DESIGN.knobs(circuit) == d.Knobs(
+    assert sky130_design.DESIGN.knobs(circuit) == d.Knobs(
         leak_scale=1.1, offset_current=-3e-11, parasitic_capacitance=5e-15,
         threshold_offset=-2e-3, refractory_scale=0.5, reset_offset=1e-3)
     text = nl.generate("x", circuit, Stimulus(kind="constant", amplitude=1e-9, t_stop=1e-4,
@@ -152,13 +153,16 @@ def test_designed_file_round_trips_through_the_loader():
 
 
 def test_area_counts_gates_and_capacitors():
-    text = "\n".join(["XM1 a b c 0 sky130_fd_pr__nfet_01v8 W=2 L=4",
-                      "XM2 a b c 0 sky130_fd_pr__pfet_01v8 W=0.5 L=0.15",
-                      "CM vm 0 1e-12",
-                      "CREF rc 0 2e-13",
-                      "IOS vm 0 DC 1e-11"])
-    # 8 + 0.075 um^2 of gates; 1.2 pF at 2 fF/um^2 = 600 um^2
-    assert d.netlist_area_um2(text) == pytest.approx(608.075)
+    from lifhw.analog.devices import Device
+
+    devices = [Device("M1", "nfet", ("a", "b", "c", "0"), model="n", w=2e-6, l=4e-6),
+               Device("M2", "pfet", ("a", "b", "c", "0"), model="p", w=0.5e-6, l=0.15e-6,
+                      multiplier=2),
+               Device("CM", "capacitor", ("vm", "0"), value=1e-12),
+               Device("CR", "mim", ("rc", "0"), model="m", w=10e-6, l=10e-6, squares=2),
+               Device("IOS", "idc", ("vm", "0"), value=1e-11)]
+    # 8 + 0.15 um^2 of gates; 1 pF at 2 fF/um^2 = 500 um^2; 4 plates of 100 um^2
+    assert d.device_area_um2(devices) == pytest.approx(908.15)
 
 
 def _output(t, vm, spike):
@@ -187,7 +191,7 @@ def test_refractory_check_measures_latency_plus_pulse():
 def test_limits_refuse_a_leak_below_the_floor_with_numbers():
     spec = spec_of(tau_m="50 ms", membrane_capacitance="0.2 pF", refractory="5 ms",
                    max_rate="50 Hz")
-    refused = d.SKY130_DESIGN.limits(spec)
+    refused = sky130_design.DESIGN.limits(spec)
     assert len(refused) == 1
     assert "tau" in refused[0] and "0.296 pA" in refused[0]
     with pytest.raises(d.DesignInfeasible, match="junction leakage"):
@@ -206,7 +210,7 @@ def test_spec_golden_matches_ota_neuron_isi():
 
 
 def test_a_spec_the_topology_cannot_meet_is_refused_with_numbers(tmp_path, capsys):
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     path = tmp_path / "too_slow.toml"
     path.write_text("\n".join([

@@ -302,7 +302,7 @@ def test_area_from_json_counts_cells() -> None:
 
 
 def test_cli_generate_and_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     assert main(["rtl", "generate", str(ROOT / "circuits/lif_core_multiply.toml"),
                  "-o", str(tmp_path)]) == 0

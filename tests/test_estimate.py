@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifhw.cli import main
+from lifhw.app.cli import main
 from lifhw.errors import ParamError
 from lifhw.golden.estimate import (
     detect_spikes,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import lifhw
-from lifhw.cli import main
+from lifhw.app.cli import main
 from lifhw.errors import ParamError
 from lifhw.params import load_mapping, set_dotted
 
@@ -101,7 +101,7 @@ def test_bad_file_exit_2(case: str, tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_console_script_no_traceback(tmp_path: Path) -> None:
     file = tmp_path / "bad.toml"
     file.write_text(BAD["wrong unit"][0])
-    proc = subprocess.run([sys.executable, "-m", "lifhw.cli", "golden", str(file)],
+    proc = subprocess.run([sys.executable, "-m", "lifhw", "golden", str(file)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

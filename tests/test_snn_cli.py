@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lifhw.cli import main
+from lifhw.app.cli import main
 from lifhw.errors import ParamError
 from lifhw.snn import data, deploy, export, model, task
 

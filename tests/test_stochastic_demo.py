@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lifhw.golden import theory_demo
+from lifhw.app.stages import theory as theory_demo
 
 
 def test_siegert_and_estimate_figures(tmp_path: Path) -> None:

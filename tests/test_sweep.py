@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from lifhw.cli import main as cli
+from lifhw.app.cli import main as cli
 from lifhw.errors import LifhwError, ParamError
 from lifhw.golden.fi import lif_rate
 from lifhw.sweep import db as dbmod
@@ -221,7 +221,7 @@ metrics = ["rate_hz", "n_spikes"]
     db = tmp_path / "spec.sqlite"
     env = {**os.environ, "LIFHW_TEST_POINT_SLEEP": "0.25", "PYTHONPATH": str(ROOT)}
     log = (tmp_path / "sweep.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "lifhw.cli", "sweep", str(spec),
+    proc = subprocess.Popen([sys.executable, "-m", "lifhw", "sweep", str(spec),
                              "--workers", "2", "-q"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
     try:
@@ -427,7 +427,7 @@ def test_cli_sweep_export_and_plot(tmp_path: Path, capsys) -> None:
 def test_pareto_front_and_categorical_axes(tmp_path: Path) -> None:
     import numpy as np
 
-    from lifhw.plots import pareto_mask, plot_rows
+    from lifhw.sweep.plots import pareto_mask, plot_rows
 
     # Hand-checked: (1, 5) and (2, 2) and (5, 1) trade off; (3, 3) is dominated by
     # (2, 2); (2, 2) duplicated stays (neither is strictly better); NaN never wins.
@@ -477,7 +477,7 @@ def test_two_sweep_processes_share_one_database(tmp_path: Path) -> None:
                         .replace('["10 ms", "20 ms"]', '["30 ms", "40 ms"]'), "second.toml")
     db = tmp_path / "both.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "lifhw.cli", "sweep", str(spec), "--db",
+    procs = [subprocess.Popen([sys.executable, "-m", "lifhw", "sweep", str(spec), "--db",
                                str(db), "--workers", "1", "-q"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for spec in (first, second)]

@@ -144,7 +144,7 @@ def test_operating_point_failure_is_a_clear_error_not_a_hang() -> None:
 
 
 def test_cli_simulate_json(design, capsys: pytest.CaptureFixture) -> None:
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     assert main(["simulate", str(EXAMPLE), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -157,7 +157,7 @@ def test_cli_simulate_json(design, capsys: pytest.CaptureFixture) -> None:
 
 
 def test_cli_compare_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     require_tool("ngspice")
     plot = tmp_path / "cmp.png"
@@ -176,7 +176,7 @@ def test_cli_compare_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_cli_netlist_writes_the_reference(tmp_path: Path) -> None:
     from lifhw.analog import netlist as nl
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     assert main(["netlist", str(EXAMPLE), "-o", str(tmp_path)]) == 0
     written = (tmp_path / "ota_lif_behavioral.cir").read_text()

@@ -115,7 +115,7 @@ def test_design_reports_energy_area_and_realised_values():
 
 
 def test_cli_writes_a_file_the_analog_commands_accept(tmp_path, capsys):
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     designed("fast_neuron")  # warms the simulation cache the CLI shares
     spec_file = tmp_path / "fast_neuron.toml"
@@ -146,7 +146,7 @@ def test_cli_writes_a_file_the_analog_commands_accept(tmp_path, capsys):
 
 
 def test_simulate_warns_when_the_refractory_period_is_not_the_files(tmp_path, capsys):
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     require_tool("ngspice")
     # The example: default sky130 options, 10 us asked, ~28 us realised.

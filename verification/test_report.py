@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lifhw.demo import run_demo
+from lifhw.app.demo import run_demo
 from lifhw.testing import require_tool
 from lifhw.tools import which
 
@@ -67,7 +67,7 @@ def test_report_renders_figures_in_chromium(tmp_path: Path) -> None:
 def test_demo_refuses_unwritable_output_at_once(tmp_path: Path) -> None:
     import pytest
 
-    from lifhw.cli import main as cli
+    from lifhw.app.cli import main as cli
     from lifhw.errors import LifhwError
 
     target = tmp_path / "file"

@@ -144,7 +144,7 @@ def test_cli_rtl_test_and_synth(capsys: pytest.CaptureFixture[str],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     require_tool("verilator")
     require_tool("yosys")
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     path = str(ROOT / "circuits/lif_core_subtract_refractory.toml")
     monkeypatch.setenv("LIFHW_BUILD_DIR", str(BUILD_ROOT.parent))

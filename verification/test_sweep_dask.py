@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from lifhw.cli import main as cli
+from lifhw.app.cli import main as cli
 from lifhw.golden.fi import lif_rate
 from lifhw.sweep.db import ResultsDB
 from lifhw.sweep.engine import run_sweep
@@ -101,7 +101,7 @@ metrics = ["rate_hz"]
 """)
         db = tmp_path / "spec.sqlite"
         sweep_log = (tmp_path / "s.log").open("wb")
-        sweep = subprocess.Popen([sys.executable, "-m", "lifhw.cli", "sweep", str(spec),
+        sweep = subprocess.Popen([sys.executable, "-m", "lifhw", "sweep", str(spec),
                                   "--dask", address, "-q"], cwd=ROOT, env=env,
                                  stdout=subprocess.PIPE, stderr=sweep_log)
         deadline = time.monotonic() + 120

@@ -77,10 +77,9 @@ import numpy as np
 
 from lifhw.analog import netlist as nl
 from lifhw.analog.backends import SimOutput, default_config, rising_crossings
-from lifhw.analog.params import CORNERS, CircuitSection
+from lifhw.analog.params import CORNERS, TOPOLOGY_NAMES, CircuitSection
 from lifhw.errors import LifhwError, ParamError
 from lifhw.golden.ota import OTANeuron, ota_isi
-from lifhw.registry import Registry
 from lifhw.schema import choice, integer, quantity
 from lifhw.stimulus import Stimulus
 from lifhw.units import thermal_voltage
@@ -132,7 +131,8 @@ class DesignInfeasible(LifhwError):
 class DesignSection:
     """``[design]``: the neuron a transistor-level circuit must realise."""
 
-    topology: str = choice("sky130", doc="transistor-level topology that supports design")
+    topology: str = choice(*TOPOLOGY_NAMES,
+                           doc="transistor-level topology whose record has a design hook")
     tau_m: float = quantity("s", gt=0, doc="target membrane time constant")
     membrane_capacitance: float = quantity("F", gt=0, doc="membrane capacitance C")
     v_rest: float = quantity("V", doc="resting potential (leak reference V_L)")
@@ -149,6 +149,7 @@ class DesignSection:
 
     def validate(self) -> None:
         """Cross-field rules (ParamError with the field path)."""
+        design_hook(self.topology)
         if not self.v_threshold > self.v_rest:
             raise ParamError(f"v_threshold ({self.v_threshold:g} V) must be above v_rest "
                              f"({self.v_rest:g} V)", path="v_threshold")
@@ -265,9 +266,26 @@ class DesignHook:
     static_power: Callable[[DesignSection, Mapping[str, float]], float]
 
 
-#: Topology -> its design hook.
-DESIGN_HOOKS: Registry[DesignHook] = Registry("design hook")
-DESIGN_HOOKS.add("sky130", "lifhw.analog.design:SKY130_DESIGN")
+def design_hook(topology: str) -> DesignHook:
+    """The design hook of ``topology``, from its record's ``design`` slot.
+
+    The slot holds a zero-argument callable returning the :class:`DesignHook`
+    (so reading the record does not import the design engine).
+
+    Raises:
+        ParamError: The topology has no design hook (naming those that have one).
+    """
+    from lifhw.analog.topology import TOPOLOGIES, get_topology
+
+    record = get_topology(topology)
+    if record.design is None:
+        able = [n for n in TOPOLOGIES.names() if TOPOLOGIES.get(n).design is not None]
+        raise ParamError(f"topology {topology!r} cannot be designed; designable: "
+                         + ", ".join(able), path="topology")
+    hook = record.design()
+    if not isinstance(hook, DesignHook):
+        raise TypeError(f"topology {topology!r}: design slot returned {type(hook).__name__}")
+    return hook
 
 
 # ---------------------------------------------------------------------------------------
@@ -796,7 +814,7 @@ class DesignResult:
             "isi_golden_s": {k: float(_isi(i, neuron)) for k, i in self.currents.items()},
             "candidate": self.candidate,
             "candidates_tried": list(self.candidates_tried),
-            "trim": DESIGN_HOOKS.get(self.spec.topology).trims(self.circuit),
+            "trim": design_hook(self.spec.topology).trims(self.circuit),
             "mismatch": self.mismatch,
             "spec_golden": {"capacitance_f": neuron.capacitance,
                             "bias_current_a": neuron.bias_current, "kappa": neuron.kappa,
@@ -829,43 +847,33 @@ def evaluate_corner(ctx: _Context, design: LoopResult, candidate: Mapping[str, f
                         realised=_realised(leak, spiking))
 
 
-def netlist_area_um2(text: str) -> float:
-    """Layout area estimate (um^2): FET gate areas W*L plus MIM-equivalent capacitors.
+def device_area_um2(devices: Sequence[Any]) -> float:
+    """Layout area estimate (um^2) of device records: FET gates ``W L m`` plus capacitors.
 
-    Capacitors count at the sky130 MIM density (2 fF/um^2) whether drawn ideal or
-    MIM; bias references and trims are ideal sources and not counted.
+    Ideal capacitors count at the sky130 MIM density (2 fF/um^2), MIM arrays by their
+    plates; bias references and trims are ideal sources and not counted.
     """
-    import re
-
-    from lifhw.analog.sky130 import MIM_DENSITY_F_PER_UM2
+    from lifhw.analog.devices import MIM_DENSITY_F_PER_UM2
 
     area = 0.0
-    for line in text.splitlines():
-        fet = re.match(r"^XM\S+ .* W=([0-9.eE+-]+) L=([0-9.eE+-]+)", line)
-        if fet and "cap_mim" not in line:
-            area += float(fet.group(1)) * float(fet.group(2))
-            continue
-        mim = re.match(r"^X\S+ .*cap_mim\S* W=([0-9.eE+-]+) L=([0-9.eE+-]+)", line)
-        if mim:
-            area += float(mim.group(1)) * float(mim.group(2))
-            continue
-        cap = re.match(r"^C\S+ \S+ \S+ (\S+)$", line)
-        if cap:
-            from lifhw.units import parse_quantity
-
-            value = parse_quantity(cap.group(1).replace("u", " u").replace("f", " f")
-                                   .replace("p", " p").replace("n", " n"), "F") \
-                if not _is_float(cap.group(1)) else float(cap.group(1))
-            area += value / MIM_DENSITY_F_PER_UM2
+    for device in devices:
+        if device.is_fet:
+            area += device.w * device.l * device.multiplier * 1e12
+        elif device.kind == "mim":
+            area += device.squares**2 * device.w * device.l * 1e12
+        elif device.kind == "capacitor":
+            area += device.value / MIM_DENSITY_F_PER_UM2
     return area
 
 
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def circuit_area_um2(circuit: CircuitSection) -> float:
+    """:func:`device_area_um2` of the devices the topology's record lists for ``circuit``."""
+    from lifhw.analog.topology import get_topology
+
+    record = get_topology(circuit.topology)
+    if record.devices is None:
+        return math.nan
+    return device_area_um2(record.devices(circuit))
 
 
 def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
@@ -887,7 +895,7 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
     """
     start = time.time()
     say = log or (lambda _line: None)
-    hook = DESIGN_HOOKS.get(spec.topology)
+    hook = design_hook(spec.topology)
     refused = hook.limits(spec)
     if refused:
         raise DesignInfeasible(refused)
@@ -958,11 +966,10 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
               "worst_isi_error_after_trim":
                   [max(abs(e) for e in s.errors_trimmed["isi"].values()) for s in samples]}
     energy = loop.spiking.energy_per_spike_j[ctx.labels.index("3x")]
-    text = nl.generate(name, loop.circuit, stimulus_for(spec))
     return DesignResult(
         spec=spec, name=name, circuit=loop.circuit, loop=loop, candidate=candidate,
         candidates_tried=tuple(tried), currents=currents, corners=corner_results,
-        mismatch=mm, energy_per_spike_j=energy, area_um2=netlist_area_um2(text),
+        mismatch=mm, energy_per_spike_j=energy, area_um2=circuit_area_um2(loop.circuit),
         iterations=iterations, simulations=sims.runs, cache_hits=sims.hits,
         seconds=time.time() - start)
 
@@ -996,131 +1003,19 @@ def stimulus_for(spec: DesignSection, *, spikes: int = 10) -> Stimulus:
     return Stimulus(kind="step", amplitude=current, t_stop=t_stop, dt=t_stop / 2000)
 
 
-# ---------------------------------------------------------------------------------------
-# sky130: the design hook
-
-
-#: Comparator bias ladder (A) the sky130 candidates are taken from.
-SKY130_COMPARATOR_LADDER = (2e-9, 5e-9, 10e-9, 20e-9, 50e-9, 100e-9, 200e-9, 500e-9)
-#: Latency model of the sky130 comparator and logic, ``d = d_0 + q / I_cmp``: fitted to
-#: the measured 1.8 us at 100 nA and ~18 us at 2 nA (C = 1 pF, 10 nA logic).
-SKY130_LATENCY_FIXED_S = 1.5e-6
-SKY130_LATENCY_CHARGE_C = 33e-15
-#: Smallest pulse-extender sink current (A): below it junction leakage on the
-#: refractory node decides the pulse.
-SKY130_MIN_REFRACTORY_CURRENT = 1e-12
-#: Smallest realisable leak bias (A) for the loop to start from; below it the
-#: measured leak is junction leakage (0.3 pA programmed gave 2 pA, tau -81 %).
-SKY130_MIN_LEAK_BIAS = 1e-12
-#: Latency budget: fraction of the fastest ISI the detection latency may take.
-SKY130_LATENCY_FRACTION = 0.1
-
-
-#: Geometry of fast neurons (m): shorter mirrors and OTA pairs move the leak OTA's
-#: internal poles (mirror gate capacitance over g_m, ~20 us at 0.3 nA with the
-#: default 4 um lengths) well below the shortest integration time, and minimum-length
-#: inverters unload the comparator output. Used when the fastest integration time
-#: (golden ISI minus t_ref at 10x rheobase) is below SKY130_FAST_BELOW_S.
-SKY130_FAST_GEOMETRY = {"mirror_l": 1e-6, "ota_l": 1e-6, "logic_l": 0.15e-6}
-SKY130_FAST_BELOW_S = 1e-3
-
-
-def _sky130_candidates(spec: DesignSection) -> list[dict[str, float]]:
-    from lifhw.analog.sky130_params import Sky130Options
-
-    opts = Sky130Options()
-    budget = min(SKY130_LATENCY_FRACTION / spec.max_rate,
-                 spec.refractory - SKY130_DESIGN.min_pulse_s)
-    need = SKY130_LATENCY_CHARGE_C / max(budget - SKY130_LATENCY_FIXED_S, 0.1e-6)
-    ladder = [i for i in SKY130_COMPARATOR_LADDER if i >= need]
-    if not ladder:
-        ladder = [SKY130_COMPARATOR_LADDER[-1]]
-    swing = spec.supply - opts.inverter_trip_voltage
-    c_ref = max(opts.refractory_capacitance,
-                SKY130_MIN_REFRACTORY_CURRENT * spec.refractory / swing)
-    neuron = spec_neuron(spec)
-    fastest = float(_isi(RHEOBASE_MULTIPLES[-1] * neuron.rheobase, neuron)) - spec.refractory
-    geometry = SKY130_FAST_GEOMETRY if fastest < SKY130_FAST_BELOW_S else {}
-    return [{"comparator_bias_current": i, "refractory_capacitance": c_ref, **geometry}
-            for i in ladder[:4]]
-
-
-def _sky130_static_power(spec: DesignSection, candidate: Mapping[str, float]) -> float:
-    """Lower bound of the static supply power (W): the comparator reference and tail."""
-    return spec.supply * 2.0 * candidate["comparator_bias_current"]
-
-
-def _sky130_circuit(spec: DesignSection, candidate: Mapping[str, float], knobs: Knobs,
-                    corner: str, seed: int) -> CircuitSection:
-    from lifhw.analog.sky130_params import Sky130Options
-
-    neuron = spec_neuron(spec)
-    options = Sky130Options(
-        **candidate,  # type: ignore[arg-type]
-        leak_bias_scale=knobs.leak_scale, offset_current=knobs.offset_current,
-        threshold_offset=knobs.threshold_offset, reset_offset=knobs.reset_offset,
-        refractory_current_scale=knobs.refractory_scale,
-        membrane_parasitic_capacitance=knobs.parasitic_capacitance,
-        mismatch_seed=seed)
-    options.validate()
-    circuit = CircuitSection(
-        topology="sky130", membrane_capacitance=spec.membrane_capacitance,
-        leak_bias_current=neuron.bias_current, v_rest=spec.v_rest,
-        v_threshold=spec.v_threshold, v_reset=spec.v_reset, refractory=spec.refractory,
-        kappa=NOMINAL_KAPPA, supply=spec.supply, corner=corner,
-        temperature=spec.temperature, sky130=options)
-    circuit.validate()
-    return circuit
-
-
-def _sky130_knobs(circuit: CircuitSection) -> Knobs:
-    o = circuit.sky130
-    return Knobs(leak_scale=o.leak_bias_scale, offset_current=o.offset_current,
-                 parasitic_capacitance=o.membrane_parasitic_capacitance,
-                 threshold_offset=o.threshold_offset, reset_offset=o.reset_offset,
-                 refractory_scale=o.refractory_current_scale)
-
-
-def _sky130_trims(circuit: CircuitSection) -> dict[str, float]:
-    from lifhw.analog.sky130 import refractory_current
-
-    o = circuit.sky130
-    return {"leak_bias_current_a": circuit.leak_bias_current * o.leak_bias_scale,
-            "offset_current_a": o.offset_current,
-            "comparator_reference_v": circuit.v_threshold + o.threshold_offset,
-            "reset_reference_v": circuit.v_reset + o.reset_offset,
-            "refractory_sink_current_a": refractory_current(circuit),
-            "comparator_bias_current_a": o.comparator_bias_current}
-
-
-def _sky130_limits(spec: DesignSection) -> list[str]:
-    neuron = spec_neuron(spec)
-    out = []
-    if neuron.bias_current < SKY130_MIN_LEAK_BIAS:
-        out.append(
-            f"tau: C/tau = {spec.membrane_capacitance / spec.tau_m:.3g} S needs a leak bias "
-            f"of {neuron.bias_current * 1e12:.3g} pA, below the {SKY130_MIN_LEAK_BIAS * 1e12:g}"
-            " pA floor where junction leakage, not the bias, sets the sky130 leak "
-            f"(shorten tau or raise C by {SKY130_MIN_LEAK_BIAS / neuron.bias_current:.2g}x)")
-    floor = SKY130_LATENCY_FIXED_S + SKY130_LATENCY_CHARGE_C / SKY130_COMPARATOR_LADDER[-1] \
-        + SKY130_DESIGN.min_pulse_s
-    if spec.refractory < floor:
-        out.append(f"refractory: {spec.refractory * 1e6:.3g} us is below the detection "
-                   f"latency plus the shortest pulse of the sky130 topology "
-                   f"({floor * 1e6:.3g} us)")
-    return out
-
-
-#: The sky130 OTA-C neuron's design hook.
-SKY130_DESIGN = DesignHook(
-    topology="sky130", candidates=_sky130_candidates, circuit=_sky130_circuit,
-    knobs=_sky130_knobs, min_pulse_s=0.5e-6, limits=_sky130_limits, trims=_sky130_trims,
-    static_power=_sky130_static_power)
-
-
-__all__ = ["DESIGN_HOOKS", "DesignHook", "DesignInfeasible", "DesignResult", "DesignSection",
-           "Knobs", "Simulations", "acceptance_currents", "design", "fit_threshold_and_refractory",
-           "spec_neuron"]
+__all__ = [
+    "DesignHook",
+    "DesignInfeasible",
+    "DesignResult",
+    "DesignSection",
+    "Knobs",
+    "Simulations",
+    "acceptance_currents",
+    "design",
+    "design_hook",
+    "fit_threshold_and_refractory",
+    "spec_neuron",
+]
 
 
 # ---------------------------------------------------------------------------------------
@@ -1213,29 +1108,8 @@ def _figures(result: DesignResult, out_dir: Path) -> list[Path]:
     return paths
 
 
-def write_design(result: DesignResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``<name>.toml``, ``<name>.cir``, ``<name>_design.json`` and ``.html``."""
-    import json
-
-    from lifhw.io import atomic_write_text
-    from lifhw.report import write_report
-
-    out = Path(out_dir)
-    name = result.name
-    stimulus = stimulus_for(result.spec)
-    toml_path = out / f"{name}.toml"
-    header = [f"designed by lifhw design for: tau = {result.spec.tau_m:g} s, "
-              f"C = {result.spec.membrane_capacitance:g} F, t_ref = {result.spec.refractory:g} s, "
-              f"max_rate = {result.spec.max_rate:g} Hz",
-              "stimulus: 3x the spec's rheobase"]
-    atomic_write_text(toml_path, circuit_toml(name, result.circuit, stimulus, header=header))
-    cir_path = nl.write_netlist(nl.generate(name, result.circuit, stimulus,
-                                            source=str(toml_path)),
-                                nl.netlist_path(out, name))
-    summary = {"circuit_file": str(toml_path), "netlist": str(cir_path), **result.summary()}
-    json_path = atomic_write_text(out / f"{name}_design.json",
-                                  json.dumps(_clean(summary), indent=2) + "\n")
-    figures = _figures(result, out)
+def corner_table(result: DesignResult) -> list[list[Any]]:
+    """Rows of the per-corner table (header first): errors as designed, trim, after trim."""
     rows: list[list[Any]] = [["corner", "tau err %", "t_ref err %", "V_th err mV",
                               *[f"ISI {lab} %" for lab in result.currents],
                               "trim", "after trim: worst ISI %"]]
@@ -1246,39 +1120,63 @@ def write_design(result: DesignResult, out_dir: str | Path) -> dict[str, Path]:
                      *[f"{cr.errors['isi'][lab] * 100:+.2f}" for lab in result.currents],
                      ", ".join(f"{k}={v:.4g}" for k, v in cr.trim.items()),
                      f"{max(abs(e) for e in cr.errors_trimmed['isi'].values()) * 100:.2f}"])
+    return rows
+
+
+def summary_lines(result: DesignResult) -> list[str]:
+    """Human-readable lines: realised values, energy, area, cost, mismatch yield."""
     realised = result.realised
-    lines = [f"realised tau {realised['tau_s'] * 1e6:.5g} us (spec {result.spec.tau_m * 1e6:.5g})",
+    spec = result.spec
+    lines = [f"realised tau {realised['tau_s'] * 1e6:.5g} us (spec {spec.tau_m * 1e6:.5g})",
              f"realised refractory {realised['t_ref_s'] * 1e6:.5g} us (spec "
-             f"{result.spec.refractory * 1e6:.5g}), of which detection latency "
+             f"{spec.refractory * 1e6:.5g}), of which detection latency "
              f"{realised['latency_s'] * 1e6:.4g} us",
              f"effective threshold {realised['v_threshold_v'] * 1e3:.3f} mV "
-             f"(spec {result.spec.v_threshold * 1e3:.3f})",
+             f"(spec {spec.v_threshold * 1e3:.3f})",
+             "ISI vs the spec's golden model: " + ", ".join(
+                 f"{k} {e * 100:+.2f} %" for k, e in result.loop.errors["isi"].items()),
              f"energy per spike {result.energy_per_spike_j * 1e12:.4g} pJ at 3x rheobase "
              "(all supply energy, static included)",
              f"area {result.area_um2:.4g} um^2 (FET gates + MIM-equivalent capacitors)",
              f"{result.simulations} ngspice runs ({result.cache_hits} cached), "
              f"{result.iterations} loop iterations, {result.seconds:.1f} s",
-             f"candidate: {result.candidate}"]
+             f"chosen candidate: {result.candidate}"]
+    for tried in result.candidates_tried:
+        lines.append(f"  tried {tried}")
     if result.mismatch:
         lines.append(f"mismatch ({result.mismatch['samples']} tt_mm samples): "
                      f"{result.mismatch['within_5_percent_before_trim'] * 100:.0f} % within "
                      f"±5 % ISI before trim, "
                      f"{result.mismatch['within_5_percent_after_trim'] * 100:.0f} % after")
+    return lines
 
-    @dataclass
-    class _Section:
-        title: str
-        lines: list[str]
-        table: list[list[Any]]
-        figures: list[Path]
-        ok: bool = True
-        seconds: float = 0.0
 
-    html_path = write_report([_Section(f"{name}: designed {result.spec.topology} neuron",
-                                       lines, rows, figures, seconds=result.seconds)],
-                             out / f"{name}_design.html", title=f"lifhw design: {name}")
+def write_design(result: DesignResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``<name>.toml``, ``<name>.cir`` (with its support files), the JSON report
+    and its figure; returns their paths (``circuit_file``, ``netlist``, ``json``,
+    ``figure_fi``). The HTML page is the application layer's."""
+    import json
+
+    from lifhw.io import atomic_write_text
+
+    out = Path(out_dir)
+    name = result.name
+    stimulus = stimulus_for(result.spec)
+    toml_path = out / f"{name}.toml"
+    spec = result.spec
+    header = [f"designed by lifhw design for: tau = {spec.tau_m:g} s, "
+              f"C = {spec.membrane_capacitance:g} F, t_ref = {spec.refractory:g} s, "
+              f"max_rate = {spec.max_rate:g} Hz", "stimulus: 3x the spec's rheobase"]
+    atomic_write_text(toml_path, circuit_toml(name, result.circuit, stimulus, header=header))
+    cir_path = nl.write_netlist(nl.generate(name, result.circuit, stimulus,
+                                            source=str(toml_path)),
+                                nl.netlist_path(out, name), circuit=result.circuit)
+    summary = {"circuit_file": str(toml_path), "netlist": str(cir_path), **result.summary()}
+    json_path = atomic_write_text(out / f"{name}_design.json",
+                                  json.dumps(_clean(summary), indent=2) + "\n")
+    figure = _figures(result, out)[0]
     return {"circuit_file": toml_path, "netlist": cir_path, "json": json_path,
-            "html": html_path}
+            "figure_fi": figure}
 
 
 def _clean(value: Any) -> Any:

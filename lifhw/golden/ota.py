@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -37,6 +38,25 @@ from lifhw.core import LIFParams, Trace
 from lifhw.errors import ParamError
 from lifhw.stimulus import Stimulus
 from lifhw.units import thermal_voltage
+
+if TYPE_CHECKING:
+    from lifhw.analog.params import CircuitSection
+
+
+def ota_gm(bias_current: float, kappa: float, u_t: float) -> float:
+    """Small-signal transconductance ``kappa I_b / (2 U_T)`` (S) of the OTA at V_L.
+
+    Args:
+        bias_current: Tail current I_b (A).
+        kappa: Subthreshold slope factor.
+        u_t: Thermal voltage kT/q (V).
+    """
+    return kappa * bias_current / (2.0 * u_t)
+
+
+def ota_linear_range(kappa: float, u_t: float) -> float:
+    """Half-width ``2 U_T / kappa`` (V) of the OTA's linear range around V_L."""
+    return 2.0 * u_t / kappa
 
 
 @dataclass(frozen=True)
@@ -80,14 +100,12 @@ class OTANeuron:
                              path="offset_current")
 
     @classmethod
-    def from_circuit(cls, circuit: object) -> OTANeuron:
-        """The nominal model of a ``[circuit]`` section (:class:`CircuitSection`)."""
+    def from_circuit(cls, circuit: CircuitSection) -> OTANeuron:
+        """The nominal model of a ``[circuit]`` section."""
         c = circuit
-        return cls(capacitance=c.membrane_capacitance,  # type: ignore[attr-defined]
-                   bias_current=c.leak_bias_current,  # type: ignore[attr-defined]
-                   kappa=c.kappa, v_rest=c.v_rest,  # type: ignore[attr-defined]
-                   v_th=c.v_threshold, v_reset=c.v_reset,  # type: ignore[attr-defined]
-                   t_ref=c.refractory, temperature=c.temperature)  # type: ignore[attr-defined]
+        return cls(capacitance=c.membrane_capacitance, bias_current=c.leak_bias_current,
+                   kappa=c.kappa, v_rest=c.v_rest, v_th=c.v_threshold, v_reset=c.v_reset,
+                   t_ref=c.refractory, temperature=c.temperature)
 
     @property
     def u_t(self) -> float:
@@ -97,7 +115,7 @@ class OTANeuron:
     @property
     def g_m(self) -> float:
         """Small-signal transconductance kappa I_b / (2 U_T) (S)."""
-        return self.kappa * self.bias_current / (2.0 * self.u_t)
+        return ota_gm(self.bias_current, self.kappa, self.u_t)
 
     @property
     def tau_m(self) -> float:
@@ -107,7 +125,7 @@ class OTANeuron:
     @property
     def linear_range(self) -> float:
         """Half-width 2 U_T / kappa (V) of the OTA's linear range around V_L."""
-        return 2.0 * self.u_t / self.kappa
+        return ota_linear_range(self.kappa, self.u_t)
 
     @property
     def v_equilibrium(self) -> float:

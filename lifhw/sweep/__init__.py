@@ -6,8 +6,10 @@
 * :mod:`lifhw.sweep.db` -- the SQLite (WAL) results database and its contract;
 * :mod:`lifhw.sweep.worker` -- the worker process protocol (timeouts, no orphans);
 * :mod:`lifhw.sweep.export` -- CSV / Parquet export of a database;
-* :mod:`lifhw.sweep.demo` -- the sweep stage of ``lifhw demo``;
-* :mod:`lifhw.sweep.cli` -- ``lifhw sweep``, ``lifhw sweep export``, ``lifhw plot``.
+* :mod:`lifhw.sweep.plots` -- heat maps, Pareto fronts and f-I families of a database.
+
+The commands (``lifhw sweep``, ``lifhw sweep export``, ``lifhw plot``) and the
+demo stage live in the application layer (:mod:`lifhw.app`).
 
 See docs/sweeps.md.
 """

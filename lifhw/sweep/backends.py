@@ -179,11 +179,13 @@ def fit_tau(trace: Any, t_ref: float = 0.0) -> float:
     Between two spikes under constant drive the LIF membrane follows
     ``V(t) = V_inf + (V_0 - V_inf) exp(-t / tau)``; the segment after the first
     spike (refractory period and 10 % margins skipped) is fitted for ``V_inf``,
-    ``V_0`` and ``tau``. For a nonlinear (tanh-OTA) leak this is the linear LIF
-    that best matches the charging curve. NaN without two spikes or membrane data.
+    ``V_0`` and ``tau`` (:func:`lifhw.analog.characterise.fit_exponential`). For a
+    nonlinear (tanh-OTA) leak this is the linear LIF that best matches the
+    charging curve. NaN without two spikes or membrane data.
     """
     import numpy as np
-    from scipy.optimize import curve_fit
+
+    from lifhw.analog.characterise import fit_exponential
 
     spikes = np.sort(np.asarray(trace.spike_times, dtype=float))
     t, v = np.asarray(trace.t), np.asarray(trace.membrane) if len(trace.v) else np.zeros(0)
@@ -194,18 +196,10 @@ def fit_tau(trace: Any, t_ref: float = 0.0) -> float:
     sel = (t > start + 0.1 * span) & (t < stop - 0.1 * span)
     if sel.sum() < 8:
         return math.nan
-    ts, vs = t[sel] - t[sel][0], v[sel]
-
-    def model(x: Any, v_inf: float, v_0: float, tau: float) -> Any:
-        return v_inf + (v_0 - v_inf) * np.exp(-x / tau)
-
-    guess_tau = max(float(ts[-1]), 1e-12)
     try:
-        popt, _ = curve_fit(model, ts, vs, p0=(float(vs[-1]) + (vs[-1] - vs[0]), float(vs[0]),
-                                               guess_tau), maxfev=4000)
-    except (RuntimeError, ValueError):
+        tau = fit_exponential(t[sel] - t[sel][0], v[sel]).tau
+    except ValueError:
         return math.nan
-    tau = float(popt[2])
     return tau if math.isfinite(tau) and tau > 0 else math.nan
 
 

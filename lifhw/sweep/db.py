@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import math
 import os
 import sqlite3
 import time
@@ -39,6 +38,7 @@ from typing import Any
 
 from lifhw import __version__
 from lifhw.errors import LifhwError
+from lifhw.io import to_json
 
 #: Identifies a lifhw sweep database (``lifhw_meta.format``).
 FORMAT = "lifhw-sweep"
@@ -129,23 +129,6 @@ def check_local_filesystem(path: str | Path) -> None:
         raise DatabaseError(
             f"{path} is on a network filesystem ({fstype}); SQLite's WAL mode is not safe "
             "there -- put the database on a local disk with --db PATH")
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        return _clean(value.item())
-    return value
-
-
-def to_json(value: Any) -> str:
-    """Strict JSON (NaN/inf -> null) with sorted keys."""
-    return json.dumps(_clean(value), sort_keys=True, allow_nan=False, default=str)
 
 
 class ResultsDB:

@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
     from lifhw.snn import export, task, train
 
     if args.epochs < 0:
@@ -104,7 +104,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
     from lifhw.snn import data, deploy, export, task
 
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]

@@ -1,44 +1,35 @@
-"""The ``lifhw`` command.
+"""The ``lifhw`` command (also ``python -m lifhw``).
 
-Each flow contributes its subcommands through a module with a
-``register(subparsers)`` function (listed in :data:`COMMAND_MODULES`); modules
-that are not present are skipped. User errors (:class:`~lifhw.errors.LifhwError`)
-print one line to stderr and exit with status 2; no traceback.
+Each flow's subcommands live in a module of :mod:`lifhw.app.commands` with a
+``register(subparsers)`` function (listed in :data:`COMMAND_MODULES`). The
+command modules call the flows' plain functions; no flow imports this layer.
+User errors (:class:`~lifhw.errors.LifhwError`) print one line to stderr and exit
+with status 2; no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
-import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from lifhw import __version__
 from lifhw.errors import LifhwError
 
 #: Modules that add subcommands, in help order.
 COMMAND_MODULES = (
-    "lifhw.golden.cli",
-    "lifhw.golden.theory_cli",
-    "lifhw.analog.cli",
-    "lifhw.digital.cli",
-    "lifhw.chips.cli",
-    "lifhw.snn.cli",
-    "lifhw.sweep.cli",
-    "lifhw.demo",
+    "lifhw.app.commands.golden",
+    "lifhw.app.commands.theory",
+    "lifhw.app.commands.analog",
+    "lifhw.app.commands.design",
+    "lifhw.app.commands.digital",
+    "lifhw.app.commands.chips",
+    "lifhw.app.commands.snn",
+    "lifhw.app.commands.sweep",
+    "lifhw.app.demo",
 )
-
-
-def module_exists(name: str) -> bool:
-    """True when ``name`` can be imported (a missing parent package counts as absent)."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,29 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lifhw {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        if not module_exists(name):
-            continue
         importlib.import_module(name).register(subparsers)
     return parser
-
-
-def print_json(data: Any) -> None:
-    """Print a JSON document (NaN/inf become null)."""
-    print(json.dumps(_clean(data), indent=2, sort_keys=False))
-
-
-def _clean(value: Any) -> Any:
-    import math
-
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _clean(value.item())
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

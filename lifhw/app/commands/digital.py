@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lifhw.cli import print_json
+from lifhw.io import print_json
 
 
 def register(subparsers: Any) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifhw.errors import LifhwError
+
+if TYPE_CHECKING:
+    from lifhw.sweep.plots import PlotSummary
 
 
 def register(subparsers: Any) -> None:
@@ -77,18 +79,25 @@ def _cmd_export(db: Path, args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from lifhw.plots import plot_database
+    from lifhw.sweep.plots import plot_database
 
     db = Path(args.db)
     out = Path(args.out) if args.out else db.with_name(db.stem + "_plots")
     summary = plot_database(db, out, sweep=args.sweep)
     for figure in summary.figures:
         print(figure)
-    print(f"summary: {summary.html.resolve()}")
+    print(f"summary: {write_summary(summary, out / 'summary.html').resolve()}")
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    from lifhw.cli import main
+def write_summary(summary: PlotSummary, path: Path) -> Path:
+    """``summary.html`` of a sweep: counts, failures, the Pareto table, every figure."""
+    from lifhw.app.demo import DemoSection
+    from lifhw.app.report import write_report
 
-    sys.exit(main(["sweep", *sys.argv[1:]]))
+    lines = [f"{summary.counts.get('done', 0)} points done, "
+             f"{summary.counts.get('failed', 0)} failed"]
+    lines += [f"failed point {index}: {error}" for index, error in summary.failures]
+    sections = [DemoSection(title=summary.title, lines=lines, figures=list(summary.figures),
+                            table=summary.pareto)]
+    return write_report(sections, path, title=f"lifhw sweep: {summary.title}")

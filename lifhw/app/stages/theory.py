@@ -5,7 +5,7 @@ the reference points against Monte Carlo with and without the Brownian-bridge
 correction, the Fokker–Planck cross-check, the biophysical extensions and the
 parameter estimation, with figures ``theory_*.png`` (about 30-60 s).
 
-``python -m lifhw.golden.theory_demo docs/figures`` regenerates the figures of
+``python -m lifhw.app.stages.theory docs/figures`` regenerates the figures of
 docs/theory.md (the same code, larger Monte-Carlo runs with ``--full``).
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from lifhw.app.demo import DemoSection
 from lifhw.core import LIFParams
-from lifhw.demo import DemoSection
 
 NEURON: dict[str, Any] = {"tau_m": 0.02, "v_th": 0.020, "v_reset": 0.010, "t_ref": 0.002}
 #: (mu mV, sigma mV, Siegert reference Hz, neurons, seconds) for the demo Monte Carlo.

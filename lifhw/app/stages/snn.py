@@ -22,7 +22,7 @@ RTL_SAMPLES = 8
 
 
 def run(out_dir: Path) -> Any:
-    from lifhw.demo import DemoSection
+    from lifhw.app.demo import DemoSection
     from lifhw.snn import data, deploy, model, task, train
 
     digits = data.load()

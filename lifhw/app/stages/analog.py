@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lifhw.demo import DemoSection
+from lifhw.app.demo import DemoSection
 
 DEFAULTS: dict[str, Any] = {
     "name": "ota_lif_demo",
@@ -33,10 +33,10 @@ def run(out_dir: Path) -> DemoSection:
     from lifhw.analog.flow import compare_circuit, plot_comparison
     from lifhw.params import load_mapping
 
-    pf = load_mapping(DEFAULTS, source="lifhw.analog.demo")
+    pf = load_mapping(DEFAULTS, source="lifhw.app.stages.analog")
     circuit, stimulus = pf.require("circuit"), pf.require("stimulus")
-    nl.write_netlist(nl.generate(pf.name, circuit, stimulus, source="lifhw.analog.demo"),
-                     out_dir / "analog" / f"{pf.name}.cir")
+    nl.write_netlist(nl.generate(pf.name, circuit, stimulus, source="lifhw.app.stages.analog"),
+                     out_dir / "analog" / f"{pf.name}.cir", circuit=circuit)
     result = compare_circuit(pf.name, circuit, stimulus)
     figure = plot_comparison(result, out_dir / "analog_compare.png")
     s = result.summary()

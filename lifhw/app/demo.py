@@ -1,7 +1,8 @@
 """``lifhw demo`` / ``make demo``: the whole co-design story on embedded defaults.
 
-Each flow provides a stage ``run(out_dir: Path) -> DemoSection`` (listed in
-:data:`STAGES`); stages whose module is absent are skipped. The stages' lines are
+Each stage is a module of :mod:`lifhw.app.stages` with
+``run(out_dir: Path) -> DemoSection`` (listed in :data:`STAGES`); it calls the
+flows' plain functions and turns their results into lines, tables and figures. The stages' lines are
 printed as they finish, their figures are collected, and one self-contained HTML
 report is written to ``out/report.html``. A failing stage is reported and the
 others still run; the command then exits non-zero.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import time
 import traceback
@@ -21,13 +21,13 @@ from typing import Any
 
 #: (key, "module:function") in story order.
 STAGES: tuple[tuple[str, str], ...] = (
-    ("golden", "lifhw.golden.demo:run"),
-    ("analog", "lifhw.analog.demo:run"),
-    ("digital", "lifhw.digital.demo:run"),
-    ("chips", "lifhw.chips.demo:run"),
-    ("theory", "lifhw.golden.theory_demo:run"),
-    ("snn", "lifhw.snn.demo:run"),
-    ("sweep", "lifhw.sweep.demo:run"),
+    ("golden", "lifhw.app.stages.golden:run"),
+    ("analog", "lifhw.app.stages.analog:run"),
+    ("digital", "lifhw.app.stages.digital:run"),
+    ("chips", "lifhw.app.stages.chips:run"),
+    ("theory", "lifhw.app.stages.theory:run"),
+    ("snn", "lifhw.app.stages.snn:run"),
+    ("sweep", "lifhw.app.stages.sweep:run"),
 )
 
 
@@ -90,8 +90,8 @@ def run_demo(out_dir: Path, only: list[str] | None = None) -> list[DemoSection]:
     Returns:
         The sections, in order; the last one is the overview of stage times.
     """
+    from lifhw.app.report import write_report
     from lifhw.errors import LifhwError
-    from lifhw.report import write_report
 
     try:  # fail at once, not after minutes of simulation, when out/ is not writable
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,9 +106,6 @@ def run_demo(out_dir: Path, only: list[str] | None = None) -> list[DemoSection]:
     keys: list[str] = []
     for key, target in STAGES:
         if only and key not in only:
-            continue
-        module = target.partition(":")[0]
-        if importlib.util.find_spec(module) is None:
             continue
         print(f"== {key}: {STORY.get(key, '')} ==", flush=True)
         section = _run_stage(key, target, out_dir)

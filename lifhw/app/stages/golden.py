@@ -15,7 +15,7 @@ import numpy as np
 
 #: The parameter file of the demo, and its embedded copy (used when lifhw runs
 #: outside the repository checkout).
-PARAM_FILE = Path(__file__).resolve().parents[2] / "circuits" / "lif_demo.toml"
+PARAM_FILE = Path(__file__).resolve().parents[3] / "circuits" / "lif_demo.toml"
 EMBEDDED = {
     "name": "lif_demo",
     "description": "LIF neuron (tau 20 ms, R 100 MOhm) under a 250 pA step",
@@ -42,7 +42,7 @@ def run(out_dir: Path) -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lifhw.demo import DemoSection
+    from lifhw.app.demo import DemoSection
     from lifhw.golden.fi import lif_current_for_rate, lif_isi, lif_rate
     from lifhw.golden.lif import simulate
     from lifhw.io import save_figure

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lifhw.demo import DemoSection
+from lifhw.app.demo import DemoSection
 
 #: The example network (parameter file shipped with the repository).
-EXAMPLE = Path(__file__).resolve().parents[2] / "circuits" / "networks" / "ei_small.toml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "circuits" / "networks" / "ei_small.toml"
 
 
 def run(out_dir: Path) -> DemoSection:

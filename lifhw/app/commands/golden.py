@@ -58,7 +58,7 @@ def run_golden(design: params.ParamFile, *, precise: bool = True) -> dict[str, A
 
 
 def _cmd_golden(args: argparse.Namespace) -> int:
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
 
     design = params.load(args.file)
     result = run_golden(design, precise=not args.grid)

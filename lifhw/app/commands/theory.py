@@ -51,8 +51,8 @@ def _quantity(text: str, unit: str, name: str) -> float:
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
-    from lifhw.cli import print_json
     from lifhw.golden.estimate import estimate_lif_parameters, load_trace
+    from lifhw.io import print_json
 
     t, v = load_trace(args.trace)
     filter_tau = _quantity(args.filter_tau, "s", "--filter-tau")
@@ -74,8 +74,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _cmd_siegert(args: argparse.Namespace) -> int:
-    from lifhw.cli import print_json
     from lifhw.golden.stochastic import fokker_planck_stationary, siegert_rate
+    from lifhw.io import print_json
 
     neuron = {
         "tau_m": _quantity(args.tau, "s", "--tau"),

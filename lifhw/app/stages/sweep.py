@@ -13,16 +13,17 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-SPECS = Path(__file__).resolve().parents[2] / "circuits" / "sweeps"
+SPECS = Path(__file__).resolve().parents[3] / "circuits" / "sweeps"
 
 
 def run(out_dir: Path) -> Any:
     """Sweep stage of ``lifhw demo``."""
     from lifhw import tools
-    from lifhw.demo import DemoSection
-    from lifhw.plots import plot_rows
+    from lifhw.app.commands.sweep import write_summary
+    from lifhw.app.demo import DemoSection
     from lifhw.sweep.db import ResultsDB
     from lifhw.sweep.engine import run_sweep
+    from lifhw.sweep.plots import plot_rows
     from lifhw.sweep.spec import load_spec
 
     notes = []
@@ -42,6 +43,7 @@ def run(out_dir: Path) -> Any:
     with ResultsDB(db, create=False) as store:
         rows = store.rows(spec.name)
     plots = plot_rows(rows, stage / "plots", title=spec.name)
+    write_summary(plots, stage / "plots" / "summary.html")
     axes = " x ".join(f"{a.path} ({len(a.values)})" for a in spec.axes if len(a.values) > 1)
     lines = [
         f"spec: {spec.source} (backend {spec.backend}, {spec.n_points()} points: {axes})",

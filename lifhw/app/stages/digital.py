@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lifhw.demo import DemoSection
+from lifhw.app.demo import DemoSection
 
 CORES = ("lif_core_default", "lif_core_multiply", "lif_core_population")
 
 
 def _circuits() -> Path:
-    return Path(__file__).resolve().parents[2] / "circuits"
+    return Path(__file__).resolve().parents[3] / "circuits"
 
 
 def run(out_dir: Path) -> DemoSection:

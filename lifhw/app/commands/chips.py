@@ -69,7 +69,7 @@ def load_network(path: str | Path, *, dt: str = "1 ms", rate: str = "20 Hz",
 
 def _cmd_map(args: argparse.Namespace) -> int:
     from lifhw.chips import report
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
 
     network, spikes = load_network(args.network, dt=args.dt, rate=args.rate,
                                    t_stop=args.t_stop, seed=args.seed)

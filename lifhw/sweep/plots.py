@@ -1,4 +1,4 @@
-"""Plots of a sweep database: heat maps, Pareto fronts, f-I families, an HTML summary.
+"""Plots of a sweep database: heat maps, Pareto fronts, f-I families.
 
 ``lifhw plot DB`` reads the ``points`` table (see :mod:`lifhw.sweep.db`) and writes
 
@@ -10,7 +10,9 @@
   minimised) and better in one;
 * **f-I families**: firing rate vs the stimulus current axis, one curve per
   value of another axis;
-* ``summary.html``: counts, failures, the Pareto table and every figure inline.
+The ``summary.html`` page (counts, failures, the Pareto table and every figure
+inline) is written by the ``lifhw plot`` command of the application layer from the
+:class:`PlotSummary` returned here.
 
 Everything is a PNG (matplotlib, Agg) written atomically.
 """
@@ -44,19 +46,21 @@ _LABELS = {
 
 @dataclass
 class PlotSummary:
-    """Files written by :func:`plot_database`.
+    """Figures written by :func:`plot_rows` and what a summary page shows.
 
     Args:
         figures: PNG files.
-        html: The HTML summary.
         pareto: Rows of the Pareto front (first row = header).
         counts: ``{"done": n, "failed": m}``.
+        failures: ``(point_index, error)`` of the first failed points.
+        title: The sweep's name.
     """
 
     figures: list[Path] = field(default_factory=list)
-    html: Path = Path()
     pareto: list[list[Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[Any, Any]] = field(default_factory=list)
+    title: str = "sweep"
 
 
 def _plt() -> Any:
@@ -272,7 +276,7 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], out_dir: Path, title: str = "sw
               ) -> PlotSummary:
     """All plots of a list of database rows (decoded as by ``ResultsDB.rows``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = PlotSummary()
+    summary = PlotSummary(title=title)
     summary.counts = {"done": sum(r["status"] == "done" for r in rows),
                       "failed": sum(r["status"] == "failed" for r in rows)}
     done = [r for r in rows if r["status"] == "done"]
@@ -291,7 +295,8 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], out_dir: Path, title: str = "sw
         others = [a for a in axes if a != current_axes[0]]
         summary.figures.append(fi_family(done, current_axes[0], others[0] if others else None,
                                          out_dir / "fi_family.png"))
-    summary.html = _write_html(rows, summary, out_dir / "summary.html", title)
+    summary.failures = [(r.get("point_index"), r.get("error"))
+                        for r in rows if r["status"] == "failed"][:10]
     return summary
 
 
@@ -299,23 +304,9 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
-def _write_html(rows: Sequence[Mapping[str, Any]], summary: PlotSummary, path: Path,
-                title: str) -> Path:
-    from lifhw.demo import DemoSection
-    from lifhw.report import write_report
-
-    lines = [f"{summary.counts.get('done', 0)} points done, "
-             f"{summary.counts.get('failed', 0)} failed"]
-    failures = [r for r in rows if r["status"] == "failed"][:10]
-    lines += [f"failed point {r.get('point_index')}: {r.get('error')}" for r in failures]
-    sections = [DemoSection(title=title, lines=lines, figures=list(summary.figures),
-                            table=summary.pareto)]
-    return write_report(sections, path, title=f"lifhw sweep: {title}")
-
-
 def plot_database(db: str | Path, out_dir: str | Path, sweep: str | None = None
                   ) -> PlotSummary:
-    """Plots and ``summary.html`` of one sweep in a database (default: the latest run)."""
+    """Plots of one sweep in a database (default: the latest run)."""
     from lifhw.sweep.db import ResultsDB
 
     with ResultsDB(db, create=False) as store:

@@ -51,19 +51,6 @@ def register(subparsers: Any) -> None:
     comp.set_defaults(func=_cmd_compare)
 
 
-    design = subparsers.add_parser(
-        "design", help="size and bias a transistor-level neuron until it realises a "
-                       "[design] spec (tau, C, threshold, refractory, max rate)")
-    design.add_argument("file", help="parameter file with a [design] section")
-    design.add_argument("-o", "--out", required=True, metavar="DIR",
-                        help="output directory: <name>.toml, <name>.cir, <name>_design.json "
-                             "and <name>_design.html")
-    design.add_argument("--json", action="store_true", help="print JSON")
-    design.add_argument("--workers", type=int, default=2,
-                        help="concurrent ngspice processes (default 2)")
-    design.set_defaults(func=_cmd_design)
-
-
 def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice in batch mode (default) or PySpice's shared library")
@@ -95,7 +82,7 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
 
     name, circuit, stimulus, source = _load(args.file)
     text = nl.generate(name, circuit, stimulus, source=source)
-    path = nl.write_netlist(text, nl.netlist_path(args.out, name))
+    path = nl.write_netlist(text, nl.netlist_path(args.out, name), circuit=circuit)
     print(path)
     return 0
 
@@ -103,7 +90,7 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from lifhw.analog.backends import simulate
     from lifhw.analog.characterise import leak_step
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
 
     name, circuit, stimulus, source = _load(args.file)
     config = _config(args, circuit)
@@ -142,7 +129,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from lifhw.analog.flow import compare_circuit, plot_comparison
-    from lifhw.cli import print_json
+    from lifhw.io import print_json
 
     name, circuit, stimulus, source = _load(args.file)
     result = compare_circuit(name, circuit, stimulus, source=source, backend=args.backend,
@@ -184,41 +171,3 @@ def _warn_validity(output: Any, circuit: Any) -> None:
     line = refractory_check(output, circuit)
     if line:
         print(line, file=sys.stderr)
-
-
-def _cmd_design(args: argparse.Namespace) -> int:
-    import sys
-
-    from lifhw.analog.design import design, write_design
-    from lifhw.cli import print_json
-    from lifhw.params import load
-
-    if args.workers < 1:
-        raise ParamError("--workers must be >= 1")
-    pf = load(args.file)
-    spec = pf.require("design")
-
-    def log(line: str) -> None:
-        if not args.json:
-            print(line, file=sys.stderr)
-
-    result = design(spec, name=pf.name, workers=args.workers, log=log)
-    paths = write_design(result, args.out)
-    summary = result.summary()
-    data = {"circuit_file": str(paths["circuit_file"]), "netlist": str(paths["netlist"]),
-            "realised": summary["realised"],
-            "energy_per_spike_j": summary["energy_per_spike_j"],
-            "area_um2": summary["area_um2"], "corners": summary["corners"],
-            "iterations": summary["iterations"], "seconds": summary["seconds"],
-            "simulations": summary["simulations"], "report": str(paths["html"])}
-    if args.json:
-        print_json(data)
-        return 0
-    r = summary["realised"]
-    print(f"{pf.name}: tau {r['tau_s'] * 1e6:.5g} us, t_ref {r['t_ref_s'] * 1e6:.5g} us "
-          f"(latency {r['latency_s'] * 1e6:.3g} us), V_th {r['v_threshold_v'] * 1e3:.3f} mV; "
-          f"{summary['energy_per_spike_j'] * 1e12:.4g} pJ/spike, "
-          f"{summary['area_um2']:.4g} um^2")
-    for key in ("circuit_file", "netlist", "json", "html"):
-        print(f"  {paths[key]}")
-    return 0

@@ -1,0 +1,1 @@
+"""One module per flow with ``register(subparsers)``: the subcommands of ``lifhw``."""
