@@ -89,6 +89,17 @@ def test_refractory_scale_update_solves_a_fixed_plus_inverse_pulse():
     assert d._next_refractory_scale(pulses[:1], 4e-6) == pytest.approx(8e-6 / 4e-6)
 
 
+def test_leak_scale_update_follows_a_weak_power_law():
+    # tau = 1e-3 * scale**-0.4 (a bias near the leakage floor): the secant hits 0.5 ms.
+    def tau(scale):
+        return 1e-3 * scale**-0.4
+
+    points = [(1.0, tau(1.0)), (2.0, tau(2.0))]
+    assert tau(d._next_leak_scale(points, 0.5e-3)) == pytest.approx(0.5e-3, rel=1e-9)
+    # one point: tau ~ 1/scale
+    assert d._next_leak_scale(points[:1], 0.5e-3) == pytest.approx(2.0)
+
+
 def test_acceptance_failures_name_requirement_and_size():
     ok = {"tau": 0.01, "refractory": 0.05, "refractory_s": 0.4e-6, "threshold_v": 0.5e-3,
           "isi": {"1.5x": 0.01, "3x": -0.019}}

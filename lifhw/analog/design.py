@@ -627,7 +627,8 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
         knobs = knobs.replace(parasitic_capacitance=measure_parasitic(
             ctx, candidate, knobs, corner, seed))
         iterations += 1
-    for _ in range(MAX_ITERATIONS):
+    taus: list[tuple[float, float]] = []
+    for _ in range(MAX_ITERATIONS + 2):
         circuit = hook.circuit(spec, candidate, knobs, corner, seed)
         leak = measure_leak(ctx.sims, ctx.name, circuit)
         iterations += 1
@@ -639,9 +640,8 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
                 f"{rest_err * 100:+.2f} % of I_b")
         if abs(tau_err) <= TARGETS["tau"] and abs(rest_err) <= TARGETS["rest_offset"]:
             break
-        # tau = C / g and g is proportional to the leak bias (weak inversion).
-        ratio = min(max(leak.tau_s / spec.tau_m, 0.2), 5.0)
-        knobs = knobs.replace(leak_scale=knobs.leak_scale * ratio,
+        taus.append((knobs.leak_scale, leak.tau_s))
+        knobs = knobs.replace(leak_scale=_next_leak_scale(taus, spec.tau_m),
                               offset_current=knobs.offset_current - leak.rest_current_a)
     assert leak is not None
     spiking: SpikeMeasurement | None = None
@@ -687,6 +687,26 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     return LoopResult(circuit=circuit, leak=leak, spiking=spiking,
                       errors=errors_against(spec, leak, spiking, ctx.labels),
                       iterations=iterations, history=tuple(history))
+
+
+def _next_leak_scale(points: Sequence[tuple[float, float]], target: float) -> float:
+    """Leak bias scale for ``tau = target`` from ``(scale, tau)`` points.
+
+    In weak inversion ``tau`` is inversely proportional to the bias; near the
+    leakage floor of a pA mirror it responds more weakly. A secant on
+    ``log tau`` against ``log scale`` through the last two points follows both;
+    one point assumes ``tau ~ 1/scale``. Steps are limited to a factor of 5.
+    """
+    s1, t1 = points[-1]
+    slope = -1.0
+    if len(points) >= 2:
+        s0, t0 = points[-2]
+        if s0 != s1 and t0 > 0 and t1 > 0:
+            measured = math.log(t1 / t0) / math.log(s1 / s0)
+            if -3.0 < measured < -0.05:
+                slope = measured
+    step = math.log(target / t1) / slope
+    return s1 * math.exp(min(max(step, -math.log(5.0)), math.log(5.0)))
 
 
 def _next_refractory_scale(pulses: Sequence[tuple[float, float]], target: float) -> float:
