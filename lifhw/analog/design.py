@@ -550,11 +550,14 @@ class LoopResult:
     errors: dict[str, Any]
     iterations: int
     history: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def failures(self) -> list[str]:
-        """Acceptance failures (empty when the circuit realises the spec)."""
-        return acceptance_failures(self.errors)
+        """Acceptance failures (empty when the circuit realises the spec), with the
+        loop's diagnosis of why where it has one."""
+        found = acceptance_failures(self.errors)
+        return [*self.notes, *found] if found else found
 
 
 def errors_against(spec: DesignSection, leak: LeakMeasurement,
@@ -646,6 +649,7 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     assert leak is not None
     spiking: SpikeMeasurement | None = None
     pulses: list[tuple[float, float]] = []
+    notes: list[str] = []
     for _ in range(MAX_ITERATIONS + 2):
         circuit = hook.circuit(spec, candidate, knobs, corner, seed)
         spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents)
@@ -674,7 +678,12 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
         width = spiking.width_mean_s
         target_width = width + spec.refractory - spiking.t_ref_eff_s
         if target_width < hook.min_pulse_s or not math.isfinite(target_width):
-            break  # the latency eats the refractory period: reported as a failure
+            # The latency eats the refractory period: reported as a failure.
+            notes.append(f"refractory: the detection latency "
+                         f"{spiking.latency_s * 1e6:.3g} us leaves less than the shortest "
+                         f"pulse ({hook.min_pulse_s * 1e6:.3g} us) of the "
+                         f"{spec.refractory * 1e6:.3g} us asked")
+            break
         pulses.append((knobs.refractory_scale, width))
         knobs = knobs.replace(
             threshold_offset=knobs.threshold_offset
@@ -684,9 +693,15 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
                                                else 0.0))
     assert spiking is not None
     circuit = hook.circuit(spec, candidate, knobs, corner, seed)
+    tau_err = leak.tau_s / spec.tau_m - 1.0
+    if abs(tau_err) > TOLERANCES["tau"]:
+        g = spec.membrane_capacitance / leak.tau_s
+        notes.append(f"tau: the leak's conductance stayed at {g:.3g} S ({tau_err * 100:+.1f} % "
+                     f"in tau) against the {spec.membrane_capacitance / spec.tau_m:.3g} S "
+                     "asked (bias scale changes no longer move it: leakage floor)")
     return LoopResult(circuit=circuit, leak=leak, spiking=spiking,
                       errors=errors_against(spec, leak, spiking, ctx.labels),
-                      iterations=iterations, history=tuple(history))
+                      iterations=iterations, history=tuple(history), notes=tuple(notes))
 
 
 def _next_leak_scale(points: Sequence[tuple[float, float]], target: float) -> float:

@@ -54,9 +54,13 @@ LATENCY_FRACTION = 0.1
 #: internal poles (mirror gate capacitance over g_m, ~20 us at 0.3 nA with the
 #: default 4 um lengths) well below the shortest integration time, and minimum-length
 #: inverters unload the comparator output. Used when the fastest integration time
-#: (golden ISI minus t_ref at 10x rheobase) is below FAST_BELOW_S.
+#: (golden ISI minus t_ref at 10x rheobase) is below FAST_BELOW_S, or the
+#: refractory period below FAST_REFRACTORY_BELOW_S.
 FAST_GEOMETRY = {"mirror_l": 1e-6, "ota_l": 1e-6, "logic_l": 0.15e-6}
 FAST_BELOW_S = 1e-3
+#: ... or when the refractory period is below this (s): the comparator's mirror
+#: capacitance then dominates a latency that must fit inside it.
+FAST_REFRACTORY_BELOW_S = 50e-6
 
 
 def candidates(spec: DesignSection) -> list[dict[str, float]]:
@@ -74,7 +78,8 @@ def candidates(spec: DesignSection) -> list[dict[str, float]]:
                 MIN_REFRACTORY_CURRENT * spec.refractory / swing)
     neuron = spec_neuron(spec)
     fastest = float(_isi(RHEOBASE_MULTIPLES[-1] * neuron.rheobase, neuron)) - spec.refractory
-    geometry = FAST_GEOMETRY if fastest < FAST_BELOW_S else {}
+    fast = fastest < FAST_BELOW_S or spec.refractory < FAST_REFRACTORY_BELOW_S
+    geometry = FAST_GEOMETRY if fast else {}
     return [{"comparator_bias_current": i, "refractory_capacitance": c_ref, **geometry}
             for i in ladder[:4]]
 
