@@ -69,14 +69,29 @@ def test_acceptance_currents_include_the_max_rate_current():
     assert float(ota_isi(currents["max_rate"], neuron)) == pytest.approx(1 / 20e3, rel=1e-8)
 
 
-def test_threshold_and_refractory_fit_recovers_a_known_neuron():
+def test_threshold_fit_recovers_a_known_neuron():
     spec_golden = d.spec_neuron(spec_of())
-    truth = spec_golden.replace(v_th=0.6523, t_ref=13.7e-6)
+    truth = spec_golden.replace(v_th=0.6523, t_ref=0.0)
     currents = [m * spec_golden.rheobase for m in (1.5, 3, 10, 2.7)]
-    isis = [float(ota_isi(i, truth)) for i in currents]
-    v_th, t_ref = d.fit_threshold_and_refractory(spec_golden, currents, isis)
-    assert v_th == pytest.approx(0.6523, abs=1e-6)
-    assert t_ref == pytest.approx(13.7e-6, rel=1e-5)
+    dead = [13.7e-6, 13.1e-6, 12.2e-6, 13.3e-6]
+    isis = [float(ota_isi(i, truth)) + t for i, t in zip(currents, dead, strict=True)]
+    assert d.fit_threshold(spec_golden, currents, isis, dead) == pytest.approx(0.6523,
+                                                                              abs=1e-7)
+
+
+def test_dead_time_runs_from_threshold_crossing_to_release():
+    _spec, circuit = _sky130_circuit()
+    t = np.linspace(0, 300e-6, 300_001)
+    vm = np.full_like(t, 0.6)
+    spike = np.zeros_like(t)
+    # three cycles of 100 us: ramp crosses 0.65 V at 20 us, spike 23-33 us
+    for start in (0.0, 100e-6, 200e-6):
+        ramp = (t >= start) & (t < start + 23e-6)
+        vm[ramp] = 0.6 + (t[ramp] - start) * 2.5e3
+        spike[(t >= start + 23e-6) & (t < start + 33e-6)] = 1.8
+    dead = d.dead_times(_output(t, vm, spike), circuit, 0.65)
+    assert len(dead) == 2  # the first cycle starts from the initial condition
+    assert dead == pytest.approx([13e-6, 13e-6], abs=2e-9)
 
 
 def test_refractory_scale_update_solves_a_fixed_plus_inverse_pulse():

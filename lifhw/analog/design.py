@@ -28,26 +28,31 @@ onto its own options through a :class:`DesignHook`:
 * ``refractory_scale`` -- sets the refractory pulse so that detection latency
   plus pulse equals ``t_ref`` (the latency is measured, not assumed).
 
-Stage 1 (leak, cheap): a DC transfer sweep (comparator off) gives the leak current
-at ``V_L`` and the local slope ``g``; a small step response gives ``tau``;
-``C_node = tau * g``. Updates: ``offset -= i(V_L)``,
-``parasitic = C_node - C_drawn``, ``leak_scale *= (C / tau_spec) / g``; repeated
-until tau is within 0.5 % and the rest offset below 0.2 % of ``I_b``.
+Stage 0 (layout, once): the capacitance the devices add to ``vm`` from two step
+responses with the drawn capacitor at C and 0.8 C (:func:`measure_parasitic`).
 
-Stage 2 (spiking): transients at the four acceptance currents (in parallel). A
-two-parameter least-squares fit of ``ISI_k = T_k(V_th,eff) + t_ref,eff`` against
-the spec's golden integration times ``T_k`` gives the effective threshold and
-refractory period (:func:`fit_threshold_and_refractory`); the latency is
-``t_ref,eff`` minus the measured pulse width. Updates:
-``threshold_offset -= V_th,eff - V_th`` and the pulse is rescaled to
-``width + t_ref - t_ref,eff`` (the pulse width is inversely proportional to the
-sink current). Repeated until every ISI is within 1 %.
+Stage 1 (leak, cheap): a DC transfer sweep (comparator off) gives the leak current
+at ``V_L``; a small step response gives ``tau``. Updates: ``offset -= i(V_L)`` and
+the leak scale by a secant on ``log tau`` against ``log scale``
+(:func:`_next_leak_scale`); repeated until tau is within 0.5 % and the rest offset
+below 0.2 % of ``I_b``.
+
+Stage 2 (spiking): transients at the four acceptance currents (in parallel). The
+realised refractory period is measured directly -- from ``vm`` crossing ``V_th`` to
+the release of the clamp (:func:`dead_times`) -- and the effective threshold is the
+``V_th`` for which ``T_k(V_th) + dead_k`` reproduces the ISIs (:func:`fit_threshold`);
+the latency is the refractory period minus the pulse width. Updates:
+``threshold_offset -= V_th,eff - V_th``, the reset reference by the measured reset
+level, and the pulse by ``t_ref - dead`` (pulse = fixed part + ``k / I_ref``,
+:func:`_next_refractory_scale`). Repeated until threshold, reset and refractory
+period are on target.
 
 Co-design: the topology offers candidates (for sky130: comparator bias currents
 from a latency budget against the fastest ISI, a refractory capacitor large enough
-that its sink stays above leakage) in order of rising static power; the first
-candidate that meets the acceptance is the one of least energy per spike, since
-the supply energy per spike is dominated by static bias power over the ISI.
+that its sink stays above leakage, a fast geometry for fast neurons) in order of
+rising static power; each is closed, and the one of least measured energy per
+spike among those that meet the acceptance (with margin, if any does) is kept.
+Candidates stop when no later one can spend less (:func:`_cheaper_than_rest`).
 A spec no candidate meets is refused (:class:`DesignInfeasible`, exit 2) naming
 each failing requirement and by how much.
 
@@ -384,6 +389,7 @@ class SpikeMeasurement:
     width_s: tuple[float, ...]
     energy_per_spike_j: tuple[float, ...]
     reset_v: tuple[float, ...]
+    dead_s: tuple[float, ...]
     v_threshold_eff_v: float
     t_ref_eff_s: float
 
@@ -394,7 +400,7 @@ class SpikeMeasurement:
 
     @property
     def latency_s(self) -> float:
-        """Detection latency: effective refractory period minus pulse width (s)."""
+        """Mean detection latency: realised refractory period minus pulse width (s)."""
         return self.t_ref_eff_s - self.width_mean_s
 
 
@@ -464,16 +470,47 @@ def _reset_level(out: SimOutput, circuit: CircuitSection, integration: float) ->
     return float(np.mean(values)) if values else math.nan
 
 
-def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
-                                 isis: Sequence[float]) -> tuple[float, float]:
-    """Effective threshold and refractory period that make ``neuron`` reproduce the ISIs.
+def dead_times(out: SimOutput, circuit: CircuitSection, v_threshold: float) -> np.ndarray:
+    """Realised refractory periods (s): from ``vm`` crossing ``v_threshold`` to release.
 
-    Least squares on the relative errors of ``ISI_k = T_k(V_th) + t_ref`` (``T`` the
-    golden integration time from reset to ``V_th``): the threshold absorbs the
-    comparator's trip offset, ``t_ref`` the pulse plus the detection latency.
+    The golden model resets at the threshold crossing and holds for ``t_ref``; the
+    circuit crosses, detects (latency), clamps for the pulse and releases when
+    ``spike`` falls. Per spike: the fall minus the last upward crossing before the
+    rise (the time of the highest ``vm`` when the comparator tripped below it).
+    """
+    t = np.asarray(out["time"])
+    vm = np.asarray(out["v(vm)"])
+    s = np.asarray(out["v(spike)"])
+    level = nl.spike_level(circuit)
+    rises = rising_crossings(t, s, level)
+    falls = rising_crossings(t, -s, -level)
+    crossings = rising_crossings(t, vm, v_threshold)
+    out_times = []
+    previous = 0.0
+    for rise in rises:
+        later = falls[falls > rise]
+        if not len(later):
+            break
+        before = crossings[(crossings > previous) & (crossings <= rise)]
+        if len(before):
+            start = float(before[-1])
+        else:
+            window = (t > previous) & (t <= rise)
+            start = float(t[window][np.argmax(vm[window])]) if window.any() else rise
+        out_times.append(float(later[0]) - start)
+        previous = float(later[0])
+    # The first spike starts from the initial condition: keep the steady ones.
+    return np.array(out_times[1:] if len(out_times) > 1 else out_times)
 
-    Returns:
-        ``(v_th_eff_v, t_ref_eff_s)``.
+
+def fit_threshold(neuron: OTANeuron, currents: Sequence[float], isis: Sequence[float],
+                  dead: Sequence[float]) -> float:
+    """Effective threshold (V): the ``V_th`` for which ``T_k(V_th) + dead_k = ISI_k``.
+
+    Least squares on the relative errors over the currents (``T`` the golden
+    integration time from reset, ``dead_k`` the measured refractory period at
+    current k): the threshold absorbs the comparator's trip offset and the part of
+    its latency that falls with the input slope.
     """
     from scipy.optimize import least_squares
 
@@ -482,18 +519,17 @@ def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
     span = neuron.v_th - floor
     i_arr = np.asarray(currents, dtype=float)
     isi_arr = np.asarray(isis, dtype=float)
+    dead_arr = np.asarray(dead, dtype=float)
 
     def residual(p: np.ndarray) -> np.ndarray:
-        v_th, t_ref = float(p[0]), float(p[1])
-        model = np.asarray(_isi(i_arr, bare.replace(v_th=v_th)), dtype=float) + t_ref
-        model = np.where(np.isfinite(model), model, 1e3 * isi_arr)
+        model = np.asarray(_isi(i_arr, bare.replace(v_th=float(p[0]))), dtype=float)
+        model = np.where(np.isfinite(model), model + dead_arr, 1e3 * isi_arr)
         return model / isi_arr - 1.0
 
-    result = least_squares(residual, x0=[neuron.v_th, max(neuron.t_ref, 0.0)],
-                           bounds=([floor + 0.05 * span, 0.0],
-                                   [neuron.v_th + 0.5 * span, float(np.min(isi_arr))]),
-                           x_scale=[1e-3, max(neuron.t_ref, 1e-9)], xtol=1e-12, ftol=1e-12)
-    return float(result.x[0]), float(result.x[1])
+    result = least_squares(residual, x0=[neuron.v_th],
+                           bounds=([floor + 0.05 * span], [neuron.v_th + 0.5 * span]),
+                           x_scale=[1e-3], xtol=1e-12, ftol=1e-12)
+    return float(result.x[0])
 
 
 def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
@@ -504,7 +540,7 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
 
     guesses = [float(_isi(i, neuron)) for i in currents]
     stops = [(N_ISI + 1.5) * g for g in guesses]
-    results: list[tuple[float, float, float, float] | None] = [None] * len(currents)
+    results: list[tuple[float, float, float, float, float] | None] = [None] * len(currents)
     for _attempt in range(3):
         todo = [k for k, r in enumerate(results) if r is None]
         if not todo:
@@ -520,20 +556,23 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
             widths = chz.spike_widths(out, circuit)
             energy = _energy_between(out, circuit.supply, spikes[0], spikes[-1])
             isi = float(np.mean(np.diff(spikes)))
+            deads = dead_times(out, circuit, neuron.v_th)
             results[k] = (isi, float(np.mean(widths)) if len(widths) else math.nan,
                           energy / (len(spikes) - 1),
-                          _reset_level(out, circuit, isi - float(np.mean(widths))))
+                          _reset_level(out, circuit, isi - float(np.mean(widths))),
+                          float(np.mean(deads)) if len(deads) else math.nan)
     if any(r is None for r in results):
         missing = [f"{currents[k]:.3g} A" for k, r in enumerate(results) if r is None]
         raise SimulationError("the circuit did not fire repeatedly at " + ", ".join(missing))
     final = [r for r in results if r is not None]
     isis = tuple(r[0] for r in final)
-    v_th, t_ref = fit_threshold_and_refractory(neuron, currents, isis)
+    dead = tuple(r[4] for r in final)
+    v_th = fit_threshold(neuron, currents, isis, dead)
     return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis,
                             width_s=tuple(r[1] for r in final),
                             energy_per_spike_j=tuple(r[2] for r in final),
-                            reset_v=tuple(r[3] for r in final),
-                            v_threshold_eff_v=v_th, t_ref_eff_s=t_ref)
+                            reset_v=tuple(r[3] for r in final), dead_s=dead,
+                            v_threshold_eff_v=v_th, t_ref_eff_s=float(np.mean(dead)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1046,9 +1085,10 @@ __all__ = [
     "Knobs",
     "Simulations",
     "acceptance_currents",
+    "dead_times",
     "design",
     "design_hook",
-    "fit_threshold_and_refractory",
+    "fit_threshold",
     "spec_neuron",
 ]
 
