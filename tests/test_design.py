@@ -69,14 +69,19 @@ def test_acceptance_currents_include_the_max_rate_current():
     assert float(ota_isi(currents["max_rate"], neuron)) == pytest.approx(1 / 20e3, rel=1e-8)
 
 
-def test_threshold_fit_recovers_a_known_neuron():
+def test_threshold_and_refractory_fit_recovers_a_known_neuron():
     spec_golden = d.spec_neuron(spec_of())
-    truth = spec_golden.replace(v_th=0.6523, t_ref=0.0)
+    truth = spec_golden.replace(v_th=0.6523, t_ref=13.7e-6)
     currents = [m * spec_golden.rheobase for m in (1.5, 3, 10, 2.7)]
-    dead = [13.7e-6, 13.1e-6, 12.2e-6, 13.3e-6]
-    isis = [float(ota_isi(i, truth)) + t for i, t in zip(currents, dead, strict=True)]
-    assert d.fit_threshold(spec_golden, currents, isis, dead) == pytest.approx(0.6523,
-                                                                              abs=1e-7)
+    isis = [float(ota_isi(i, truth)) for i in currents]
+    for dead in (None, 13.7e-6):
+        v_th, t_ref = d.fit_threshold_and_refractory(spec_golden, currents, isis, dead)
+        assert v_th == pytest.approx(0.6523, abs=2e-6)
+        assert t_ref == pytest.approx(13.7e-6, rel=2e-3)
+    # a wrong direct measurement (2.7 us off) barely moves what the ISIs determine
+    v_th, t_ref = d.fit_threshold_and_refractory(spec_golden, currents, isis, 11e-6)
+    assert v_th == pytest.approx(0.6523, abs=0.1e-3)
+    assert t_ref == pytest.approx(13.7e-6, rel=0.02)
 
 
 def test_dead_time_runs_from_threshold_crossing_to_release():
