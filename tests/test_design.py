@@ -78,6 +78,10 @@ def test_threshold_and_refractory_fit_recovers_a_known_neuron():
         v_th, t_ref = d.fit_threshold_and_refractory(spec_golden, currents, isis, dead)
         assert v_th == pytest.approx(0.6523, abs=2e-6)
         assert t_ref == pytest.approx(13.7e-6, rel=2e-3)
+    # held at the direct measurement, the threshold alone is fitted
+    v_th, t_ref = d.fit_threshold_and_refractory(spec_golden, currents, isis, 13.7e-6,
+                                                 fixed=True)
+    assert (v_th, t_ref) == (pytest.approx(0.6523, abs=2e-6), 13.7e-6)
     # a wrong direct measurement (2.7 us off) barely moves what the ISIs determine
     v_th, t_ref = d.fit_threshold_and_refractory(spec_golden, currents, isis, 11e-6)
     assert v_th == pytest.approx(0.6523, abs=0.1e-3)

@@ -510,11 +510,14 @@ def dead_times(out: SimOutput, circuit: CircuitSection, v_threshold: float) -> n
 #: (relative to the shortest ISI): a tie-breaker where the ISIs cannot separate a
 #: threshold shift from a constant delay (t_ref much shorter than every ISI).
 DEAD_TIME_PRIOR = 0.1
+#: Below this fraction of the shortest ISI the refractory period is taken from the
+#: waveform (threshold crossing to release) instead of the ISI fit.
+RESOLVABLE_REFRACTORY = 0.01
 
 
 def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
-                                 isis: Sequence[float], dead: float | None = None
-                                 ) -> tuple[float, float]:
+                                 isis: Sequence[float], dead: float | None = None, *,
+                                 fixed: bool = False) -> tuple[float, float]:
     """Effective threshold and refractory period that make ``neuron`` reproduce the ISIs.
 
     Least squares on the relative errors of ``ISI_k = T_k(V_th) + t_ref`` (``T`` the
@@ -523,7 +526,7 @@ def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
     slope, ``t_ref`` the pulse plus the constant part of the latency. ``dead`` (the
     directly measured refractory period, s) enters as a weak prior,
     ``DEAD_TIME_PRIOR (t_ref - dead) / min ISI``, which only decides where the ISIs
-    do not.
+    do not; ``fixed`` holds ``t_ref = dead`` and fits the threshold alone.
 
     Returns:
         ``(v_th_eff_v, t_ref_eff_s)``.
@@ -548,6 +551,14 @@ def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
             out = np.append(out, DEAD_TIME_PRIOR * (t_ref - prior) / shortest)
         return out
 
+    if fixed and use_prior:
+        def alone(p: np.ndarray) -> np.ndarray:
+            return residual(np.array([p[0], prior]))[: len(i_arr)]
+
+        single = least_squares(alone, x0=[neuron.v_th],
+                               bounds=([floor + 0.05 * span], [neuron.v_th + 0.5 * span]),
+                               x_scale=[1e-3], xtol=1e-12, ftol=1e-12)
+        return float(single.x[0]), prior
     start = prior if use_prior else max(neuron.t_ref, 0.0)
     result = least_squares(residual, x0=[neuron.v_th, min(max(start, 0.0), shortest)],
                            bounds=([floor + 0.05 * span, 0.0],
@@ -592,8 +603,13 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
     isis = tuple(r[0] for r in final)
     dead = tuple(r[4] for r in final)
     finite = [x for x in dead if math.isfinite(x)]
-    v_th, t_ref = fit_threshold_and_refractory(
-        neuron, currents, isis, float(np.mean(finite)) if finite else None)
+    direct = float(np.mean(finite)) if finite else None
+    if direct is not None and neuron.t_ref < RESOLVABLE_REFRACTORY * min(isis):
+        # The ISIs cannot resolve so short a refractory period: take the waveform's.
+        v_th, _ = fit_threshold_and_refractory(neuron, currents, isis, direct, fixed=True)
+        t_ref = direct
+    else:
+        v_th, t_ref = fit_threshold_and_refractory(neuron, currents, isis, direct)
     return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis,
                             width_s=tuple(r[1] for r in final),
                             energy_per_spike_j=tuple(r[2] for r in final),
@@ -716,6 +732,7 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     pulses: list[tuple[float, float]] = []
     notes: list[str] = []
     best: tuple[tuple[int, float], Knobs, SpikeMeasurement] | None = None
+    squeezed = 0
     for _ in range(MAX_ITERATIONS + 2):
         circuit = hook.circuit(spec, candidate, knobs, corner, seed)
         spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents)
@@ -739,12 +756,19 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
             reset_error = 0.0
         step = _spiking_step(spec, neuron, ctx.currents, spiking, hook.min_pulse_s)
         if step is None:
-            # The latency eats the refractory period: reported as a failure.
-            notes.append(f"refractory: the detection latency "
-                         f"{spiking.latency_s * 1e6:.3g} us leaves less than the shortest "
-                         f"pulse ({hook.min_pulse_s * 1e6:.3g} us) of the "
-                         f"{spec.refractory * 1e6:.3g} us asked")
-            break
+            squeezed += 1
+            if squeezed >= 2:
+                # The latency eats the refractory period twice running: a failure.
+                notes.append(f"refractory: the detection latency "
+                             f"{spiking.latency_s * 1e6:.3g} us leaves less than the "
+                             f"shortest pulse ({hook.min_pulse_s * 1e6:.3g} us) of the "
+                             f"{spec.refractory * 1e6:.3g} us asked")
+                break
+            # Shortest pulse for now; the threshold and reset may change the latency.
+            step = (hook.min_pulse_s - spiking.width_mean_s,
+                    spec.v_threshold - spiking.v_threshold_eff_v)
+        else:
+            squeezed = 0
         delta_t, delta_v = step
         if (abs(delta_t) <= 0.1 * TARGETS["refractory"] * spec.refractory
                 and abs(delta_v) <= 0.05e-3 and abs(reset_error) <= TARGETS["reset_v"]):
@@ -779,8 +803,6 @@ def _spiking_step(spec: DesignSection, neuron: OTANeuron, currents: Sequence[flo
     refractory period and threshold kept inside half their tolerances. None when the
     pulse would have to be shorter than ``min_pulse``.
     """
-    from scipy.optimize import linprog
-
     golden = np.array([float(_isi(i, neuron)) for i in currents])
     errors = np.asarray(spiking.isi_s) / golden - 1.0
     drive = np.asarray(currents) - float(neuron.leak_current(neuron.v_th))
@@ -793,10 +815,24 @@ def _spiking_step(spec: DesignSection, neuron: OTANeuron, currents: Sequence[flo
     dt_low = max(dt_low, min_pulse - spiking.width_mean_s)
     if dt_low > dt_high or not math.isfinite(dt_low):
         return None
-    dv_low = spec.v_threshold - tol_v - spiking.v_threshold_eff_v
-    dv_high = spec.v_threshold + tol_v - spiking.v_threshold_eff_v
+    return _minimax_step(errors, a, b, (dt_low, dt_high),
+                         (spec.v_threshold - tol_v - spiking.v_threshold_eff_v,
+                          spec.v_threshold + tol_v - spiking.v_threshold_eff_v),
+                         max(spec.refractory, 1e-9),
+                         (spec.refractory - spiking.t_ref_eff_s,
+                          spec.v_threshold - spiking.v_threshold_eff_v))
+
+
+def _minimax_step(errors: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  dt_bounds: tuple[float, float], dv_bounds: tuple[float, float],
+                  t_scale: float, fallback: tuple[float, float]) -> tuple[float, float]:
+    """``(dt, dv)`` in the bounds minimising ``max_k |e_k + a_k dt + b_k dv|`` (HiGHS)."""
+    from scipy.optimize import linprog
+
+    dt_low, dt_high = dt_bounds
+    dv_low, dv_high = dv_bounds
     # variables (dt / t_scale, dv / v_scale, m); minimise m
-    t_scale, v_scale = max(spec.refractory, 1e-9), 1e-3
+    v_scale = 1e-3
     rows, rhs = [], []
     for e, ak, bk in zip(errors, a, b, strict=True):
         rows.append([ak * t_scale, bk * v_scale, -1.0])
@@ -808,8 +844,7 @@ def _spiking_step(spec: DesignSection, neuron: OTANeuron, currents: Sequence[flo
                              (dv_low / v_scale, dv_high / v_scale), (0.0, None)],
                      method="highs")
     if not result.success:
-        return (spec.refractory - spiking.t_ref_eff_s,
-                spec.v_threshold - spiking.v_threshold_eff_v)
+        return fallback
     return float(result.x[0]) * t_scale, float(result.x[1]) * v_scale
 
 
