@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from lifhw import __version__
+from lifhw import __version__, params
 from lifhw.errors import LifhwError
 
 #: Modules that add subcommands, in help order.
@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for command in subparsers.choices.values():
+        if any(action.dest == "file" for action in command._actions):
+            command.add_argument(
+                "--set", action="append", default=[], metavar="PATH=VALUE",
+                help="override one field of the parameter file, validated like the file "
+                     "(repeatable), e.g. --set stimulus.amplitude=\"3 nA\"")
     return parser
 
 
@@ -52,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        result = args.func(args)
+        with params.overrides(getattr(args, "set", None) or ()):
+            result = args.func(args)
     except LifhwError as err:
         print(f"lifhw: error: {err}", file=sys.stderr)
         return err.exit_code
