@@ -30,10 +30,10 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lifhw import schema
-from lifhw.core import LIFParams, params_hash
+from lifhw.core import LIFParams, check_neuron_values, params_hash
 from lifhw.errors import ParamError
 from lifhw.registry import Registry
 from lifhw.schema import identifier, quantity
@@ -61,12 +61,7 @@ class NeuronSection:
                 + (", ".join(given) or "none"),
                 path="tau_m",
             )
-        if not self.v_th > self.v_reset:
-            raise ParamError(
-                f"v_th ({self.v_th * 1e3:g} mV) must be above v_reset "
-                f"({self.v_reset * 1e3:g} mV)",
-                path="v_th",
-            )
+        check_neuron_values(v_rest=self.v_rest, v_th=self.v_th, v_reset=self.v_reset)
 
     def lif(self) -> LIFParams:
         """The :class:`~lifhw.core.LIFParams` this section describes."""
@@ -90,8 +85,11 @@ SECTIONS.add("neuron", "lifhw.params:NeuronSection")
 SECTIONS.add("stimulus", "lifhw.stimulus:Stimulus")
 SECTIONS.add("circuit", "lifhw.analog.params:CircuitSection")
 SECTIONS.add("core", "lifhw.digital.params:CoreSection")
-SECTIONS.add("network", "lifhw.network:NetworkSection")
+SECTIONS.add("network", "lifhw.network.section:NetworkSection")
 SECTIONS.add("design", "lifhw.analog.design:DesignSection")
+
+
+_Section = TypeVar("_Section")
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,8 @@ class ParamFile:
     raw: Mapping[str, Any]
 
     def __getattr__(self, item: str) -> Any:
-        # Section access as attributes: pf.neuron, pf.stimulus, pf.circuit ...
+        # Untyped shorthand (pf.neuron, pf.stimulus, ...; None when absent) for
+        # scripts; typed code uses section(name, cls).
         if item.startswith("_") or item not in SECTIONS:
             raise AttributeError(item)
         return self.sections.get(item)
@@ -130,6 +129,23 @@ class ParamFile:
             raise ParamError(f"this file has no [{section}] section, which is needed here",
                              source=self.source)
         return self.sections[section]
+
+    def section(self, name: str, cls: type[_Section]) -> _Section:
+        """A section as its dataclass, typed for mypy.
+
+        Args:
+            name: Section name, e.g. ``"network"``.
+            cls: Its dataclass, e.g. :class:`lifhw.network.NetworkSection`.
+
+        Raises:
+            ParamError: The file has no such section.
+            TypeError: The section is not a ``cls`` (a programming error).
+        """
+        value = self.require(name)
+        if not isinstance(value, cls):
+            raise TypeError(f"section [{name}] is a {type(value).__name__}, "
+                            f"not a {cls.__name__}")
+        return value
 
     @property
     def lif(self) -> LIFParams:
@@ -196,12 +212,45 @@ def load_mapping(data: Mapping[str, Any], *, source: str = "",
                      source=source, raw=copy.deepcopy(dict(data)))
 
 
+#: Deepest nesting of tables and arrays a parameter file may have (real files use ~4).
+MAX_NESTING = 32
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of tables/arrays, without recursion (a hostile file may be deep)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning I/O and syntax errors into ParamError."""
+    """Read a TOML file, turning I/O and syntax errors into ParamError.
+
+    Only regular files are read (a FIFO or a device would block or never end), and
+    tables/arrays nested deeper than :data:`MAX_NESTING` are refused.
+    """
     file = Path(path)
     try:
+        if file.exists() and not file.is_dir() and not file.is_file():
+            raise ParamError("not a regular file (a pipe or device?), expected a .toml file",
+                             source=str(file))
         with open(file, "rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
+    except RecursionError:
+        raise ParamError(f"tables or arrays nested too deeply (limit {MAX_NESTING})",
+                         source=str(file)) from None
     except FileNotFoundError:
         raise ParamError("file not found", source=str(file)) from None
     except IsADirectoryError:
@@ -212,6 +261,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ParamError(f"invalid TOML: {err}", source=str(file)) from None
     except UnicodeDecodeError:
         raise ParamError("not a UTF-8 text file", source=str(file)) from None
+    if _depth(data) > MAX_NESTING:
+        raise ParamError(f"tables or arrays nested too deeply (limit {MAX_NESTING})",
+                         source=str(file))
+    return data
 
 
 #: Overrides (``dotted.path=VALUE``) that :func:`load` applies: the CLI's ``--set``.

@@ -216,7 +216,7 @@ def test_generator_is_pure_and_takes_explicit_options(tmp_path):
 
 
 def test_cli_netlist_writes_support_files_next_to_it(tmp_path):
-    from lifhw.cli import main
+    from lifhw.app.cli import main
 
     root = Path(__file__).resolve().parents[1]
     assert main(["netlist", str(root / "circuits" / "ota_lif_sky130.toml"),

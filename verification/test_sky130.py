@@ -263,9 +263,8 @@ def test_written_netlist_runs_by_hand(tmp_path):
     """`lifhw netlist` output re-runs with plain `ngspice -b` in its directory."""
     import subprocess
 
-    from lifhw.cli import main
-
     from lifhw import tools
+    from lifhw.app.cli import main
 
     require_tool("ngspice")
     exe = tools.which("ngspice")

@@ -35,21 +35,36 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+from lifhw.chips.base import CHIPS
 from lifhw.errors import LifhwError, ParamError
 from lifhw.registry import Registry
 
-Evaluate = Callable[[Any, Sequence[str]], dict[str, float]]
+if TYPE_CHECKING:
+    from lifhw.core import Trace
+    from lifhw.params import ParamFile
 
-#: Backend name -> ``evaluate(param_file, metrics) -> dict`` (imported on first use).
-BACKENDS: Registry[Evaluate] = Registry("sweep backend")
+
+class Evaluator(Protocol):
+    """A sweep backend: ``evaluate(param_file, metrics) -> {metric: SI value}``.
+
+    Called in a worker process with one validated point and the metric names
+    the spec asks for; returns a value (NaN when it cannot be computed) for each
+    name it knows; raises to fail the point. May carry a ``warm_up()``
+    attribute, called once per worker before the first point's timeout starts.
+    """
+
+    def __call__(self, param_file: ParamFile, metrics: Sequence[str], /) -> Mapping[str, float]:
+        ...
+
+
+#: Backend name -> its :class:`Evaluator` (imported on first use).
+BACKENDS: Registry[Evaluator] = Registry("sweep backend")
 BACKENDS.add("golden", "lifhw.sweep.backends:evaluate_golden")
 BACKENDS.add("ngspice", "lifhw.sweep.backends:evaluate_ngspice")
 BACKENDS.add("rtl", "lifhw.sweep.backends:evaluate_rtl")
-for _name in ("loihi", "truenorth", "spinnaker", "brainscales"):
-    BACKENDS.add(_name, f"lifhw.sweep.backends:evaluate_{_name}")
 
 #: Synthesis metrics of digital points (yosys, :mod:`lifhw.digital.synth`).
 _AREA_METRICS = ("gate_equivalents", "cells", "flip_flops", "memory_bits")
@@ -62,7 +77,7 @@ METRICS: dict[str, tuple[str, ...]] = {
                 "tau_step_error"),
     "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells", "flip_flops", "memory_bits"),
     **{chip: (*_TRACE_METRICS, "energy_per_spike_j", "rate_correlation", "count_error")
-       for chip in ("loihi", "truenorth", "spinnaker", "brainscales")},
+       for chip in CHIPS.names(kind="chip")},
 }
 
 
@@ -81,7 +96,7 @@ def check_metrics(backend: str, metrics: Sequence[str]) -> None:
                              + ", ".join(known), path="metrics")
 
 
-def register_backend(name: str, evaluate: str | Evaluate,
+def register_backend(name: str, evaluate: str | Evaluator,
                      metrics: Sequence[str] | None = None) -> None:
     """Add a backend (plugins listed in a spec's ``plugins`` call this on import).
 
@@ -130,10 +145,11 @@ def warm_up(backend: str, metrics: Sequence[str] = ()) -> None:
         hook()
 
 
-def _golden_trace(pf: Any) -> Any:
+def _golden_trace(pf: ParamFile) -> Trace:
     from lifhw.golden.lif import simulate
+    from lifhw.stimulus import Stimulus
 
-    return simulate(pf.lif, pf.require("stimulus"))
+    return simulate(pf.lif, pf.section("stimulus", Stimulus))
 
 
 def _final_current(stimulus: Any) -> float:
@@ -141,7 +157,7 @@ def _final_current(stimulus: Any) -> float:
     return float(values[-1])
 
 
-def trace_metrics(pf: Any, candidate: Any, metrics: Sequence[str],
+def trace_metrics(pf: ParamFile, candidate: Any, metrics: Sequence[str],
                   reference: Any | None = None) -> dict[str, float]:
     """Trace metrics of a candidate trace against the golden model of the same file.
 
@@ -203,7 +219,7 @@ def fit_tau(trace: Any, t_ref: float = 0.0) -> float:
     return tau if math.isfinite(tau) and tau > 0 else math.nan
 
 
-def evaluate_golden(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_golden(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """The golden model of the point (exact integration, precise spike times).
 
     ``isi_error``/``rate_error`` compare the simulated steady ISI with the
@@ -227,7 +243,7 @@ def evaluate_golden(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
         out["tau_error"] = 0.0
     if {"isi_error", "rate_error"} & set(metrics):
         isi = trace.isi()
-        theory = float(lif_isi(_final_current(pf.require("stimulus")), **lif.as_kwargs()))
+        theory = float(lif_isi(_final_current(pf.require("stimulus")), lif))
         measured = float(isi[-1]) if len(isi) else math.nan
         err = (measured - theory) / theory if math.isfinite(theory) and len(isi) else math.nan
         if "isi_error" in metrics:
@@ -248,7 +264,7 @@ def _flow_missing(flow: str, module: str, err: ImportError) -> LifhwError:
                       f"({module} cannot be imported: {err})")
 
 
-def evaluate_ngspice(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_ngspice(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """ngspice simulation of the point's ``[circuit]`` (behavioural or sky130 topology).
 
     The analog flow's backend runs ngspice in its own process group with a
@@ -284,13 +300,10 @@ def evaluate_ngspice(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
 
 
 def _sample_current(stimulus: Any, dt: float, n_steps: int) -> Any:
-    """Stimulus current (A) held over each step ``[k dt, (k+1) dt)``."""
-    import numpy as np
+    """Stimulus current (A) held over each step ``[k dt, (k+1) dt)`` (the RTL flow's sampling)."""
+    from lifhw.digital.run import held_current
 
-    edges, values = stimulus.segments()
-    starts = np.arange(n_steps) * dt
-    index = np.clip(np.searchsorted(edges, starts, side="right") - 1, 0, len(values) - 1)
-    return values[index]
+    return held_current(stimulus, dt, n_steps)
 
 
 def _warm_ngspice() -> None:
@@ -308,7 +321,7 @@ def _warm_ngspice() -> None:
 evaluate_ngspice.warm_up = _warm_ngspice  # type: ignore[attr-defined]
 
 
-def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_rtl(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """The point's fixed-point ``[core]`` simulated as RTL (Verilator), vs the golden LIF.
 
     The ``[stimulus]`` current is sampled once per core step (``core.dt``) and
@@ -318,41 +331,14 @@ def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
     core realises (``core.lif()``, dequantised). ``gate_equivalents``/``cells``
     come from the digital flow's yosys synthesis.
     """
-    import numpy as np
-
-    from lifhw.core import Trace
-
     try:
         from lifhw.digital import run as rtl_run
     except ImportError as err:
         raise _flow_missing("rtl", "lifhw.digital.run", err) from None
-    core = pf.require("core")
-    stimulus = pf.require("stimulus")
-    lif = core.lif()
-    fixed = core.fixed()
     out: dict[str, float] = {}
     trace_wanted = set(metrics) - set(_AREA_METRICS)
     if trace_wanted:
-        n_steps = round(stimulus.t_stop / core.dt)
-        table: Any = rtl_run.DEPTH  # per simulator (a plain int in older versions)
-        depth = int(table["verilator"] if isinstance(table, dict) else table)
-        if n_steps + 1 > depth:
-            raise ParamError(f"stimulus.t_stop / core.dt = {n_steps} steps exceeds the RTL "
-                             f"harness depth {depth}", path="stimulus.t_stop")
-        current = _sample_current(stimulus, core.dt, n_steps)
-        lo, hi = -(1 << (fixed.w_i - 1)), (1 << (fixed.w_i - 1)) - 1
-        i_in = np.clip(np.asarray(fixed.current_to_input(current, lsb=core.v_lsb,
-                                                         r_m=core.r_m)), lo, hi)
-        # The harness resets in cycle 0 (registers start undefined): one extra reset
-        # cycle in front, dropped from the outputs, so step k sees the input of step k.
-        column = np.concatenate([[0], i_in]).astype(np.int64).reshape(-1, 1)
-        run = rtl_run.run_neurons(pf, column)
-        spike = np.asarray(run.spike)[1:, 0]
-        steps = np.flatnonzero(spike)
-        t = np.arange(1, n_steps + 1) * core.dt
-        trace = Trace(t=t, v=core.v_rest + np.asarray(run.v)[1:, 0] * core.v_lsb,
-                      spike_times=(steps + 1) * core.dt, t_stop=stimulus.t_stop, backend="rtl",
-                      meta={"tau_s": lif.tau_m})
+        trace = rtl_run.stimulus_trace(pf)
         out.update(trace_metrics(pf, trace, metrics))
         if "tau_error" in metrics:
             out["tau_error"] = 0.0  # the reference is the LIF the core realises
@@ -370,7 +356,7 @@ def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def _evaluate_chip(chip: str, pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def _evaluate_chip(chip: str, pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """Map, simulate and compare a ``[network]`` on one chip (:mod:`lifhw.chips.report`).
 
     ``rate_hz``/``isi_error``/``rate_error``/``n_spikes`` compare the whole
@@ -404,21 +390,16 @@ def _evaluate_chip(chip: str, pf: Any, metrics: Sequence[str]) -> dict[str, floa
     return {name: values[name] for name in metrics if name in values}
 
 
-def evaluate_loihi(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """Bit-accurate Loihi simulation of the point's ``[network]``."""
-    return _evaluate_chip("loihi", pf, metrics)
+def chip_backend(chip: str) -> Evaluator:
+    """The sweep backend of a chip target: :func:`_evaluate_chip` bound to ``chip``."""
+    def evaluate(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
+        return _evaluate_chip(chip, pf, metrics)
+
+    evaluate.__name__ = evaluate.__qualname__ = f"evaluate_{chip}"
+    evaluate.__doc__ = f"Bit-accurate {chip} simulation of the point's ``[network]``."
+    return evaluate
 
 
-def evaluate_truenorth(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """Bit-accurate TrueNorth simulation of the point's ``[network]``."""
-    return _evaluate_chip("truenorth", pf, metrics)
-
-
-def evaluate_spinnaker(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """SpiNNaker fixed-point simulation of the point's ``[network]``."""
-    return _evaluate_chip("spinnaker", pf, metrics)
-
-
-def evaluate_brainscales(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
-    """BrainScaleS-2 (accelerated analog) simulation of the point's ``[network]``."""
-    return _evaluate_chip("brainscales", pf, metrics)
+# One backend per chip target (the ``rtl`` backend is the point's own ``[core]``).
+for _name in CHIPS.names(kind="chip"):
+    BACKENDS.add(_name, chip_backend(_name))

@@ -17,12 +17,13 @@ already ``done`` and re-runs the rest (failed points included).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,7 @@ from typing import Any
 from lifhw.errors import LifhwError
 from lifhw.sweep.db import ResultsDB
 from lifhw.sweep.spec import Point, SweepSpec, load_spec
-from lifhw.sweep.worker import WorkerProcess, dask_evaluate
-
-Result = dict[str, Any]
+from lifhw.sweep.worker import PointResult, PointTask, WorkerProcess, dask_evaluate
 
 
 @dataclass
@@ -70,19 +69,17 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_task(spec: SweepSpec, point: Point, gds_dir: str | None = None) -> dict[str, Any]:
-    """The JSON task a worker evaluates (everything it needs, nothing it must look up)."""
-    return {
-        "key": point.key, "raw": point.raw, "source": spec.base_path,
-        "base_dir": spec.base_dir, "backend": spec.backend, "metrics": list(spec.metrics),
-        "plugins": list(spec.plugins), "gds_dir": gds_dir, "index": point.index,
-    }
+def make_task(spec: SweepSpec, point: Point, gds_dir: str | None = None) -> PointTask:
+    """The task a worker evaluates (everything it needs, nothing it must look up)."""
+    return PointTask(key=point.key, raw=point.raw, source=spec.base_path,
+                     base_dir=spec.base_dir, backend=spec.backend, metrics=tuple(spec.metrics),
+                     plugins=tuple(spec.plugins), gds_dir=gds_dir, index=point.index)
 
 
-def _run_local(tasks: list[dict[str, Any]], workers: int, timeout: float, retries: int,
-               results: queue.Queue[Result | None]) -> Callable[[], None]:
+def _run_local(tasks: list[PointTask], workers: int, timeout: float, retries: int,
+               results: queue.Queue[PointResult | None]) -> Callable[[], None]:
     """Start ``workers`` threads evaluating ``tasks``; returns a stop function."""
-    todo: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    todo: queue.Queue[PointTask | None] = queue.Queue()
     for task in tasks:
         todo.put(task)
     stop = threading.Event()
@@ -102,7 +99,7 @@ def _run_local(tasks: list[dict[str, Any]], workers: int, timeout: float, retrie
                 assert task is not None
                 result = handle.evaluate(task, timeout)
                 for _ in range(retries):  # wall-time outliers on shared machines
-                    if result["status"] == "done" or not _retryable(result):
+                    if not result.retryable:
                         break
                     result = handle.evaluate(task, timeout)
                 results.put(result)
@@ -126,28 +123,31 @@ def _run_local(tasks: list[dict[str, Any]], workers: int, timeout: float, retrie
     return shutdown
 
 
-def _retryable(result: Result) -> bool:
-    error = str(result.get("error") or "")
-    return error.startswith(("timed out", "worker process died"))
-
-
-def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
-              results: queue.Queue[Result | None]) -> Callable[[], None]:
+def _run_dask(address: Any, tasks: list[PointTask], timeout: float,
+              results: queue.Queue[PointResult | None]) -> Callable[[], None]:
     """Submit ``tasks`` to a Dask scheduler; a thread forwards results as they arrive."""
     try:
         from distributed import Client, as_completed
     except ImportError as err:
         raise LifhwError(f"--dask needs the 'distributed' package ({err}); "
                          "pip install 'dask[distributed]'") from None
+    if isinstance(address, str):
+        from distributed.comm.addressing import get_address_host_port
+
+        try:
+            get_address_host_port(address)
+        except ValueError as err:
+            raise LifhwError(f"--dask {address!r}: not a scheduler address ({err}); "
+                             "expected e.g. tcp://host:8786") from None
     try:
         client = Client(address, timeout="30s", set_as_default=False)
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         raise LifhwError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
     token = os.urandom(4).hex()
     futures = {}
     for task in tasks:
         future = client.submit(dask_evaluate, task, timeout, pure=False,
-                               key=f"lifhw-sweep-{task['key']}-{token}")
+                               key=f"lifhw-sweep-{task.key}-{token}")
         futures[future.key] = (future, task)
     stop = threading.Event()
 
@@ -160,9 +160,8 @@ def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
                 try:
                     result = future.result()
                 except Exception as err:  # worker lost too often, cancelled, ...
-                    result = {"key": task["key"], "status": "failed", "metrics": {},
-                              "seconds": 0.0, "worker": "dask",
-                              "error": f"dask: {type(err).__name__}: {err}"}
+                    result = PointResult.failed(task.key, f"dask: {type(err).__name__}: {err}",
+                                                worker="dask")
                 results.put(result)
         finally:
             results.put(None)
@@ -197,7 +196,7 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
               dask_address: Any = None, progress: bool = True,
               timeout: float | None = None, retries: int | None = None,
               gds: bool | None = None,
-              on_point: Callable[[Result], None] | None = None) -> SweepSummary:
+              on_point: Callable[[PointResult], None] | None = None) -> SweepSummary:
     """Run a sweep and store every point in the results database.
 
     Args:
@@ -217,6 +216,9 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
+    limit = spec.timeout if timeout is None else timeout
+    if not 0 < limit < math.inf:
+        raise LifhwError(f"timeout must be a finite number of seconds > 0, got {limit!r}")
     start = time.perf_counter()
     db_path = Path(db) if db is not None else spec.default_db()
     points = spec.points()
@@ -227,9 +229,9 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
         from lifhw.sweep.backends import preflight
 
         preflight(spec.backend, spec.metrics)
-    limit = spec.timeout if timeout is None else timeout
     attempts = spec.retries if retries is None else retries
     with ResultsDB(db_path) as store:
+        _check_identity(store, spec, resume)
         store.record_sweep(spec.name, str(Path(spec.source).resolve()), spec.backend,
                            spec.metrics, {a.path: list(a.values) for a in spec.axes})
         done = store.done_keys() if resume else set()
@@ -242,7 +244,7 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
         if not tasks:
             summary.seconds = time.perf_counter() - start
             return summary
-        results: queue.Queue[Result | None] = queue.Queue()
+        results: queue.Queue[PointResult | None] = queue.Queue()
         if dask_address is not None:
             shutdown = _run_dask(dask_address, tasks, limit, results)
             producers = 1
@@ -257,16 +259,16 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
                 if result is None:
                     finished += 1
                     continue
-                point = by_key.get(result["key"])
+                point = by_key.get(result.key)
                 if point is None:  # not ours (cannot happen; keep the DB clean anyway)
                     continue
                 _store(store, spec, point, result)
-                if result["status"] == "done":
+                if result.status == "done":
                     summary.done += 1
                 else:
                     summary.failed += 1
                     if len(summary.errors) < 5:
-                        summary.errors.append(f"point {point.index}: {result.get('error')}")
+                        summary.errors.append(f"point {point.index}: {result.error}")
                 bar.update(1)
                 bar.set_postfix_str(f"failed={summary.failed}", refresh=False)
                 if on_point is not None:
@@ -278,15 +280,35 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
     return summary
 
 
-def _store(store: ResultsDB, spec: SweepSpec, point: Point, result: Mapping[str, Any]) -> None:
-    store.record(key=point.key, params=point.plain, status=result["status"],
-                 metrics=result.get("metrics") or {}, error=result.get("error"),
-                 seconds=float(result.get("seconds") or 0.0), sweep=spec.name,
-                 backend=spec.backend, axes=point.axes, point_index=point.index,
-                 worker=str(result.get("worker") or ""))
+def _check_identity(store: ResultsDB, spec: SweepSpec, resume: bool) -> None:
+    """A database holds each sweep name for one spec file; ``--resume`` needs that name.
+
+    Otherwise two specs of one name would merge in the plots, and resuming with
+    another spec would mark its points done by someone else's sweep as skipped
+    (points are keyed by their parameters, not by the sweep).
+    """
+    source = str(Path(spec.source).resolve())
+    earlier = store.sweeps()
+    for row in earlier:
+        if row["name"] == spec.name and row["spec"] != source:
+            raise LifhwError(f"{store.path} already holds sweep {spec.name!r} from "
+                             f"{row['spec']}; give {spec.source} another name or use "
+                             "another --db")
+    names = sorted({str(row["name"]) for row in earlier})
+    if resume and earlier and spec.name not in names:
+        raise LifhwError(f"--resume: {store.path} holds sweep(s) {', '.join(names)}, not "
+                         f"{spec.name!r}; resume with the spec that started it, or run "
+                         "without --resume / with another --db")
 
 
-def evaluate_inline(spec: SweepSpec, points: Iterable[Point]) -> list[Result]:
+def _store(store: ResultsDB, spec: SweepSpec, point: Point, result: PointResult) -> None:
+    store.record(key=point.key, params=point.plain, status=result.status,
+                 metrics=result.metrics, error=result.error, seconds=result.seconds,
+                 sweep=spec.name, backend=spec.backend, axes=point.axes,
+                 point_index=point.index, worker=result.worker)
+
+
+def evaluate_inline(spec: SweepSpec, points: Iterable[Point]) -> list[PointResult]:
     """Evaluate points in this process, no workers (benchmarks and debugging)."""
     from lifhw.sweep.worker import evaluate_task
 
