@@ -240,7 +240,7 @@ def test_spec_golden_matches_ota_neuron_isi():
     reference = OTANeuron(capacitance=1e-12, bias_current=neuron.bias_current, kappa=0.7,
                           v_rest=0.6, v_th=0.65, v_reset=0.6, t_ref=10e-6)
     for i in d.acceptance_currents(spec).values():
-        assert float(d._isi(i, neuron)) == pytest.approx(float(ota_isi(i, reference)),
+        assert float(d.golden_isi(i, neuron)) == pytest.approx(float(ota_isi(i, reference)),
                                                          rel=1e-9)
 
 

@@ -186,7 +186,7 @@ class DesignSection:
                                  + ", ".join(allowed) + ")", path=f"corners[{i}]")
 
 
-def _isi(current: Any, neuron: OTANeuron) -> Any:
+def golden_isi(current: Any, neuron: OTANeuron) -> Any:
     """:func:`lifhw.golden.ota.ota_isi` without scipy's round-off notes at high currents."""
     from scipy.integrate import IntegrationWarning
 
@@ -213,9 +213,9 @@ def max_rate_current(neuron: OTANeuron, rate: float) -> float:
     if not target > neuron.t_ref:
         raise ParamError(f"{rate:g} Hz is beyond the refractory limit", path="max_rate")
     low, high = neuron.rheobase * (1 + 1e-9), neuron.rheobase * 2.0
-    while float(_isi(high, neuron)) > target:
+    while float(golden_isi(high, neuron)) > target:
         high *= 2.0
-    return float(brentq(lambda i: float(_isi(i, neuron)) - target, low, high,
+    return float(brentq(lambda i: float(golden_isi(i, neuron)) - target, low, high,
                         xtol=1e-30, rtol=1e-12))
 
 
@@ -544,7 +544,7 @@ def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
 
     def residual(p: np.ndarray) -> np.ndarray:
         v_th, t_ref = float(p[0]), float(p[1])
-        model = np.asarray(_isi(i_arr, bare.replace(v_th=v_th)), dtype=float) + t_ref
+        model = np.asarray(golden_isi(i_arr, bare.replace(v_th=v_th)), dtype=float) + t_ref
         model = np.where(np.isfinite(model), model, 1e3 * isi_arr)
         out = model / isi_arr - 1.0
         if use_prior:
@@ -573,7 +573,7 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
     from lifhw.analog import characterise as chz
     from lifhw.errors import SimulationError
 
-    guesses = [float(_isi(i, neuron)) for i in currents]
+    guesses = [float(golden_isi(i, neuron)) for i in currents]
     stops = [(N_ISI + 1.5) * g for g in guesses]
     results: list[tuple[float, float, float, float, float] | None] = [None] * len(currents)
     for _attempt in range(3):
@@ -645,7 +645,7 @@ def errors_against(spec: DesignSection, leak: LeakMeasurement,
                    spiking: SpikeMeasurement, labels: Sequence[str]) -> dict[str, Any]:
     """Realised-vs-spec errors (relative for tau, t_ref and ISIs; volts for threshold)."""
     neuron = spec_neuron(spec)
-    golden = [float(_isi(i, neuron)) for i in spiking.currents_a]
+    golden = [float(golden_isi(i, neuron)) for i in spiking.currents_a]
     return {
         "tau": leak.tau_s / spec.tau_m - 1.0,
         "refractory": spiking.t_ref_eff_s / spec.refractory - 1.0,
@@ -803,7 +803,7 @@ def _spiking_step(spec: DesignSection, neuron: OTANeuron, currents: Sequence[flo
     refractory period and threshold kept inside half their tolerances. None when the
     pulse would have to be shorter than ``min_pulse``.
     """
-    golden = np.array([float(_isi(i, neuron)) for i in currents])
+    golden = np.array([float(golden_isi(i, neuron)) for i in currents])
     errors = np.asarray(spiking.isi_s) / golden - 1.0
     drive = np.asarray(currents) - float(neuron.leak_current(neuron.v_th))
     a = 1.0 / golden
@@ -990,7 +990,7 @@ class DesignResult:
             "errors": self.loop.errors,
             "acceptance_currents_a": self.currents,
             "isi_s": dict(zip(self.currents, self.loop.spiking.isi_s, strict=True)),
-            "isi_golden_s": {k: float(_isi(i, neuron)) for k, i in self.currents.items()},
+            "isi_golden_s": {k: float(golden_isi(i, neuron)) for k, i in self.currents.items()},
             "candidate": self.candidate,
             "candidates_tried": list(self.candidates_tried),
             "trim": design_hook(self.spec.topology).trims(self.circuit),
@@ -1165,7 +1165,7 @@ def _cheaper_than_rest(ctx: _Context, candidate: Mapping[str, float],
     later = list(candidates)[list(candidates).index(candidate) + 1:]
     if not later:
         return True
-    isi = float(_isi(ctx.currents[ctx.labels.index("3x")], spec_neuron(ctx.spec)))
+    isi = float(golden_isi(ctx.currents[ctx.labels.index("3x")], spec_neuron(ctx.spec)))
     measured = loop.leak.static_power_w
     base = ctx.hook.static_power(ctx.spec, candidate)
     if not math.isfinite(measured):
@@ -1178,7 +1178,7 @@ def stimulus_for(spec: DesignSection, *, spikes: int = 10) -> Stimulus:
     """The designed file's ``[stimulus]``: 3x the spec's rheobase for about ``spikes`` ISIs."""
     neuron = spec_neuron(spec)
     current = 3.0 * neuron.rheobase
-    t_stop = float(_isi(current, neuron)) * (spikes + 0.5)
+    t_stop = float(golden_isi(current, neuron)) * (spikes + 0.5)
     return Stimulus(kind="step", amplitude=current, t_stop=t_stop, dt=t_stop / 2000)
 
 
@@ -1194,6 +1194,7 @@ __all__ = [
     "design",
     "design_hook",
     "fit_threshold_and_refractory",
+    "golden_isi",
     "spec_neuron",
 ]
 
@@ -1262,7 +1263,7 @@ def _figures(result: DesignResult, out_dir: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     currents = np.array(list(result.currents.values()))
     grid = np.linspace(neuron.rheobase * 1.001, currents.max() * 1.1, 300)
-    axes[0].plot(grid * 1e9, 1.0 / np.asarray(_isi(grid, neuron)), color="0.5", lw=2,
+    axes[0].plot(grid * 1e9, 1.0 / np.asarray(golden_isi(grid, neuron)), color="0.5", lw=2,
                  label="golden tanh model of the spec")
     axes[0].plot(currents * 1e9, 1.0 / np.array(result.loop.spiking.isi_s), "o", color="C0",
                  label=f"designed circuit ({result.spec.topology}, tt)")

@@ -29,7 +29,7 @@ from lifhw.analog.design import (
     DesignHook,
     DesignSection,
     Knobs,
-    _isi,
+    golden_isi,
     spec_neuron,
 )
 from lifhw.analog.params import CircuitSection
@@ -77,7 +77,8 @@ def candidates(spec: DesignSection) -> list[dict[str, float]]:
     c_ref = max(opts.refractory_capacitance,
                 MIN_REFRACTORY_CURRENT * spec.refractory / swing)
     neuron = spec_neuron(spec)
-    fastest = float(_isi(RHEOBASE_MULTIPLES[-1] * neuron.rheobase, neuron)) - spec.refractory
+    fastest = (float(golden_isi(RHEOBASE_MULTIPLES[-1] * neuron.rheobase, neuron))
+               - spec.refractory)
     fast = fastest < FAST_BELOW_S or spec.refractory < FAST_REFRACTORY_BELOW_S
     geometry = FAST_GEOMETRY if fast else {}
     return [{"comparator_bias_current": i, "refractory_capacitance": c_ref, **geometry}
