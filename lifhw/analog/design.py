@@ -25,6 +25,8 @@ onto its own options through a :class:`DesignHook`:
   drawn capacitor is reduced by it so the node totals ``C``;
 * ``threshold_offset`` -- moves the comparator reference so the *effective*
   threshold (trip point plus the overdrive the comparator needs) is ``V_th``;
+* ``reset_offset`` -- moves the reset reference so the membrane restarts at
+  ``V_reset`` after the clamp opens (it injects charge into ``vm``);
 * ``refractory_scale`` -- sets the refractory pulse so that detection latency
   plus pulse equals ``t_ref`` (the latency is measured, not assumed).
 
@@ -44,11 +46,12 @@ with the refractory period measured directly -- from ``vm`` crossing ``V_th`` to
 release of the clamp (:func:`dead_times`) -- as a weak prior where the ISIs cannot
 tell a threshold shift from a delay; the latency is the refractory period minus the
 pulse width. A linear programme (:func:`_spiking_step`) picks the threshold and
-pulse changes that minimise the worst ISI error within the tolerances. Updates:
-``threshold_offset -= V_th,eff - V_th``, the reset reference by the measured reset
-level, and the pulse by ``t_ref - dead`` (pulse = fixed part + ``k / I_ref``,
-:func:`_next_refractory_scale`). Repeated until threshold, reset and refractory
-period are on target.
+pulse changes that minimise the worst ISI error with threshold and refractory period
+kept inside half their tolerances; the reset reference follows the measured reset
+level; the sink current for the new pulse comes from ``pulse = w_0 + k / I_ref``
+through the last two iterations (:func:`_next_refractory_scale`). Repeated until
+nothing is left to gain; the best iteration is kept. Refractory periods below 1 % of
+every ISI are taken from the waveform alone (the ISIs cannot resolve them).
 
 Co-design: the topology offers candidates (for sky130: comparator bias currents
 from a latency budget against the fastest ISI, a refractory capacitor large enough
