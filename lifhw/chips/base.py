@@ -401,3 +401,51 @@ def round_half_away(x: np.ndarray | float) -> np.ndarray:
     """
     values = np.asarray(x, dtype=float)
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
+
+
+# -- unit scale and non-leaky neurons (shared by the mappers) ---------------------------
+
+#: A membrane whose leak per step is below this fraction of ``V - v_rest`` is an
+#: integrator (NIR's ``IF``, imported with ``tau_m = 10**4 s``): over 10**4 steps it
+#: loses less than 1 %, so every chip maps it to its no-leak or longest-leak setting.
+NO_LEAK_PER_STEP = 1e-6
+
+
+def is_non_leaky(tau_m: float, dt: float) -> bool:
+    """Whether a membrane with time constant ``tau_m`` (s) is an integrator at step ``dt`` (s).
+
+    ``dt / tau_m < NO_LEAK_PER_STEP`` (the per-step leak ``1 - exp(-dt/tau_m)``
+    to first order).
+    """
+    return dt / tau_m < NO_LEAK_PER_STEP
+
+
+def power_of_two_scale(magnitude: float, limit: float, swing: float, min_swing: float) -> int:
+    """Exponent ``k`` of the unit scale ``2**k`` a mapper applies to a population's voltages.
+
+    A LIF network is invariant under one common scale of its potentials
+    (``v_rest``, ``v_th``, ``v_reset``, voltage weights) -- and, separately, of its
+    currents with ``r_m`` scaled inversely. A mapper multiplies its native unit (mV
+    on SpiNNaker, ...) by ``2**k``, a power of two so that the scaling itself is
+    exact in binary and the dequantised network compares bit for bit:
+
+        k_fit = floor(log2(limit / magnitude))        (largest scale that fits)
+        k_res = ceil(log2(min_swing / swing))         (smallest one that resolves)
+        k     = min(k_fit, max(0, k_res))
+
+    A network that fits the registers and resolves its threshold swing keeps the
+    native unit (``k = 0``: physiological networks map exactly as before); one that
+    overflows (e.g. a unitless NIR graph with threshold 1 read as volts) is scaled
+    down as far as needed; one whose swing is below ``min_swing`` is scaled up as
+    far as the range allows.
+
+    Args:
+        magnitude: Largest absolute value the population puts into a register,
+            in native units at ``k = 0`` (> 0).
+        limit: Largest absolute value the register holds (native units).
+        swing: Threshold swing (``v_th - v_reset`` or ``v_th - v_rest``) at ``k = 0``.
+        min_swing: Smallest swing the register resolves well (native units).
+    """
+    k_fit = math.floor(math.log2(limit / magnitude)) if magnitude > 0 else 0
+    k_res = math.ceil(math.log2(min_swing / swing)) if swing > 0 else 0
+    return min(k_fit, max(0, k_res))
