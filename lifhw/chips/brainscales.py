@@ -162,6 +162,23 @@ def _inverse(parameter: str, value: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+def longest_tau_m() -> float:
+    """The longest membrane time constant (biological s): CapMem code 1, ``1022 us`` chip."""
+    return float(nominal("tau_m", 1)) * ACCELERATION
+
+
+def effective_neuron(neuron: LIFParams) -> tuple[LIFParams, bool]:
+    """The neuron the chip can emulate: ``tau_m`` capped at :func:`longest_tau_m`.
+
+    A longer membrane (an integrator such as NIR's ``IF``) keeps its integration
+    rate ``r_m / tau_m`` and gets the longest leak; returns (neuron, capped).
+    """
+    tau = longest_tau_m()
+    if neuron.tau_m <= tau:
+        return neuron, False
+    return neuron.replace(tau_m=tau, r_m=neuron.r_m * tau / neuron.tau_m), True
+
+
 def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarray, bool]:
     """Weights as synaptic drive steps (V, chip) and whether delta synapses were converted.
 
@@ -169,7 +186,7 @@ def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarra
     voltage scale. Delta synapse (jump ``dV``): equal charge through the shortest
     synapse ``tau_s``: ``r_m w = dV tau_m / tau_s`` (bio time constants).
     """
-    p = network.population(proj.post).neuron
+    p = effective_neuron(network.population(proj.post).neuron)[0]
     w = proj.weights
     delta = _delta_sign(p, w)
     tau_s = TAU_CODE_S * ACCELERATION
@@ -212,7 +229,7 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
     notes: list[str] = []
     window = V_MAX - V_MIN
     for pop in network.populations:
-        p = pop.neuron
+        p, capped = effective_neuron(pop.neuron)
         leak_bio = p.v_rest + p.r_m * pop.bias
         lo = min(p.v_rest, p.v_reset, float(leak_bio.min()))
         top = max(p.v_th, float(leak_bio.max()))
@@ -236,6 +253,7 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
             "drive": lsb,
             "v_start": base + p.v_rest * scale,
             "n_ref": round(p.t_ref / network.dt),
+            "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
         }
         for proj, (drive, converted) in zip(incoming, drives, strict=True):
             weights[projection_key(proj.pre, proj.post)] = drive / lsb
@@ -391,6 +409,20 @@ def capmem_range(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
+def residual_leak(config: BrainScaleSConfig) -> list[Violation]:
+    """A membrane longer than the CapMem reaches runs with the longest leak."""
+    out = []
+    for name, t in config.spec.populations.items():
+        if t.get("residual_leak"):
+            tau = float(t["tau_m"]) * ACCELERATION
+            out.append(Violation(
+                "residual_leak", f"tau_m = {float(t['tau_m_wanted']):.3g} s runs as "
+                f"{tau:.3g} s (the longest leak of the CapMem map): "
+                f"{100 * (1 - np.exp(-config.spec.dt / tau)):.2g} % of V - v_leak per "
+                "step", name, "warning"))
+    return out
+
+
 def membrane_range(config: BrainScaleSConfig) -> list[Violation]:
     """Potentials (leak, reset, threshold) must lie in the supply-limited window."""
     out = []
@@ -419,8 +451,8 @@ def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, membrane_range,
-                           synapse_model)
+RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, residual_leak,
+                           membrane_range, synapse_model)
 
 
 def check(config: BrainScaleSConfig) -> list[Violation]:
@@ -547,7 +579,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
         t = config.spec.populations[pop.name]
         phys = config.realised(pop.name)
         scale, base = float(t["scale"]), float(t["base"])
-        p = pop.neuron
+        p = effective_neuron(pop.neuron)[0]
 
         def bio(values: np.ndarray, scale: float = scale, base: float = base) -> np.ndarray:
             return (np.asarray(values) - base) / scale
@@ -570,6 +602,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
     for proj in network.projections:
         t = config.spec.populations[proj.post]
         post = network.population(proj.post)
+        post = replace(post, neuron=effective_neuron(post.neuron)[0])
         drive = float(np.median(config.realised(proj.post)["drive"]))
         w = config.weights[projection_key(proj.pre, proj.post)] * drive / float(t["scale"])
         w = np.where(_delta_sign(post.neuron, w),
