@@ -456,11 +456,16 @@ def read(path: str | Path, *, dt: float | None = None) -> Network:
 
 def write(path: str | Path, network: Network, *, config: Any = None) -> Path:
     """Write a Network (and optionally a chip config's integers) as a ``.nir`` file."""
+    return write_graph(path, to_nir(network, config=config))
+
+
+def write_graph(path: str | Path, graph: Any) -> Path:
+    """Write a ``nir.NIRGraph`` atomically (a temporary file, then a rename)."""
     import nir
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    nir.write(tmp, to_nir(network, config=config))
+    nir.write(tmp, graph)
     tmp.replace(target)  # atomic, like lifhw.io
     return target
