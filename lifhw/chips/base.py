@@ -74,6 +74,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from lifhw.core import LIFParams
 from lifhw.network import (  # noqa: F401  (re-exported for chip modules)
     Network,
     NetworkRun,
@@ -449,3 +450,36 @@ def power_of_two_scale(magnitude: float, limit: float, swing: float, min_swing: 
     k_fit = math.floor(math.log2(limit / magnitude)) if magnitude > 0 else 0
     k_res = math.ceil(math.log2(min_swing / swing)) if swing > 0 else 0
     return min(k_fit, max(0, k_res))
+
+
+def cap_tau_m(neuron: LIFParams, tau_max: float) -> tuple[LIFParams, bool]:
+    """The neuron with ``tau_m`` capped at a target's longest leak ``tau_max`` (s).
+
+    A longer membrane -- an integrator such as NIR's ``IF`` -- keeps its
+    integration rate ``r_m / tau_m`` (``dV/dt = r_m I / tau_m`` near rest, so
+    weights and bias act as before) and gets the residual leak ``1 /
+    tau_max``; returns (neuron, whether it was capped). Targets report the cap
+    as a ``residual_leak`` warning.
+    """
+    if neuron.tau_m <= tau_max:
+        return neuron, False
+    return neuron.replace(tau_m=tau_max, r_m=neuron.r_m * tau_max / neuron.tau_m), True
+
+
+def residual_leak(spec: ChipSpec, setting: str) -> list[Violation]:
+    """``residual_leak`` warnings of the populations whose ``tau_m`` a mapper capped.
+
+    Reads ``residual_leak`` (bool), ``tau_m_wanted`` and ``tau_m_effective`` (s)
+    from ``spec.populations``; ``setting`` names the target's longest leak.
+    """
+    out = []
+    for name, target in spec.populations.items():
+        if not target.get("residual_leak"):
+            continue
+        tau = float(target["tau_m_effective"])
+        loss = 1.0 - math.exp(-spec.dt / tau)
+        out.append(Violation(
+            "residual_leak", f"tau_m = {float(target['tau_m_wanted']):.3g} s runs as "
+            f"{tau:.3g} s ({setting}): {100 * loss:.2g} % of V - v_rest leaks per step",
+            where=name, severity="warning"))
+    return out

@@ -66,7 +66,9 @@ from lifhw.chips.base import (
     Rule,
     Synapses,
     Violation,
+    cap_tau_m,
     projection_key,
+    residual_leak,
     round_half_away,
     run_network,
     run_rules,
@@ -168,15 +170,9 @@ def longest_tau_m() -> float:
 
 
 def effective_neuron(neuron: LIFParams) -> tuple[LIFParams, bool]:
-    """The neuron the chip can emulate: ``tau_m`` capped at :func:`longest_tau_m`.
-
-    A longer membrane (an integrator such as NIR's ``IF``) keeps its integration
-    rate ``r_m / tau_m`` and gets the longest leak; returns (neuron, capped).
-    """
-    tau = longest_tau_m()
-    if neuron.tau_m <= tau:
-        return neuron, False
-    return neuron.replace(tau_m=tau, r_m=neuron.r_m * tau / neuron.tau_m), True
+    """The neuron the chip can emulate: :func:`lifhw.chips.base.cap_tau_m` at
+    :func:`longest_tau_m`; returns (neuron, whether it was capped)."""
+    return cap_tau_m(neuron, longest_tau_m())
 
 
 def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarray, bool]:
@@ -254,6 +250,7 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
             "v_start": base + p.v_rest * scale,
             "n_ref": round(p.t_ref / network.dt),
             "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
+            "tau_m_effective": p.tau_m,
         }
         for proj, (drive, converted) in zip(incoming, drives, strict=True):
             weights[projection_key(proj.pre, proj.post)] = drive / lsb
@@ -409,18 +406,9 @@ def capmem_range(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
-def residual_leak(config: BrainScaleSConfig) -> list[Violation]:
+def residual_leak_rule(config: BrainScaleSConfig) -> list[Violation]:
     """A membrane longer than the CapMem reaches runs with the longest leak."""
-    out = []
-    for name, t in config.spec.populations.items():
-        if t.get("residual_leak"):
-            tau = float(t["tau_m"]) * ACCELERATION
-            out.append(Violation(
-                "residual_leak", f"tau_m = {float(t['tau_m_wanted']):.3g} s runs as "
-                f"{tau:.3g} s (the longest leak of the CapMem map): "
-                f"{100 * (1 - np.exp(-config.spec.dt / tau)):.2g} % of V - v_leak per "
-                "step", name, "warning"))
-    return out
+    return residual_leak(config.spec, "tau_m code 1, the longest leak of the CapMem map")
 
 
 def membrane_range(config: BrainScaleSConfig) -> list[Violation]:
@@ -451,7 +439,7 @@ def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, residual_leak,
+RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, residual_leak_rule,
                            membrane_range, synapse_model)
 
 

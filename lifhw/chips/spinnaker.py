@@ -69,8 +69,10 @@ from lifhw.chips.base import (
     Rule,
     Synapses,
     Violation,
+    cap_tau_m,
     power_of_two_scale,
     projection_key,
+    residual_leak,
     round_half_away,
     run_network,
     run_rules,
@@ -283,19 +285,14 @@ def longest_tau_m(dt: float) -> float:
 
 
 def effective_neuron(neuron: LIFParams, dt: float) -> tuple[LIFParams, bool]:
-    """The neuron ``IF_curr_exp`` runs: ``tau_m`` capped at :func:`longest_tau_m`.
+    """The neuron ``IF_curr_exp`` runs: :func:`lifhw.chips.base.cap_tau_m` at
+    :func:`longest_tau_m`; returns (neuron, whether it was capped).
 
-    A membrane longer than that (an integrator, e.g. NIR's ``IF``) keeps its
-    integration rate ``r_m / tau_m`` (``dV/dt = r_m I / tau_m`` for ``V`` near
-    rest) and gets the longest leak; returns (neuron, whether it was capped).
     sPyNNaker's non-leaky ``IFTruncDelta`` (``neuron_model_if_trunc.h``) is not
-    used: it truncates ``V`` at ``V_reset`` from below, which changes what
-    negative input does.
+    used for integrators: it truncates ``V`` at ``V_reset`` from below, which
+    changes what negative input does.
     """
-    tau = longest_tau_m(dt)
-    if neuron.tau_m <= tau:
-        return neuron, False
-    return neuron.replace(tau_m=tau, r_m=neuron.r_m * tau / neuron.tau_m), True
+    return cap_tau_m(neuron, longest_tau_m(dt))
 
 
 def _unit_scales(network: Network, pop: Population, neuron: LIFParams,
@@ -413,6 +410,7 @@ def map(network: Network, *, timestep: float | None = None,
             "tau_syn_exc": p.tau_syn_exc * 1e3, "tau_syn_inh": p.tau_syn_inh * 1e3,
             "dt_ms": dt_ms, "delta": pop.delta_synapses, "mv_per_v": mv, "na_per_a": na,
             "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
+            "tau_m_effective": p.tau_m,
         }
         if pop.delta_synapses:
             notes.append(f"{pop.name}: delta synapses use sPyNNaker's delta synapse type "
@@ -544,18 +542,9 @@ def fixed_point_range(config: SpiNNakerConfig) -> list[Violation]:
     return out
 
 
-def residual_leak(config: SpiNNakerConfig) -> list[Violation]:
+def residual_leak_rule(config: SpiNNakerConfig) -> list[Violation]:
     """A membrane longer than ``IF_curr_exp`` holds runs with the longest leak."""
-    out = []
-    for name, t in config.spec.populations.items():
-        if t.get("residual_leak"):
-            tau = float(t["tau_m"]) * 1e-3
-            out.append(Violation(
-                "residual_leak", f"tau_m = {float(t['tau_m_wanted']):.3g} s runs as "
-                f"{tau:.3g} s (exp_TC = 1 - 2**-15, the longest leak of s16.15): "
-                f"{100 * (1 - math.exp(-config.spec.dt / tau)):.2g} % of V - v_rest "
-                "per step", where=name, severity="warning"))
-    return out
+    return residual_leak(config.spec, "exp_TC = 1 - 2**-15, the longest leak of s16.15")
 
 
 def weight_resolution(config: SpiNNakerConfig) -> list[Violation]:
@@ -601,7 +590,7 @@ def board_capacity(config: SpiNNakerConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (timestep_rule, fixed_point_range, residual_leak,
+RULES: tuple[Rule, ...] = (timestep_rule, fixed_point_range, residual_leak_rule,
                            weight_resolution, delay_range,
                            board_capacity)
 
