@@ -314,7 +314,6 @@ def _unit_scales(network: Network, pop: Population, neuron: LIFParams,
     decay = math.exp(-dt / neuron.tau_m)
     gain = decay / (1.0 - decay)
     r_mohm = neuron.r_m * 1e-6
-    drive = np.zeros(pop.size)
     positive = np.zeros(pop.size)
     negative = np.zeros(pop.size)
     for proj in network.incoming(pop.name):
