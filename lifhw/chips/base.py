@@ -359,7 +359,8 @@ def _relative(target: np.ndarray, realised: np.ndarray) -> float:
 def parameter_deviations(original: Network, realised: Network) -> list[Deviation]:
     """Quantisation error of every parameter: ``original`` vs ``dequantize(config)``.
 
-    Voltages are compared relative to rest (``v_th - v_rest``,
+    Two membrane time constants that are both integrators (:func:`is_non_leaky`)
+    count as equal. Voltages are compared relative to rest (``v_th - v_rest``,
     ``v_reset - v_rest``): chips store potentials relative to an arbitrary
     origin, so only differences are meaningful. Weights and biases are compared
     as matrices (RMS error over RMS target).
@@ -374,8 +375,11 @@ def parameter_deviations(original: Network, realised: Network) -> list[Deviation
             ta, tb = getattr(a, name), getattr(b, name)
             if name in ("v_th", "v_reset"):
                 ta, tb = ta - a.v_rest, tb - b.v_rest
-            out.append(Deviation(pop.name, name, ta, tb,
-                                 _relative(np.array([ta]), np.array([tb])), unit))
+            error = _relative(np.array([ta]), np.array([tb]))
+            if (name == "tau_m" and is_non_leaky(ta, original.dt)
+                    and is_non_leaky(tb, original.dt)):
+                error = 0.0  # both integrators: no leak either way
+            out.append(Deviation(pop.name, name, ta, tb, error, unit))
         if np.any(pop.bias) or np.any(other.bias):
             out.append(Deviation(pop.name, "bias", float(np.sqrt(np.mean(pop.bias ** 2))),
                                  float(np.sqrt(np.mean(other.bias ** 2))),
