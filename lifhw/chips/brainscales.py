@@ -70,7 +70,9 @@ from lifhw.chips.base import (
     Rule,
     Synapses,
     Violation,
+    cap_tau_m,
     projection_key,
+    residual_leak,
     round_half_away,
     run_network,
     run_rules,
@@ -166,6 +168,17 @@ def _inverse(parameter: str, value: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+def longest_tau_m() -> float:
+    """The longest membrane time constant (biological s): CapMem code 1, ``1022 us`` chip."""
+    return float(nominal("tau_m", 1)) * ACCELERATION
+
+
+def effective_neuron(neuron: LIFParams) -> tuple[LIFParams, bool]:
+    """The neuron the chip can emulate: :func:`lifhw.chips.base.cap_tau_m` at
+    :func:`longest_tau_m`; returns (neuron, whether it was capped)."""
+    return cap_tau_m(neuron, longest_tau_m())
+
+
 def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarray, bool]:
     """Weights as synaptic drive steps (V, chip) and whether delta synapses were converted.
 
@@ -173,7 +186,7 @@ def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarra
     voltage scale. Delta synapse (jump ``dV``): equal charge through the shortest
     synapse ``tau_s``: ``r_m w = dV tau_m / tau_s`` (bio time constants).
     """
-    p = network.population(proj.post).neuron
+    p = effective_neuron(network.population(proj.post).neuron)[0]
     w = proj.weights
     delta = _delta_sign(p, w)
     tau_s = TAU_CODE_S * ACCELERATION
@@ -216,7 +229,7 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
     notes: list[str] = []
     window = V_MAX - V_MIN
     for pop in network.populations:
-        p = pop.neuron
+        p, capped = effective_neuron(pop.neuron)
         leak_bio = p.v_rest + p.r_m * pop.bias
         lo = min(p.v_rest, p.v_reset, float(leak_bio.min()))
         top = max(p.v_th, float(leak_bio.max()))
@@ -240,6 +253,8 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
             "drive": lsb,
             "v_start": base + p.v_rest * scale,
             "n_ref": round(p.t_ref / network.dt),
+            "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
+            "tau_m_effective": p.tau_m,
         }
         for proj, (drive, converted) in zip(incoming, drives, strict=True):
             weights[projection_key(proj.pre, proj.post)] = drive / lsb
@@ -395,6 +410,11 @@ def capmem_range(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
+def residual_leak_rule(config: BrainScaleSConfig) -> list[Violation]:
+    """A membrane longer than the CapMem reaches runs with the longest leak."""
+    return residual_leak(config.spec, "tau_m code 1, the longest leak of the CapMem map")
+
+
 def membrane_range(config: BrainScaleSConfig) -> list[Violation]:
     """Potentials (leak, reset, threshold) must lie in the supply-limited window."""
     out = []
@@ -464,8 +484,8 @@ def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, membrane_range,
-                           membrane_headroom, synapse_model)
+RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, residual_leak_rule,
+                           membrane_range, membrane_headroom, synapse_model)
 
 
 def check(config: BrainScaleSConfig) -> list[Violation]:
@@ -601,7 +621,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
         t = config.spec.populations[pop.name]
         phys = config.realised(pop.name)
         scale, base = float(t["scale"]), float(t["base"])
-        p = pop.neuron
+        p = effective_neuron(pop.neuron)[0]
 
         def bio(values: np.ndarray, scale: float = scale, base: float = base) -> np.ndarray:
             return (np.asarray(values) - base) / scale
@@ -624,6 +644,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
     for proj in network.projections:
         t = config.spec.populations[proj.post]
         post = network.population(proj.post)
+        post = replace(post, neuron=effective_neuron(post.neuron)[0])
         drive = float(np.median(config.realised(proj.post)["drive"]))
         w = config.weights[projection_key(proj.pre, proj.post)] * drive / float(t["scale"])
         w = np.where(_delta_sign(post.neuron, w),

@@ -73,7 +73,10 @@ from lifhw.chips.base import (
     Rule,
     Synapses,
     Violation,
+    cap_tau_m,
+    power_of_two_scale,
     projection_key,
+    residual_leak,
     round_half_away,
     run_network,
     run_rules,
@@ -388,18 +391,94 @@ def step(state: State, params: NeuronParams, ring_exc: np.ndarray, ring_inh: np.
 # --------------------------------------------------------------------------------------
 
 
-def _mv(volts: Any) -> Any:
-    return np.asarray(volts, dtype=float) * 1e3
+#: Largest s16.15 magnitude a voltage-like value may take (mV): ``alpha - V`` in the
+#: update must not saturate, so half of the 2**16 range.
+V_LIMIT_MV = 2.0**15
+#: Smallest threshold swing kept without rescaling (mV): 2**12 LSBs of s16.15.
+MIN_SWING_MV = 2.0**-3
+#: ``exp_TC`` of the longest leak s16.15 holds below 1: ``1 - 2**-15``. At
+#: ``exp_TC = 1`` exactly sPyNNaker's closed form ``V = alpha - exp_TC (alpha - V)``
+#: returns ``V`` unchanged: the neuron ignores its input.
+LONGEST_EXP_TC = 1.0 - 2.0**-15
 
 
-def _current_weights_na(network: Network, proj: Projection) -> np.ndarray:
-    """Weights in nA as the chip sees them (delta synapses: see module docstring)."""
-    p = network.population(proj.post).neuron
+def longest_tau_m(dt: float) -> float:
+    """The longest membrane time constant ``IF_curr_exp`` realises (s): ``exp_TC = 1 - 2**-15``.
+
+    ``tau = -dt / ln(1 - 2**-15)`` (32767.5 dt). Longer ones round ``exp_TC`` to
+    1.0 (a frozen membrane, see :data:`LONGEST_EXP_TC`).
+    """
+    return -dt / math.log(LONGEST_EXP_TC)
+
+
+def effective_neuron(neuron: LIFParams, dt: float) -> tuple[LIFParams, bool]:
+    """The neuron ``IF_curr_exp`` runs: :func:`lifhw.chips.base.cap_tau_m` at
+    :func:`longest_tau_m`; returns (neuron, whether it was capped).
+
+    sPyNNaker's non-leaky ``IFTruncDelta`` (``neuron_model_if_trunc.h``) is not
+    used for integrators: it truncates ``V`` at ``V_reset`` from below, which
+    changes what negative input does.
+    """
+    return cap_tau_m(neuron, longest_tau_m(dt))
+
+
+def _unit_scales(network: Network, pop: Population, neuron: LIFParams,
+                 peak_drive: float | None) -> tuple[float, float]:
+    """(mV per V, nA per A) for one population: sPyNNaker's units times powers of two.
+
+    Voltages: :func:`lifhw.chips.base.power_of_two_scale` with ``magnitude`` =
+    the largest of ``|v_rest|, |v_th|, |v_reset|`` plus the largest ``|alpha -
+    v_rest| = |I R|`` the input can produce (``limit`` :data:`V_LIMIT_MV`,
+    ``min_swing`` :data:`MIN_SWING_MV`). ``|I R|`` is bounded by the bias plus,
+    per sign, every incoming synapse active at once (delta synapses: ``dV
+    exp_TC / (1 - exp_TC)``; current synapses: ``w R tau_syn / dt``) or, with
+    ``peak_drive`` (V per step, from data), that drive through the same gain.
+    Currents: nA unless ``R`` then lies outside [2**-4, 2**12] MOhm, where the
+    resistance loses bits or ``c_m = tau_m / R`` overflows; then the scale that
+    puts ``R`` in [2, 4) MOhm.
+    """
+    dt = network.dt
+    decay = math.exp(-dt / neuron.tau_m)
+    gain = decay / (1.0 - decay)
+    r_mohm = neuron.r_m * 1e-6
+    positive = np.zeros(pop.size)
+    negative = np.zeros(pop.size)
+    for proj in network.incoming(pop.name):
+        w = np.asarray(proj.weights, dtype=float)
+        delta = _delta_sign(neuron, w)
+        tau = np.where(w >= 0, neuron.tau_syn_exc, neuron.tau_syn_inh)
+        volts = np.where(delta, w * gain, w * neuron.r_m * np.maximum(tau, dt) / dt)
+        positive += np.clip(volts, 0, None).sum(axis=1)
+        negative += np.clip(-volts, 0, None).sum(axis=1)
+    drive = np.maximum(positive, negative)
+    if peak_drive is not None:
+        drive = np.minimum(drive, peak_drive * gain)
+    bias_v = np.abs(np.asarray(pop.bias, dtype=float)) * neuron.r_m
+    input_mv = float(np.max(drive + bias_v, initial=0.0)) * 1e3
+    potentials = max(abs(neuron.v_rest), abs(neuron.v_th), abs(neuron.v_reset)) * 1e3
+    swing = (neuron.v_th - min(neuron.v_rest, neuron.v_reset)) * 1e3
+    k = power_of_two_scale(potentials + input_mv, V_LIMIT_MV, swing, MIN_SWING_MV)
+    mv_per_v = 1e3 * 2.0**k
+    r_chip = r_mohm * 2.0**k
+    na_per_a = 1e9
+    if not 2.0**-4 <= r_chip <= 2.0**12:
+        na_per_a = 1e9 * 2.0 ** (math.floor(math.log2(r_chip)) - 1)
+    return mv_per_v, na_per_a
+
+
+def _current_weights_na(network: Network, proj: Projection, neuron: LIFParams,
+                        mv_per_v: float, na_per_a: float) -> np.ndarray:
+    """Weights in chip current units (delta synapses: see module docstring)."""
     w = proj.weights
-    decay = math.exp(-network.dt / p.tau_m)
-    r_mohm = p.r_m * 1e-6
-    delta = _delta_sign(p, w)
-    return np.where(delta, _mv(w) * decay / (r_mohm * (1.0 - decay)), w * 1e9)
+    decay = math.exp(-network.dt / neuron.tau_m)
+    r_chip = _r_chip(neuron.r_m, mv_per_v, na_per_a)
+    delta = _delta_sign(neuron, w)
+    return np.where(delta, w * mv_per_v * decay / (r_chip * (1.0 - decay)), w * na_per_a)
+
+
+def _r_chip(r_m: float, mv_per_v: float, na_per_a: float) -> float:
+    """``R`` in chip units (MOhm at the native scales; the factors are 1 there)."""
+    return r_m * 1e-6 * (mv_per_v / 1e3) / (na_per_a / 1e9)
 
 
 def _delta_sign(neuron: LIFParams, w: np.ndarray) -> np.ndarray:
@@ -407,18 +486,33 @@ def _delta_sign(neuron: LIFParams, w: np.ndarray) -> np.ndarray:
     return np.where(w >= 0, neuron.tau_syn_exc <= 0, neuron.tau_syn_inh <= 0)
 
 
-def map(network: Network, *, timestep: float | None = None) -> ChipSpec:
-    """Float targets of the ``IF_curr_exp`` parameters (sPyNNaker units) (pure).
+def options_for_drive(network: Network, peak_drive: Mapping[str, float]) -> dict[str, Any]:
+    """Mapper options from the largest per-step input (V) of each population in a
+    float run on the data it will see (:func:`lifhw.snn.deploy.chip_options`): the
+    voltage scale then covers that drive instead of all synapses at once."""
+    return {"peak_drive": dict(peak_drive)}
 
-    ``V``'s in mV (``1e3 x`` volts), ``c_m`` in nF, ``tau`` in ms, ``I_offset``
-    in nA (``1e9 x`` the bias), weights in nA (current synapses ``1e9 w``; delta
-    synapses see the module docstring), ``T_refract`` as the chip computes it
-    (:func:`t_refract_steps`).
+
+def map(network: Network, *, timestep: float | None = None,
+        peak_drive: Mapping[str, float] | None = None) -> ChipSpec:
+    """Float targets of the ``IF_curr_exp`` parameters in chip units (pure).
+
+    Per population a unit scale (:func:`_unit_scales`): ``V``'s in ``mv_per_v``
+    times volts (sPyNNaker's mV, ``1e3``, whenever the population fits s16.15),
+    currents in ``na_per_a`` times amperes (nA, ``1e9``, unless ``R`` would lose
+    bits), ``R = r_m mv_per_v / na_per_a``, ``c_m = tau_m / R``, ``tau`` in ms,
+    weights as currents (current synapses ``na_per_a w``; delta synapses see the
+    module docstring), ``T_refract`` as the chip computes it
+    (:func:`t_refract_steps`). A membrane longer than
+    :func:`longest_tau_m` gets that leak (:func:`effective_neuron`) and a
+    ``residual_leak`` warning.
 
     Args:
         network: The float network (not modified).
         timestep: Machine time step (s); default the network's ``dt``. sPyNNaker
             runs 1 ms or 0.1 ms (other values are reported by ``timestep_rule``).
+        peak_drive: Largest per-step input (V) per population on the data to be
+            run (:func:`options_for_drive`); default all synapses at once.
 
     Returns:
         The :class:`ChipSpec`.
@@ -431,22 +525,31 @@ def map(network: Network, *, timestep: float | None = None) -> ChipSpec:
     weights: dict[str, np.ndarray] = {}
     notes: list[str] = []
     dt_ms = dt * 1e3
+    peaks = dict(peak_drive or {})
     for pop in network.populations:
-        p = pop.neuron
+        p, capped = effective_neuron(pop.neuron, dt)
+        mv, na = _unit_scales(network, pop, p, peaks.get(pop.name))
         populations[pop.name] = {
-            "v_rest": float(_mv(p.v_rest)), "v_reset": float(_mv(p.v_reset)),
-            "v_thresh": float(_mv(p.v_th)), "tau_m": p.tau_m * 1e3, "c_m": p.c_m * 1e9,
-            "i_offset": pop.bias * 1e9, "t_refract": t_refract_steps(p.t_ref * 1e3, dt_ms),
+            "v_rest": p.v_rest * mv, "v_reset": p.v_reset * mv,
+            "v_thresh": p.v_th * mv, "tau_m": p.tau_m * 1e3,
+            "c_m": p.c_m * 1e9 * (na / 1e9) / (mv / 1e3),
+            "i_offset": pop.bias * na, "t_refract": t_refract_steps(p.t_ref * 1e3, dt_ms),
             "tau_syn_exc": p.tau_syn_exc * 1e3, "tau_syn_inh": p.tau_syn_inh * 1e3,
-            "dt_ms": dt_ms, "delta": pop.delta_synapses,
+            "dt_ms": dt_ms, "delta": pop.delta_synapses, "mv_per_v": mv, "na_per_a": na,
+            "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
+            "tau_m_effective": p.tau_m,
         }
         if pop.delta_synapses:
             notes.append(f"{pop.name}: delta synapses use sPyNNaker's delta synapse type "
                          "(current for one step, V matched at the end of the step)")
-    for proj in network.projections:
-        weights[projection_key(proj.pre, proj.post)] = _current_weights_na(network, proj)
+        if mv != 1e3 or na != 1e9:
+            notes.append(f"{pop.name}: unit scale {mv:g} chip-mV per V, {na:g} chip-nA per A")
+        for proj in network.incoming(pop.name):
+            weights[projection_key(proj.pre, proj.post)] = _current_weights_na(
+                network, proj, p, mv, na)
     return ChipSpec(chip=NAME, network=network, dt=dt, populations=populations,
-                    weights=weights, options={"timestep": dt}, notes=tuple(notes))
+                    weights=weights, options={"timestep": dt, "peak_drive": peaks},
+                    notes=tuple(notes))
 
 
 @dataclass(frozen=True, eq=False)
@@ -567,6 +670,11 @@ def fixed_point_range(config: SpiNNakerConfig) -> list[Violation]:
     return out
 
 
+def residual_leak_rule(config: SpiNNakerConfig) -> list[Violation]:
+    """A membrane longer than ``IF_curr_exp`` holds runs with the longest leak."""
+    return residual_leak(config.spec, "exp_TC = 1 - 2**-15, the longest leak of s16.15")
+
+
 def weight_resolution(config: SpiNNakerConfig) -> list[Violation]:
     """Non-zero float weights that round to 0 in 16 bits (lost synapses)."""
     out = []
@@ -610,7 +718,8 @@ def board_capacity(config: SpiNNakerConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (timestep_rule, fixed_point_range, weight_resolution, delay_range,
+RULES: tuple[Rule, ...] = (timestep_rule, fixed_point_range, residual_leak_rule,
+                           weight_resolution, delay_range,
                            board_capacity)
 
 
@@ -689,41 +798,48 @@ def _tau_from_u032(decay: int, dt: float) -> float:
 def dequantize(config: SpiNNakerConfig) -> Network:
     """The float network the integers realise (SI units).
 
-    ``tau_m = -dt / ln(exp_TC)``, ``r_m = R`` (MOhm), potentials ``bits / 2**15``
-    mV, ``tau_syn = -dt / ln(decay)``, ``t_ref = T_refract dt``, weights
-    ``stored 2**(p - 15)`` nA (delta synapses back to volts by the inverse of the
-    map formula).
+    ``tau_m = -dt / ln(exp_TC)``, ``r_m = R na_per_a / mv_per_v``, potentials
+    ``bits / 2**15 / mv_per_v``, ``tau_syn = -dt / ln(decay)``, ``t_ref =
+    T_refract dt``, weights ``stored 2**(p - 15) / na_per_a`` (delta synapses back
+    to volts by the inverse of the map formula); the unit scales are the spec's.
     """
     network = config.spec.network
     dt = config.spec.dt
     populations = []
+    scales = {}
     for pop in network.populations:
         q = config.neurons[pop.name]
+        target = config.spec.populations[pop.name]
+        mv = float(target.get("mv_per_v", 1e3))
+        na = float(target.get("na_per_a", 1e9))
+        scales[pop.name] = (mv, na)
         exp_tc = float(from_s1615(q.exp_tc[0]))
         tau_m = -dt / math.log(exp_tc) if 0 < exp_tc < 1 else 1e9
-        r_m = float(from_s1615(q.r_membrane[0])) * 1e6
+        r_m = float(from_s1615(q.r_membrane[0])) * 1e6 * (na / 1e9) / (mv / 1e3)
         neuron = LIFParams(
-            tau_m=tau_m, r_m=r_m, v_rest=float(from_s1615(q.v_rest[0])) * 1e-3,
-            v_th=float(from_s1615(q.v_thresh[0])) * 1e-3,
-            v_reset=float(from_s1615(q.v_reset[0])) * 1e-3,
+            tau_m=tau_m, r_m=r_m, v_rest=float(from_s1615(q.v_rest[0])) * 1e-3 / (mv / 1e3),
+            v_th=float(from_s1615(q.v_thresh[0])) * 1e-3 / (mv / 1e3),
+            v_reset=float(from_s1615(q.v_reset[0])) * 1e-3 / (mv / 1e3),
             t_ref=int(q.t_refract[0]) * dt,
             tau_syn_exc=0.0 if q.exc_delta else _tau_from_u032(int(q.exc_decay[0]), dt),
             tau_syn_inh=0.0 if q.inh_delta else _tau_from_u032(int(q.inh_decay[0]), dt),
         )
         populations.append(Population(pop.name, pop.size, neuron,
-                                      from_s1615(q.i_offset) * 1e-9))
+                                      from_s1615(q.i_offset) * 1e-9 / (na / 1e9)))
     realised = {p.name: p for p in populations}
     projections = []
     for proj in network.projections:
         key = projection_key(proj.pre, proj.post)
         shift_e, shift_i = config.shifts[proj.post]
+        mv, na = scales[proj.post]
         w_na = (config.weights_exc[key] * 2.0 ** (shift_e - 15)
                 - config.weights_inh[key] * 2.0 ** (shift_i - 15))
         post = realised[proj.post]
         decay = math.exp(-dt / post.neuron.tau_m)
+        r_chip = _r_chip(post.neuron.r_m, mv, na)
         w = np.where(_delta_sign(post.neuron, w_na),
-                     w_na * (post.neuron.r_m * 1e-6) * (1.0 - decay) / decay * 1e-3,
-                     w_na * 1e-9)
+                     w_na * r_chip * (1.0 - decay) / decay * 1e-3 / (mv / 1e3),
+                     w_na * 1e-9 / (na / 1e9))
         projections.append(Projection(proj.pre, proj.post, w, proj.delay_steps))
     return Network(network.name, network.inputs, tuple(populations), tuple(projections), dt)
 

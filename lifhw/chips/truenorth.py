@@ -89,6 +89,7 @@ from lifhw.chips.base import (
     Rule,
     Synapses,
     Violation,
+    is_non_leaky,
     projection_key,
     round_half_away,
     run_network,
@@ -436,6 +437,10 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
       With a bias current ``I > rheobase``: ``epsilon = 0`` and
       ``lambda = (alpha - R) dt / ISI(I)``, so the linear ramp fires at the float
       model's rate, ``ISI`` from :func:`lifhw.golden.fi.lif_isi`.
+    * Integrators (:func:`lifhw.chips.base.is_non_leaky`, e.g. NIR ``IF``):
+      ``o = v_rest``, ``epsilon = 0`` and ``lambda = r_m I dt / (tau_m u)``, the
+      bias's linear drift per tick (signed; 0 without bias: no leak at all), and
+      ``u`` also covers ``max |lambda| <= 255``.
     * Stochastic threshold (``threshold_mask_bits = TM > 0``): ``eta`` is uniform
       on 0..2**TM - 1 with mean ``(2**TM - 1) / 2``, so ``alpha`` is lowered by
       that mean to keep the average threshold.
@@ -478,15 +483,26 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
         p = pop.neuron
         projections, w_volts = _incoming(network, pop.name)
         nonzero = np.abs(w_volts[w_volts != 0])
-        isi = np.asarray(lif_isi(pop.bias, **p.as_kwargs()), dtype=float)
-        driven = np.isfinite(isi)
-        # Origin of the integer membrane: the neuron's equilibrium (leak reversal
-        # pulls V toward 0); driven neurons keep v_rest and ramp instead.
-        origin = np.where(driven, p.v_rest, p.v_rest + p.r_m * pop.bias)
+        integrator = is_non_leaky(p.tau_m, dt)
+        if integrator:
+            # No leak: the bias is a linear drift r_m I dt / tau_m per tick, which
+            # TrueNorth's leak lambda (epsilon = 0) realises exactly.
+            drift = np.broadcast_to(p.r_m * np.asarray(pop.bias, dtype=float) * dt / p.tau_m,
+                                    (pop.size,))
+            isi = np.full(pop.size, np.inf)
+            driven = np.ones(pop.size, dtype=bool)
+            origin = np.full(pop.size, p.v_rest)
+            ramp_unit = float(np.max(np.abs(drift), initial=0.0)) / LEAK_MAX
+        else:
+            isi = np.asarray(lif_isi(pop.bias, **p.as_kwargs()), dtype=float)
+            driven = np.isfinite(isi)
+            # Origin of the integer membrane: the neuron's equilibrium (leak reversal
+            # pulls V toward 0); driven neurons keep v_rest and ramp instead.
+            origin = np.where(driven, p.v_rest, p.v_rest + p.r_m * pop.bias)
+            # The fastest driven neuron needs lambda = (v_th - v_reset) dt / (ISI u) <= 255.
+            ramp_unit = ((p.v_th - p.v_reset) * dt / (float(isi[driven].min()) * LEAK_MAX)
+                         if driven.any() else 0.0)
         delta = p.v_th - origin
-        # The fastest driven neuron needs lambda = (v_th - v_reset) dt / (ISI u) <= 255.
-        ramp_unit = ((p.v_th - p.v_reset) * dt / (float(isi[driven].min()) * LEAK_MAX)
-                     if driven.any() else 0.0)
         if weight_mode == "ternary":
             unit = (float(nonzero.mean()) if nonzero.size
                     else max(float(delta.max()) / 64.0, ramp_unit))
@@ -499,7 +515,8 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
         alpha = delta / unit
         reset = (p.v_reset - origin) / unit
         mask_mean = ((1 << threshold_mask_bits) - 1) / 2.0
-        ramp = np.where(driven, (alpha - reset) * dt / np.where(driven, isi, 1.0), 0.0)
+        ramp = (drift / unit if integrator
+                else np.where(driven, (alpha - reset) * dt / np.where(driven, isi, 1.0), 0.0))
         decay = -(delta / 2.0) * (dt / p.tau_m) / unit
         populations[pop.name] = {
             "unit_v": unit,
@@ -510,6 +527,7 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
             "leak": np.where(driven, ramp, decay),
             "leak_reversal": ~driven,
             "mask_bits": threshold_mask_bits,
+            "integrator": integrator,
         }
         for proj in projections:
             w, converted = _voltage_weights(network, proj)
@@ -524,6 +542,23 @@ neurons driven above rheobase) and ``Delta = v_th - o``:
                  "threshold_mask_bits": threshold_mask_bits, "seed": seed},
         notes=tuple(notes),
     )
+
+
+def options_for_drive(network: Network, peak_drive: Mapping[str, float]) -> dict[str, Any]:
+    """Mapper options for a deployment (:func:`lifhw.snn.deploy.chip_options`).
+
+    With one incoming projection per population, ``axon_types="projection"``
+    leaves each neuron one weight level per sign; when every population's
+    sources fit a core four times over (``4 n_pre <= 256`` axons), two levels
+    per sign (``axon_types="sign"``, ``axon_copies=4``) halve the weight error,
+    for four splitter copies per source neuron. ``peak_drive`` is not used.
+    """
+    del peak_drive
+    fan_in = max((sum(network.size_of(p.pre) for p in network.incoming(pop.name))
+                  for pop in network.populations), default=0)
+    if 0 < fan_in * 4 <= AXONS_PER_CORE:
+        return {"axon_types": "sign", "axon_copies": 4}
+    return {}
 
 
 def fit_levels(w: np.ndarray, n_levels: int, iterations: int = 20) -> np.ndarray:
@@ -1007,7 +1042,8 @@ def dequantize(config: TrueNorthConfig) -> Network:
     realised rate ``1 / (ceil((alpha - R)/lambda) dt)``; weights ``W_int u``
     (stochastic synapses: the expected increment ``sgn(s) (|s| + 1) / 256 u``)
     (volts; current synapses back to amperes by the inverse of the equal-charge
-    formula); ``t_ref = 0``.
+    formula); ``t_ref = 0``. Integrators keep their ``tau_m`` and get the bias
+    ``lambda u tau_m / (r_m dt)`` (the drift per tick).
     """
     from lifhw.golden.fi import lif_current_for_rate
 
@@ -1037,7 +1073,11 @@ def dequantize(config: TrueNorthConfig) -> Network:
         equilibrium = v_th - (params.alpha + mask_mean) * unit
         bias = np.where(params.leak_reversal, (equilibrium - p.v_rest) / p.r_m, 0.0)
         driven = (~params.leak_reversal) & (params.leak > 0)
-        if driven.any():
+        if target.get("integrator"):
+            # No leak: lambda u per tick is the drift r_m I dt / tau_m of the bias.
+            neuron = replace(neuron, tau_m=p.tau_m)
+            bias = params.leak * unit * p.tau_m / (p.r_m * dt)
+        elif driven.any():
             ticks = np.ceil((params.alpha - params.reset) / np.maximum(params.leak, 1))
             rate = 1.0 / (np.maximum(ticks, 1) * dt)
             kwargs = neuron.as_kwargs()
