@@ -56,7 +56,7 @@ def test_integrators_are_recognised_and_capped() -> None:
     assert changed and capped.tau_m == 2.0
     assert capped.r_m / capped.tau_m == pytest.approx(neuron.r_m / neuron.tau_m, rel=1e-12)
     # the longest leaks, from each target's register (hand-evaluated)
-    assert spinnaker.longest_tau_m(DT) == pytest.approx(32767.5 * DT, rel=1e-6)
+    assert spinnaker.longest_tau_m(DT) == pytest.approx(16383.5 * DT, rel=1e-6)  # -1/ln(32766/32768)
     assert brainscales.longest_tau_m() == pytest.approx(1.022, rel=1e-12)
     assert rtl_target.core_neuron(neuron, DT)[0].tau_m == pytest.approx(4095.5 * DT, rel=1e-6)
 
@@ -77,7 +77,10 @@ def test_if_neuron_with_bias_fires_at_the_integrator_rate(chip: str) -> None:
 def test_spinnaker_if_neuron_gets_the_longest_leak_not_a_frozen_membrane() -> None:
     network = nir_bridge.from_nir(if_graph(0.1), dt=DT)
     config = spinnaker.quantize(spinnaker.map(network))
-    assert int(config.neurons["output"].exp_tc[0]) == 2**15 - 1   # 1 - 2**-15, not 1.0
+    # The chip's exp_TC at the longest leak: expk(-1 LSB) = 32766 (1 - 2 * 2**-15, the
+    # truncated table-and-quadratic exponential, see tests/test_spinnaker_constants.py),
+    # not 32768 (1.0, a frozen membrane).
+    assert int(config.neurons["output"].exp_tc[0]) == 32766
     assert [v.rule for v in spinnaker.check(config)] == ["residual_leak"]
     assert not [v for v in spinnaker.check(config) if v.severity == "error"]
 
@@ -230,4 +233,4 @@ def test_two_integrators_have_no_tau_error() -> None:
     # SpiNNaker's residual leak is a real deviation and stays visible
     spinn = spinnaker.dequantize(spinnaker.quantize(spinnaker.map(network)))
     tau = [d for d in parameter_deviations(network, spinn) if d.parameter == "tau_m"]
-    assert tau[0].error == pytest.approx(1 - 32767.5 * DT / 1e4, rel=1e-4)
+    assert tau[0].error == pytest.approx(1 - 16383.5 * DT / 1e4, rel=1e-4)

@@ -396,19 +396,33 @@ def step(state: State, params: NeuronParams, ring_exc: np.ndarray, ring_inh: np.
 V_LIMIT_MV = 2.0**15
 #: Smallest threshold swing kept without rescaling (mV): 2**12 LSBs of s16.15.
 MIN_SWING_MV = 2.0**-3
-#: ``exp_TC`` of the longest leak s16.15 holds below 1: ``1 - 2**-15``. At
-#: ``exp_TC = 1`` exactly sPyNNaker's closed form ``V = alpha - exp_TC (alpha - V)``
-#: returns ``V`` unchanged: the neuron ignores its input.
-LONGEST_EXP_TC = 1.0 - 2.0**-15
+#: ``exp_TC`` of the longest leak the chip computes below 1. At ``exp_TC = 1``
+#: exactly sPyNNaker's closed form ``V = alpha - exp_TC (alpha - V)`` returns ``V``
+#: unchanged: the neuron ignores its input. The chip computes
+#: ``exp_TC = expk(-kdivk(ts, tau_m))`` (:func:`exp_tc_s1615`): the smallest non-zero
+#: exponent is one LSB (``tau_m`` up to ``2**15 dt``), and spinn_common's ``expk``
+#: of ``-2**-15`` truncates to ``1 - 2 * 2**-15`` (32766), not ``1 - 2**-15``.
+LONGEST_EXP_TC = 1.0 - 2.0 * 2.0**-15
 
 
 def longest_tau_m(dt: float) -> float:
-    """The longest membrane time constant ``IF_curr_exp`` realises (s): ``exp_TC = 1 - 2**-15``.
+    """The longest membrane time constant ``IF_curr_exp`` realises (s): ``16383.5 dt``.
 
-    ``tau = -dt / ln(1 - 2**-15)`` (32767.5 dt). Longer ones round ``exp_TC`` to
-    1.0 (a frozen membrane, see :data:`LONGEST_EXP_TC`).
+    The chip's leak is ``exp_TC``, at most :data:`LONGEST_EXP_TC` below 1, so the
+    longest effective time constant is ``-dt / ln(LONGEST_EXP_TC)``. The ``tau_m``
+    parameter that makes the chip compute that ``exp_TC`` is :func:`tau_m_parameter`.
     """
     return -dt / math.log(LONGEST_EXP_TC)
+
+
+def tau_m_parameter(tau_m: float, dt: float) -> float:
+    """The ``tau_m`` (s) to load so that the chip's ``exp_TC`` realises ``tau_m``.
+
+    Equal to ``tau_m`` except at the longest leak, where the chip needs an exponent
+    of one LSB, ``kdivk(ts, tau) = 1``: any parameter in ``(2**14 dt, 2**15 dt]``;
+    ``32767 dt`` is used (the s16.15 rounding stays clear of both ends).
+    """
+    return 32767.0 * dt if tau_m >= longest_tau_m(dt) * (1 - 1e-9) else tau_m
 
 
 def effective_neuron(neuron: LIFParams, dt: float) -> tuple[LIFParams, bool]:
@@ -529,10 +543,12 @@ def map(network: Network, *, timestep: float | None = None,
     for pop in network.populations:
         p, capped = effective_neuron(pop.neuron, dt)
         mv, na = _unit_scales(network, pop, p, peaks.get(pop.name))
+        # R = tau / c_m is kept when the loaded tau differs from the realised one.
+        tau_param = tau_m_parameter(p.tau_m, dt)
         populations[pop.name] = {
             "v_rest": p.v_rest * mv, "v_reset": p.v_reset * mv,
-            "v_thresh": p.v_th * mv, "tau_m": p.tau_m * 1e3,
-            "c_m": p.c_m * 1e9 * (na / 1e9) / (mv / 1e3),
+            "v_thresh": p.v_th * mv, "tau_m": tau_param * 1e3,
+            "c_m": p.c_m * 1e9 * (na / 1e9) / (mv / 1e3) * (tau_param / p.tau_m),
             "i_offset": pop.bias * na, "t_refract": t_refract_steps(p.t_ref * 1e3, dt_ms),
             "tau_syn_exc": p.tau_syn_exc * 1e3, "tau_syn_inh": p.tau_syn_inh * 1e3,
             "dt_ms": dt_ms, "delta": pop.delta_synapses, "mv_per_v": mv, "na_per_a": na,
