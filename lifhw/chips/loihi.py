@@ -92,7 +92,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numba
@@ -113,6 +113,7 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
+from lifhw.chips.placement import ChipResources, CoreResources, Figure, Placement, place_spec
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.network import Network, Population, Projection
@@ -135,10 +136,13 @@ MAX_DELAY_STEPS = 62
 CORES_PER_CHIP = 128
 COMPARTMENTS_PER_CORE = 1024
 SYNAPSES_PER_CHIP = 130_000_000
+#: 16 MB of synaptic memory over 128 cores (Davies et al. 2018).
+SYNAPTIC_MEMORY_BITS_PER_CORE = 128 * 1024 * 8
 #: Energy per event, Davies et al. 2018, IEEE Micro 38(1), Table 2.
 E_SYNAPTIC_OP_J = 23.6e-12
 E_NEURON_UPDATE_J = 52e-12
 E_SPIKE_J = 1.7e-12
+E_HOP_J = 3.0e-12
 _ENERGY_SOURCE = "Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2"
 
 
@@ -936,6 +940,39 @@ def resources(config: LoihiConfig) -> Resources:
                      synapses_used=synapses, synapses_available=SYNAPSES_PER_CHIP)
 
 
+#: Per-core and per-chip resources (Davies et al. 2018, IEEE Micro 38(1):82-99).
+RESOURCES = ChipResources(
+    target=NAME, core_name="neuro-core",
+    core=CoreResources(
+        neurons=Figure(COMPARTMENTS_PER_CORE, "Davies et al. 2018: 1024 compartments per "
+                       "neuromorphic core"),
+        synapses=Figure(SYNAPTIC_MEMORY_BITS_PER_CORE // 8,
+                        "Davies et al. 2018: 16 MB of synaptic memory over 128 cores = "
+                        "128 KiB per core; one synapse = num_weight_bits bits (dense "
+                        "format without index: this project's rule)", published=False)),
+    cores_per_chip=Figure(CORES_PER_CHIP, "Davies et al. 2018: 128 neuromorphic cores "
+                          "per chip"),
+    energy_per_core_packet_j=Figure(E_HOP_J, _ENERGY_SOURCE + ": mesh hop energy (E/W); "
+                                    "one hop per inter-core packet assumed",
+                                    published=False),
+    notes=("no published static power per core or inter-chip packet energy",
+           "fan-in axon limits per core are not modelled"))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Placement:
+    """Compartments onto neuro-cores (:func:`lifhw.chips.placement.place_spec`).
+
+    Synapses per core: the 128 KiB synaptic memory over ``num_weight_bits``
+    bits per synapse. Loihi's barrier-synchronised time step makes placement
+    invisible to the spikes: the placed network is the network.
+    """
+    bits = int(spec.options.get("num_weight_bits", 8))
+    resources = replace(RESOURCES, core=replace(RESOURCES.core, synapses=Figure(
+        SYNAPTIC_MEMORY_BITS_PER_CORE // bits, RESOURCES.core.synapses.source
+        if RESOURCES.core.synapses else "", published=False)))
+    return place_spec(spec, resources, rates_hz=rates_hz)
+
+
 def energy(config: LoihiConfig, run: ChipRun) -> EnergyEstimate:
     """Energy from event counts and Davies et al. 2018 Table 2 per-event figures."""
     events = run.events
@@ -949,8 +986,8 @@ def energy(config: LoihiConfig, run: ChipRun) -> EnergyEstimate:
     ))
 
 
-__all__ = ["NAME", "RULES", "Compartment", "LoihiConfig", "check", "dequantize",
-           "effective_weights", "energy", "map", "quantize", "resources", "run_lif",
+__all__ = ["NAME", "RESOURCES", "RULES", "Compartment", "LoihiConfig", "check", "dequantize",
+           "effective_weights", "energy", "map", "place", "quantize", "resources", "run_lif",
            "run_multicompartment", "simulate"]
 
 
