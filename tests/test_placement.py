@@ -280,3 +280,30 @@ def test_sparse_edges_count_non_zeros_without_densifying() -> None:
     placement = place_edges(loihi.RESOURCES, net, [edge])
     assert sum(c.synapses for c in placement.cores) == w.nnz
     assert [c.count for c in placement.cores] == [1024] * 4 + [904]
+
+
+# -- lifhw map --place
+
+def test_cli_map_place_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from pathlib import Path
+
+    from lifhw.app.cli import main
+
+    example = Path(__file__).resolve().parents[1] / "circuits" / "networks" / "ei_small.toml"
+    assert main(["map", str(example), "--chip", "spinnaker", "--place", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    placed = data["chips"]["spinnaker"]["placement"]
+    # ei_small: 40 sources (1 core), 48 exc, 16 inh (1 core each, <= 255)
+    assert placed["cores_used"] == 3 and placed["chips_used"] == 1
+    assert [row["population"] for row in placed["populations"]] == ["stim", "exc", "inh"]
+    assert placed["rates"] == "measured"
+    figures = placed["resources"]["figures"]
+    assert figures["neurons_per_core"]["value"] == 255
+    assert "sPyNNaker" in figures["neurons_per_core"]["source"]
+    terms = {t["event"]: t for t in placed["energy"]["terms"]}
+    # 3 cores x 1 s x 0.034 W
+    assert terms["core_static"]["joules"] == pytest.approx(3 * 1.0 * 0.034)
+    assert main(["map", str(example), "--chip", "truenorth", "--place"]) == 0
+    text = capsys.readouterr().out
+    assert "placement on truenorth:" in text and "relay" in text and "exc->exc +1" in text

@@ -321,7 +321,8 @@ class HardwareTarget(Protocol):
 
     def energy(self, config: Any, run: ChipRun) -> EnergyEstimate: ...
 
-    def place(self, spec: ChipSpec) -> Placement: ...
+    def place(self, spec: ChipSpec, *,
+              rates_hz: Mapping[str, Any] | None = None) -> Placement: ...
 
 
 def projection_key(pre: str, post: str) -> str:

@@ -35,6 +35,7 @@ from lifhw.chips.base import (
     Violation,
     parameter_deviations,
 )
+from lifhw.chips.placement import Placement
 from lifhw.compare import Metrics, compare
 from lifhw.core import Trace
 from lifhw.errors import ParamError
@@ -249,6 +250,58 @@ def to_dict(report: Report) -> dict[str, Any]:
             entry["energy"] = res.energy.as_dict()
         out["chips"][res.chip] = entry
     return out
+
+
+def place(report: Report, input_spikes: Any) -> dict[str, Placement]:
+    """Each chip's placement, with traffic at the rates its own run measured."""
+    from lifhw.chips.placement import rates_of
+    from lifhw.network import split_inputs
+
+    inputs = split_inputs(report.network, input_spikes)
+    out = {}
+    for res in report.results:
+        if res.config is None or res.run is None:
+            continue
+        target = CHIPS.get(res.chip)
+        out[res.chip] = target.place(res.config.spec, rates_hz=rates_of(res.run, inputs))
+    return out
+
+
+def placement_rows(placement: Placement) -> list[list[str]]:
+    """The per-population resource table of a placement (header first)."""
+    rows = [["population", "kind", "cores", "chips", "neurons", "max neurons/core",
+             "synapses", "max synapses/core", "max lines/core"]]
+    for row in placement.table():
+        chips = row["chips"]
+        rows.append([row["population"], row["kind"], str(row["cores"]),
+                     f"{chips[0]}" if len(chips) == 1 else f"{chips[0]}-{chips[-1]}",
+                     str(row["neurons"]), str(row["max_neurons_per_core"]),
+                     str(row["synapses"]), str(row["max_synapses_per_core"]),
+                     str(row["max_lines_per_core"])])
+    return rows
+
+
+def placement_summary(placement: Placement, duration_s: float) -> list[str]:
+    """Lines under the table: totals, traffic, relays, placement energy with sources."""
+    res = placement.resources
+    limits = ", ".join(f"{name} {fig.value:g}" + ("" if fig.published else " (derived)")
+                       for name, fig in res.figures().items())
+    lines = [f"{placement.cores_used} {res.core_name}s on {placement.chips_used} chip(s); "
+             f"declared: {limits}",
+             f"traffic ({'measured rates' if placement.rates_measured else '1 Hz per neuron'}"
+             f"): inter-core {placement.core_spikes_per_s:.4g} spikes/s, inter-chip "
+             f"{placement.chip_spikes_per_s:.4g} spikes/s, from off-chip inputs "
+             f"{placement.external_spikes_per_s:.4g} spikes/s"]
+    if placement.relays:
+        lines.append(f"relay neurons {placement.relay_neurons}; extra delay (steps) "
+                     + ", ".join(f"{k} +{v}" for k, v in placement.extra_delay_steps.items()))
+    estimate = placement.energy(duration_s)
+    for term in estimate.terms:
+        lines.append(f"placement energy {term.event}: {term.joules:.3g} J ({term.source})")
+    if estimate.note:
+        lines.append(f"placement energy: {estimate.note}")
+    lines.extend(str(v) for v in placement.violations)
+    return lines
 
 
 def plot(report: Report, path: str | Path) -> Path:
