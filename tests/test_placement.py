@@ -307,3 +307,39 @@ def test_cli_map_place_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["map", str(example), "--chip", "truenorth", "--place"]) == 0
     text = capsys.readouterr().out
     assert "placement on truenorth:" in text and "relay" in text and "exc->exc +1" in text
+
+
+# -- a 20 000-neuron sparse network on every target
+
+@pytest.fixture(scope="module")
+def sparse_20k():  # type: ignore[no-untyped-def]
+    from benchmarks.bench_place import sparse_network
+
+    return sparse_network(20_000, 100, seed=3)
+
+
+@pytest.mark.parametrize("name", CHIPS.names())
+def test_sparse_20k_network_placed_on_every_target(name: str, sparse_20k) -> None:  # type: ignore[no-untyped-def]
+    from benchmarks.bench_place import place_on
+
+    network, weights = sparse_20k
+    placement, _ = place_on(name, network, weights)
+    res = placement.resources
+    assert placement.fits
+    neurons = [c for c in placement.cores if c.kind == "neurons"]
+    assert sum(c.count for c in neurons) == 20_000
+    assert sum(c.synapses for c in neurons) == sum(w.nnz for w in weights.values())
+    for limit, values in ((res.core.neurons, [c.count for c in placement.cores]),
+                          (res.core.input_lines, [c.lines for c in neurons]),
+                          (res.core.synapses, [c.synapses for c in neurons])):
+        if limit is not None:
+            assert max(values) <= limit.value
+    # at least ceil(size / neurons per core) cores per population; chips in order
+    if res.core.neurons is not None:
+        per_core = int(res.core.neurons.value)
+        assert len(neurons) >= -(-16_000 // per_core) + -(-4_000 // per_core)
+    per_chip = res.cores_per_chip
+    if per_chip is not None:
+        assert placement.chips_used == -(-placement.cores_used // int(per_chip.value))
+    # every neuron has 100 sources: each spike reaches at least one other core
+    assert placement.core_spikes_per_s + placement.external_spikes_per_s > 0

@@ -172,6 +172,7 @@ def connectivity(weights: Any) -> sparse.csr_array:
     """
     if sparse.issparse(weights):
         csr = sparse.csr_array(weights, copy=True)
+        csr.sum_duplicates()
         csr.eliminate_zeros()
         return sparse.csr_array((np.ones(csr.nnz, dtype=bool), csr.indices, csr.indptr),
                                 shape=csr.shape)
@@ -548,7 +549,9 @@ def _distinct_targets(pairs_core: np.ndarray, pairs_col: np.ndarray, n_pre: int,
     """Distinct target units per source column, not counting the source's own unit."""
     if pairs_core.size == 0:
         return np.zeros(n_pre, dtype=np.int64)
-    keys = np.unique(pairs_core.astype(np.int64) * n_pre + pairs_col)
+    # sort + neighbour compare: np.unique's hash path is several times slower here
+    keys = np.sort(pairs_core.astype(np.int64) * n_pre + pairs_col, kind="stable")
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     units, cols = keys // n_pre, keys % n_pre
     if own is not None:
         keep = units != own[cols]
@@ -629,9 +632,10 @@ def place_edges(resources: ChipResources, network: Network, edges: Sequence[Edge
             coo = edge.synapses.tocoo()
             cores_l.append(post_core[coo.row])
             cols_l.append(coo.col)
-            for mask in edge.lines:
-                m = mask.tocoo()
-                line_fan += _distinct_targets(post_core[m.row], m.col, size, None)
+            if resources.relay_fan_out and not isinstance(source, InputPopulation):
+                for mask in edge.lines:
+                    m = mask.tocoo()
+                    line_fan += _distinct_targets(post_core[m.row], m.col, size, None)
         pc = np.concatenate(cores_l) if cores_l else np.zeros(0, dtype=np.int64)
         cc = np.concatenate(cols_l) if cols_l else np.zeros(0, dtype=np.int64)
         on_core = name in core_of
