@@ -62,7 +62,7 @@ def sparse_network(n_neurons: int, fan_in: int, seed: int = 0
     for post in ("exc", "inh"):
         for pre, share, sign in zip(("input", "exc", "inh"), SHARES, (1.0, 1.0, -1.0),
                                     strict=True):
-            k = max(int(round(share * fan_in)), 1)
+            k = max(round(share * fan_in), 1)
             weights[f"{pre}->{post}"] = fixed_in_degree(sizes[post], sizes[pre], k, sign, rng)
     return network, weights
 
@@ -107,7 +107,7 @@ def main() -> None:
         print(f"{name:12s} {seconds:8.2f} {s['cores_used']:8d} {s['chips_used']:6d} "
               f"{s['relay_neurons']:9d} {s['max_synapses_per_core']:12d} "
               f"{s['core_spikes_per_s']:11.4g} {s['chip_spikes_per_s']:11.4g} "
-              f"{str(placement.fits):>5s}")
+              f"{placement.fits!s:>5s}")
 
 
 if __name__ == "__main__":
