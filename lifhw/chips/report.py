@@ -304,6 +304,52 @@ def placement_summary(placement: Placement, duration_s: float) -> list[str]:
     return lines
 
 
+def plot_placement(placements: Mapping[str, Placement], path: str | Path) -> Path:
+    """Neurons per core (coloured by population, relays hatched) and spike traffic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lifhw.io import save_figure
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6),
+                                      gridspec_kw={"width_ratios": [3, 2]})
+    names = sorted({c.population for p in placements.values() for c in p.cores})
+    colours = {name: f"C{i}" for i, name in enumerate(names)}
+    x = 0
+    ticks = []
+    for chip, placement in placements.items():
+        start = x
+        for core in placement.cores:
+            left.bar(x, core.count, color=colours[core.population],
+                     hatch="//" if core.kind == "relay" else None,
+                     edgecolor="black", linewidth=0.4)
+            x += 1
+        ticks.append(((start + x - 1) / 2, f"{chip}\n{placement.cores_used} "
+                      f"{placement.resources.core_name}s"))
+        x += 1
+    left.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)
+    left.set_ylabel("neurons on the core")
+    left.set_title("placement: one bar per core (hatched: relay neurons)", fontsize=9)
+    left.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colours[n]) for n in names],
+                labels=names, fontsize=7)
+    kinds = [("inter-core", "core_spikes_per_s"), ("inter-chip", "chip_spikes_per_s"),
+             ("from inputs", "external_spikes_per_s")]
+    width = 0.25
+    for k, (label, attr) in enumerate(kinds):
+        values = [getattr(p, attr) for p in placements.values()]
+        right.bar(np.arange(len(placements)) + (k - 1) * width, values, width, label=label)
+    right.set_xticks(np.arange(len(placements)), list(placements), fontsize=8)
+    right.set_ylabel("packets / s (measured rates)")
+    right.set_title("spike traffic", fontsize=9)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    out = save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def plot(report: Report, path: str | Path) -> Path:
     """Rasters (golden and each chip) and per-neuron spike counts chip vs golden."""
     import matplotlib
