@@ -142,6 +142,8 @@ SYNAPTIC_MEMORY_BITS_PER_CORE = 128 * 1024 * 8
 E_SYNAPTIC_OP_J = 23.6e-12
 E_NEURON_UPDATE_J = 52e-12
 E_SPIKE_J = 1.7e-12
+#: Mesh hop energy (E/W), Davies et al. 2018 Table 2 lists tile-hop energies;
+#: the value here is to be re-checked against the table (used as an assumption).
 E_HOP_J = 3.0e-12
 _ENERGY_SOURCE = "Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2"
 
@@ -952,8 +954,9 @@ RESOURCES = ChipResources(
                         "format without index: this project's rule)", published=False)),
     cores_per_chip=Figure(CORES_PER_CHIP, "Davies et al. 2018: 128 neuromorphic cores "
                           "per chip"),
-    energy_per_core_packet_j=Figure(E_HOP_J, _ENERGY_SOURCE + ": mesh hop energy (E/W); "
-                                    "one hop per inter-core packet assumed",
+    energy_per_core_packet_j=Figure(E_HOP_J, _ENERGY_SOURCE + ": mesh (tile) hop energy, "
+                                    "E/W; the 3.0 pJ value is to be re-checked against "
+                                    "the table; one hop per inter-core packet assumed",
                                     published=False),
     notes=("no published static power per core or inter-chip packet energy",
            "fan-in axon limits per core are not modelled"))
