@@ -68,9 +68,13 @@ def test_loihi_splits_by_synapse_memory_and_chips() -> None:
     half = loihi.place(loihi.map(net, num_weight_bits=4))
     assert [c.count for c in by_kind(half)] == [262, 38, 10]
     # 129 cores of 1024 compartments: chip 1 holds the 129th core.
-    big = loihi.place(loihi.map(dense_net(1, 129 * 1024)))
+    spec = loihi.map(dense_net(1, 129 * 1024))
+    big = loihi.place(spec)
     assert big.cores_used == 129 and big.chips_used == 2
     assert big.cores[-1].chip == 1 and big.cores[-2].chip == 0
+    # beyond one chip: placed on two, a warning (not an error) of fits_chip
+    fits = [v for v in loihi.check(loihi.quantize(spec)) if v.rule == "fits_chip"]
+    assert [v.severity for v in fits] == ["warning"] and "2 chips" in fits[0].message
 
 
 # -- TrueNorth: 256 neurons, 256 axons per core, relay neurons for fan-out
