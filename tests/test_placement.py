@@ -121,6 +121,7 @@ def test_truenorth_relay_neurons_by_hand() -> None:
     # one packet to the relay core plus one per relay: 3 + 3 + 4 = 10 per second
     assert placement.core_spikes_per_s == pytest.approx(10)
     assert placement.extra_delay_steps == {"h->o1": 1, "h->o2": 1}
+    assert placement.extra_latency_s == pytest.approx(1e-3)      # one 1 ms tick
     placed = placement.placed_network()
     assert relay_name("h") in [p.name for p in placed.populations]
     assert {(p.pre, p.post) for p in placed.projections} == {

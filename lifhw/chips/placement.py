@@ -187,6 +187,11 @@ def _signed(weights: Any, sign: int) -> sparse.csr_array:
     return connectivity(w * sign > 0)
 
 
+def signs_used(weights: Any) -> tuple[int, ...]:
+    """The signs (1, -1) a weight matrix's non-zeros use (dense or sparse)."""
+    return tuple(sign for sign in (1, -1) if _signed(weights, sign).nnz)
+
+
 def lines_of(weights: Any, mode: str, copies: int = 1) -> tuple[sparse.csr_array, ...]:
     """Input-line masks of one projection: each mask (post, pre) is one line per source.
 
@@ -354,6 +359,11 @@ class Placement:
         return self._rate_sum(self.external_packets)
 
     @property
+    def extra_latency_s(self) -> float:
+        """Largest extra delay placement adds to a projection (s of network time)."""
+        return max(self.extra_delay_steps.values(), default=0) * self.network.dt
+
+    @property
     def relay_neurons(self) -> int:
         return sum(r.neurons for r in self.relays.values())
 
@@ -394,6 +404,7 @@ class Placement:
             "external_spikes_per_s": self.external_spikes_per_s,
             "rates": "measured" if self.rates_measured else "1 Hz per neuron (nominal)",
             "extra_delay_steps": self.extra_delay_steps,
+            "extra_latency_s": self.extra_latency_s,
             "fits": self.fits}
 
     def as_dict(self) -> dict[str, Any]:
@@ -740,4 +751,5 @@ def check_cores(placement: Placement) -> list[Violation]:
 
 __all__ = ["ChipResources", "CoreResources", "CoreUse", "Edge", "Figure", "Placement",
            "RelayStage", "check_cores", "connectivity", "edges_of", "lines_of",
-           "place_edges", "place_spec", "rates_of", "relay_name", "simulate_placed"]
+           "place_edges", "place_spec", "rates_of", "relay_name", "signs_used",
+           "simulate_placed"]

@@ -294,7 +294,8 @@ def placement_summary(placement: Placement, duration_s: float) -> list[str]:
              f"{placement.external_spikes_per_s:.4g} spikes/s"]
     if placement.relays:
         lines.append(f"relay neurons {placement.relay_neurons}; extra delay (steps) "
-                     + ", ".join(f"{k} +{v}" for k, v in placement.extra_delay_steps.items()))
+                     + ", ".join(f"{k} +{v}" for k, v in placement.extra_delay_steps.items())
+                     + f"; extra latency {placement.extra_latency_s * 1e3:g} ms")
     estimate = placement.energy(duration_s)
     for term in estimate.terms:
         lines.append(f"placement energy {term.event}: {term.joules:.3g} J ({term.source})")

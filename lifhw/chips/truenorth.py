@@ -103,6 +103,7 @@ from lifhw.chips.placement import (
     connectivity,
     lines_of,
     place_edges,
+    signs_used,
 )
 from lifhw.chips.placement import Placement as NetworkPlacement
 from lifhw.errors import ParamError
@@ -1147,8 +1148,7 @@ def place(spec: ChipSpec, *,
     for pop in network.populations:
         projections = list(network.incoming(pop.name))
         keys = [projection_key(p.pre, p.post) for p in projections]
-        groups = [(k, s) for k in keys for s in (1, -1)
-                  if np.any(s * np.asarray(spec.weights[k]) > 0)]
+        groups = [(k, s) for k in keys for s in signs_used(spec.weights[k])]
         sign_mode = by_sign and len(groups) <= N_AXON_TYPES
         for proj, key in zip(projections, keys, strict=True):
             w = spec.weights[key]
