@@ -11,7 +11,8 @@ N = 10^5 placed in <= 30 s per target on the project machine.
 
 Run::
 
-    .venv/bin/python -m benchmarks.bench_place [--neurons 100000] [--fan-in 100]
+    .venv/bin/python -m benchmarks.bench_place [--neurons 100000] [--fan-in 100] \
+        [--order index|rcm]
 """
 
 from __future__ import annotations
@@ -77,13 +78,13 @@ def edges(weights: dict[str, sparse.csr_array], resources: ChipResources) -> lis
     return out
 
 
-def place_on(name: str, network: Network, weights: dict[str, sparse.csr_array]
-             ) -> tuple[Placement, float]:
+def place_on(name: str, network: Network, weights: dict[str, sparse.csr_array],
+             order: str = "index") -> tuple[Placement, float]:
     resources = CHIPS.get(name).RESOURCES
     if name == "truenorth":   # axon_types="projection": 3 groups per population
         resources = dataclasses.replace(resources, line_mode="sign")
     start = time.perf_counter()
-    placement = place_edges(resources, network, edges(weights, resources))
+    placement = place_edges(resources, network, edges(weights, resources), order=order)
     return placement, time.perf_counter() - start
 
 
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--neurons", type=int, default=100_000)
     parser.add_argument("--fan-in", type=int, default=100)
     parser.add_argument("--targets", nargs="*", default=CHIPS.names())
+    parser.add_argument("--order", default="index", choices=("index", "rcm"))
     args = parser.parse_args()
     start = time.perf_counter()
     network, weights = sparse_network(args.neurons, args.fan_in)
@@ -102,7 +104,7 @@ def main() -> None:
     print(f"{'target':12s} {'seconds':>8s} {'cores':>8s} {'chips':>6s} {'relays':>9s} "
           f"{'max syn/core':>12s} {'core pkt/s':>11s} {'chip pkt/s':>11s} {'fits':>5s}")
     for name in args.targets:
-        placement, seconds = place_on(name, network, weights)
+        placement, seconds = place_on(name, network, weights, args.order)
         s = placement.summary()
         print(f"{name:12s} {seconds:8.2f} {s['cores_used']:8d} {s['chips_used']:6d} "
               f"{s['relay_neurons']:9d} {s['max_synapses_per_core']:12d} "

@@ -23,6 +23,7 @@ from lifhw.chips.placement import (
     simulate_placed,
 )
 from lifhw.core import LIFParams
+from lifhw.errors import ParamError
 from lifhw.network import InputPopulation, Network, Population, Projection
 
 DELTA = LIFParams(tau_m=0.02, r_m=1e8, v_rest=-0.065, v_th=-0.05, v_reset=-0.065)
@@ -348,3 +349,39 @@ def test_sparse_20k_network_placed_on_every_target(name: str, sparse_20k) -> Non
         assert placement.chips_used == -(-placement.cores_used // int(per_chip.value))
     # every neuron has 100 sources: each spike reaches at least one other core
     assert placement.core_spikes_per_s + placement.external_spikes_per_s > 0
+
+
+# -- neuron order: reverse Cuthill-McKee where the numbering hides locality
+
+def ring_network(n: int, k: int, permutation: np.ndarray) -> Network:
+    """A ring: neuron i excites its k neighbours on each side; indices permuted."""
+    idx = np.arange(n)
+    w = np.zeros((n, n))
+    for d in range(1, k + 1):
+        w[(idx + d) % n, idx] = 1e-4
+        w[(idx - d) % n, idx] = 1e-4
+    w = w[np.ix_(permutation, permutation)]
+    first = np.zeros((n, 1))
+    first[0, 0] = 1e-3
+    return Network("ring", (InputPopulation("x", 1),), (Population("ring", n, DELTA),),
+                   (Projection("x", "ring", first), Projection("ring", "ring", w)))
+
+
+def test_rcm_order_recovers_locality_hidden_by_the_numbering() -> None:
+    n, k = 4096, 8
+    ordered = loihi.place(loihi.map(ring_network(n, k, np.arange(n))))
+    # numbered along the ring: 4 cores of 1024 contiguous neighbours; only the k
+    # neurons each side of the 4 core boundaries reach another core: 4 x 2 x 8 = 64
+    assert ordered.core_spikes_per_s == pytest.approx(64)
+    shuffled = ring_network(n, k, np.random.default_rng(0).permutation(n))
+    by_index = loihi.place(loihi.map(shuffled))
+    by_graph = loihi.place(loihi.map(shuffled), order="rcm")
+    assert [c.count for c in by_graph.cores] == [1024] * 4
+    # shuffled: each neuron's 16 targets spread over the 4 cores (~3 other cores)
+    assert by_index.core_spikes_per_s > 2.5 * n
+    # the graph order finds contiguous arcs again: boundary neurons only
+    assert by_graph.core_spikes_per_s < 0.05 * by_index.core_spikes_per_s
+    # core_of maps every neuron, and each core holds exactly its count
+    assert np.bincount(by_graph.core_of["ring"]).tolist() == [1024] * 4
+    with pytest.raises(ParamError):
+        loihi.place(loihi.map(shuffled), order="metis")

@@ -25,8 +25,9 @@ example)::
         # the float network the chip effectively realises (same names/shapes)
     def resources(config) -> Resources          # cores/neurons/synapses used vs available
     RESOURCES: ChipResources                    # per-core / per-chip figures, cited
-    def place(spec: ChipSpec, *, rates_hz=None) -> Placement
-        # neurons onto cores and chips (lifhw.chips.placement), traffic per second
+    def place(spec: ChipSpec, *, rates_hz=None, order="index") -> Placement
+        # neurons onto cores and chips (lifhw.chips.placement), traffic per second;
+        # order="rcm" fills cores in reverse Cuthill-McKee order of the graph
     def energy(config, run: ChipRun) -> EnergyEstimate
         # published per-event figures, each with its citation, or an estimate
         # that says it is not available (EnergyEstimate.available is False)
@@ -321,8 +322,8 @@ class HardwareTarget(Protocol):
 
     def energy(self, config: Any, run: ChipRun) -> EnergyEstimate: ...
 
-    def place(self, spec: ChipSpec, *,
-              rates_hz: Mapping[str, Any] | None = None) -> Placement: ...
+    def place(self, spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+              order: str = "index") -> Placement: ...
 
 
 def projection_key(pre: str, post: str) -> str:

@@ -631,14 +631,15 @@ RESOURCES = ChipResources(
            "inter-chip routing (FPGA links of multi-chip systems) is counted, not timed"))
 
 
-def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Placement:
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
     """Neurons onto hemispheres: 256 neurons and 256 synapse rows each, two per chip.
 
     A source takes one row per sign it uses toward a hemisphere. The emulation
     is the same network whatever the hemisphere (the placed network is the
     network); inter-chip spikes are counted as traffic.
     """
-    return place_spec(spec, RESOURCES, rates_hz=rates_hz)
+    return place_spec(spec, RESOURCES, rates_hz=rates_hz, order=order)
 
 
 def energy(config: BrainScaleSConfig, run: ChipRun) -> EnergyEstimate:

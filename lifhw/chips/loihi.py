@@ -970,7 +970,8 @@ RESOURCES = ChipResources(
            "fan-in axon limits per core are not modelled"))
 
 
-def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Placement:
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
     """Compartments onto neuro-cores (:func:`lifhw.chips.placement.place_spec`).
 
     Synapses per core: the 128 KiB synaptic memory over ``num_weight_bits``
@@ -981,7 +982,7 @@ def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Place
     resources = replace(RESOURCES, core=replace(RESOURCES.core, synapses=Figure(
         SYNAPTIC_MEMORY_BITS_PER_CORE // bits, RESOURCES.core.synapses.source
         if RESOURCES.core.synapses else "", published=False)))
-    return place_spec(spec, resources, rates_hz=rates_hz)
+    return place_spec(spec, resources, rates_hz=rates_hz, order=order)
 
 
 def energy(config: LoihiConfig, run: ChipRun) -> EnergyEstimate:

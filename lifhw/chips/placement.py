@@ -48,7 +48,7 @@ used (see docs/placement.md).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,7 @@ from scipy import sparse
 
 from lifhw.chips.base import ChipRun, ChipSpec, EnergyEstimate, EnergyTerm, Violation
 from lifhw.core import LIFParams
+from lifhw.errors import ParamError
 from lifhw.network import InputPopulation, Network, Population, Projection
 
 #: How a source occupies input lines of a core: ``one`` line per source,
@@ -301,6 +302,8 @@ class Placement:
         rates_hz: Population -> firing rate of each neuron used for the traffic.
         rates_measured: True when the rates came from a run.
         violations: Neurons that cannot be placed (fan-in beyond a core).
+        order: Population -> neuron indices in placement order (empty: index
+            order, ``CoreUse.first`` is then a neuron index).
     """
 
     resources: ChipResources
@@ -314,6 +317,7 @@ class Placement:
     rates_hz: Mapping[str, np.ndarray]
     rates_measured: bool = False
     violations: tuple[Violation, ...] = ()
+    order: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def target(self) -> str:
@@ -570,8 +574,48 @@ def _distinct_targets(pairs_core: np.ndarray, pairs_col: np.ndarray, n_pre: int,
     return np.bincount(cols, minlength=n_pre).astype(np.int64)
 
 
+#: Neuron orders the partitioner fills cores in: ``index`` (as numbered) or
+#: ``rcm`` (reverse Cuthill-McKee of the whole connectivity graph, restricted
+#: to each population: neighbours in the graph get neighbouring positions).
+ORDERS = ("index", "rcm")
+
+
+def graph_order(network: Network, edges: Sequence[Edge]) -> dict[str, np.ndarray]:
+    """Each population's neurons in reverse Cuthill-McKee order of the network graph.
+
+    The graph has one node per neuron and input source and an undirected edge
+    per synapse (:func:`scipy.sparse.csgraph.reverse_cuthill_mckee`, SciPy):
+    the ordering narrows the adjacency's bandwidth, so contiguous slices of a
+    population hold neurons that share sources and targets. Returns
+    population -> neuron indices in placement order.
+    """
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    everything: list[InputPopulation | Population] = [*network.inputs, *network.populations]
+    offset, start = {}, 0
+    for source in everything:
+        offset[source.name] = start
+        start += source.size
+    rows, cols = [], []
+    for edge in edges:
+        coo = edge.synapses.tocoo()
+        rows.append(coo.row.astype(np.int64) + offset[edge.post])
+        cols.append(coo.col.astype(np.int64) + offset[edge.pre])
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    graph = sparse.csr_array((np.ones(2 * r.size, dtype=np.int8),
+                              (np.concatenate([r, c]), np.concatenate([c, r]))),
+                             shape=(start, start))
+    perm = reverse_cuthill_mckee(graph, symmetric_mode=True)
+    rank = np.empty(start, dtype=np.int64)
+    rank[perm] = np.arange(start)
+    return {s.name: np.argsort(rank[offset[s.name]:offset[s.name] + s.size], kind="stable")
+            for s in everything}
+
+
 def place_edges(resources: ChipResources, network: Network, edges: Sequence[Edge], *,
-                rates_hz: Mapping[str, Any] | None = None) -> Placement:
+                rates_hz: Mapping[str, Any] | None = None,
+                order: str = "index") -> Placement:
     """Place ``network`` (populations in order) with its ``edges`` on ``resources``.
 
     Args:
@@ -580,10 +624,16 @@ def place_edges(resources: ChipResources, network: Network, edges: Sequence[Edge
         edges: One :class:`Edge` per projection.
         rates_hz: Population -> firing rate (Hz; scalar or per neuron) for the
             traffic; missing populations and ``None`` use 1 Hz.
+        order: Neuron order within a population (:data:`ORDERS`); ``rcm`` pays
+            for networks with local structure whose numbering hides it.
 
     Returns:
-        The :class:`Placement`.
+        The :class:`Placement` (``CoreUse.first`` counts positions in that
+        order; :attr:`Placement.order` maps them back to neuron indices).
     """
+    if order not in ORDERS:
+        raise ParamError(f"order must be one of {ORDERS}, got {order!r}", path="order")
+    orders = graph_order(network, edges) if order == "rcm" else {}
     core = resources.core
     max_neurons, max_lines = _limit(core.neurons), _limit(core.input_lines)
     max_synapses = _limit(core.synapses)
@@ -608,12 +658,17 @@ def place_edges(resources: ChipResources, network: Network, edges: Sequence[Edge
         line_rows = (sparse.csr_array(sparse.hstack(masks, format="csr")) if masks else None)
         syn = (np.sum([np.diff(e.synapses.indptr) for e in into], axis=0).astype(np.int64)
                if into else np.zeros(pop.size, dtype=np.int64))
+        if pop.name in orders:
+            perm = orders[pop.name]
+            line_rows = line_rows[perm] if line_rows is not None else None
+            syn = syn[perm]
         cores, too_big = _pack(pop.size, line_rows, syn, max_neurons, max_lines,
                                max_synapses)
         for i in too_big:
             own = int(line_rows[[i]].nnz) if line_rows is not None else 0
+            neuron = int(orders[pop.name][i]) if pop.name in orders else i
             violations.append(Violation(
-                "placement", f"neuron {i} needs {own} input lines and {int(syn[i])} "
+                "placement", f"neuron {neuron} needs {own} input lines and {int(syn[i])} "
                 f"synapses; one {resources.core_name} has {max_lines} / {max_synapses}",
                 where=pop.name))
         slices.extend((pop.name, "neurons", *c) for c in cores)
@@ -621,7 +676,9 @@ def place_edges(resources: ChipResources, network: Network, edges: Sequence[Edge
     core_of: dict[str, np.ndarray] = {}
     for index, (name, _kind, first, count, _s, _l) in enumerate(slices):
         size = network.size_of(name)
-        core_of.setdefault(name, np.full(size, -1, dtype=np.int64))[first:first + count] = index
+        position = orders[name][first:first + count] if name in orders else \
+            slice(first, first + count)
+        core_of.setdefault(name, np.full(size, -1, dtype=np.int64))[position] = index
 
     def chip(core_index: np.ndarray | int) -> Any:
         return core_index // per_chip if per_chip else core_index * 0
@@ -692,15 +749,16 @@ def place_edges(resources: ChipResources, network: Network, edges: Sequence[Edge
     return Placement(resources=resources, network=network, cores=cores_out, relays=relays,
                      core_of=core_of, core_packets=core_packets, chip_packets=chip_packets,
                      external_packets=external, rates_hz=rates,
-                     rates_measured=rates_hz is not None, violations=tuple(violations))
+                     rates_measured=rates_hz is not None, violations=tuple(violations),
+                     order=orders)
 
 
 def place_spec(spec: ChipSpec, resources: ChipResources, *,
                rates_hz: Mapping[str, Any] | None = None,
-               copies: Mapping[str, int] | None = None) -> Placement:
+               copies: Mapping[str, int] | None = None, order: str = "index") -> Placement:
     """Place a mapped network: edges from the spec's chip weights (see :func:`place_edges`)."""
     edges = edges_of(spec.network, spec.weights, mode=resources.line_mode, copies=copies)
-    return place_edges(resources, spec.network, edges, rates_hz=rates_hz)
+    return place_edges(resources, spec.network, edges, rates_hz=rates_hz, order=order)
 
 
 def rates_of(run: ChipRun, input_spikes: Mapping[str, np.ndarray] | None = None
@@ -749,7 +807,8 @@ def check_cores(placement: Placement) -> list[Violation]:
     return out
 
 
-__all__ = ["ChipResources", "CoreResources", "CoreUse", "Edge", "Figure", "Placement",
-           "RelayStage", "check_cores", "connectivity", "edges_of", "lines_of",
+__all__ = ["ORDERS", "ChipResources", "CoreResources", "CoreUse", "Edge", "Figure", "Placement",
+           "RelayStage", "check_cores", "connectivity", "edges_of", "graph_order",
+           "lines_of",
            "place_edges", "place_spec", "rates_of", "relay_name", "signs_used",
            "simulate_placed"]

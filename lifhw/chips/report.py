@@ -252,7 +252,7 @@ def to_dict(report: Report) -> dict[str, Any]:
     return out
 
 
-def place(report: Report, input_spikes: Any) -> dict[str, Placement]:
+def place(report: Report, input_spikes: Any, *, order: str = "index") -> dict[str, Placement]:
     """Each chip's placement, with traffic at the rates its own run measured."""
     from lifhw.chips.placement import rates_of
     from lifhw.network import split_inputs
@@ -263,7 +263,8 @@ def place(report: Report, input_spikes: Any) -> dict[str, Placement]:
         if res.config is None or res.run is None:
             continue
         target = CHIPS.get(res.chip)
-        out[res.chip] = target.place(res.config.spec, rates_hz=rates_of(res.run, inputs))
+        out[res.chip] = target.place(res.config.spec, rates_hz=rates_of(res.run, inputs),
+                                     order=order)
     return out
 
 

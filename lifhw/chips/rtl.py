@@ -464,7 +464,8 @@ RESOURCES = ChipResources(
            "energy figures exist for lifhw's RTL core",))
 
 
-def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Placement:
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
     """One core per population, split where its input lines exceed the harness row."""
     w_w = int(spec.options.get("w_w", W_W))
     w_i = int(spec.options.get("w_i", W_I))
@@ -472,7 +473,7 @@ def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Place
     resources = dataclasses.replace(RESOURCES, core=dataclasses.replace(
         RESOURCES.core, input_lines=Figure(_max_inputs(w_w, w_i),
                                            lines.source if lines else "", published=False)))
-    return place_spec(spec, resources, rates_hz=rates_hz)
+    return place_spec(spec, resources, rates_hz=rates_hz, order=order)
 
 
 def energy(config: RTLConfig, run: ChipRun) -> EnergyEstimate:

@@ -667,7 +667,8 @@ RESOURCES = ChipResources(
            "by resources(), not placed"))
 
 
-def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Placement:
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
     """Neurons and spike sources onto ARM cores (255 per core), 16 cores per chip.
 
     Every core runs the same integer update on its slice and receives every
@@ -675,7 +676,7 @@ def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None) -> Place
     step, so placement leaves the spikes unchanged (the placed network is the
     network).
     """
-    return place_spec(spec, RESOURCES, rates_hz=rates_hz)
+    return place_spec(spec, RESOURCES, rates_hz=rates_hz, order=order)
 
 
 def energy(config: SpiNNakerConfig, run: ChipRun) -> EnergyEstimate:

@@ -1126,8 +1126,8 @@ RESOURCES = ChipResources(
            "splitting: partial sums would be re-encoded as spikes)"))
 
 
-def place(spec: ChipSpec, *,
-          rates_hz: Mapping[str, Any] | None = None) -> NetworkPlacement:
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> NetworkPlacement:
     """Neurons onto 256 x 256 cores with relay neurons for fan-out.
 
     Input lines per source and core are the axons :func:`quantize` gives it:
@@ -1154,9 +1154,9 @@ def place(spec: ChipSpec, *,
             w = spec.weights[key]
             lines = lines_of(w, "sign") if sign_mode else lines_of(w, "copies", copies)
             edges.append(Edge(proj.pre, proj.post, lines, connectivity(w), proj.delay_steps))
-    order = {(p.pre, p.post): i for i, p in enumerate(network.projections)}
-    edges.sort(key=lambda e: order[(e.pre, e.post)])
-    return place_edges(RESOURCES, network, edges, rates_hz=rates_hz)
+    rank = {(p.pre, p.post): i for i, p in enumerate(network.projections)}
+    edges.sort(key=lambda e: rank[(e.pre, e.post)])
+    return place_edges(RESOURCES, network, edges, rates_hz=rates_hz, order=order)
 
 
 def energy(config: TrueNorthConfig, run: ChipRun) -> EnergyEstimate:

@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--place", action="store_true",
                         help="also place the network on cores and chips: resource table "
                              "and inter-core / inter-chip traffic per chip")
+    parser.add_argument("--place-order", default="index", choices=("index", "rcm"),
+                        help="with --place: fill cores in neuron-index order or in "
+                             "reverse Cuthill-McKee order of the network graph")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="keyword option of the chip's map (one --chip), e.g. "
                              "refractory=true for loihi; repeatable")
@@ -99,7 +102,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
         nir_bridge.write(args.export_nir, realised, config=config)
     if args.plot:
         report.plot(result, args.plot)
-    placements = report.place(result, spikes) if args.place else {}
+    placements = report.place(result, spikes, order=args.place_order) if args.place else {}
     duration = spikes.shape[0] * network.dt
     if args.json:
         data = report.to_dict(result)
