@@ -19,6 +19,7 @@ from lifhw.chips.placement import (
     connectivity,
     lines_of,
     place_edges,
+    place_network,
     relay_name,
     simulate_placed,
 )
@@ -385,3 +386,15 @@ def test_rcm_order_recovers_locality_hidden_by_the_numbering() -> None:
     assert np.bincount(by_graph.core_of["ring"]).tolist() == [1024] * 4
     with pytest.raises(ParamError):
         loihi.place(loihi.map(shuffled), order="metis")
+
+
+@pytest.mark.parametrize("name", CHIPS.names())
+def test_place_network_without_mapping_matches_place_of_the_spec(name: str) -> None:
+    # the float weights have the mapped weights' non-zero pattern and signs here
+    network = relay_network()
+    target = CHIPS.get(name)
+    direct = place_network(name, network)
+    mapped = target.place(target.map(network))
+    assert [(c.population, c.kind, c.count, c.lines, c.synapses) for c in direct.cores] == \
+        [(c.population, c.kind, c.count, c.lines, c.synapses) for c in mapped.cores]
+    assert direct.core_spikes_per_s == mapped.core_spikes_per_s

@@ -761,6 +761,28 @@ def place_spec(spec: ChipSpec, resources: ChipResources, *,
     return place_edges(resources, spec.network, edges, rates_hz=rates_hz, order=order)
 
 
+def place_network(target: str, network: Network, *,
+                  rates_hz: Mapping[str, Any] | None = None, order: str = "index",
+                  options: Mapping[str, Any] | None = None) -> Placement:
+    """Place a float network on ``target`` without mapping it first.
+
+    Placement needs only each projection's non-zero pattern and signs, which
+    the float weights already have (a mapper scales each post population by a
+    positive unit), so the target's ``place`` runs on a spec that carries the
+    float weights and ``options`` (the mapper options placement reads, e.g.
+    TrueNorth's ``axon_copies``, Loihi's ``num_weight_bits``). This places
+    networks too large for a mapper's dense synapse matrices. Weights that
+    quantisation would round to zero still count here.
+    """
+    from lifhw.chips.base import CHIPS, projection_key
+
+    spec = ChipSpec(chip=target, network=network, dt=network.dt, populations={},
+                    weights={projection_key(p.pre, p.post): p.weights
+                             for p in network.projections},
+                    options=dict(options or {}))
+    return CHIPS.get(target).place(spec, rates_hz=rates_hz, order=order)
+
+
 def rates_of(run: ChipRun, input_spikes: Mapping[str, np.ndarray] | None = None
              ) -> dict[str, np.ndarray]:
     """Per-neuron rates (Hz) of a run's populations, plus inputs from their rasters."""
@@ -810,5 +832,5 @@ def check_cores(placement: Placement) -> list[Violation]:
 __all__ = ["ORDERS", "ChipResources", "CoreResources", "CoreUse", "Edge", "Figure", "Placement",
            "RelayStage", "check_cores", "connectivity", "edges_of", "graph_order",
            "lines_of",
-           "place_edges", "place_spec", "rates_of", "relay_name", "signs_used",
+           "place_edges", "place_network", "place_spec", "rates_of", "relay_name", "signs_used",
            "simulate_placed"]
