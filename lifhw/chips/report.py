@@ -285,7 +285,7 @@ def placement_rows(placement: Placement) -> list[list[str]]:
 def placement_summary(placement: Placement, duration_s: float) -> list[str]:
     """Lines under the table: totals, traffic, relays, placement energy with sources."""
     res = placement.resources
-    limits = ", ".join(f"{name} {fig.value:g}" + ("" if fig.published else " (derived)")
+    limits = ", ".join(f"{name} {fig.value:g}" + ("" if fig.published else " (not published)")
                        for name, fig in res.figures().items())
     lines = [f"{placement.cores_used} {res.core_name}s on {placement.chips_used} chip(s); "
              f"declared: {limits}",
