@@ -278,7 +278,10 @@ def test_simulator_commands_are_data() -> None:
     binary = get_simulator("verilator-binary")
     command = binary.build_command(cfg, Path("/tmp/x/out"), [Path("a.v")])  # type: ignore[attr-defined]
     assert "--binary" in command and "-DLIFHW_FINISH_ON_DONE" in command
-    assert command[-1] == "a.v"
+    # Absolute: Verilator runs in the build directory, so a relative source or -Mdir
+    # would only resolve from the directory the command was started in.
+    assert command[-1] == str(Path("a.v").resolve())
+    assert command[command.index("-Mdir") + 1] == str(Path("/tmp/x/out").resolve())
     assert cfg.design_dir.name.startswith("d-")
     with pytest.raises(ParamError, match="did you mean 'icarus'"):
         get_simulator("icarsu")

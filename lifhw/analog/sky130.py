@@ -139,8 +139,16 @@ def _capacitor(name: str, node: str, capacitance: float, circuit: CircuitSection
 
 
 def _model_include(circuit: CircuitSection, model_file: str | None) -> str:
-    text = model_file if model_file is not None else models.model_file_name(
-        circuit.corner, model_devices(circuit))
+    return include_line(model_file if model_file is not None else models.model_file_name(
+        circuit.corner, model_devices(circuit)))
+
+
+def include_line(text: str) -> str:
+    """The ``.include`` line of a model file name (checked: plain path characters).
+
+    Raises:
+        ParamError: The name has characters not allowed in a netlist.
+    """
     if not _SAFE_PATH.match(text):
         raise ParamError(f"model file path {text!r} has characters that are not allowed "
                          "in a netlist (use letters, digits, _ . / + -)", path="model_file")

@@ -120,6 +120,10 @@ class ChipResources:
         energy_per_core_packet_j: Energy of one inter-core packet (J).
         energy_per_chip_packet_j: Energy of one inter-chip packet (J).
         notes: What is not modelled, said once.
+        energy_relation: How :meth:`Placement.energy` relates to the target's
+            own ``energy(config, run)``: ``adds`` (the per-event figures leave
+            out static power and routing) or ``alternative`` (they already
+            include them: summing the two would count them twice).
     """
 
     target: str
@@ -134,10 +138,13 @@ class ChipResources:
     energy_per_core_packet_j: Figure | None = None
     energy_per_chip_packet_j: Figure | None = None
     notes: tuple[str, ...] = ()
+    energy_relation: str = "adds"
 
     def __post_init__(self) -> None:
         if self.line_mode not in LINE_MODES:
             raise ValueError(f"line_mode must be one of {LINE_MODES}")
+        if self.energy_relation not in ("adds", "alternative"):
+            raise ValueError("energy_relation must be 'adds' or 'alternative'")
 
     def figures(self) -> dict[str, Figure]:
         """Every declared figure by name (for tables and the JSON output)."""
@@ -153,7 +160,7 @@ class ChipResources:
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "core": self.core_name,
                 "figures": {k: v.as_dict() for k, v in self.figures().items()},
-                "notes": list(self.notes)}
+                "energy_relation": self.energy_relation, "notes": list(self.notes)}
 
 
 def _limit(figure: Figure | None) -> int | None:
@@ -446,6 +453,12 @@ class Placement:
         note = ("no published figure for: " + ", ".join(missing)) if missing else ""
         if not terms:
             note = "not available: " + note
+        elif res.energy_relation == "alternative":
+            note = ("an alternative to the target's per-event energy, which already "
+                    "includes static power and routing (do not add the two)"
+                    + (f"; {note}" if note else ""))
+        else:
+            note = "adds to the target's per-event energy" + (f"; {note}" if note else "")
         return EnergyEstimate(chip=self.target, terms=tuple(terms), note=note)
 
     def placed_network(self) -> Network:

@@ -304,7 +304,7 @@ def run_block(layer: RTLLayer, chunk: np.ndarray, engine: str, build_root: Path 
     elif engine in ENGINES:
         from lifhw.digital.population import simulate_rtl
 
-        with quiet():
+        with quiet(build_root):
             run = simulate_rtl(core, weights, spikes, bias=bias, sim=engine, record=record,
                                build_root=build_root)
         result, v = run.spikes, run.v
@@ -357,14 +357,17 @@ def simulate(config: RTLConfig, input_spikes: Any, *, record_states: bool = Fals
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
+def quiet(build_root: Path | None = None) -> Iterator[None]:
     """Send the simulator's console output (build log, cocotb banner) to a log file.
 
     The simulator is a child process writing to the inherited file descriptors,
     so redirecting ``sys.stdout`` is not enough; the log is kept in
-    ``build/snn_rtl.log`` (overwritten per run) and its tail is printed on failure.
+    ``snn_rtl.log`` in the build root (``$LIFHW_BUILD_DIR/rtl`` unless given;
+    overwritten per run) and its tail is printed on failure.
     """
-    log_path = Path("build") / "snn_rtl.log"
+    from lifhw.digital.sim import default_build_root
+
+    log_path = (build_root if build_root is not None else default_build_root()) / "snn_rtl.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -24,6 +24,7 @@ import numpy as np
 
 from lifhw.digital import harness
 from lifhw.digital.params import CoreSection
+from lifhw.errors import ParamError
 from lifhw.golden import fixedpoint as fp
 from lifhw.params import ParamFile
 
@@ -36,9 +37,17 @@ class RegressionError(AssertionError):
 
 
 def seed_from_env(default: int | None = None) -> int:
-    """``$LIFHW_SEED`` or a fresh random seed (printed with every failure)."""
+    """``$LIFHW_SEED`` or a fresh random seed (printed with every failure).
+
+    Raises:
+        ParamError: ``$LIFHW_SEED`` is not an integer in [0, 2**32).
+    """
     if "LIFHW_SEED" in os.environ:
-        return int(os.environ["LIFHW_SEED"])
+        text = os.environ["LIFHW_SEED"].strip()
+        if not text.isdigit() or int(text) >= 2**32:
+            raise ParamError(f"expected an integer in [0, 2**32), got {text!r}",
+                             path="LIFHW_SEED")
+        return int(text)
     if default is not None:
         return default
     return int.from_bytes(os.urandom(4), "little")

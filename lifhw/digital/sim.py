@@ -243,9 +243,9 @@ class VerilatorBinary(Simulator):
                 "--x-initial", "unique"]
 
     def build_command(self, cfg: RtlRunConfig, out: Path, paths: list[Path]) -> list[str]:
-        """The Verilator command line (data)."""
+        """The Verilator command line (data). Paths are absolute: it runs in ``out``."""
         return [tools.which("verilator"), *self.build_args(cfg), "--top-module", cfg.toplevel,
-                "-Mdir", str(out), "-o", "sim", *(str(p) for p in paths)]
+                "-Mdir", str(out.resolve()), "-o", "sim", *(str(p.resolve()) for p in paths)]
 
     def build(self, cfg: RtlRunConfig) -> Path:
         if cfg.waves:
@@ -272,7 +272,7 @@ class VerilatorBinary(Simulator):
         # Wall-time guard: generous against the simulated-time bound (>= 10^5 cycles/s).
         timeout_s = 60.0 + cfg.timeout_ns / 10 / 1e5
         try:
-            proc = subprocess.run([str(out / "sim"), *cfg.plusargs], cwd=test_dir,
+            proc = subprocess.run([str((out / "sim").resolve()), *cfg.plusargs], cwd=test_dir,
                                   capture_output=True, text=True, timeout=timeout_s,
                                   check=False)
         except subprocess.TimeoutExpired:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,8 @@ ALL_TARGETS = (*TARGETS, "rtl_twin")
 CHIP_TARGETS = tuple(CHIPS.names(kind="chip"))
 #: Default number of test samples run on the RTL core.
 RTL_SAMPLES = 32
+#: Start of the ``note`` of a target that raised instead of running.
+FAILED = "failed:"
 
 
 @dataclass
@@ -72,6 +75,11 @@ class DeployResult:
     seconds: float = 0.0
     note: str = ""
     n_samples: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """The target raised instead of running (the reason is in ``note``)."""
+        return self.note.startswith(FAILED)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -182,7 +190,7 @@ def chip_options(name: str, network: Network, x: np.ndarray) -> dict[str, Any]:
 
 
 def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray, reference: np.ndarray,
-            *, engine: str = "verilator") -> DeployResult:
+            *, engine: str = "verilator", build_root: Path | None = None) -> DeployResult:
     """lifhw's Verilog population core, layer by layer, many samples per simulator run.
 
     Mapping and design rules are the ``rtl`` target's (:mod:`lifhw.chips.rtl`);
@@ -199,7 +207,7 @@ def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray, reference: np.n
         return DeployResult("rtl", note=f"RTL target not available ({err.name})")
     config = core.quantize(core.map(network))
     warnings = [str(v) for v in core.check(config)]
-    spikes = rtl.run_config(config, x, engine=engine)
+    spikes = rtl.run_config(config, x, engine=engine, build_root=build_root)
     pred = model.predict(spikes["output"])
     n = x.shape[1]
     events = 0.0
@@ -227,8 +235,8 @@ def nir_roundtrip(network: Network) -> Network:
 
 def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
            targets: Sequence[str] = TARGETS, log: bool = False,
-           rtl_samples: int | None = RTL_SAMPLES, via_nir: bool = True
-           ) -> list[DeployResult]:
+           rtl_samples: int | None = RTL_SAMPLES, via_nir: bool = True,
+           build_root: Path | None = None) -> list[DeployResult]:
     """Run ``network`` on the targets.
 
     Args:
@@ -243,6 +251,8 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
         via_nir: Deploy the network after a NIR export/import round trip
             (:func:`nir_roundtrip`); the float row then notes whether the
             round trip changed any spike.
+        build_root: Simulator builds and their log for the ``rtl`` target
+            (default ``$LIFHW_BUILD_DIR/rtl``).
 
     Returns:
         One result per target, in the order asked.
@@ -270,7 +280,7 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
         elif target == "rtl":
             m = x.shape[1] if rtl_samples is None else min(rtl_samples, x.shape[1])
             result = _guard(target, lambda m=m: run_rtl(network, x[:, :m], labels[:m],
-                                                        reference[:m]))
+                                                        reference[:m], build_root=build_root))
         elif target == "rtl_twin":
             result = _guard(target, lambda: run_rtl(network, x, labels, reference,
                                                     engine="twin"))
@@ -289,5 +299,5 @@ def _guard(target: str, call: Any) -> DeployResult:
     try:
         result: DeployResult = call()
     except Exception as err:
-        return DeployResult(target, note=f"failed: {type(err).__name__}: {err}"[:200])
+        return DeployResult(target, note=f"{FAILED} {type(err).__name__}: {err}"[:200])
     return result

@@ -51,7 +51,8 @@ def run_on_rtl(network: Network, x: np.ndarray, *, engine: str = "verilator",
         x: Inputs (T, N, n_inputs), the input populations side by side.
         engine: ``verilator``, ``icarus`` or ``twin`` (the bit-exact NumPy model).
         max_batch: Most samples per core run.
-        build_root: Where simulator builds are cached (default ``build/rtl``).
+        build_root: Where simulator builds (and ``snn_rtl.log``) go (default
+            ``$LIFHW_BUILD_DIR/rtl``, else ``build/rtl``).
 
     Returns:
         (population name -> spikes (T, N, size) bool, the mapped layers).
