@@ -56,7 +56,8 @@ def test_integrators_are_recognised_and_capped() -> None:
     assert changed and capped.tau_m == 2.0
     assert capped.r_m / capped.tau_m == pytest.approx(neuron.r_m / neuron.tau_m, rel=1e-12)
     # the longest leaks, from each target's register (hand-evaluated)
-    assert spinnaker.longest_tau_m(DT) == pytest.approx(16383.5 * DT, rel=1e-6)  # -1/ln(32766/32768)
+    # SpiNNaker: -dt / ln(32766 / 32768), the chip's exp of one LSB
+    assert spinnaker.longest_tau_m(DT) == pytest.approx(16383.5 * DT, rel=1e-6)
     assert brainscales.longest_tau_m() == pytest.approx(1.022, rel=1e-12)
     assert rtl_target.core_neuron(neuron, DT)[0].tau_m == pytest.approx(4095.5 * DT, rel=1e-6)
 

@@ -24,6 +24,10 @@ example)::
     def dequantize(config) -> Network
         # the float network the chip effectively realises (same names/shapes)
     def resources(config) -> Resources          # cores/neurons/synapses used vs available
+    RESOURCES: ChipResources                    # per-core / per-chip figures, cited
+    def place(spec: ChipSpec, *, rates_hz=None, order="index") -> Placement
+        # neurons onto cores and chips (lifhw.chips.placement), traffic per second;
+        # order="rcm" fills cores in reverse Cuthill-McKee order of the graph
     def energy(config, run: ChipRun) -> EnergyEstimate
         # published per-event figures, each with its citation, or an estimate
         # that says it is not available (EnergyEstimate.available is False)
@@ -70,7 +74,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -85,6 +89,9 @@ from lifhw.network import (  # noqa: F401  (re-exported for chip modules)
     split_inputs,
 )
 from lifhw.registry import Registry
+
+if TYPE_CHECKING:
+    from lifhw.chips.placement import ChipResources, Placement
 
 #: A chip run is a network run whose backend is the chip name.
 ChipRun = NetworkRun
@@ -299,6 +306,7 @@ class HardwareTarget(Protocol):
 
     NAME: str
     RULES: tuple[Rule, ...]
+    RESOURCES: ChipResources
 
     def map(self, network: Network) -> ChipSpec: ...
 
@@ -314,6 +322,9 @@ class HardwareTarget(Protocol):
     def resources(self, config: Any) -> Resources: ...
 
     def energy(self, config: Any, run: ChipRun) -> EnergyEstimate: ...
+
+    def place(self, spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+              order: str = "index") -> Placement: ...
 
 
 def projection_key(pre: str, post: str) -> str:

@@ -78,6 +78,14 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
+from lifhw.chips.placement import (
+    ChipResources,
+    CoreResources,
+    Figure,
+    Placement,
+    check_cores,
+    place_spec,
+)
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.kernels import _v_after
@@ -89,6 +97,10 @@ NAME = "brainscales"
 ACCELERATION = 1000.0
 N_NEURONS = 512
 N_ROWS = 256
+#: Two hemispheres per chip, each 256 neuron circuits under its own synapse
+#: array of 256 rows x 256 columns (Pehle et al. 2022, Front. Neurosci. 16:795876).
+HEMISPHERES = 2
+NEURONS_PER_HEMISPHERE = N_NEURONS // HEMISPHERES
 WEIGHT_MAX = 63
 CAPMEM_MAX = 1022
 #: CapMem voltage full scale (V) and the usable membrane window (V).
@@ -368,16 +380,13 @@ def calibrate(config: BrainScaleSConfig) -> BrainScaleSConfig:
 
 
 def chip_capacity(config: BrainScaleSConfig) -> list[Violation]:
-    """One chip: 512 neurons, 256 synapse rows (two per signed source)."""
-    res = resources(config)
-    out = []
-    if res.neurons_used > N_NEURONS:
-        out.append(Violation("chip_capacity", f"{res.neurons_used} neurons > {N_NEURONS}"))
-    rows = res.extra["rows"][0]
-    if rows > N_ROWS:
-        out.append(Violation("chip_capacity", f"{rows} synapse rows (exc/inh per source) "
-                             f"> {N_ROWS}"))
-    return out
+    """The network placed on hemispheres (256 neurons, 256 rows each, two per chip).
+
+    An error when a neuron needs more than 256 synapse rows (one per source and
+    sign) on its own; a warning when the placement needs more than one chip
+    (the simulation then assumes spikes between chips arrive like on-chip ones).
+    """
+    return [replace(v, rule="chip_capacity") for v in check_cores(place(config.spec))]
 
 
 def weight_range(config: BrainScaleSConfig) -> list[Violation]:
@@ -678,6 +687,34 @@ def resources(config: BrainScaleSConfig) -> Resources:
 #: magnitude for accelerated analog synapses (100 pJ; cf. the wafer-scale
 #: BrainScaleS estimates, Schemmel et al., ISCAS 2010). Not a measured BSS-2 figure.
 ENERGY_PER_SYNAPTIC_EVENT_J = 100e-12
+
+
+#: Per-core (hemisphere) and per-chip resources (Pehle et al. 2022, Front.
+#: Neurosci. 16:795876: 512 neurons and 131 072 synapses in two hemispheres).
+RESOURCES = ChipResources(
+    target=NAME, core_name="hemisphere",
+    core=CoreResources(
+        neurons=Figure(NEURONS_PER_HEMISPHERE, "Pehle et al. 2022: 256 neuron circuits "
+                       "per hemisphere (512 per chip)"),
+        input_lines=Figure(N_ROWS, "Pehle et al. 2022: 256 synapse rows per hemisphere; a "
+                           "row is excitatory or inhibitory"),
+        synapses=Figure(N_ROWS * NEURONS_PER_HEMISPHERE, "Pehle et al. 2022: 256 x 256 "
+                        "synapses per hemisphere (131 072 per chip)")),
+    cores_per_chip=Figure(HEMISPHERES, "Pehle et al. 2022: two hemispheres per chip"),
+    line_mode="sign",
+    notes=("no published per-hemisphere static power or inter-chip spike energy",
+           "inter-chip routing (FPGA links of multi-chip systems) is counted, not timed"))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
+    """Neurons onto hemispheres: 256 neurons and 256 synapse rows each, two per chip.
+
+    A source takes one row per sign it uses toward a hemisphere. The emulation
+    is the same network whatever the hemisphere (the placed network is the
+    network); inter-chip spikes are counted as traffic.
+    """
+    return place_spec(spec, RESOURCES, rates_hz=rates_hz, order=order)
 
 
 def energy(config: BrainScaleSConfig, run: ChipRun) -> EnergyEstimate:

@@ -61,6 +61,7 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
+from lifhw.chips.placement import ChipResources, CoreResources, Figure, Placement, place_spec
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.network import Network, Population, Projection
@@ -465,6 +466,40 @@ def resources(config: RTLConfig) -> Resources:
         synapses_used=int(sum(np.count_nonzero(layer.weights) for layer in layers)),
         synapses_available=int(sum(n * n_in for n, n_in in slots)),
         extra={"row_bits": (max(rows, default=0), MAX_ROW_BITS)})
+
+
+def _max_inputs(w_w: int, w_i: int) -> int:
+    """Widest power-of-two input count whose weight row fits :data:`MAX_ROW_BITS`."""
+    n = 2
+    while 2 * n * w_w + w_i <= MAX_ROW_BITS:
+        n *= 2
+    return n
+
+
+#: The generated core is sized to its population (no fixed neuron count); its
+#: inputs are bounded by the row the population harness loads.
+RESOURCES = ChipResources(
+    target=NAME, core_name="population core",
+    core=CoreResources(
+        neurons=None,
+        input_lines=Figure(_max_inputs(W_W, W_I), "lifhw population harness: a weight "
+                           "row of n_inputs x w_w + w_i <= 8192 bits (this project)",
+                           published=False)),
+    cores_per_chip=None,
+    notes=("one generated core per population (sized to it); no chip, routing or "
+           "energy figures exist for lifhw's RTL core",))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
+    """One core per population, split where its input lines exceed the harness row."""
+    w_w = int(spec.options.get("w_w", W_W))
+    w_i = int(spec.options.get("w_i", W_I))
+    lines = RESOURCES.core.input_lines
+    resources = dataclasses.replace(RESOURCES, core=dataclasses.replace(
+        RESOURCES.core, input_lines=Figure(_max_inputs(w_w, w_i),
+                                           lines.source if lines else "", published=False)))
+    return place_spec(spec, resources, rates_hz=rates_hz, order=order)
 
 
 def energy(config: RTLConfig, run: ChipRun) -> EnergyEstimate:

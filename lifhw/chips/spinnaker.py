@@ -82,6 +82,7 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
+from lifhw.chips.placement import ChipResources, CoreResources, Figure, Placement, place_spec
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.network import Network, Population, Projection, gather_sum
@@ -90,10 +91,15 @@ NAME = "spinnaker"
 
 #: sPyNNaker's machine time steps (s).
 TIMESTEPS_S = (1e-3, 1e-4)
-#: Neurons per application core (sPyNNaker's default for IF_curr_exp).
-NEURONS_PER_CORE = 256
+#: Neurons per application core: sPyNNaker's default for IF_curr_exp
+#: (``IFCurrExpBase._model_based_max_atoms_per_core = 255``, sPyNNaker
+#: ``spynnaker/pyNN/models/neuron/builds/if_curr_exp_base.py``).
+NEURONS_PER_CORE = 255
+#: Application cores per chip: 18 ARM968 cores, one monitor, one spare
+#: (Furber et al. 2014, Proc. IEEE 102(5):652).
+CORES_PER_CHIP = 16
 #: Application cores on one SpiNN-5 board: 48 chips x 16 (of 18) cores.
-CORES_PER_BOARD = 48 * 16
+CORES_PER_BOARD = 48 * CORES_PER_CHIP
 #: SDRAM per board (48 chips x 128 MiB).
 SDRAM_PER_BOARD = 48 * 128 * 2**20
 #: Bytes of one static synaptic word (16-bit weight, delay, type, index).
@@ -888,6 +894,55 @@ def resources(config: SpiNNakerConfig) -> Resources:
 ENERGY_PER_SYNAPTIC_EVENT_J = 5.9e-6
 #: The configuration of that measurement.
 MEASURED_DT_S = 1e-4
+
+
+#: spinn_machine (SpiNNakerManchester/SpiNNMachine,
+#: ``spinn_machine/version/version_spin1.py``): active overhead per core
+#: measured on a 48-chip board (31.88 W idle, 59.38 W with 806 cores active).
+POWER_PER_ACTIVE_CORE_W = 0.034
+#: Same file: 25 pJ per router bit x 40-bit spike packet (Painkras et al. 2013,
+#: IEEE JSSC 48(8):1943).
+ENERGY_PER_PACKET_J = 1e-9
+
+#: Per-core and per-chip resources, with sources.
+RESOURCES = ChipResources(
+    target=NAME, core_name="ARM core",
+    core=CoreResources(
+        neurons=Figure(NEURONS_PER_CORE, "sPyNNaker if_curr_exp_base.py: "
+                       "_model_based_max_atoms_per_core = 255 (IF_curr_exp)"),
+        synapses=Figure(SDRAM_PER_BOARD // 48 // CORES_PER_CHIP // BYTES_PER_SYNAPSE,
+                        "128 MiB SDRAM per chip shared by 16 application cores, 4 bytes "
+                        "per static synaptic word (derived; sPyNNaker synapse_row.h)",
+                        published=False)),
+    cores_per_chip=Figure(CORES_PER_CHIP, "Furber et al. 2014, Proc. IEEE 102(5):652: 18 "
+                          "cores per chip, 16 for applications"),
+    inputs_on_cores=True,
+    energy_relation="alternative",
+    static_power_per_core_w=Figure(POWER_PER_ACTIVE_CORE_W, "spinn_machine "
+                                   "version_spin1.py: 0.034 W active overhead per core "
+                                   "(measured, 48-chip board)"),
+    energy_per_core_packet_j=Figure(ENERGY_PER_PACKET_J, "spinn_machine version_spin1.py: "
+                                    "1 nJ per spike packet (25 pJ/bit x 40 bits, Painkras "
+                                    "et al. 2013)"),
+    energy_per_chip_packet_j=Figure(ENERGY_PER_PACKET_J, "one more router traversal of "
+                                    "1 nJ per inter-chip packet (one hop assumed)",
+                                    published=False),
+    notes=("idle chip power (0.35 W per chip, spinn_machine) is in the system-level "
+           "5.9 uJ per synaptic event, not added again",
+           "spike sources run on cores of their own; delay-extension cores are counted "
+           "by resources(), not placed"))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
+    """Neurons and spike sources onto ARM cores (255 per core), 16 cores per chip.
+
+    Every core runs the same integer update on its slice and receives every
+    spike of its presynaptic sources through the router within the same time
+    step, so placement leaves the spikes unchanged (the placed network is the
+    network).
+    """
+    return place_spec(spec, RESOURCES, rates_hz=rates_hz, order=order)
 
 
 def energy(config: SpiNNakerConfig, run: ChipRun) -> EnergyEstimate:

@@ -96,6 +96,17 @@ from lifhw.chips.base import (
     run_rules,
     split_inputs,
 )
+from lifhw.chips.placement import (
+    ChipResources,
+    CoreResources,
+    Edge,
+    Figure,
+    connectivity,
+    lines_of,
+    place_edges,
+    signs_used,
+)
+from lifhw.chips.placement import Placement as NetworkPlacement
 from lifhw.errors import ParamError
 from lifhw.network import Network, Population, Projection, gather_sum
 
@@ -1133,6 +1144,63 @@ ENERGY_PER_SYNAPTIC_EVENT_J = 26e-12
 #: kept for reference (not added to the estimate, see above).
 CHIP_POWER_W = 70e-3
 POWER_PER_CORE_W = CHIP_POWER_W / CORES_PER_CHIP
+
+
+#: Per-core and per-chip resources (Merolla et al. 2014, Science 345:668; Akopyan
+#: et al. 2015, IEEE TCAD 34:1537).
+RESOURCES = ChipResources(
+    target=NAME, core_name="core",
+    core=CoreResources(
+        neurons=Figure(NEURONS_PER_CORE, "Merolla et al. 2014: 256 neurons per core"),
+        input_lines=Figure(AXONS_PER_CORE, "Merolla et al. 2014: 256 axons per core "
+                           "(256 x 256 crossbar)"),
+        synapses=Figure(AXONS_PER_CORE * NEURONS_PER_CORE,
+                        "Merolla et al. 2014: 256 x 256 binary crossbar per core")),
+    cores_per_chip=Figure(CORES_PER_CHIP, "Merolla et al. 2014: 4096 cores per chip"),
+    line_mode="copies", relay_fan_out=True, relay_delay_steps=1,
+    static_power_per_core_w=Figure(POWER_PER_CORE_W, "Merolla et al. 2014: ~70 mW chip "
+                                   "power in real time, prorated over 4096 cores",
+                                   published=False),
+    energy_relation="alternative",
+    notes=("a neuron drives one axon: fan-out beyond one axon goes through relay "
+           "(splitter) neurons, one tick each (Merolla et al. 2014; Akopyan et al. 2015)",
+           "spike routing energy is inside the 26 pJ per synaptic event; no separate "
+           "per-packet or inter-chip figure is published",
+           "a neuron with more than 256 input axons cannot be placed (no dendritic "
+           "splitting: partial sums would be re-encoded as spikes)"))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> NetworkPlacement:
+    """Neurons onto 256 x 256 cores with relay neurons for fan-out.
+
+    Input lines per source and core are the axons :func:`quantize` gives it:
+    with ``axon_types="projection"`` (at most 4 (projection, sign) groups into
+    the population) one axon per sign the projection uses, otherwise
+    ``axon_copies``. A core holds at most 256 neurons whose distinct input
+    axons number at most 256. Every neuron of a population with a neuron that
+    must reach more than one axon sends its spike to relay neurons (one per
+    axon it must reach), so all its projections arrive one tick later
+    (:meth:`~lifhw.chips.placement.Placement.placed_network` inserts the relays,
+    which the simulator runs as TrueNorth neurons).
+    """
+    network = spec.network
+    copies = int(spec.options.get("axon_copies", 2))
+    by_sign = (spec.options.get("weight_mode") != "ternary"
+               and spec.options.get("axon_types", "projection") == "projection")
+    edges = []
+    for pop in network.populations:
+        projections = list(network.incoming(pop.name))
+        keys = [projection_key(p.pre, p.post) for p in projections]
+        groups = [(k, s) for k in keys for s in signs_used(spec.weights[k])]
+        sign_mode = by_sign and len(groups) <= N_AXON_TYPES
+        for proj, key in zip(projections, keys, strict=True):
+            w = spec.weights[key]
+            lines = lines_of(w, "sign") if sign_mode else lines_of(w, "copies", copies)
+            edges.append(Edge(proj.pre, proj.post, lines, connectivity(w), proj.delay_steps))
+    rank = {(p.pre, p.post): i for i, p in enumerate(network.projections)}
+    edges.sort(key=lambda e: rank[(e.pre, e.post)])
+    return place_edges(RESOURCES, network, edges, rates_hz=rates_hz, order=order)
 
 
 def energy(config: TrueNorthConfig, run: ChipRun) -> EnergyEstimate:
