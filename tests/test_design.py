@@ -256,3 +256,65 @@ def test_a_spec_the_topology_cannot_meet_is_refused_with_numbers(tmp_path, capsy
     err = capsys.readouterr().err
     assert "tau" in err and "0.296 pA" in err and "1 pA floor" in err
     assert not (tmp_path / "out" / "too_slow.toml").exists()
+
+
+LP_SPEC = {"topology": "sky130_lp", "tau_m": "10 ms", "membrane_capacitance": "0.2 pF",
+           "v_rest": "0.3 V", "v_threshold": "0.35 V", "v_reset": "0.3 V",
+           "refractory": "2 ms", "max_rate": "300 Hz", "supply": "0.8 V"}
+
+
+def _lp_spec(**changes):
+    return load_mapping({"name": "lp", "design": {**LP_SPEC, **changes}}).design
+
+
+def test_sky130_lp_record_has_a_design_hook():
+    from lifhw.analog import sky130_lp_design
+
+    assert d.design_hook("sky130_lp") is sky130_lp_design.DESIGN
+    ratios = [c["comparator_ratio"] for c in sky130_lp_design.DESIGN.candidates(_lp_spec())]
+    assert ratios == [4.0, 8.0, 16.0]
+
+
+def test_sky130_lp_knobs_reach_the_netlist_and_back():
+    from lifhw.analog import sky130_lp_design
+    from lifhw.stimulus import Stimulus
+
+    hook = sky130_lp_design.DESIGN
+    spec = _lp_spec()
+    knobs = d.Knobs(leak_scale=1.1, offset_current=-3e-14, parasitic_capacitance=5e-15,
+                    threshold_offset=-2e-3, refractory_scale=0.5, reset_offset=1e-3)
+    circuit = hook.circuit(spec, hook.candidates(spec)[1], knobs, "tt", 0)
+    assert hook.knobs(circuit) == knobs
+    assert circuit.sky130_lp.comparator_ratio == 8.0
+    lines = nl.generate("x", circuit, Stimulus(kind="constant", amplitude=3e-12,
+                                               t_stop=1e-2, dt=1e-5)).splitlines()
+    rr = circuit.sky130_lp.reference_ratio
+    bias = d.spec_neuron(spec).bias_current
+    # I_b = 2 U_T (C / tau) / 0.7 = 1.48 pA at 27 degC
+    assert bias == pytest.approx(1.476e-12, rel=2e-3)
+    assert f"IBL vdd_leak nbl DC {nl.spice_number(bias * 1.1 / rr)}" in lines
+    assert f"IOS vm 0 DC {nl.spice_number(-3e-14)}" in lines
+    assert f"VTH vth 0 DC {nl.spice_number(0.348)}" in lines
+    assert f"VRST vrst 0 DC {nl.spice_number(0.301)}" in lines
+    trims = hook.trims(circuit)
+    assert trims["comparator_bias_current_a"] == pytest.approx(8 * bias)
+    # C_ref V_det / t_ref x scale = 10 fF x 0.2 V / 2 ms x 0.5
+    assert trims["refractory_charge_current_a"] == pytest.approx(0.5e-12)
+
+
+def test_sky130_lp_limits_refuse_with_numbers():
+    from lifhw.analog import sky130_lp_design
+
+    hook = sky130_lp_design.DESIGN
+    assert hook.limits(_lp_spec()) == []
+    # 0.2 pF / 50 ms needs 0.296 pA of leak bias
+    refused = hook.limits(_lp_spec(tau_m="50 ms", max_rate="50 Hz"))
+    assert len(refused) == 1 and "0.296 pA" in refused[0]
+    # 0.45 ms detection latency at tau = 10 ms plus the 20 us shortest pulse
+    refused = hook.limits(_lp_spec(refractory="0.3 ms"))
+    assert len(refused) == 1 and "470 us" in refused[0]
+    # ~0.14 ms at tau = 1 ms (0.45 ms x 0.1^0.5 = 0.142 ms)
+    assert hook.limits(_lp_spec(tau_m="1 ms", membrane_capacitance="0.2 pF",
+                                refractory="0.2 ms", max_rate="1 kHz")) == []
+    refused = hook.limits(_lp_spec(tau_m="1 ms", refractory="0.1 ms", max_rate="1 kHz"))
+    assert len(refused) == 1 and "162 us" in refused[0]

@@ -1240,9 +1240,14 @@ def circuit_toml(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
     out += [f"name = {_toml_value(name, None)}"]
     if description:
         out.append(f"description = {_toml_value(description, None)}")
+    from lifhw.analog.topology import get_topology
+
     lines, sub = _toml_table(circuit)
     out += ["", "[circuit]", *lines]
+    own = get_topology(circuit.topology).options
     for key, table in sub:
+        if key != own:  # other topologies' option tables: ignored, not written
+            continue
         inner, _ = _toml_table(table)
         out += ["", f"[circuit.{key}]", *inner]
     out += ["", "[stimulus]",

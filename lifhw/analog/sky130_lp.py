@@ -87,6 +87,7 @@ from lifhw.stimulus import Stimulus
 if TYPE_CHECKING:
     from lifhw.analog.backends import RunConfig, SimOutput, SupportFile
     from lifhw.analog.characterise import Characterisation
+    from lifhw.analog.design import DesignHook
     from lifhw.golden.ota import OTANeuron
 
 #: Supply blocks, each behind a zero-volt ammeter source ``VA<BLOCK>`` from ``vdd``.
@@ -455,6 +456,13 @@ def fit_threshold_and_delay(neuron: OTANeuron, currents: Sequence[float],
     return float(result.x[0]), float(result.x[1])
 
 
+def design_hook() -> DesignHook:
+    """The ``lifhw design`` hook (:mod:`lifhw.analog.sky130_lp_design`), imported on use."""
+    from lifhw.analog.sky130_lp_design import DESIGN
+
+    return DESIGN
+
+
 TOPOLOGY = AnalogTopology(
     name="sky130_lp",
     summary="low-power transistor-level LIF in sky130 (pA comparator, latch, ~0.8 V)",
@@ -466,4 +474,5 @@ TOPOLOGY = AnalogTopology(
     characterise=characterise,
     golden="calibrated",
     devices=devices,
+    design=design_hook,
 )

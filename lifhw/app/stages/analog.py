@@ -28,7 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "stimulus": {"kind": "step", "amplitude": "20 pA", "t_stop": "100 ms"},
 }
 
-#: The low-power transistor-level neuron of circuits/ota_lif_sky130_lp.toml (tau ~ 10 ms,
+#: The low-power transistor-level neuron, hand-biased (I_b 1.25 pA, no design trims;
+#: circuits/ota_lif_sky130_lp.toml is its designed version) (tau ~ 10 ms,
 #: t_ref = 2 ms, 0.8 V), driven at ~100 Hz.
 LP_DEFAULTS: dict[str, Any] = {
     "name": "ota_lif_demo_sky130_lp",
