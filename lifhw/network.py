@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from lifhw.core import LIFParams, Trace
 from lifhw.errors import ParamError
@@ -46,12 +47,14 @@ class Population:
         size: Number of neurons.
         neuron: Their parameters.
         bias: Constant input current per neuron (A), shape (size,).
+        v_init: Initial membrane per neuron (V), shape (size,); default ``v_rest``.
     """
 
     name: str
     size: int
     neuron: LIFParams
     bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    v_init: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         bias = np.asarray(self.bias, dtype=float)
@@ -63,6 +66,9 @@ class Population:
             raise ParamError(f"bias has shape {bias.shape}, expected ({self.size},)",
                              path=f"{self.name}.bias")
         object.__setattr__(self, "bias", bias)
+        if self.v_init is not None:
+            v_init = np.broadcast_to(np.asarray(self.v_init, dtype=float), (self.size,)).copy()
+            object.__setattr__(self, "v_init", v_init)
 
     @property
     def delta_synapses(self) -> bool:
@@ -72,28 +78,64 @@ class Population:
 
 @dataclass(frozen=True, eq=False)
 class Projection:
-    """Dense weighted connection ``pre -> post``.
+    """Weighted connection ``pre -> post``, dense or sparse.
 
     Args:
         pre: Name of the source population (input or LIF).
         post: Name of the target LIF population.
-        weights: Shape (post.size, pre.size); volts (delta) or amperes (current synapse).
+        weights: Shape (post.size, pre.size): a dense array, or a ``scipy.sparse``
+            matrix (stored as a canonical CSR array); volts (delta) or amperes
+            (current synapse).
         delay_steps: Synaptic delay in time steps (>= 1).
+        synapse_delays: Optional per-synapse delays in steps (>= 1), one per stored
+            entry of the sparse weights (CSR order); overrides ``delay_steps``.
     """
 
     pre: str
     post: str
-    weights: np.ndarray
+    weights: Any
     delay_steps: int = 1
+    synapse_delays: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        weights = np.asarray(self.weights, dtype=float)
-        if weights.ndim != 2:
-            raise ParamError(f"weights must be 2-D (post, pre), got {weights.shape}",
-                             path=f"{self.pre}->{self.post}")
+        where = f"{self.pre}->{self.post}"
+        if sparse.issparse(self.weights):
+            weights = sparse.csr_array(self.weights, dtype=float)
+            weights.sum_duplicates()  # canonical: sorted indices, one entry per pair
+        else:
+            weights = np.asarray(self.weights, dtype=float)
+            if weights.ndim != 2:
+                raise ParamError(f"weights must be 2-D (post, pre), got {weights.shape}",
+                                 path=where)
         if self.delay_steps < 1:
-            raise ParamError("delay_steps must be >= 1", path=f"{self.pre}->{self.post}")
+            raise ParamError("delay_steps must be >= 1", path=where)
         object.__setattr__(self, "weights", weights)
+        if self.synapse_delays is not None:
+            delays = np.asarray(self.synapse_delays, dtype=np.int64)
+            if not sparse.issparse(weights) or delays.shape != (weights.nnz,):
+                raise ParamError("synapse_delays needs sparse weights and one delay (steps) "
+                                 "per stored synapse", path=where)
+            if delays.size and delays.min() < 1:
+                raise ParamError("synapse delays must be >= 1 step", path=where)
+            object.__setattr__(self, "synapse_delays", delays)
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when the weights are a ``scipy.sparse`` CSR array."""
+        return sparse.issparse(self.weights)
+
+    @property
+    def n_synapses(self) -> int:
+        """Non-zero weights."""
+        if sparse.issparse(self.weights):
+            return int(np.count_nonzero(self.weights.data))
+        return int(np.count_nonzero(self.weights))
+
+    def dense_weights(self) -> np.ndarray:
+        """The (post, pre) weights as a dense array (allocates post x pre floats)."""
+        if sparse.issparse(self.weights):
+            return np.asarray(self.weights.toarray())
+        return self.weights
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,7 +198,7 @@ class Network:
 
     @property
     def n_synapses(self) -> int:
-        return int(sum(np.count_nonzero(p.weights) for p in self.projections))
+        return int(sum(p.n_synapses for p in self.projections))
 
 
 @dataclass(frozen=True, eq=False)

@@ -82,7 +82,7 @@ def _step(v, ie, ii, ref, bias, dv_jump, ie_jump, ii_jump, v_rest, v_th, v_reset
 def _population_update(pop: Population, dt: float, record: np.ndarray | None) -> Any:
     p = pop.neuron
     size = pop.size
-    v = np.full(size, p.v_rest)
+    v = np.full(size, p.v_rest) if pop.v_init is None else pop.v_init.copy()
     ie = np.zeros(size)
     ii = np.zeros(size)
     ref = np.zeros(size, dtype=np.int64)
