@@ -303,10 +303,25 @@ def _partitions(n: int, n_parts: int) -> np.ndarray:
     return np.linspace(0, n, n_parts + 1).round().astype(np.int64)
 
 
-def synapse_delays(proj: Any) -> np.ndarray | None:
-    """Per-synapse delays in steps aligned with ``as_csr(proj.weights).data``, or None."""
+def csr_and_delays(proj: Any) -> tuple[sp.csr_array, np.ndarray | None]:
+    """A projection's weights as canonical CSR without zeros, and its per-synapse
+    delays (steps) aligned with that CSR's data, or None."""
     delays = getattr(proj, "synapse_delays", None)
-    return None if delays is None else np.asarray(delays, dtype=np.int64)
+    if delays is None:
+        return as_csr(proj.weights), None
+    weights = proj.weights
+    delays = np.asarray(delays, dtype=np.int64)
+    if not sp.issparse(weights) or delays.shape != (weights.nnz,):
+        raise ParamError("synapse_delays needs one delay per stored synapse of sparse weights",
+                         path=f"projection {proj.pre}->{proj.post}")
+    csr = sp.csr_array(weights, dtype=float)
+    keep = csr.data != 0
+    if not keep.all():
+        csr = sp.csr_array((csr.data[keep], csr.indices[keep],
+                            np.concatenate([[0], np.cumsum(keep)])[csr.indptr]),
+                           shape=csr.shape)
+        delays = delays[keep]
+    return csr, delays
 
 
 def _add_routes(routes: _Routes, csr: sp.csr_array, delays: np.ndarray | None,
@@ -458,11 +473,7 @@ def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = Fal
     seen: set[tuple[int, int]] = set()
     for proj in network.projections:
         post = network.population(proj.post)
-        csr = as_csr(proj.weights)
-        delays = synapse_delays(proj)
-        if delays is not None and delays.shape != csr.data.shape:
-            raise ParamError(f"synapse_delays has {delays.size} entries for {csr.nnz} synapses",
-                             path=f"projection {proj.pre}->{proj.post}")
+        csr, delays = csr_and_delays(proj)
         common = {"pre_lo": src_lo[proj.pre], "post_lo": lif_lo[proj.post], "seen": seen,
                   "post_pop": pop_index[proj.post], "part_lo": part_lo}
         if post.delta_synapses:
