@@ -29,8 +29,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from lifhw.errors import ParamError
 
@@ -279,3 +281,54 @@ def draw_values(n: int, distribution: str, spread: float,
     if distribution == "normal":
         return rng.normal(1.0, spread, size=n)
     return np.ones(n)
+
+
+def connect(section: Any, *, n_pre: int, n_post: int, same_population: bool, scale: float,
+            dt: float, base_dir: str, rng: np.random.Generator, budget_bytes: float,
+            where: str) -> tuple[sp.csr_array, np.ndarray | None]:
+    """Weights (CSR, (post, pre)) and per-synapse delays (steps, or None) of a
+    ``[[network.projections]]`` entry that names a ``connector``.
+
+    The expected synapse count is checked against ``budget_bytes`` first.
+    """
+    kind = section.connector
+    allow_self = section.allow_self_connections or not same_population
+    table = None
+    if kind == "list":
+        table = np.asarray(section.connections, dtype=float)
+    elif kind == "file":
+        path = Path(base_dir) / section.path if base_dir else Path(section.path)
+        table = read_connection_file(path, where=f"{where}.path")
+    n_listed = 0 if table is None else len(table)
+    expected = expected_synapses(kind, n_pre, n_post, p=section.p or 0.0,
+                                 indegree=section.indegree or 0, n_listed=n_listed,
+                                 self_excluded=not allow_self)
+    check_budget(expected, budget_bytes, where=where)
+    listed_w = listed_d = None
+    if kind == "all_to_all":
+        structure = all_to_all(n_pre, n_post, allow_self=allow_self)
+    elif kind == "fixed_probability":
+        structure = fixed_probability(n_pre, n_post, float(section.p), rng,
+                                      allow_self=allow_self)
+    elif kind == "fixed_indegree":
+        structure = fixed_indegree(n_pre, n_post, int(section.indegree), rng,
+                                   allow_self=allow_self, where=f"{where}.indegree")
+    elif kind == "one_to_one":
+        structure = one_to_one(n_pre, n_post, where=where)
+    else:
+        assert table is not None
+        structure, listed_w, listed_d = connection_list(
+            table, n_pre, n_post, where=f"{where}.connections" if kind == "list"
+            else f"{where}.path")
+    base = listed_w if listed_w is not None else draw_values(
+        structure.nnz, section.distribution, section.spread, rng)
+    weights = sp.csr_array((base * scale, structure.indices, structure.indptr),
+                           shape=structure.shape)
+    delays = None
+    if listed_d is not None:
+        delays = np.maximum(1, np.rint(listed_d / dt)).astype(np.int64)
+        if np.any(weights.data == 0):
+            # Zero weights are dropped from the network; keep delays aligned.
+            delays = delays[weights.data != 0]
+            weights.eliminate_zeros()
+    return weights, delays

@@ -45,6 +45,9 @@ from lifhw.network import Network, NetworkRun
 
 EXC, INH, DELTA = 0, 1, 2
 
+#: Fewest neurons per thread slice when the thread count is chosen automatically.
+SLICE_MIN = 20_000
+
 
 # ---------------------------------------------------------------------------
 # Compiled core
@@ -414,8 +417,9 @@ def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = Fal
         record_v: Record V after every step (T x N floats: small runs only).
         v_init: Initial membrane per population (V), shape (size,); default
             each population's ``v_init`` if it has one, else ``v_rest``.
-        threads: Slices of neurons (threads); default numba's thread count.
-            The result does not depend on it.
+        threads: Slices of neurons (threads); default numba's thread count, but
+            at least :data:`SLICE_MIN` neurons per slice. The result does not
+            depend on it.
 
     Returns:
         An :class:`EventRun`.
@@ -426,7 +430,11 @@ def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = Fal
     pop_lo = np.zeros(len(pops) + 1, dtype=np.int64)
     np.cumsum([p.size for p in pops], out=pop_lo[1:])
     n = int(pop_lo[-1])
-    part_lo = _partitions(n, threads or numba.get_num_threads())
+    if threads is None:
+        # Waking the thread pool every step costs more than a slice of fewer
+        # than ~20 000 neurons saves.
+        threads = max(1, min(numba.get_num_threads(), n // SLICE_MIN))
+    part_lo = _partitions(n, threads)
     src_lo = {}
     start = 0
     for src in network.inputs:

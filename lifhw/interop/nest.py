@@ -35,6 +35,7 @@ Large networks and clusters: NEST distributes the same script over MPI ranks
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -55,6 +56,8 @@ INSTALL = "pip install 'lifhw[nest]' (NEST 3.10: pip install nest-simulator==3.1
 
 def import_nest() -> Any:
     """The ``nest`` module, quiet; ToolMissingError naming the install command."""
+    # NEST prints a banner on import unless told not to (it would corrupt --json).
+    os.environ.setdefault("PYNEST_QUIET", "1")
     try:
         import nest
     except ImportError as err:
@@ -136,7 +139,7 @@ def run_nest(network: Network, input_spikes: Any, *, threads: int = 2,
     in_steps, in_idx, n_steps = input_events(network, input_spikes)
     started = time.perf_counter()
     nest.ResetKernel()
-    nest.set_verbosity("M_ERROR")
+    nest.verbosity = nest.VerbosityLevel.ERROR
     nest.SetKernelStatus({"resolution": dt * 1e3, "local_num_threads": int(threads),
                           "print_time": False})
     nodes: dict[str, Any] = {}
@@ -152,7 +155,7 @@ def run_nest(network: Network, input_spikes: Any, *, threads: int = 2,
         per = [{"spike_times": times[order][bounds[i]:bounds[i + 1]].tolist()}
                for i in range(src.size)]
         if per:
-            nest.SetStatus(gens, per)
+            gens.set(per)
         nodes[src.name] = gens
         first_id[src.name] = int(gens.tolist()[0])
         start += src.size
