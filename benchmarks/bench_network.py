@@ -42,8 +42,8 @@ TIMEOUT_S = 3600
 def scaled_cuba(n: int, directory: Path, *, indegree: int = 80) -> Path:
     """cuba.toml with N neurons (80 % E) and the given total in-degree (80 % from E)."""
     text = CUBA.read_text()
-    n_exc = int(round(0.8 * n))
-    k_exc = int(round(0.8 * indegree))
+    n_exc = round(0.8 * n)
+    k_exc = round(0.8 * indegree)
     text = re.sub(r"(\[network\.populations\.exc\]\nsize = )\d+", rf"\g<1>{n_exc}", text)
     text = re.sub(r"(\[network\.populations\.inh\]\nsize = )\d+", rf"\g<1>{n - n_exc}", text)
     text = text.replace("indegree = 64", f"indegree = {k_exc}")
@@ -82,8 +82,8 @@ def nest_worker(n: int, indegree: int, threads: int) -> dict[str, Any]:
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.SetKernelStatus({"resolution": 0.1, "local_num_threads": threads,
                           "print_time": False, "rng_seed": 1})
-    n_exc = int(round(0.8 * n))
-    k_exc = int(round(0.8 * indegree))
+    n_exc = round(0.8 * n)
+    k_exc = round(0.8 * indegree)
     params = {"C_m": 250.0, "tau_m": 20.0, "E_L": -49.0, "V_th": -50.0, "V_reset": -60.0,
               "t_ref": 5.0, "tau_syn_ex": 5.0, "tau_syn_in": 10.0}
     cells = nest.Create("iaf_psc_exp", n, params=params)

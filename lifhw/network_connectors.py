@@ -60,7 +60,7 @@ def default_budget_bytes() -> float:
             raise ParamError(f"{BUDGET_ENV} must be > 0 GB, got {env}")
         return value * 1e9
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         total = 16e9
     return 0.5 * float(total)
@@ -134,7 +134,7 @@ def _from_sorted_flat(flat: np.ndarray, n_post: int, n_pre: int) -> Structure:
 def all_to_all(n_pre: int, n_post: int, *, allow_self: bool = True) -> Structure:
     """Every pre to every post (the diagonal left out when ``allow_self`` is false)."""
     per_row = n_pre - (0 if allow_self else 1)
-    cols = np.tile(np.arange(n_pre, dtype=_index_dtype(n_pre)), n_post)
+    cols: np.ndarray = np.tile(np.arange(n_pre, dtype=_index_dtype(n_pre)), n_post)
     if not allow_self:
         keep = np.ones(n_post * n_pre, dtype=bool)
         diag = np.arange(min(n_pre, n_post))

@@ -482,19 +482,25 @@ def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = Fal
     for proj in network.projections:
         post = network.population(proj.post)
         csr, delays = csr_and_delays(proj)
-        common = {"pre_lo": src_lo[proj.pre], "post_lo": lif_lo[proj.post], "seen": seen,
-                  "post_pop": pop_index[proj.post], "part_lo": part_lo}
+        common: dict[str, Any] = {
+            "pre_lo": src_lo[proj.pre], "post_lo": lif_lo[proj.post], "seen": seen,
+            "post_pop": pop_index[proj.post], "part_lo": part_lo}
         if post.delta_synapses:
             _add_routes(routes, csr, delays, proj.delay_steps, DELTA, **common)
             continue
         for sign, channel in ((1.0, EXC if post.neuron.tau_syn_exc > 0 else DELTA),
                               (-1.0, INH if post.neuron.tau_syn_inh > 0 else DELTA)):
             keep = sign * csr.data > 0
-            # Copies: eliminate_zeros compacts the index arrays in place.
-            part = sp.csr_array((np.where(keep, csr.data, 0.0), csr.indices.copy(),
-                                 csr.indptr.copy()), shape=csr.shape)
-            part.eliminate_zeros()
-            _add_routes(routes, part, None if delays is None else delays[keep],
+            if not keep.any():
+                continue
+            if keep.all():
+                part = csr
+            else:
+                # Copies: eliminate_zeros compacts the index arrays in place.
+                part = sp.csr_array((np.where(keep, csr.data, 0.0), csr.indices.copy(),
+                                     csr.indptr.copy()), shape=csr.shape)
+                part.eliminate_zeros()
+            _add_routes(routes, part, None if delays is None or keep.all() else delays[keep],
                         proj.delay_steps, channel, **common)
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:

@@ -75,7 +75,8 @@ def run_network_file(file: str | Path, *, backend: str = "golden", t_stop: float
                                  "rate_hz": spikes / (pop.size * result.t_stop)}
     return {"populations": populations, "seconds": seconds, "backend": backend,
             "simulate_seconds": result.seconds,
-            "delay_shifted_synapses": int(result.meta.get("delay_shifted_synapses", 0)), "peak_memory_bytes": peak_memory_bytes(),
+            "delay_shifted_synapses": int(result.meta.get("delay_shifted_synapses", 0)),
+            "peak_memory_bytes": peak_memory_bytes(),
             "n_neurons": network.n_neurons, "n_synapses": network.n_synapses,
             "t_stop_s": result.t_stop}
 
