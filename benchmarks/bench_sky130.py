@@ -60,7 +60,8 @@ TIMEOUT_S = 300.0
 def _run_ngspice(work: Path, netlist: str, *, raw: bool = True) -> float:
     """Run ``ngspice -b`` on ``netlist`` in ``work``; returns the wall time (s)."""
     work.mkdir(parents=True, exist_ok=True)
-    (work / ".spiceinit").write_text(models.spiceinit_text())
+    # .spiceinit and the trimmed model file the netlist includes by name
+    models.write_support_files(work, "tt")
     (work / "circuit.cir").write_text(netlist)
     cmd = [which("ngspice"), "-b"] + (["-r", "circuit.raw"] if raw else []) + ["circuit.cir"]
     env = dict(os.environ, OMP_NUM_THREADS="1")

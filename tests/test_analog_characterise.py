@@ -69,6 +69,22 @@ def test_characterisation_builds_calibrated_models() -> None:
 
 
 def test_topology_characterisers_are_registered() -> None:
-    assert "sky130" in ch.CHARACTERISERS
-    assert callable(ch.CHARACTERISERS.get("sky130"))
-    assert "behavioral" not in ch.CHARACTERISERS  # uses the generic characterise()
+    from lifhw.analog import sky130
+    from lifhw.analog.topology import get_topology
+
+    assert get_topology("sky130").characterise is sky130.characterise
+    assert callable(get_topology("sky130").characterise)
+    assert get_topology("behavioral").characterise is None  # uses the generic characterise()
+
+
+def test_fit_exponential_recovers_a_relaxation() -> None:
+    # Closed form v(t) = v_inf + (v_0 - v_inf) exp(-t / tau), sampled like a trace.
+    t = np.linspace(0.0, 40e-3, 400)
+    v = 0.68 + (0.6 - 0.68) * np.exp(-t / 12.5e-3)
+    free = ch.fit_exponential(t, v)
+    assert free.tau == pytest.approx(12.5e-3, rel=1e-6)
+    assert (free.v_start, free.v_final) == pytest.approx((0.6, 0.68), abs=1e-9)
+    fixed = ch.fit_exponential(t, v, v_start=0.6, tau_guess=5e-3)
+    assert fixed.tau == pytest.approx(12.5e-3, rel=1e-6)
+    with pytest.raises(ValueError):
+        ch.fit_exponential(t, np.full_like(t, np.nan))

@@ -30,7 +30,7 @@ from lifhw.network import (
     run_network,
     split_inputs,
 )
-from lifhw.network_connectors import fixed_indegree, fixed_probability
+from lifhw.network.connectors import fixed_indegree, fixed_probability
 
 ROOT = Path(__file__).resolve().parents[1]
 EI_SMALL = ROOT / "circuits" / "networks" / "ei_small.toml"

@@ -50,12 +50,17 @@ def test_mim_plate_drawn_in_gds_realises_c(tmp_path: Path, capacitance: float) -
 
 
 def test_mim_sizing_formula_and_array_split() -> None:
+    # The sky130 model the netlist simulates: C = 2 fF/um^2 (s + 0.15 um)^2 per square
+    # (parameters_cap_nom.spice); the PDK documentation's 2.00 fF/um^2 + 0.19 fF/um
+    # perimeter agrees to 1 %.
     side, k = layout.mim_side_um(1e-12)
     assert k == 1
-    assert 2.00 * side**2 + 0.19 * 4 * side == pytest.approx(1000.0)  # fF
+    assert 2.00 * (side + 0.15) ** 2 == pytest.approx(1000.0)  # fF
+    assert 2.00 * side**2 + 0.19 * 4 * side == pytest.approx(1000.0, rel=0.01)
     side, k = layout.mim_side_um(20e-12)
     assert k >= 2 and side <= layout.MIM_MAX_SIDE_UM
-    assert k * k * (2.00 * side**2 + 0.76 * side) == pytest.approx(20_000.0)
+    assert k * k * 2.00 * (side + 0.15) ** 2 == pytest.approx(20_000.0)
+    assert k * k * (2.00 * side**2 + 0.76 * side) == pytest.approx(20_000.0, rel=0.01)
     with pytest.raises(ValueError):
         layout.mim_side_um(-1.0)
 
@@ -82,6 +87,21 @@ def test_area_grows_with_c_and_devices() -> None:
     assert large > 4e-12 / 2.0e-15
     wide = tuple(layout.Device(d.kind, d.w_um * 4, d.l_um) for d in layout.DEFAULT_DEVICES)
     assert layout.neuron_area_um2(0.5e-12, wide) > small
+
+
+def test_layout_draws_the_netlists_device_records() -> None:
+    from lifhw.analog import sky130
+
+    pf = load_mapping({**CIRCUIT, "circuit": {**CIRCUIT["circuit"], "topology": "sky130",
+                                              "sky130": {"ota_w": "3 um"}}})
+    fets, caps = layout.circuit_devices(pf)
+    records = sky130.devices(pf.circuit)
+    assert len(fets) == sum(d.is_fet for d in records) == 33
+    assert layout.Device("nfet", 3.0, 4.0) in fets  # the OTA pair's W from the options
+    assert caps == (1e-12, pf.circuit.sky130.refractory_capacitance)
+    # a behavioural circuit is laid out as its sky130 counterpart
+    behavioral = load_mapping(CIRCUIT)
+    assert layout.circuit_devices(behavioral)[1] == caps
 
 
 def test_gds_has_every_transistor(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from lifhw.analog import devices as dv
 from lifhw.analog import models, sky130
 from lifhw.analog import netlist as nl
+from lifhw.analog.backends import default_config
 from lifhw.errors import ParamError
 from lifhw.params import load_mapping
 
@@ -88,9 +90,11 @@ def test_corner_selects_model_file_and_seed(corner):
     circuit, stimulus = _load({"corner": corner, "sky130": {"mismatch_seed": 4}})
     text = nl.generate("n130", circuit, stimulus)
     include = [ln for ln in text.splitlines() if ln.startswith(".include")]
-    assert len(include) == 1
-    path = Path(include[0].split('"')[1]).expanduser()
-    assert path.is_file() and f"-{corner}-" in path.name
+    assert include == [f'.include "sky130_{corner}.spice"']  # bare name, no machine path
+    # the runner places the corner's cached model file under that name
+    (support,) = default_config(circuit).support_files
+    assert support.name == f"sky130_{corner}.spice"
+    assert support.path.is_file() and f"-{corner}-" in support.path.name
     assert (".option seed=5" in text) == corner.endswith("_mm")
 
 
@@ -193,8 +197,51 @@ def test_default_cache_is_written_home_relative(tmp_path, monkeypatch):
     circuit, stimulus = _load()
     text = nl.generate("n130", circuit, stimulus)
     name = models.trimmed_model_name("tt")
-    assert f'.include "~/.cache/lifhw/sky130/{name}"' in text
-    assert (tmp_path / "home" / ".cache" / "lifhw" / "sky130" / name).is_file()
+    assert '.include "sky130_tt.spice"' in text
+    assert not (tmp_path / "home").exists()  # the generator writes nothing
+    (support,) = default_config(circuit).support_files
+    assert support.path == tmp_path / "home" / ".cache" / "lifhw" / "sky130" / name
+    assert support.path.is_file()
+
+
+def test_generator_is_pure_and_takes_explicit_options(tmp_path):
+    circuit, stimulus = _load({"sky130": {"capacitor": "mim"}})
+    first = nl.generate("n130", circuit, stimulus)
+    assert first == nl.generate("n130", circuit, stimulus)
+    assert not (tmp_path / "cache").exists()  # no model cache written by generating
+    with pytest.raises(ParamError, match="no generator option 'bogus'"):
+        nl.generate("n130", circuit, stimulus, bogus=1)
+    with pytest.raises(TypeError):
+        sky130.generate("n130", circuit, stimulus, bogus=1)  # type: ignore[call-arg]
+
+
+def test_cli_netlist_writes_support_files_next_to_it(tmp_path):
+    from lifhw.app.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    assert main(["netlist", str(root / "circuits" / "ota_lif_sky130.toml"),
+                 "-o", str(tmp_path / "out")]) == 0
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == [".spiceinit", "ota_lif_sky130.cir", "sky130_tt.spice"]
+    assert (tmp_path / "out" / "sky130_tt.spice").read_text() == \
+        models.trimmed_model_path("tt").read_text()
+    init = (tmp_path / "out" / ".spiceinit").read_text().splitlines()
+    assert "set ngbehavior=hsa" in init and "set ng_nomodcheck" in init
+
+
+def test_layout_and_netlist_share_device_records():
+    circuit, _ = _load({"sky130": {"capacitor": "mim"}})
+    records = sky130.devices(circuit)
+    fets = [d for d in records if d.is_fet]
+    assert len(fets) == 33
+    text = "\n".join(sky130.device_lines(circuit))
+    for record in records:
+        for line in dv.render(record):
+            assert line in text
+    membrane = next(d for d in records if d.name == "CM")
+    assert membrane.kind == "mim" and membrane.value == 1e-12
+    # the model's C = 2 fF/um^2 (W + 0.15 um)(L + 0.15 um) realises the value
+    assert dv.mim_capacitance(membrane.w, membrane.squares) == pytest.approx(1e-12, rel=1e-9)
 
 
 def test_calibration_recovers_threshold_and_delay():
@@ -223,14 +270,21 @@ def test_transfer_range_covers_membrane_swing():
 def test_mim_capacitors():
     circuit, stimulus = _load({"sky130": {"capacitor": "mim"}})
     text = nl.generate("n130", circuit, stimulus)
-    side = (1e-12 / sky130.MIM_DENSITY_F_PER_UM2) ** 0.5 - sky130.MIM_GROWTH_UM
+    side = (1e-12 / dv.MIM_DENSITY_F_PER_UM2) ** 0.5 - dv.MIM_GROWTH_UM
     drawn = nl.spice_number(round(side, 6))
     assert f"XCM vm 0 sky130_fd_pr__cap_mim_m3_1 W={drawn} L={drawn}" in text
     assert "XCREF rc 0 sky130_fd_pr__cap_mim_m3_1 " in text
-    path = Path(next(ln for ln in text.splitlines()
-                     if ln.startswith(".include")).split('"')[1]).expanduser()
+    name = next(ln for ln in text.splitlines() if ln.startswith(".include")).split('"')[1]
+    (support,) = default_config(circuit).support_files
+    assert support.name == name != "sky130_tt.spice"
+    path = support.path
     assert ".subckt  sky130_fd_pr__cap_mim_m3_1" in path.read_text()
     assert path != models.trimmed_model_path("tt")  # its own cache entry
+    # above 30 um a side, the capacitor is an array of equal squares, one instance each
+    big, stimulus = _load({"membrane_capacitance": "6 pF", "sky130": {"capacitor": "mim"}})
+    squares = [ln for ln in nl.generate("n130", big, stimulus).splitlines()
+               if ln.startswith("XCM")]
+    assert len(squares) == 4 and squares[1].startswith("XCM_2 vm 0 ")
     tiny, stimulus = _load({"membrane_capacitance": "1 fF", "sky130": {"capacitor": "mim"}})
     with pytest.raises(ParamError, match="MIM plate"):
         nl.generate("n130", tiny, stimulus)

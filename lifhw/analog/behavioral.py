@@ -29,10 +29,9 @@ topology has no supply source, so no energy is reported.
 
 from __future__ import annotations
 
-from typing import Any
-
 from lifhw.analog import netlist as nl
 from lifhw.analog.params import CircuitSection
+from lifhw.analog.topology import AnalogTopology
 from lifhw.stimulus import Stimulus
 
 #: Width (V) of the smooth comparator step around V_th: the effective threshold
@@ -55,7 +54,7 @@ SPIKE_RC = (1e3, 1e-12)
 
 
 def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
-             max_step: float | None = None, spiking: bool = True, **options: Any) -> str:
+             max_step: float | None = None, spiking: bool = True) -> str:
     """Behavioural netlist of the OTA-C LIF neuron.
 
     Args:
@@ -68,7 +67,6 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
             :data:`MAX_STEP_DIVISOR`.
         spiking: False removes the comparator (the latch never sets), for DC
             characterisation of the leak above threshold.
-        **options: Ignored (other topologies' options).
 
     Returns:
         ngspice netlist text.
@@ -125,3 +123,15 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         ".end",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: The behavioural topology (registered in :mod:`lifhw.analog.topology`). It has no
+#: transistors of its own: a layout draws its sky130 counterpart (same C, biases
+#: and ``[circuit.sky130]`` sizes).
+TOPOLOGY = AnalogTopology(
+    name="behavioral",
+    summary="tanh B-source OTA leak, idealised spike logic (exact golden match)",
+    generate=generate,
+    golden="nominal",
+    layout_as="sky130",
+)

@@ -9,7 +9,7 @@ blocks (:func:`lifhw.analog.netlist.replace_block`) and runs it on a backend.
 API (all values SI)::
 
     ch = characterise("demo", circuit)                 # -> Characterisation
-    ch = characterise_topology("demo", circuit)        # the topology's own, if any
+    ch = characterise_topology("demo", circuit)        # the topology record's own, if any
     ch.kappa, ch.bias_current_a, ch.offset_current_a, ch.g_m_s, ch.tau_s,
     ch.capacitance_f, ch.v_threshold_eff_v, ch.t_ref_s
     ch.neuron(circuit)   # calibrated lifhw.golden.ota.OTANeuron (tanh model)
@@ -18,6 +18,7 @@ API (all values SI)::
     v, i = ota_transfer("demo", circuit)      # DC: leak current i(v) with vm forced
     fit = fit_tanh(v, i, v_rest, u_t)         # -> (I_b, kappa, I_os, rms)
     tau, t, v = leak_step("demo", circuit)    # small step below rheobase, exp. fit
+    fit = fit_exponential(t, v)               # the one exponential fit (also sweeps)
     thr = effective_threshold("demo", circuit, currents, neuron=...)  # from the ISI
 
 Method:
@@ -40,7 +41,7 @@ Method:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +50,10 @@ import numpy as np
 from lifhw.analog import netlist as nl
 from lifhw.analog.backends import RunConfig, SimOutput, default_config, get_backend
 from lifhw.analog.params import CircuitSection
+from lifhw.analog.topology import get_topology
 from lifhw.core import LIFParams
 from lifhw.errors import SimulationError
-from lifhw.golden.ota import OTANeuron, ota_isi
-from lifhw.registry import Registry
+from lifhw.golden.ota import OTANeuron, ota_gm, ota_isi
 from lifhw.stimulus import Stimulus
 from lifhw.units import thermal_voltage
 
@@ -62,7 +63,7 @@ STEP_FRACTION = 0.02
 
 def _run(text: str, circuit: CircuitSection, backend: str,
          config: RunConfig | None) -> SimOutput:
-    return get_backend(backend, config or default_config(circuit)).run(text)
+    return get_backend(backend, default_config(circuit, config)).run(text)
 
 
 def transfer_netlist(name: str, circuit: CircuitSection, v_start: float, v_stop: float,
@@ -76,7 +77,7 @@ def transfer_netlist(name: str, circuit: CircuitSection, v_start: float, v_stop:
                             [f"VFORCE vm 0 DC {n(v_start)}"])
     analysis = [".options " + " ".join(f"{k}={n(v)}" for k, v in nl.TOLERANCES.items()),
                 f".dc VFORCE {n(v_start)} {n(v_stop)} {n(step)}"]
-    if nl.HAS_SUPPLY.get(circuit.topology):
+    if get_topology(circuit.topology).supply:
         analysis.append(".save i(VFORCE) i(VDD)")
     else:
         analysis.append(".save i(VFORCE)")
@@ -123,7 +124,7 @@ class TanhFit:
     @property
     def g_m(self) -> float:
         """Small-signal transconductance kappa I_b / 2U_T (S)."""
-        return self.kappa * self.bias_current / (2.0 * self.u_t)
+        return ota_gm(self.bias_current, self.kappa, self.u_t)
 
 
 def fit_tanh(v: np.ndarray, current: np.ndarray, v_rest: float, u_t: float, *,
@@ -156,6 +157,60 @@ def fit_tanh(v: np.ndarray, current: np.ndarray, v_rest: float, u_t: float, *,
                    offset_current=float(ios) * scale, rms_residual=rms, u_t=u_t)
 
 
+@dataclass(frozen=True)
+class ExpFit:
+    """``v(t) = v_start + (v_final - v_start) (1 - exp(-t / tau))``, t from 0 (SI)."""
+
+    tau: float
+    v_start: float
+    v_final: float
+
+
+def fit_exponential(t: np.ndarray, v: np.ndarray, *, v_start: float | None = None,
+                    tau_guess: float | None = None) -> ExpFit:
+    """Least-squares fit of a single exponential relaxation (the one fit of lifhw).
+
+    Used for the leak step response (:func:`leak_step`, ``v_start`` known from the
+    resting membrane) and for the charging curve between two spikes in sweeps
+    (:func:`lifhw.sweep.backends.fit_tau`, all three free).
+
+    Args:
+        t: Times (s) from the start of the relaxation.
+        v: Membrane voltages (V).
+        v_start: Known starting voltage (V), held fixed; None fits it too.
+        tau_guess: Starting value of tau (s); default the span of ``t``.
+
+    Raises:
+        ValueError: The fit did not converge or the data cannot be fitted.
+    """
+    from scipy.optimize import curve_fit
+
+    t = np.asarray(t, dtype=float)
+    v = np.asarray(v, dtype=float)
+    guess = tau_guess if tau_guess is not None else max(float(t[-1] - t[0]), 1e-12)
+    try:
+        if v_start is not None:
+            v0 = float(v_start)
+
+            def fixed(tt: np.ndarray, amplitude: float, tau: float) -> np.ndarray:
+                return v0 + amplitude * -np.expm1(-tt / tau)
+
+            popt, _ = curve_fit(fixed, t, v, p0=[float(v[-1] - v0), guess], maxfev=5000)
+            amplitude, tau = float(popt[0]), float(popt[1])
+        else:
+            def free(tt: np.ndarray, start: float, amplitude: float, tau: float
+                     ) -> np.ndarray:
+                return start + amplitude * -np.expm1(-tt / tau)
+
+            # Initial final value: the last sample pushed one more span along.
+            amp_guess = 2.0 * float(v[-1] - v[0])
+            popt, _ = curve_fit(free, t, v, p0=[float(v[0]), amp_guess, guess], maxfev=5000)
+            v0, amplitude, tau = float(popt[0]), float(popt[1]), float(popt[2])
+    except RuntimeError as err:  # scipy: no convergence within maxfev
+        raise ValueError(f"exponential fit did not converge: {err}") from None
+    return ExpFit(tau=tau, v_start=v0, v_final=v0 + amplitude)
+
+
 def leak_step(name: str, circuit: CircuitSection, *, delta_i: float | None = None,
               backend: str = "batch", config: RunConfig | None = None,
               **options: Any) -> tuple[float, np.ndarray, np.ndarray]:
@@ -164,8 +219,6 @@ def leak_step(name: str, circuit: CircuitSection, *, delta_i: float | None = Non
     Returns:
         ``(tau_s, t, v)``: the fitted time constant and the simulated response.
     """
-    from scipy.optimize import curve_fit
-
     step = STEP_FRACTION * circuit.leak_bias_current if delta_i is None else delta_i
     tau_guess = circuit.tau_m
     t_on = 0.5 * tau_guess
@@ -177,17 +230,11 @@ def leak_step(name: str, circuit: CircuitSection, *, delta_i: float | None = Non
     before = v[(t > 0.5 * t_on) & (t < t_on)]
     v0 = float(np.mean(before)) if len(before) else float(v[0])
     after = t > t_on + nl.PWL_EDGE_S
-    ta, va = t[after] - t_on, v[after]
-
-    def model(tt: np.ndarray, amplitude: float, tau: float) -> np.ndarray:
-        return v0 + amplitude * -np.expm1(-tt / tau)
-
-    amp_guess = float(va[-1] - v0)
     try:
-        popt, _ = curve_fit(model, ta, va, p0=[amp_guess, tau_guess], maxfev=5000)
-    except RuntimeError as err:
+        fit = fit_exponential(t[after] - t_on, v[after], v_start=v0, tau_guess=tau_guess)
+    except ValueError as err:
         raise SimulationError(f"leak step response could not be fitted: {err}") from None
-    return float(popt[1]), t, v
+    return fit.tau, t, v
 
 
 def spike_widths(out: SimOutput, circuit: CircuitSection) -> np.ndarray:
@@ -412,16 +459,8 @@ def characterise(name: str, circuit: CircuitSection, *,
         threshold=threshold, transfer_v=v, transfer_i=i)
 
 
-#: Topology -> its own characterisation (same signature as :func:`characterise`),
-#: for topologies that need more than the generic steps (sky130 calibrates the
-#: comparator latency too). Others use :func:`characterise`.
-CHARACTERISERS: Registry[Callable[..., Characterisation]] = Registry("characterisation")
-CHARACTERISERS.add("sky130", "lifhw.analog.sky130:characterise")
-
-
 def characterise_topology(name: str, circuit: CircuitSection, **kwargs: Any
                           ) -> Characterisation:
-    """:func:`characterise`, or the topology's own one from :data:`CHARACTERISERS`."""
-    if circuit.topology in CHARACTERISERS:
-        return CHARACTERISERS.get(circuit.topology)(name, circuit, **kwargs)
-    return characterise(name, circuit, **kwargs)
+    """:func:`characterise`, or the topology record's own characterisation."""
+    own = get_topology(circuit.topology).characterise
+    return (own or characterise)(name, circuit, **kwargs)

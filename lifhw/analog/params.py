@@ -21,7 +21,12 @@ The leak is an OTA wired as a follower to ``v_rest`` (= V_L), so
 ``i_leak = I_b tanh(kappa (v - V_L) / 2 U_T)``; linearised around V_L this is the
 LIF leak with ``g_m = kappa I_b / (2 U_T)``, ``r_m = 1/g_m`` and
 ``tau_m = C / g_m`` (see :meth:`CircuitSection.lif`). U_T = k T / q at
-``temperature``.
+``temperature``. The formulas live once, in :mod:`lifhw.golden.ota`
+(:func:`~lifhw.golden.ota.ota_gm`, :class:`~lifhw.golden.ota.OTANeuron`); the
+properties here apply them to the file's nominal values.
+
+The ``topology`` names come from the registry of topology records
+(:data:`lifhw.analog.topology.TOPOLOGIES`).
 """
 
 from __future__ import annotations
@@ -29,13 +34,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lifhw.analog.sky130_params import Sky130Options
+from lifhw.analog.topology import TOPOLOGIES
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
+from lifhw.golden.ota import OTANeuron, ota_gm, ota_linear_range
 from lifhw.schema import choice, quantity
 from lifhw.units import thermal_voltage
 
-#: Topologies a ``[circuit]`` may name (generators in lifhw.analog.netlist.TOPOLOGIES).
-TOPOLOGY_NAMES = ("behavioral", "sky130")
+#: Topologies a ``[circuit]`` may name: the registered topology records.
+TOPOLOGY_NAMES = tuple(TOPOLOGIES.names())
 
 #: Process corners of the sky130 model library: the five global corners and their
 #: mismatch (``_mm``, Monte-Carlo) variants. The behavioural topology ignores it.
@@ -91,7 +98,7 @@ class CircuitSection:
     @property
     def g_m(self) -> float:
         """Nominal small-signal OTA transconductance kappa I_b / (2 U_T) (S)."""
-        return self.kappa * self.leak_bias_current / (2.0 * self.thermal_voltage)
+        return ota_gm(self.leak_bias_current, self.kappa, self.thermal_voltage)
 
     @property
     def tau_m(self) -> float:
@@ -101,14 +108,13 @@ class CircuitSection:
     @property
     def linear_range(self) -> float:
         """Half-width 2 U_T / kappa (V) of the OTA's linear range around v_rest."""
-        return 2.0 * self.thermal_voltage / self.kappa
+        return ota_linear_range(self.kappa, self.thermal_voltage)
 
     def lif(self) -> LIFParams:
         """The linear LIF neuron this circuit nominally realises.
 
         ``tau_m = C / g_m``, ``r_m = 1 / g_m`` with ``g_m = kappa I_b / (2 U_T)``;
-        rest, threshold, reset and refractory period as given.
+        rest, threshold, reset and refractory period as given (the linearisation
+        of the nominal :class:`~lifhw.golden.ota.OTANeuron`).
         """
-        return LIFParams(tau_m=self.tau_m, r_m=1.0 / self.g_m, v_rest=self.v_rest,
-                         v_th=self.v_threshold, v_reset=self.v_reset,
-                         t_ref=self.refractory)
+        return OTANeuron.from_circuit(self).lif()

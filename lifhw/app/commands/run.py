@@ -53,7 +53,7 @@ def run_network_file(file: str | Path, *, backend: str = "golden", t_stop: float
         plus ``simulate_seconds`` (the simulation loop alone), ``peak_memory_bytes``,
         ``n_neurons``, ``n_synapses`` and ``t_stop_s``.
     """
-    from lifhw.network import load_run
+    from lifhw.network.section import load_run
 
     started = time.perf_counter()
     network, inputs = load_run(file, t_stop=t_stop, memory_budget_gb=memory_budget_gb)

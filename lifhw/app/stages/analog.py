@@ -36,7 +36,7 @@ def run(out_dir: Path) -> DemoSection:
     pf = load_mapping(DEFAULTS, source="lifhw.app.stages.analog")
     circuit, stimulus = pf.require("circuit"), pf.require("stimulus")
     nl.write_netlist(nl.generate(pf.name, circuit, stimulus, source="lifhw.app.stages.analog"),
-                     out_dir / "analog" / f"{pf.name}.cir")
+                     out_dir / "analog" / f"{pf.name}.cir", circuit=circuit)
     result = compare_circuit(pf.name, circuit, stimulus)
     figure = plot_comparison(result, out_dir / "analog_compare.png")
     s = result.summary()
