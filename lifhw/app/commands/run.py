@@ -111,9 +111,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_export_pynn(args: argparse.Namespace) -> int:
     from lifhw.interop.pynn import write_pynn_script
 
-    script, data = write_pynn_script(args.file, Path(args.output),
-                                     memory_budget_gb=args.memory_budget_gb)
+    script, data, dropped = write_pynn_script(args.file, Path(args.output),
+                                              memory_budget_gb=args.memory_budget_gb)
     print(f"{script} (connections and input spikes in {data}); run it with "
           f"`python {script}` (pyNN.nest), `python {script} --simulator spiNNaker` or "
           f"`mpirun -np 4 python {script}`")
+    if dropped:
+        print(f"note: {dropped} input spikes of the first step are left out (PyNN's NEST "
+              "back end cannot emit a SpikeSourceArray spike at t = 0)")
     return 0
