@@ -58,6 +58,12 @@ def import_nest() -> Any:
     """The ``nest`` module, quiet; ToolMissingError naming the install command."""
     # NEST prints a banner on import unless told not to (it would corrupt --json).
     os.environ.setdefault("PYNEST_QUIET", "1")
+    # NEST's wheel bundles its own OpenMP runtime. Starting numba's OpenMP thread
+    # pool (the golden engine's) after NEST is loaded crashes the process; started
+    # first, both live side by side.
+    import numba
+
+    numba.get_num_threads()
     try:
         import nest
     except ImportError as err:

@@ -184,8 +184,9 @@ def write_pynn_script(file: str | Path, output: Path, *,
     arrays = pynn_arrays(network, inputs)
     arrays["t_stop_ms"] = np.asarray(inputs["n_steps"] * network.dt * 1e3)
     output.parent.mkdir(parents=True, exist_ok=True)
+    savez: Any = np.savez  # numpy's stub reads **arrays as its allow_pickle flag
     with atomic_open(data, "wb") as handle:
-        np.savez(handle, **arrays)
+        savez(handle, **arrays)
     with atomic_open(output, "w") as handle:
         handle.write(pynn_script(network, data.name, source=str(file)))
     return output, data, int(arrays["dropped_step0_input_spikes"])
