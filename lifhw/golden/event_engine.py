@@ -29,6 +29,7 @@ suite (``tests/test_event_engine.py``).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -402,6 +403,19 @@ def input_events(network: Network, input_spikes: Any) -> tuple[np.ndarray, np.nd
     return steps.astype(np.int64), idx.astype(np.int64), n_steps
 
 
+def auto_threads(n_neurons: int) -> int:
+    """Threads for a network of ``n_neurons``: the slices meet once per step, so
+    a thread pays only with at least :data:`SLICE_MIN` neurons, and only on a
+    core that is free -- on a busy machine a per-step barrier waits for the
+    scheduler (milliseconds), which costs more than the second core gains."""
+    want = min(numba.get_num_threads(), n_neurons // SLICE_MIN)
+    try:
+        free = (os.cpu_count() or 1) - os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        free = float(want)
+    return max(1, min(want, int(free + 0.5)))
+
+
 def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = False,
                     v_init: Mapping[str, np.ndarray] | None = None,
                     threads: int | None = None) -> EventRun:
@@ -415,9 +429,8 @@ def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = Fal
         record_v: Record V after every step (T x N floats: small runs only).
         v_init: Initial membrane per population (V), shape (size,); default
             each population's ``v_init`` if it has one, else ``v_rest``.
-        threads: Slices of neurons (threads); default numba's thread count, but
-            at least :data:`SLICE_MIN` neurons per slice. The result does not
-            depend on it.
+        threads: Slices of neurons (threads); default :func:`auto_threads`.
+            The result does not depend on it.
 
     Returns:
         An :class:`EventRun`.
@@ -429,9 +442,7 @@ def simulate_events(network: Network, input_spikes: Any, *, record_v: bool = Fal
     np.cumsum([p.size for p in pops], out=pop_lo[1:])
     n = int(pop_lo[-1])
     if threads is None:
-        # Waking the thread pool every step costs more than a slice of fewer
-        # than ~20 000 neurons saves.
-        threads = max(1, min(numba.get_num_threads(), n // SLICE_MIN))
+        threads = auto_threads(n)
     part_lo = _partitions(n, threads)
     src_lo = {}
     start = 0
