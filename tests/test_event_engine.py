@@ -339,3 +339,40 @@ def test_cuba_file_is_sparse_and_self_sustained() -> None:
     run = simulate_events(net, inputs)
     rate = run.events["spikes"] / 4000 / 0.2
     assert 1.0 < rate < 50.0  # self-sustained asynchronous activity, no silence/explosion
+
+
+# --- the other consumers of a Network accept sparse projections -------------------
+
+def _sparse_copy(network: Network) -> Network:
+    return Network(network.name, network.inputs, network.populations,
+                   tuple(Projection(p.pre, p.post, sp.csr_array(p.weights), p.delay_steps)
+                         for p in network.projections), dt=network.dt)
+
+
+@pytest.mark.parametrize("chip", ["loihi", "truenorth", "spinnaker", "brainscales"])
+def test_chip_mappers_accept_sparse_projections(chip: str) -> None:
+    from lifhw.chips import CHIPS
+
+    net, spikes = load_experiment(EI_SMALL)
+    module = CHIPS.get(chip)
+    dense_run = module.simulate(module.quantize(module.map(net)), spikes[:300])
+    sparse_run = module.simulate(module.quantize(module.map(_sparse_copy(net))), spikes[:300])
+    for pop in ("exc", "inh"):
+        assert np.array_equal(dense_run.spikes[pop], sparse_run.spikes[pop])
+
+
+def test_nir_export_of_sparse_projections_small_only() -> None:
+    from lifhw.network.types import DENSE_LIMIT
+    from lifhw.nir_bridge import to_nir
+
+    net, _ = load_experiment(EI_SMALL)
+    dense_graph, sparse_graph = to_nir(net), to_nir(_sparse_copy(net))
+    assert set(dense_graph.nodes) == set(sparse_graph.nodes)
+    for key, node in dense_graph.nodes.items():
+        if hasattr(node, "weight"):
+            assert np.array_equal(node.weight, sparse_graph.nodes[key].weight)
+    side = math.isqrt(DENSE_LIMIT) + 1
+    big = Network("big", (InputPopulation("x", side),), (Population("a", side, _neuron()),),
+                  (Projection("x", "a", sp.eye_array(side, format="csr") * 1e-3),), dt=1e-4)
+    with pytest.raises(ParamError, match="NIR's dense Affine"):
+        to_nir(big)

@@ -268,7 +268,7 @@ def _mv(volts: Any) -> Any:
 def _current_weights_na(network: Network, proj: Projection) -> np.ndarray:
     """Weights in nA as the chip sees them (delta synapses: see module docstring)."""
     p = network.population(proj.post).neuron
-    w = proj.weights
+    w = proj.dense_weights(purpose="the SpiNNaker synaptic matrix")
     decay = math.exp(-network.dt / p.tau_m)
     r_mohm = p.r_m * 1e-6
     delta = _delta_sign(p, w)

@@ -43,6 +43,10 @@ from lifhw.errors import ParamError
 Weights: TypeAlias = np.ndarray | sparse.csr_array
 
 
+#: Largest post x pre matrix a sparse projection is densified into (entries; 128 MiB).
+DENSE_LIMIT = 1 << 24
+
+
 def fan_out(weights: Weights) -> np.ndarray:
     """Non-zero synapses per pre neuron (out-degree), shape (pre,)."""
     if sparse.issparse(weights):
@@ -158,10 +162,27 @@ class Projection:
             return int(np.count_nonzero(self.weights.data))
         return int(np.count_nonzero(self.weights))
 
-    def dense_weights(self) -> np.ndarray:
-        """The (post, pre) weights as a dense array (allocates post x pre floats)."""
+    def dense_weights(self, *, purpose: str = "") -> np.ndarray:
+        """The (post, pre) weights as a dense array.
+
+        For the steps that hold a dense matrix by nature (a chip core's crossbar,
+        NIR's ``Affine``, the RTL population core): a sparse projection larger than
+        :data:`DENSE_LIMIT` entries is refused rather than allocated.
+
+        Raises:
+            ParamError: The dense matrix would exceed :data:`DENSE_LIMIT` entries.
+        """
         weights: Any = self.weights
-        return np.asarray(weights.toarray()) if sparse.issparse(weights) else weights
+        if not sparse.issparse(weights):
+            return weights
+        entries = weights.shape[0] * weights.shape[1]
+        if entries > DENSE_LIMIT:
+            raise ParamError(
+                f"{purpose or 'this step'} needs the weights as a dense matrix, but "
+                f"{weights.shape[0]} x {weights.shape[1]} = {entries:.3g} entries exceed "
+                f"the limit of {DENSE_LIMIT:.3g}; split the projection or use the golden "
+                "engine / NEST, which route it sparse", path=f"{self.pre}->{self.post}")
+        return np.asarray(weights.toarray())
 
 
 @dataclass(frozen=True, eq=False)

@@ -109,7 +109,8 @@ def save_model(path: str | Path, network: Network, info: Mapping[str, Any]) -> P
               "info": dict(info)}
     arrays: dict[str, Any] = {"header": np.array(json.dumps(header))}
     arrays.update({f"bias_{i}": p.bias for i, p in enumerate(network.populations)})
-    arrays.update({f"weights_{i}": p.weights for i, p in enumerate(network.projections)})
+    arrays.update({f"weights_{i}": p.dense_weights(purpose="the SNN export")
+                   for i, p in enumerate(network.projections)})
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return atomic_write_bytes(path, buffer.getvalue())

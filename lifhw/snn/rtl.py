@@ -100,7 +100,9 @@ def map_network(network: Network, *, w_w: int = W_W, w_v: int = W_V, w_i: int = 
             raise ParamError("RTL deployment supports delay_steps = 1 only", path=pop.name)
         neuron = pop.neuron
         p = math.exp(-network.dt / neuron.tau_m)
-        w_volts = p * np.concatenate([proj.weights for proj in incoming], axis=1)
+        w_volts = p * np.concatenate(
+            [proj.dense_weights(purpose="the RTL population core") for proj in incoming],
+            axis=1)
         span = neuron.v_th - neuron.v_rest
         w_peak = float(np.max(np.abs(w_volts))) or span
         v_th_int = span * w_max_int / w_peak
