@@ -376,3 +376,30 @@ def test_nir_export_of_sparse_projections_small_only() -> None:
                   (Projection("x", "a", sp.eye_array(side, format="csr") * 1e-3),), dt=1e-4)
     with pytest.raises(ParamError, match="NIR's dense Affine"):
         to_nir(big)
+
+
+def test_pynn_arrays_follow_the_nest_conventions(tmp_path: Path) -> None:
+    from lifhw.interop.pynn import pynn_arrays, pynn_script
+
+    neuron_exp = _neuron(tau_syn_exc=5e-3, tau_syn_inh=5e-3)
+    neuron_delta = _neuron()
+    w = np.array([[2e-10, -3e-10], [0.0, 1e-10]])
+    net = Network("p", (InputPopulation("x", 2),),
+                  (Population("e", 2, neuron_exp), Population("d", 2, neuron_delta)),
+                  (Projection("x", "e", w, 3), Projection("x", "d", w * 1e7, 2)), dt=1e-4)
+    spikes = np.zeros((10, 2), dtype=bool)
+    spikes[0, 0] = spikes[4, 1] = True
+    arrays = pynn_arrays(net, spikes)
+    # Current synapses: nA, delay (d - 1) dt; negative weights on the inhibitory receptor.
+    assert np.allclose(arrays["conn0_excitatory"], [[0, 0, 0.2, 0.2], [1, 1, 0.1, 0.2]])
+    assert np.allclose(arrays["conn0_inhibitory"], [[1, 0, -0.3, 0.2]])
+    # Delta synapses: mV scaled by exp(-dt / tau_m), delay d dt.
+    p22 = math.exp(-1e-4 / 20e-3)
+    assert arrays["conn1_excitatory"][0].tolist() == pytest.approx([0, 0, 2.0 * p22, 0.2])
+    # The spike of step 0 cannot be emitted by PyNN's NEST back end: left out, counted.
+    assert int(arrays["dropped_step0_input_spikes"]) == 1
+    assert arrays["input_x_times"].tolist() == pytest.approx([0.5])
+    text = pynn_script(net, "p.npz")
+    compile(text, "p.py", "exec")
+    assert "sim.IF_curr_exp(" in text and "sim.IF_curr_delta(" in text
+    assert "tau_refrac=2.0" in text and 'receptor_type="inhibitory"' in text
