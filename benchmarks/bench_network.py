@@ -17,7 +17,8 @@ Rates must agree within 5 % (same model, different random draws). Then the
 and the uncoupled population kernel at N = 10^5 (unchanged by this work).
 
 Run: ``.venv/bin/python -m benchmarks.bench_network`` (``--quick``: 4 000 only;
-``--sizes 4000 20000``; ``--no-million``).
+``--sizes 4000 20000``; ``--no-million``; ``--nest-threads 1 2`` for more NEST thread
+counts; ``--no-golden`` for NEST alone).
 """
 
 from __future__ import annotations
@@ -142,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--no-million", action="store_true",
                         help="skip the 10^6-neuron golden run")
+    parser.add_argument("--nest-threads", type=int, nargs="*", default=[2],
+                        help="NEST thread counts to measure (default 2)")
+    parser.add_argument("--no-golden", action="store_true",
+                        help="NEST only (e.g. an extra thread count)")
     parser.add_argument("--nest-worker", type=int, nargs=3, metavar=("N", "K", "THREADS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -154,24 +159,30 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             path = scaled_cuba(n, Path(tmp))
-            g = golden(path)
-            ne = nest(n)
-            rows.append((n, g, ne))
-            print(f"N={n:>7}: golden {g['seconds']:7.2f} s wall ({g['simulate_seconds']:.2f} s "
-                  f"loop), {g['peak_mb']:7.0f} MiB, {g['rate_hz']:.3f} Hz | NEST "
-                  f"{ne['seconds']:7.2f} s wall ({ne['simulate_seconds']:.2f} s Simulate), "
-                  f"{ne['peak_mb']:7.0f} MiB, {ne['rate_hz']:.3f} Hz | speed-up "
-                  f"{ne['seconds'] / g['seconds']:.2f}x, memory "
-                  f"{g['peak_mb'] / ne['peak_mb']:.2f}x, rate diff "
-                  f"{100 * (g['rate_hz'] / ne['rate_hz'] - 1):+.1f} %", flush=True)
-        if not (args.quick or args.no_million):
+            g = None if args.no_golden else golden(path)
+            if g is not None:
+                print(f"N={n:>7}: golden {g['seconds']:7.2f} s wall ({g['simulate_seconds']:.2f} "
+                      f"s loop), {g['peak_mb']:7.0f} MiB, {g['rate_hz']:.3f} Hz", flush=True)
+            for threads in args.nest_threads:
+                ne = nest(n, threads=threads)
+                rows.append((n, g, ne))
+                line = (f"N={n:>7}: NEST {threads} thread(s) {ne['seconds']:7.2f} s wall "
+                        f"({ne['simulate_seconds']:.2f} s Simulate), {ne['peak_mb']:7.0f} MiB, "
+                        f"{ne['rate_hz']:.3f} Hz")
+                if g is not None:
+                    line += (f" | golden speed-up {ne['seconds'] / g['seconds']:.2f}x, memory "
+                             f"{g['peak_mb'] / ne['peak_mb']:.2f}x, rate diff "
+                             f"{100 * (g['rate_hz'] / ne['rate_hz'] - 1):+.1f} %")
+                print(line, flush=True)
+        if not (args.quick or args.no_million or args.no_golden):
             path = scaled_cuba(1_000_000, Path(tmp), indegree=100)
             g = golden(path)
             print(f"N=1000000 x 100 synapses: golden {g['seconds']:.1f} s wall "
                   f"({g['simulate_seconds']:.1f} s loop), {g['peak_mb']:.0f} MiB, "
                   f"{g['rate_hz']:.3f} Hz, {g['synapses']} synapses", flush=True)
-    rate = uncoupled_kernel()
-    print(f"uncoupled population kernel, N = 1e5: {rate:.3g} neuron-steps/s")
+    if not args.no_golden:
+        rate = uncoupled_kernel()
+        print(f"uncoupled population kernel, N = 1e5: {rate:.3g} neuron-steps/s")
     print(f"machine load after: {_uptime()}")
     return 0
 
