@@ -55,7 +55,9 @@ def scaled_cuba(n: int, directory: Path, *, indegree: int = 80) -> Path:
 
 
 def _run_json(cmd: list[str]) -> dict[str, Any]:
-    env = {**os.environ, "PYNEST_QUIET": "1", "PYTHONWARNINGS": "ignore"}
+    # The 10^6-neuron network needs about 4 GiB: lifhw's default budget is 4 GiB.
+    env = {**os.environ, "PYNEST_QUIET": "1", "PYTHONWARNINGS": "ignore",
+           "LIFHW_MEMORY_BUDGET": "16 GiB"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
                           cwd=ROOT)
     if proc.returncode != 0:

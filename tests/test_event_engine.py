@@ -295,23 +295,27 @@ def test_bad_connectors_fail_with_one_clear_error(tmp_path: Path, body: str, mat
     assert cli_main(["run", str(path)]) == 2
 
 
-def test_memory_budget_refuses_before_allocating(tmp_path: Path,
+def test_memory_budget_refuses_before_allocating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     # 10^5 x 10^5 at p = 0.5: 5e9 synapses. Refused from the estimate alone.
+    monkeypatch.setenv("LIFHW_MEMORY_BUDGET", "8 GiB")
     body = HEAD.replace("size = 30", "size = 100000").replace("size = 20", "size = 100000")
     path = tmp_path / "huge.toml"
     path.write_text(body + '[[network.projections]]\npre = "x"\npost = "a"\n'
                     'connector = "fixed_probability"\np = 0.5\nscale = "1 pA"\n')
-    with pytest.raises(ParamError, match=r"expected 5e\+09 synapses need about 200 GB"):
-        load_run(path, memory_budget_gb=8)
-    assert cli_main(["run", str(path), "--memory-budget-gb", "8"]) == 2
-    assert "memory budget of 8 GB" in capsys.readouterr().err
+    with pytest.raises(ParamError, match=r"5e\+09 synapses \(fixed_probability\) needs an "
+                                         r"estimated 186 GiB, above the memory budget of 8 GiB"):
+        load_run(path)
+    monkeypatch.delenv("LIFHW_MEMORY_BUDGET")
+    assert cli_main(["--memory-budget", "8 GiB", "run", str(path)]) == 2
+    assert "memory budget of 8 GiB" in capsys.readouterr().err
     # The dense form of an old-style file is estimated too.
     dense = tmp_path / "dense.toml"
     dense.write_text(body + '[[network.projections]]\npre = "x"\npost = "a"\n'
                      'scale = "1 pA"\ndensity = 0.01\n')
+    monkeypatch.setenv("LIFHW_MEMORY_BUDGET", "8 GiB")
     with pytest.raises(ParamError, match=r"dense matrix entries"):
-        load_run(dense, memory_budget_gb=8)
+        load_run(dense)
 
 
 def test_cli_run_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

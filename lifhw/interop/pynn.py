@@ -168,8 +168,7 @@ def pynn_script(network: Network, data_file: str, *, source: str = "") -> str:
     return "\n".join(lines)
 
 
-def write_pynn_script(file: str | Path, output: Path, *,
-                      memory_budget_gb: float | None = None) -> tuple[Path, Path, int]:
+def write_pynn_script(file: str | Path, output: Path) -> tuple[Path, Path, int]:
     """Write the PyNN script of a ``[network]`` file and its ``.npz`` of arrays.
 
     Returns:
@@ -178,7 +177,7 @@ def write_pynn_script(file: str | Path, output: Path, *,
     from lifhw.io import atomic_open
     from lifhw.network.section import load_run
 
-    network, inputs = load_run(file, memory_budget_gb=memory_budget_gb)
+    network, inputs = load_run(file)
     output = Path(output)
     data = output.with_suffix(".npz")
     arrays = pynn_arrays(network, inputs)

@@ -26,7 +26,6 @@ checked against a memory budget (:func:`check_budget`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from lifhw import budget
 from lifhw.errors import ParamError
 
 CONNECTORS = ("all_to_all", "fixed_probability", "fixed_indegree", "one_to_one", "list",
@@ -44,41 +44,15 @@ CONNECTORS = ("all_to_all", "fixed_probability", "fixed_indegree", "one_to_one",
 #: and the drawing's temporary int64 indices.
 BYTES_PER_SYNAPSE = 40
 
-#: Environment variable overriding the default memory budget (GB).
-BUDGET_ENV = "LIFHW_MEMORY_BUDGET_GB"
-
-
-def default_budget_bytes() -> float:
-    """Half the machine's physical memory, or ``$LIFHW_MEMORY_BUDGET_GB``."""
-    env = os.environ.get(BUDGET_ENV, "").strip()
-    if env:
-        try:
-            value = float(env)
-        except ValueError:
-            raise ParamError(f"{BUDGET_ENV}={env!r} is not a number of GB") from None
-        if not value > 0:
-            raise ParamError(f"{BUDGET_ENV} must be > 0 GB, got {env}")
-        return value * 1e9
-    try:
-        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        total = 16e9
-    return 0.5 * float(total)
-
-
-def check_budget(n_synapses: float, budget_bytes: float, *, where: str,
+def check_budget(n_synapses: float, *, where: str,
                  bytes_per_synapse: float = BYTES_PER_SYNAPSE, what: str = "synapses") -> None:
-    """Refuse a connection whose estimated memory exceeds the budget.
+    """Refuse a connection whose estimated memory exceeds the memory budget
+    (:mod:`lifhw.budget`: ``$LIFHW_MEMORY_BUDGET`` / ``lifhw --memory-budget``).
 
     Raises:
-        ParamError: With the estimate (synapses and bytes) and how to raise the budget.
+        ParamError: With the synapse count, the bytes and how to raise the budget.
     """
-    need = float(n_synapses) * bytes_per_synapse
-    if need > budget_bytes:
-        raise ParamError(
-            f"expected {n_synapses:.3g} {what} need about {need / 1e9:.3g} GB, more than the "
-            f"memory budget of {budget_bytes / 1e9:.3g} GB (set [network] memory_budget_gb, "
-            f"--memory-budget-gb or ${BUDGET_ENV} to allow it)", path=where)
+    budget.check(float(n_synapses) * bytes_per_synapse, f"{n_synapses:.3g} {what}", path=where)
 
 
 def expected_synapses(connector: str, n_pre: int, n_post: int, *, p: float = 1.0,
@@ -284,12 +258,12 @@ def draw_values(n: int, distribution: str, spread: float,
 
 
 def connect(section: Any, *, n_pre: int, n_post: int, same_population: bool, scale: float,
-            dt: float, base_dir: str, rng: np.random.Generator, budget_bytes: float,
+            dt: float, base_dir: str, rng: np.random.Generator,
             where: str) -> tuple[sp.csr_array, np.ndarray | None]:
     """Weights (CSR, (post, pre)) and per-synapse delays (steps, or None) of a
     ``[[network.projections]]`` entry that names a ``connector``.
 
-    The expected synapse count is checked against ``budget_bytes`` first.
+    The expected synapse count is checked against the memory budget first.
     """
     kind = section.connector
     allow_self = section.allow_self_connections or not same_population
@@ -303,7 +277,7 @@ def connect(section: Any, *, n_pre: int, n_post: int, same_population: bool, sca
     expected = expected_synapses(kind, n_pre, n_post, p=section.p or 0.0,
                                  indegree=section.indegree or 0, n_listed=n_listed,
                                  self_excluded=not allow_self)
-    check_budget(expected, budget_bytes, where=where)
+    check_budget(expected, where=where, what=f"synapses ({kind})")
     listed_w = listed_d = None
     if kind == "all_to_all":
         structure = all_to_all(n_pre, n_post, allow_self=allow_self)

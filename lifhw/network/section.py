@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from lifhw.errors import ParamError
-from lifhw.network.connectors import CONNECTORS, check_budget, connect, default_budget_bytes
+from lifhw.network.connectors import CONNECTORS, check_budget, connect
 from lifhw.network.types import InputPopulation, Network, Population, Projection
 from lifhw.params import NeuronSection
 from lifhw.schema import IDENTIFIER_RE, choice, integer, quantity
@@ -112,8 +112,6 @@ class NetworkSection:
     dt: float = quantity("s", 1e-3, gt=0, doc="simulation step")
     seed: int = integer(0, ge=0, doc="seed of the input spikes and bias spreads")
     projections: tuple[ProjectionSection, ...] = schema_field((), doc="connections")
-    memory_budget_gb: float | None = schema_field(
-        None, doc="refuse connections estimated to need more (GB); default half the RAM")
     base_dir: str = schema_field("", doc="(set by the loader) directory of the file")
 
     def validate(self) -> None:
@@ -206,17 +204,6 @@ class NetworkSection:
             raise ParamError("give the weight scale, e.g. '0.5 mV' or '50 pA'",
                              path=f"{where}.scale")
 
-    def budget_bytes(self, memory_budget_gb: float | None = None) -> float:
-        """The memory budget for connections (bytes): the argument, the file's
-        ``memory_budget_gb``, ``$LIFHW_MEMORY_BUDGET_GB``, or half the RAM."""
-        gb = memory_budget_gb if memory_budget_gb is not None else self.memory_budget_gb
-        if gb is not None:
-            if not gb > 0:
-                raise ParamError(f"memory budget must be > 0 GB, got {gb:g}",
-                                 path="memory_budget_gb")
-            return gb * 1e9
-        return default_budget_bytes()
-
     def _scale(self, index: int) -> float:
         proj = self.projections[index]
         post = self.populations[proj.post].neuron
@@ -257,20 +244,17 @@ class NetworkSection:
             base = base * (rng.random(shape) < proj.density)
         return base * self._scale(index)
 
-    def network(self, name: str = "network", *,
-                memory_budget_gb: float | None = None) -> Network:
+    def network(self, name: str = "network") -> Network:
         """The :class:`Network` this section describes.
 
         Args:
             name: Network name.
-            memory_budget_gb: Overrides the file's ``memory_budget_gb``.
 
         Raises:
             ParamError: A projection whose estimated memory exceeds the budget
                 (estimated before anything is allocated), or a bad connection file.
         """
         sizes = self._sizes()
-        budget = self.budget_bytes(memory_budget_gb)
         rng = np.random.default_rng([self.seed, 1])
         v_rng = np.random.default_rng([self.seed, 2])
         pops = []
@@ -297,11 +281,11 @@ class NetworkSection:
                     proj, n_pre=shape[1], n_post=shape[0],
                     same_population=proj.pre == proj.post, scale=self._scale(i), dt=self.dt,
                     base_dir=self.base_dir, rng=np.random.default_rng([proj.seed, i]),
-                    budget_bytes=budget, where=f"projections[{i}]")
+                    where=f"projections[{i}]")
                 projs.append(Projection(proj.pre, proj.post, weights, delay, delays))
                 continue
             # The dense form: post x pre floats, plus the generator's draws.
-            check_budget(float(shape[0]) * shape[1], budget, where=f"projections[{i}]",
+            check_budget(float(shape[0]) * shape[1], where=f"projections[{i}]",
                          bytes_per_synapse=24, what="dense matrix entries (post x pre)")
             weights = self._matrix(i, shape)
             projs.append(Projection(proj.pre, proj.post, weights, delay))
@@ -362,14 +346,13 @@ def load_experiment(path: str | Path) -> tuple[Network, np.ndarray]:
         raise err.located(path_prefix="network", source=str(path)) from None
 
 
-def load_run(path: str | Path, *, t_stop: float | None = None,
-             memory_budget_gb: float | None = None) -> tuple[Network, dict[str, Any]]:
+def load_run(path: str | Path, *,
+             t_stop: float | None = None) -> tuple[Network, dict[str, Any]]:
     """Network and input spikes *as events* of a ``[network]`` file, for large runs.
 
     Args:
         path: Parameter file with a ``[network]`` section.
         t_stop: Override the file's ``t_stop`` (s).
-        memory_budget_gb: Override the connection memory budget.
 
     Returns:
         (network, input events ``{"n_steps": T, name: (steps, indices)}``).
@@ -386,7 +369,7 @@ def load_run(path: str | Path, *, t_stop: float | None = None,
                 raise ParamError(f"t_stop {t_stop:g} s is shorter than one step "
                                  f"({section.dt:g} s)", path="t_stop")
             section = dataclasses.replace(section, t_stop=t_stop)
-        network = section.network(pf.name, memory_budget_gb=memory_budget_gb)
+        network = section.network(pf.name)
         return network, section.input_events()
     except ParamError as err:
         raise err.located(path_prefix="network", source=str(path)) from None

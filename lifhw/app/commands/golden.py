@@ -9,6 +9,7 @@ from typing import Any
 
 from lifhw import params
 from lifhw.errors import ParamError
+from lifhw.io import check_figure_path
 
 
 def register(subparsers: Any) -> None:
@@ -49,10 +50,13 @@ def run_golden(design: params.ParamFile, *, precise: bool = True) -> dict[str, A
 
     lif = design.lif
     stimulus = design.require("stimulus")
-    trace = simulate(lif, stimulus, precise=precise)
+    try:
+        trace = simulate(lif, stimulus, precise=precise)
+    except ParamError as err:  # e.g. the memory budget: name the file
+        raise err.located(source=design.source) from None
     summary = trace.summary()
     summary["name"] = design.name
-    summary["theory_rate_hz"] = lif_rate(stimulus.max_current, **lif.as_kwargs())
+    summary["theory_rate_hz"] = lif_rate(stimulus.max_current, lif)
     summary["rheobase_a"] = lif.rheobase
     return {"trace": trace, "summary": summary}
 
@@ -60,6 +64,8 @@ def run_golden(design: params.ParamFile, *, precise: bool = True) -> dict[str, A
 def _cmd_golden(args: argparse.Namespace) -> int:
     from lifhw.io import print_json
 
+    if args.plot:
+        check_figure_path(args.plot, option="--plot", inputs=(args.file,))
     design = params.load(args.file)
     result = run_golden(design, precise=not args.grid)
     summary = result["summary"]
@@ -102,7 +108,7 @@ def plot_golden(design: params.ParamFile, trace: Any, path: Path) -> Path:
     ax_v.legend(loc="lower right", fontsize=8)
     i_max = max(stimulus.max_current, lif.rheobase) * 2.0
     currents = np.linspace(0, i_max, 400)
-    ax_f.plot(currents * 1e12, lif_rate(currents, **lif.as_kwargs()), label="closed form")
+    ax_f.plot(currents * 1e12, lif_rate(currents, lif), label="closed form")
     ax_f.plot([stimulus.max_current * 1e12], [trace.rate_hz()], "o", label="simulated")
     ax_f.set_xlabel("current (pA)")
     ax_f.set_ylabel("rate (Hz)")

@@ -22,8 +22,6 @@ def register(subparsers: Any) -> None:
                      "file's t_stop)")
     run.add_argument("--threads", type=int, default=None,
                      help="threads (default: all cores for golden, 2 for NEST)")
-    run.add_argument("--memory-budget-gb", type=float, default=None,
-                     help="refuse connections estimated to need more memory (GB)")
     run.set_defaults(func=_cmd_run)
 
     export = subparsers.add_parser("export", help="write a network for another simulator")
@@ -33,8 +31,6 @@ def register(subparsers: Any) -> None:
     pynn.add_argument("file", help="parameter file (.toml) with a [network] section")
     pynn.add_argument("-o", "--output", required=True, help="script to write (.py); the "
                       "connections go next to it (.npz)")
-    pynn.add_argument("--memory-budget-gb", type=float, default=None,
-                      help="refuse connections estimated to need more memory (GB)")
     pynn.set_defaults(func=_cmd_export_pynn)
 
 
@@ -44,8 +40,7 @@ def peak_memory_bytes() -> int:
 
 
 def run_network_file(file: str | Path, *, backend: str = "golden", t_stop: float | None = None,
-                     threads: int | None = None,
-                     memory_budget_gb: float | None = None) -> dict[str, Any]:
+                     threads: int | None = None) -> dict[str, Any]:
     """Simulate a ``[network]`` file; the JSON document of ``lifhw run --json``.
 
     Returns:
@@ -56,7 +51,7 @@ def run_network_file(file: str | Path, *, backend: str = "golden", t_stop: float
     from lifhw.network.section import load_run
 
     started = time.perf_counter()
-    network, inputs = load_run(file, t_stop=t_stop, memory_budget_gb=memory_budget_gb)
+    network, inputs = load_run(file, t_stop=t_stop)
     if backend == "nest":
         from lifhw.interop.nest import run_nest
 
@@ -89,7 +84,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise LifhwError("--threads must be >= 1")
     out = run_network_file(args.file, backend=args.backend, t_stop=t_stop,
-                           threads=args.threads, memory_budget_gb=args.memory_budget_gb)
+                           threads=args.threads)
     if args.json:
         print_json(out)
         return 0
@@ -111,8 +106,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_export_pynn(args: argparse.Namespace) -> int:
     from lifhw.interop.pynn import write_pynn_script
 
-    script, data, dropped = write_pynn_script(args.file, Path(args.output),
-                                              memory_budget_gb=args.memory_budget_gb)
+    script, data, dropped = write_pynn_script(args.file, Path(args.output))
     print(f"{script} (connections and input spikes in {data}); run it with "
           f"`python {script}` (pyNN.nest), `python {script} --simulator spiNNaker` or "
           f"`mpirun -np 4 python {script}`")
