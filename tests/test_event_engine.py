@@ -334,6 +334,9 @@ def test_cli_run_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str
     text = capsys.readouterr().out
     assert "exc" in text and "peak memory" in text and "Hz" in text
     assert cli_main(["run", str(EI_SMALL), "--t-stop", "1 us"]) == 2
+    # 10^10 steps: refused from the estimate before anything is allocated.
+    assert cli_main(["run", str(EI_SMALL), "--t-stop", "1e7 s"]) == 2
+    assert "1e+10 steps" in capsys.readouterr().err
 
 
 def test_cuba_file_is_sparse_and_self_sustained() -> None:

@@ -177,7 +177,7 @@ def write_pynn_script(file: str | Path, output: Path) -> tuple[Path, Path, int]:
     from lifhw.io import atomic_open
     from lifhw.network.section import load_run
 
-    network, inputs = load_run(file)
+    network, inputs = load_run(file)  # (checks the memory budget first)
     output = Path(output)
     data = output.with_suffix(".npz")
     arrays = pynn_arrays(network, inputs)

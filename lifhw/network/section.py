@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from lifhw import budget
 from lifhw.errors import ParamError
 from lifhw.network.connectors import CONNECTORS, check_budget, connect
 from lifhw.network.types import InputPopulation, Network, Population, Projection
@@ -293,6 +294,20 @@ class NetworkSection:
         return Network(name=name, inputs=inputs, populations=tuple(pops),
                        projections=tuple(projs), dt=self.dt)
 
+    def check_run_budget(self) -> None:
+        """Refuse, before allocating, a run whose neurons, steps or input spikes alone
+        exceed the memory budget (the projections are checked one by one when drawn).
+
+        Per neuron about 160 B (parameters and the event engine's state and buffers),
+        per step 32 B (event-log offsets, input pointers), per input spike 40 B.
+        """
+        neurons = sum(s.size for s in self.populations.values())
+        steps = self.t_stop / self.dt
+        spikes = sum(s.size * min(s.rate * self.dt, 1.0) for s in self.inputs.values()) * steps
+        estimate = 160.0 * neurons + 32.0 * steps + 40.0 * spikes
+        budget.check(estimate, f"a run of {neurons:.3g} neurons, {steps:.3g} steps and "
+                     f"{spikes:.3g} expected input spikes", path="t_stop")
+
     @property
     def n_steps(self) -> int:
         return round(self.t_stop / self.dt)
@@ -369,6 +384,7 @@ def load_run(path: str | Path, *,
                 raise ParamError(f"t_stop {t_stop:g} s is shorter than one step "
                                  f"({section.dt:g} s)", path="t_stop")
             section = dataclasses.replace(section, t_stop=t_stop)
+        section.check_run_budget()
         network = section.network(pf.name)
         return network, section.input_events()
     except ParamError as err:
