@@ -17,8 +17,12 @@ module integrates it with the golden model's exact propagator
 :mod:`lifhw.golden.network`) at the chip step ``dt / 1000`` with chip-time
 constants ``tau / 1000``, per neuron (every circuit has its own parameters).
 The membrane is clipped to the supply-limited window [``V_MIN``, ``V_MAX``].
-With zero fixed-pattern noise it reproduces :func:`lifhw.golden.network.simulate_network`
-on :func:`dequantize`'s network, spike for spike.
+With zero fixed-pattern noise, and as long as the membrane stays above the
+floor, it reproduces :func:`lifhw.golden.network.simulate_network` on
+:func:`dequantize`'s network spike for spike. Strong inhibition drives the
+membrane to ``V_MIN``, which the float LIF has no counterpart for: the run then
+differs (``ei_small`` does). :func:`simulate` counts those clipped steps
+(``meta['clipped_steps']``) and :func:`membrane_headroom` warns before a run.
 
 **Assumed CapMem calibration map** (nominal, before fixed-pattern noise; the
 shapes follow the circuits described by Billaudelle et al. 2022 and the calix
@@ -404,6 +408,47 @@ def membrane_range(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
+def _psp_peak(tau_m: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
+    """Peak of ``V(t) = tau_s/(tau_s - tau_m) (e^{-t/tau_s} - e^{-t/tau_m})``, the
+    membrane response to a unit jump of ``I_syn/g_L`` decaying with ``tau_s``
+    (``1/e`` when the two are equal)."""
+    tau_m = np.asarray(tau_m, dtype=float)
+    tau_s = np.asarray(tau_s, dtype=float)
+    ratio = np.where(np.isclose(tau_m, tau_s), 1.0 + 1e-9, tau_s / tau_m)
+    # t* = tau_m r ln(1/r) / (1 - r); peak = r^(r/(1-r)) (with r = tau_s/tau_m).
+    return ratio ** (ratio / (1.0 - ratio))
+
+
+def membrane_headroom(config: BrainScaleSConfig) -> list[Violation]:
+    """The membrane must not reach the window floor ``V_MIN``: there it clips and the
+    run stops being the golden model of :func:`dequantize`'s network.
+
+    Static estimate per neuron: one synchronous volley of all its inhibitory inputs
+    (realised drive x |weight| x the PSP peak factor of :func:`_psp_peak`) starting
+    from the lower of its leak and reset potentials. Sustained inhibition can clip
+    with smaller volleys; :func:`simulate` counts the clipped steps of a run
+    (``meta['clipped_steps']``).
+    """
+    out = []
+    for pop in config.spec.network.populations:
+        phys = config.realised(pop.name)
+        inh = np.zeros(pop.size)
+        for proj in config.spec.network.incoming(pop.name):
+            w = config.weights[projection_key(proj.pre, proj.post)]
+            inh += np.clip(-w, 0, None).sum(axis=1)
+        excursion = inh * phys["drive"] * _psp_peak(phys["tau_m"], phys["tau_syn_inh"])
+        start = np.minimum(phys["v_leak"], phys["v_reset"])
+        low = start - excursion
+        bad = int(np.count_nonzero(low < V_MIN))
+        if bad:
+            out.append(Violation(
+                "membrane_headroom", f"{bad} neurons: one volley of their inhibitory inputs "
+                f"reaches {float(low.min()):.3f} V, below the {V_MIN} V floor: the membrane "
+                "clips and the run differs from the golden model (scale the potentials "
+                "up in the window or weaken inhibition)", pop.name, "warning"))
+    return out
+
+
 def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
     """Delta synapses and programmable delays do not exist on the chip."""
     out = []
@@ -420,7 +465,7 @@ def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
 
 
 RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, membrane_range,
-                           synapse_model)
+                           membrane_headroom, synapse_model)
 
 
 def check(config: BrainScaleSConfig) -> list[Violation]:
@@ -435,9 +480,11 @@ def check(config: BrainScaleSConfig) -> list[Violation]:
 
 @numba.njit(cache=True, nogil=True)
 def _step(v, ie, ii, ref, v_leak, ie_jump, ii_jump, v_th, v_reset, n_ref, tau_m, tau_e,
-          tau_i, decay_e, decay_i, dt, v_min, v_max, spikes):  # pragma: no cover
+          tau_i, decay_e, decay_i, dt, v_min, v_max, spikes, clipped):  # pragma: no cover
     """One chip step with per-neuron parameters (golden grid convention, r_m = 1:
-    currents are drives in volts; the bias is inside ``v_leak``)."""
+    currents are drives in volts; the bias is inside ``v_leak``). ``clipped[n]``
+    counts the steps whose free membrane fell below ``v_min`` (only the floor
+    changes the outcome: above ``v_max >= v_th`` the neuron fires either way)."""
     for n in range(v.shape[0]):
         ie[n] += ie_jump[n]
         ii[n] += ii_jump[n]
@@ -448,6 +495,8 @@ def _step(v, ie, ii, ref, v_leak, ie_jump, ii_jump, v_th, v_reset, n_ref, tau_m,
         else:
             x = _v_after(dt, v[n], ie[n], ii[n], 0.0, v_leak[n], 1.0, tau_m[n], tau_e[n],
                          tau_i[n])
+            if x < v_min:
+                clipped[n] += 1
             x = min(max(x, v_min), v_max)
             if x >= v_th[n]:
                 spikes[n] = True
@@ -471,7 +520,8 @@ def simulate(config: BrainScaleSConfig, input_spikes: Any, *,
 
     Returns:
         The :class:`ChipRun` (biological time steps; ``meta['chip_dt_s']`` is the
-        chip step).
+        chip step; ``meta['clipped_steps']``: population -> neuron-steps whose
+        membrane hit the floor ``V_MIN``, where the run leaves the golden model).
     """
     network = config.spec.network
     inputs = split_inputs(network, input_spikes)
@@ -487,20 +537,24 @@ def simulate(config: BrainScaleSConfig, input_spikes: Any, *,
                                  "inh"))
     states: dict[str, dict[str, np.ndarray]] = {}
     updates = {}
+    clipped: dict[str, np.ndarray] = {}
     for pop in network.populations:
         record = np.zeros((n_steps, pop.size)) if record_states else None
         if record is not None:
             states[pop.name] = {"v": record}
-        updates[pop.name] = _population_update(config, pop, dt_chip, record)
+        clipped[pop.name] = np.zeros(pop.size, dtype=np.int64)
+        updates[pop.name] = _population_update(config, pop, dt_chip, record,
+                                               clipped[pop.name])
     spikes, events = run_network(network, inputs, synapses, updates,
                                  accumulate=gather_sum)
     return ChipRun(backend=NAME, dt=network.dt, spikes=spikes, states=states, events=events,
                    meta={"chip_dt_s": dt_chip, "spread": config.spread,
-                         "calibrated": config.calibrated})
+                         "calibrated": config.calibrated,
+                         "clipped_steps": {k: int(c.sum()) for k, c in clipped.items()}})
 
 
 def _population_update(config: BrainScaleSConfig, pop: Population, dt_chip: float,
-                       record: np.ndarray | None) -> Any:
+                       record: np.ndarray | None, clipped: np.ndarray) -> Any:
     phys = config.realised(pop.name)
     v_leak = np.ascontiguousarray(phys["v_leak"])
     v_th = np.ascontiguousarray(phys["v_th"])
@@ -524,7 +578,7 @@ def _population_update(config: BrainScaleSConfig, pop: Population, dt_chip: floa
         exc = np.asarray(summed.get("exc", zeros), dtype=float) * drive
         inh = -np.asarray(summed.get("inh", zeros), dtype=float) * drive
         _step(v, ie, ii, ref, v_leak, exc, inh, v_th, v_reset, n_ref, tau_m, tau_e, tau_i,
-              decay_e, decay_i, dt_chip, V_MIN, V_MAX, spikes)
+              decay_e, decay_i, dt_chip, V_MIN, V_MAX, spikes, clipped)
         if record is not None:
             record[k] = v
         return spikes.copy()
@@ -606,7 +660,13 @@ ENERGY_PER_SYNAPTIC_EVENT_J = 100e-12
 
 
 def energy(config: BrainScaleSConfig, run: ChipRun) -> EnergyEstimate:
-    """Energy estimate (the term's source says it is an assumption)."""
+    """Energy estimate (the term's source says it is an assumption).
+
+    An assumed 100 pJ per synaptic event of the analog array, nothing else: no
+    CapMem refresh, no neuron static bias currents, no FPGA/host or the embedded
+    processors, no ADC readout. It is an order of magnitude for comparison, not
+    a figure from a BrainScaleS-2 measurement.
+    """
     return EnergyEstimate(NAME, (
         EnergyTerm("synaptic_events", float(run.events.get("synaptic_events", 0)),
                    ENERGY_PER_SYNAPTIC_EVENT_J,

@@ -84,8 +84,16 @@ spiked else u``. Children are updated before their parent in the same step.
 
 Resources and energy: Loihi 1 has 128 neuromorphic cores of 1024 compartments
 and about 130 million synapses per chip (Davies et al. 2018, Table 1 / text).
-Energy per event from Davies et al. 2018, Table 2 (measured at nominal 0.75 V):
-synaptic spike operation 23.6 pJ, neuron update 52 pJ, within-tile spike 1.7 pJ.
+Energy per event from Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2
+(measured at nominal 0.75 V): synaptic spike operation 23.6 pJ (row "synaptic
+spike op"); neuron update 81 pJ *active* / 52 pJ *inactive* (row "neuron update
+(active/inactive)"); within-tile spike 1.7 pJ (row "within-tile spike energy").
+Every simulated neuron-step is charged as an active update (81 pJ): an LIF
+compartment with a decaying current or membrane is active, and the idle ones
+cost 52 pJ, so the neuron term is an upper bound by at most 29 pJ per idle
+update. What the estimate includes: the neurocores' dynamic energy per event
+only -- no static/leakage power, no cross-tile hops (only the within-tile spike
+figure), no x86 management cores, no barrier synchronisation, no off-chip I/O.
 """
 
 from __future__ import annotations
@@ -137,7 +145,8 @@ COMPARTMENTS_PER_CORE = 1024
 SYNAPSES_PER_CHIP = 130_000_000
 #: Energy per event, Davies et al. 2018, IEEE Micro 38(1), Table 2.
 E_SYNAPTIC_OP_J = 23.6e-12
-E_NEURON_UPDATE_J = 52e-12
+E_NEURON_UPDATE_J = 81e-12  # active update; inactive is 52 pJ
+E_NEURON_UPDATE_INACTIVE_J = 52e-12
 E_SPIKE_J = 1.7e-12
 _ENERGY_SOURCE = "Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2"
 
@@ -938,13 +947,15 @@ def resources(config: LoihiConfig) -> Resources:
 
 
 def energy(config: LoihiConfig, run: ChipRun) -> EnergyEstimate:
-    """Energy from event counts and Davies et al. 2018 Table 2 per-event figures."""
+    """Dynamic energy from event counts and Davies et al. 2018 Table 2 per-event figures
+    (no static power, no cross-tile hops; see the module docstring)."""
     events = run.events
     return EnergyEstimate(chip=NAME, terms=(
         EnergyTerm("synaptic_events", events.get("synaptic_events", 0), E_SYNAPTIC_OP_J,
                    _ENERGY_SOURCE + ": synaptic spike op"),
         EnergyTerm("neuron_updates", events.get("neuron_updates", 0), E_NEURON_UPDATE_J,
-                   _ENERGY_SOURCE + ": neuron update"),
+                   _ENERGY_SOURCE + ": neuron update, active (81 pJ; inactive 52 pJ), "
+                   "every neuron-step charged as active (upper bound)"),
         EnergyTerm("spikes", events.get("spikes", 0), E_SPIKE_J,
                    _ENERGY_SOURCE + ": within-tile spike energy"),
     ))

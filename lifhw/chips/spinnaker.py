@@ -28,15 +28,19 @@ One time step of one neuron (``neuron_impl_standard.h``), in this order:
 3. ``V >= V_thresh`` -> spike, ``V = V_reset``, ``refract_timer = T_refract``.
 4. Synapse shaping: ``isyn = decay_s1615(isyn, decay)``.
 
-Constants (``decay_and_init`` in ``exp_synapse_utils.h``,
-``neuron_model_initialise``): ``exp_TC = expk(-dt/tau_m)`` (s16.15),
-``R = tau_m / c_m`` (MOhm), ``decay = expulr(-dt/tau_syn)`` (u0.32),
-``init = decay_s1615_to_u032(tau_syn/dt, 1 - decay)`` = ``tau/dt (1 - exp(-dt/tau))``
-as ``(bits(tau/dt) * bits(1 - decay)) >> 15``, ``T_refract = ceil(t_ref / dt)``.
-On the chip ``expk``/``kdivk`` are spinn_common's fixed-point routines; this
-model evaluates them in double precision and rounds to nearest (they are
-specified accurate to about 1 LSB, so a constant may differ from a real board
-in its last bit).
+Constants, computed *on the chip* from the s16.15 values the host writes
+(sPyNNaker 7.3: ``decay_and_init`` in ``exp_synapse_utils.h``,
+``neuron_model_initialise`` in ``neuron_model_lif_impl.h``, ``kdivk`` in
+``maths-util.h``; spinn_common 7.3.0 ``expk``/``expulr`` in ``src/stdfix-exp.c``),
+reproduced integer for integer: ``ts = bits(dt_ms)``,
+``exp_TC = expk(-kdivk(ts, tau_m))`` (s16.15), ``R = kdivk(tau_m, c_m)`` (MOhm),
+``decay = expulr(-kdivk(ts, tau_syn))`` (u0.32),
+``init = (kdivk(tau_syn, ts) * (0xFFFFFFFF - decay)) >> 15`` (u0.32),
+``T_refract = ceil_accum(kdivk(t_ref_ms, ts))``. ``kdivk`` truncates, and
+``expk``/``expulr`` are table-plus-quadratic approximations (``expk`` truncated
+to s16.15), so the constants differ from ``exp`` rounded once by up to ~10^5 u0.32
+LSB (tau_syn 5 ms, dt 1 ms: decay 3516490311, not 3516421809) -- see
+:func:`exp_u3232`.
 
 Weights (host side, ``get_ring_buffer_shifts``, static synapses, constant
 delays): per post population and synapse type, ``w_max = max(sum_proj
@@ -128,21 +132,144 @@ def decay_s1615(x: np.ndarray, decay: np.ndarray) -> np.ndarray:
     return (np.asarray(x, dtype=np.int64) * np.asarray(decay, dtype=np.int64)) >> 32
 
 
+# ------------------------------------------------------------------------------
+# On-chip constants. sPyNNaker 7.3 (neural_modelling ``maths-util.h``,
+# ``exp_synapse_utils.h::decay_and_init``, ``neuron_model_lif_impl.h::
+# neuron_model_initialise``) computes the decays, R and T_refract on the chip from
+# the s16.15 parameters the host wrote, with spinn_common 7.3.0's fixed-point
+# routines (``src/stdfix-exp.c``: ``expk``, ``expulr``, added 2024-03-21;
+# ``include/utils.h``: ``scale64``/``round64``; unchanged through tag 7.4.1).
+
+#: ``exp(z) * 2**32`` for z = -13 .. 0 (spinn_common's integer-part table, rounded).
+_EXP_INT_U3232 = tuple(round(math.exp(z) * 2**32) for z in range(-13, 1))
+#: ``(1 - exp(-k/16)) * 2**32``, k = 0..15 (spinn_common's 1/16 steps, rounded).
+_EXPM1_SIXTEENTH_U032 = tuple(round(-math.expm1(-k / 16) * 2**32) for k in range(16))
+#: spinn_common's quadratic for ``(1 - exp(-x/2**15)) * 2**32``, x in [0, 2**11):
+#: coefficients (c0, c1, c2) as published in ``src/stdfix-exp.c`` (``__exp_series``).
+_EXP_SERIES = (5294, 4293434720, 2081624032)
+
+
+def kdivk(a_bits: int, b_bits: int) -> int:
+    """sPyNNaker's ``kdivk`` (``maths-util.h``): ``floor((a << 15) / b)`` on s16.15 bits
+    (non-negative operands, an unsigned 64-bit division; truncates)."""
+    if a_bits < 0 or b_bits <= 0:
+        raise ParamError("kdivk needs a >= 0 and b > 0 (time constants and steps)")
+    return ((a_bits << 15) // b_bits) & 0xFFFFFFFF
+
+
+def _round_high_word(x: int) -> int:
+    """spinn_common ``round64``: the high word, plus one if the low word >= 2**31 - 1."""
+    return (x >> 32) + (1 if (x & 0xFFFFFFFF) >= 0x7FFFFFFF else 0)
+
+
+def _scale_u032(x: int, y: int) -> int:
+    """spinn_common ``scale64``: ``x * y / 2**32`` for a 64-bit x and u0.32 y."""
+    return _round_high_word((x & 0xFFFFFFFF) * y) + (x >> 32) * y
+
+
+def _exp_series(y: int) -> int:
+    """The quadratic ``c0 + y (c1 - c2 y / 2**32) / 2**32`` in 32-bit unsigned steps."""
+    c0, c1, c2 = _EXP_SERIES
+    inner = (c1 - ((c2 * y) >> 32)) & 0xFFFFFFFF
+    return (((inner * y) >> 32) + c0) & 0xFFFFFFFF
+
+
+def exp_u3232(n: int) -> int:
+    """``exp(n / 2**15) * 2**32`` as spinn_common computes it for an s16.15 ``n <= 0``.
+
+    ``n = 2**15 z - f`` with integer ``z <= 0`` and ``0 <= f < 2**15``:
+    ``e^z`` from the table, times ``1 - (1 - e^{-(f >> 11)/16})``, times
+    ``1 - (1 - e^{-(f mod 2**11)/2**15})`` (the quadratic), each product by
+    ``scale64`` (rounded high word).
+    """
+    if n > 0:
+        raise ParamError("only decays (exp of a non-positive argument) are modelled")
+    z = n >> 15
+    frac = n - (z << 15)
+    if frac == 0:
+        return _EXP_INT_U3232[13 + z]
+    z += 1
+    frac = 32768 - frac
+    value = _EXP_INT_U3232[13 + z]
+    value -= _scale_u032(value, _EXPM1_SIXTEENTH_U032[frac >> 11])
+    value -= _scale_u032(value, _exp_series((frac & 0x7FF) << 17))
+    return value
+
+
+def expk(n: int) -> int:
+    """spinn_common ``expk`` of s16.15 bits ``n <= 0``: ``exp_u3232(n) >> 17`` (truncated),
+    0 below ``-340695`` (saturation)."""
+    return 0 if n < -340695 else exp_u3232(n) >> 17
+
+
+def expulr(n: int) -> int:
+    """spinn_common ``expulr`` of s16.15 bits ``n <= 0``: the u0.32 bits of ``exp_u3232``
+    (exactly ``2**32`` for n = 0 wraps to 0 in 32 bits, as on the chip)."""
+    return 0 if n < -340695 else exp_u3232(n) & 0xFFFFFFFF
+
+
+def timestep_bits(dt_ms: float) -> int:
+    """The time step as the host writes it: s16.15 bits of dt in ms (0.1 ms -> 3277)."""
+    return int(to_s1615(dt_ms))
+
+
 def exp_decay_u032(dt: float, tau: float) -> int:
-    """``expulr(-dt/tau)`` as u0.32 bits (0 for tau = 0, i.e. cleared every step)."""
+    """Synaptic decay as ``decay_and_init`` computes it on the chip (u0.32 bits).
+
+    ``expulr(-kdivk(ts, tau))`` with ``ts``, ``tau`` the s16.15 bits of dt and tau
+    (ms); 0 for tau = 0 (a delta synapse, cleared every step). For tau_syn 5 ms
+    and dt 1 ms this is 3516490311, not ``round(e^-0.2 2**32)`` = 3516421809.
+
+    Args:
+        dt: Time step (ms).
+        tau: Synaptic time constant (ms).
+    """
     if tau <= 0:
         return 0
-    return min(round(math.exp(-dt / tau) * ONE_U032), ONE_U032 - 1)
+    return expulr(-kdivk(timestep_bits(dt), int(to_s1615(tau))))
 
 
 def init_u032(dt: float, tau: float) -> int:
-    """``decay_s1615_to_u032(kdivk(tau, dt), 1 - decay)``: ``tau/dt (1 - exp(-dt/tau))``.
+    """Synaptic input scale as ``decay_and_init`` computes it on the chip (u0.32 bits).
 
-    ``(bits_s1615(tau/dt) * bits_u032(1 - decay)) >> 15``, in u0.32.
+    ``decay_s1615_to_u032(kdivk(tau, ts), 1.0ulr - decay)`` =
+    ``(kdivk(tau, ts) * (0xFFFFFFFF - decay)) >> 15``: ``tau/dt (1 - e^{-dt/tau})``.
+    ``1.0ulr`` does not fit u0.32; GCC saturates the literal to ``0xFFFFFFFF``
+    (an assumption about the toolchain; it moves ``init`` by at most 1 LSB).
+
+    Args:
+        dt: Time step (ms).
+        tau: Synaptic time constant (ms).
     """
     decay = exp_decay_u032(dt, tau)
-    tau_over_ts = int(to_s1615(tau / dt))
-    return min((tau_over_ts * (ONE_U032 - decay)) >> 15, ONE_U032 - 1)
+    tau_over_ts = kdivk(int(to_s1615(tau)), timestep_bits(dt))
+    return ((tau_over_ts * (0xFFFFFFFF - decay)) >> 15) & 0xFFFFFFFF
+
+
+def exp_tc_s1615(dt: float, tau_m: float) -> int:
+    """``exp_TC = expk(-kdivk(ts, tau_m))`` (``neuron_model_initialise``), s16.15 bits.
+
+    Args:
+        dt: Time step (ms).
+        tau_m: Membrane time constant (ms).
+    """
+    return expk(-kdivk(timestep_bits(dt), int(to_s1615(tau_m))))
+
+
+def r_membrane_s1615(tau_m: float, c_m: float) -> int:
+    """``R = kdivk(tau_m, c_m)`` (MOhm, s16.15 bits; ms / nF), truncated as on the chip."""
+    return kdivk(int(to_s1615(tau_m)), int(to_s1615(c_m)))
+
+
+def t_refract_steps(t_ref: float, dt: float) -> int:
+    """``T_refract = lif_ceil_accum(kdivk(T_refract_ms, ts))`` (time steps).
+
+    Args:
+        t_ref: Refractory period (ms).
+        dt: Time step (ms).
+    """
+    bits = kdivk(int(to_s1615(t_ref)), timestep_bits(dt))
+    return (bits >> 15) + (1 if bits & 0x7FFF else 0)
 
 
 def ring_buffer_shift(max_weight: float) -> int:
@@ -285,7 +412,8 @@ def map(network: Network, *, timestep: float | None = None) -> ChipSpec:
 
     ``V``'s in mV (``1e3 x`` volts), ``c_m`` in nF, ``tau`` in ms, ``I_offset``
     in nA (``1e9 x`` the bias), weights in nA (current synapses ``1e9 w``; delta
-    synapses see the module docstring), ``T_refract = ceil(t_ref / dt)``.
+    synapses see the module docstring), ``T_refract`` as the chip computes it
+    (:func:`t_refract_steps`).
 
     Args:
         network: The float network (not modified).
@@ -308,7 +436,7 @@ def map(network: Network, *, timestep: float | None = None) -> ChipSpec:
         populations[pop.name] = {
             "v_rest": float(_mv(p.v_rest)), "v_reset": float(_mv(p.v_reset)),
             "v_thresh": float(_mv(p.v_th)), "tau_m": p.tau_m * 1e3, "c_m": p.c_m * 1e9,
-            "i_offset": pop.bias * 1e9, "t_refract": math.ceil(p.t_ref / dt - 1e-9),
+            "i_offset": pop.bias * 1e9, "t_refract": t_refract_steps(p.t_ref * 1e3, dt_ms),
             "tau_syn_exc": p.tau_syn_exc * 1e3, "tau_syn_inh": p.tau_syn_inh * 1e3,
             "dt_ms": dt_ms, "delta": pop.delta_synapses,
         }
@@ -359,9 +487,10 @@ def _max_summed_weight(matrices: list[np.ndarray]) -> float:
 def quantize(spec: ChipSpec) -> SpiNNakerConfig:
     """sPyNNaker's host-side encoding of the targets.
 
-    Parameters: ``to_s1615`` (round to nearest); ``R = tau_m / c_m``,
-    ``exp_TC = exp(-dt/tau_m)``, decays/inits by :func:`exp_decay_u032` /
-    :func:`init_u032`. Weights: :func:`ring_buffer_shift` per synapse type from
+    Parameters: ``to_s1615`` (round to nearest); ``R``, ``exp_TC``, decays and
+    inits as the chip derives them from those s16.15 values
+    (:func:`r_membrane_s1615`, :func:`exp_tc_s1615`, :func:`exp_decay_u032`,
+    :func:`init_u032`). Weights: :func:`ring_buffer_shift` per synapse type from
     :func:`_max_summed_weight`, stored ``rint(|w| 2**(15 - p))`` (NumPy ``rint``,
     as sPyNNaker's synaptic-row code) and masked to 16 bits.
     """
@@ -377,8 +506,8 @@ def quantize(spec: ChipSpec) -> SpiNNakerConfig:
         neurons[pop.name] = NeuronParams(
             n=pop.size, v_rest=to_s1615(t["v_rest"]), v_reset=to_s1615(t["v_reset"]),
             v_thresh=to_s1615(t["v_thresh"]),
-            r_membrane=to_s1615(t["tau_m"] / t["c_m"]),
-            exp_tc=to_s1615(math.exp(-dt_ms / t["tau_m"])),
+            r_membrane=np.int64(r_membrane_s1615(t["tau_m"], t["c_m"])),
+            exp_tc=np.int64(exp_tc_s1615(dt_ms, t["tau_m"])),
             i_offset=to_s1615(t["i_offset"]), t_refract=int(t["t_refract"]),
             exc_decay=exp_decay_u032(dt_ms, t["tau_syn_exc"]),
             exc_init=init_u032(dt_ms, t["tau_syn_exc"]) if t["tau_syn_exc"] > 0 else 0,
@@ -620,18 +749,32 @@ def resources(config: SpiNNakerConfig) -> Resources:
 
 
 #: van Albada et al. 2018 (Front. Neurosci. 12:291): whole-system energy per
-#: synaptic event of the cortical microcircuit on SpiNNaker, 5.9 uJ (0.1 ms
-#: steps, slowed down 20x, all power including idle).
+#: synaptic event of the cortical microcircuit (77k neurons, 0.3 G synapses) on
+#: SpiNNaker, 5.9 uJ -- measured at 0.1 ms steps, running 20x slower than real
+#: time, all board power including idle. Mostly static power x wall time, so it
+#: is not a per-event cost of the chip.
 ENERGY_PER_SYNAPTIC_EVENT_J = 5.9e-6
+#: The configuration of that measurement.
+MEASURED_DT_S = 1e-4
 
 
 def energy(config: SpiNNakerConfig, run: ChipRun) -> EnergyEstimate:
-    """Energy from the published system-level figure (cited in the term)."""
+    """Energy from the published whole-system figure (cited in the term).
+
+    Applied per synaptic event as measured; it is an assumption for any other
+    configuration: the figure is dominated by the boards' static power over the
+    20x-slowed wall time of a 0.1 ms run, which changes with the time step, the
+    slowdown and the network size. At any other dt the term says so.
+    """
+    source = ("van Albada et al. 2018, Front. Neurosci. 12:291: 5.9 uJ per synaptic event, "
+              "whole system, cortical microcircuit at 0.1 ms steps and 20x slowdown")
+    if not math.isclose(run.dt, MEASURED_DT_S, rel_tol=1e-9):
+        source += (f"; this run uses dt = {run.dt * 1e3:g} ms, where the figure is an "
+                   "assumption (not the measured configuration)")
+    del config
     return EnergyEstimate(NAME, (
         EnergyTerm("synaptic_events", float(run.events.get("synaptic_events", 0)),
-                   ENERGY_PER_SYNAPTIC_EVENT_J,
-                   "van Albada et al. 2018, Front. Neurosci. 12:291 (5.9 uJ per synaptic "
-                   "event, whole system)"),
+                   ENERGY_PER_SYNAPTIC_EVENT_J, source),
     ))
 
 
