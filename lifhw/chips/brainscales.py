@@ -70,11 +70,21 @@ from lifhw.chips.base import (
     Rule,
     Synapses,
     Violation,
+    cap_tau_m,
     projection_key,
+    residual_leak,
     round_half_away,
     run_network,
     run_rules,
     split_inputs,
+)
+from lifhw.chips.placement import (
+    ChipResources,
+    CoreResources,
+    Figure,
+    Placement,
+    check_cores,
+    place_spec,
 )
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
@@ -87,6 +97,10 @@ NAME = "brainscales"
 ACCELERATION = 1000.0
 N_NEURONS = 512
 N_ROWS = 256
+#: Two hemispheres per chip, each 256 neuron circuits under its own synapse
+#: array of 256 rows x 256 columns (Pehle et al. 2022, Front. Neurosci. 16:795876).
+HEMISPHERES = 2
+NEURONS_PER_HEMISPHERE = N_NEURONS // HEMISPHERES
 WEIGHT_MAX = 63
 CAPMEM_MAX = 1022
 #: CapMem voltage full scale (V) and the usable membrane window (V).
@@ -166,6 +180,17 @@ def _inverse(parameter: str, value: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+def longest_tau_m() -> float:
+    """The longest membrane time constant (biological s): CapMem code 1, ``1022 us`` chip."""
+    return float(nominal("tau_m", 1)) * ACCELERATION
+
+
+def effective_neuron(neuron: LIFParams) -> tuple[LIFParams, bool]:
+    """The neuron the chip can emulate: :func:`lifhw.chips.base.cap_tau_m` at
+    :func:`longest_tau_m`; returns (neuron, whether it was capped)."""
+    return cap_tau_m(neuron, longest_tau_m())
+
+
 def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarray, bool]:
     """Weights as synaptic drive steps (V, chip) and whether delta synapses were converted.
 
@@ -173,7 +198,7 @@ def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarra
     voltage scale. Delta synapse (jump ``dV``): equal charge through the shortest
     synapse ``tau_s``: ``r_m w = dV tau_m / tau_s`` (bio time constants).
     """
-    p = network.population(proj.post).neuron
+    p = effective_neuron(network.population(proj.post).neuron)[0]
     w = proj.dense_weights(purpose="the BrainScaleS-2 synapse matrix")
     delta = _delta_sign(p, w)
     tau_s = TAU_CODE_S * ACCELERATION
@@ -216,7 +241,7 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
     notes: list[str] = []
     window = V_MAX - V_MIN
     for pop in network.populations:
-        p = pop.neuron
+        p, capped = effective_neuron(pop.neuron)
         leak_bio = p.v_rest + p.r_m * pop.bias
         lo = min(p.v_rest, p.v_reset, float(leak_bio.min()))
         top = max(p.v_th, float(leak_bio.max()))
@@ -240,6 +265,8 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
             "drive": lsb,
             "v_start": base + p.v_rest * scale,
             "n_ref": round(p.t_ref / network.dt),
+            "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
+            "tau_m_effective": p.tau_m,
         }
         for proj, (drive, converted) in zip(incoming, drives, strict=True):
             weights[projection_key(proj.pre, proj.post)] = drive / lsb
@@ -353,16 +380,13 @@ def calibrate(config: BrainScaleSConfig) -> BrainScaleSConfig:
 
 
 def chip_capacity(config: BrainScaleSConfig) -> list[Violation]:
-    """One chip: 512 neurons, 256 synapse rows (two per signed source)."""
-    res = resources(config)
-    out = []
-    if res.neurons_used > N_NEURONS:
-        out.append(Violation("chip_capacity", f"{res.neurons_used} neurons > {N_NEURONS}"))
-    rows = res.extra["rows"][0]
-    if rows > N_ROWS:
-        out.append(Violation("chip_capacity", f"{rows} synapse rows (exc/inh per source) "
-                             f"> {N_ROWS}"))
-    return out
+    """The network placed on hemispheres (256 neurons, 256 rows each, two per chip).
+
+    An error when a neuron needs more than 256 synapse rows (one per source and
+    sign) on its own; a warning when the placement needs more than one chip
+    (the simulation then assumes spikes between chips arrive like on-chip ones).
+    """
+    return [replace(v, rule="chip_capacity") for v in check_cores(place(config.spec))]
 
 
 def weight_range(config: BrainScaleSConfig) -> list[Violation]:
@@ -393,6 +417,11 @@ def capmem_range(config: BrainScaleSConfig) -> list[Violation]:
                                      f"{float(value.min()):.3g}..{float(value.max()):.3g} "
                                      f"outside {lo:.3g}..{hi:.3g}", name))
     return out
+
+
+def residual_leak_rule(config: BrainScaleSConfig) -> list[Violation]:
+    """A membrane longer than the CapMem reaches runs with the longest leak."""
+    return residual_leak(config.spec, "tau_m code 1, the longest leak of the CapMem map")
 
 
 def membrane_range(config: BrainScaleSConfig) -> list[Violation]:
@@ -464,8 +493,8 @@ def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, membrane_range,
-                           membrane_headroom, synapse_model)
+RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, residual_leak_rule,
+                           membrane_range, membrane_headroom, synapse_model)
 
 
 def check(config: BrainScaleSConfig) -> list[Violation]:
@@ -601,7 +630,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
         t = config.spec.populations[pop.name]
         phys = config.realised(pop.name)
         scale, base = float(t["scale"]), float(t["base"])
-        p = pop.neuron
+        p = effective_neuron(pop.neuron)[0]
 
         def bio(values: np.ndarray, scale: float = scale, base: float = base) -> np.ndarray:
             return (np.asarray(values) - base) / scale
@@ -624,6 +653,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
     for proj in network.projections:
         t = config.spec.populations[proj.post]
         post = network.population(proj.post)
+        post = replace(post, neuron=effective_neuron(post.neuron)[0])
         drive = float(np.median(config.realised(proj.post)["drive"]))
         w = config.weights[projection_key(proj.pre, proj.post)] * drive / float(t["scale"])
         w = np.where(_delta_sign(post.neuron, w),
@@ -657,6 +687,34 @@ def resources(config: BrainScaleSConfig) -> Resources:
 #: magnitude for accelerated analog synapses (100 pJ; cf. the wafer-scale
 #: BrainScaleS estimates, Schemmel et al., ISCAS 2010). Not a measured BSS-2 figure.
 ENERGY_PER_SYNAPTIC_EVENT_J = 100e-12
+
+
+#: Per-core (hemisphere) and per-chip resources (Pehle et al. 2022, Front.
+#: Neurosci. 16:795876: 512 neurons and 131 072 synapses in two hemispheres).
+RESOURCES = ChipResources(
+    target=NAME, core_name="hemisphere",
+    core=CoreResources(
+        neurons=Figure(NEURONS_PER_HEMISPHERE, "Pehle et al. 2022: 256 neuron circuits "
+                       "per hemisphere (512 per chip)"),
+        input_lines=Figure(N_ROWS, "Pehle et al. 2022: 256 synapse rows per hemisphere; a "
+                           "row is excitatory or inhibitory"),
+        synapses=Figure(N_ROWS * NEURONS_PER_HEMISPHERE, "Pehle et al. 2022: 256 x 256 "
+                        "synapses per hemisphere (131 072 per chip)")),
+    cores_per_chip=Figure(HEMISPHERES, "Pehle et al. 2022: two hemispheres per chip"),
+    line_mode="sign",
+    notes=("no published per-hemisphere static power or inter-chip spike energy",
+           "inter-chip routing (FPGA links of multi-chip systems) is counted, not timed"))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
+    """Neurons onto hemispheres: 256 neurons and 256 synapse rows each, two per chip.
+
+    A source takes one row per sign it uses toward a hemisphere. The emulation
+    is the same network whatever the hemisphere (the placed network is the
+    network); inter-chip spikes are counted as traffic.
+    """
+    return place_spec(spec, RESOURCES, rates_hz=rates_hz, order=order)
 
 
 def energy(config: BrainScaleSConfig, run: ChipRun) -> EnergyEstimate:
