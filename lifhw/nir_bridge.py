@@ -377,7 +377,8 @@ def to_nir(network: Network, *, config: Any = None) -> Any:
         node = nodes[proj.post]
         gain = _input_gain(node, proj.post)
         key = f"w{index}_{proj.pre}_{proj.post}"
-        weights = proj.weights / gain
+        # NIR's Affine is dense: written only where the matrix is small.
+        weights = proj.dense_weights(purpose="NIR's dense Affine") / gain
         meta = _meta(chip, ints.get(f"{proj.pre}->{proj.post}", {}))
         if proj.post not in first_in and np.any(post.bias):
             first_in[proj.post] = key

@@ -355,6 +355,21 @@ def _map(draw: st.DrawFn, root: Path) -> list[str]:
     return argv
 
 
+def _run(draw: st.DrawFn, root: Path) -> list[str]:
+    argv = ["run", _param(draw, root, NETWORK)]
+    if draw(st.booleans()):
+        argv += ["--t-stop", draw(quantity_option)]
+    if draw(st.booleans()):
+        argv += ["--threads", draw(st.sampled_from(["0", "-1", "1", "2", "x"]))]
+    if draw(st.booleans()):
+        argv.append("--json")
+    return argv
+
+
+def _export_pynn(draw: st.DrawFn, root: Path) -> list[str]:
+    return ["export", "pynn", _param(draw, root, NETWORK), "-o", str(root / "out" / "net.py")]
+
+
 def _snn_train(draw: st.DrawFn, root: Path) -> list[str]:
     argv = ["snn", "train", "--epochs", draw(st.sampled_from(["0", "0", "-1", "x", "1.5"])),
             "--hidden", draw(st.sampled_from(["0", "-5", "1", "3", "3", "100000000", "x"])),
@@ -424,6 +439,8 @@ CASES = {
     "rtl test": Case(_rtl("test", True), 4, may_fail=True),
     "rtl synth": Case(_rtl("synth", True), 3),
     "map": Case(_map, 15, may_fail=True),
+    "run": Case(_run, 12),
+    "export pynn": Case(_export_pynn, 8),
     "snn train": Case(_snn_train, 10),
     "snn deploy": Case(_snn_deploy, 4, may_fail=True),
     "sweep": Case(_sweep, 12, may_fail=True),

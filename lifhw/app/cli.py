@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "lifhw.app.commands.chips",
     "lifhw.app.commands.snn",
     "lifhw.app.commands.sweep",
+    "lifhw.app.commands.run",
     "lifhw.app.demo",
 )
 

@@ -400,11 +400,12 @@ def parameter_deviations(original: Network, realised: Network) -> list[Deviation
         if not match:
             continue
         unit = "V" if original.population(proj.post).delta_synapses else "A"
-        w = match[0].weights
+        w = match[0].dense_weights(purpose="the weight comparison")
+        target = proj.dense_weights(purpose="the weight comparison")
         out.append(Deviation(projection_key(proj.pre, proj.post), "weights",
-                             float(np.sqrt(np.mean(proj.weights ** 2))),
+                             float(np.sqrt(np.mean(target ** 2))),
                              float(np.sqrt(np.mean(w ** 2))),
-                             _relative(proj.weights, w), unit))
+                             _relative(target, w), unit))
     return out
 
 

@@ -199,7 +199,7 @@ def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarra
     synapse ``tau_s``: ``r_m w = dV tau_m / tau_s`` (bio time constants).
     """
     p = effective_neuron(network.population(proj.post).neuron)[0]
-    w = proj.weights
+    w = proj.dense_weights(purpose="the BrainScaleS-2 synapse matrix")
     delta = _delta_sign(p, w)
     tau_s = TAU_CODE_S * ACCELERATION
     drive = np.where(delta, w * p.tau_m / tau_s, w * p.r_m) * scale

@@ -588,7 +588,8 @@ def map(network: Network, *, vth: int | None = None, num_weight_bits: int = 8,
         swing = post.neuron.v_th - post.neuron.v_rest
         scale = populations[proj.post]["gain"]
         # a_in = gain w / (64 v_lsb) = gain w vth / swing
-        per_vth_weight[projection_key(proj.pre, proj.post)] = scale * proj.weights / swing
+        per_vth_weight[projection_key(proj.pre, proj.post)] = (
+            scale * proj.dense_weights(purpose="the Loihi synapse map") / swing)
     if vth is None:
         limit = float(VTH_MAX)
         for values in per_vth_bias.values():

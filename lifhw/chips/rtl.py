@@ -174,7 +174,8 @@ def map(network: Network, *, w_w: int = W_W, w_v: int = W_V, w_i: int = W_I) -> 
             raise ParamError("the population core has delta synapses only", path=pop.name)
         neuron, capped = core_neuron(pop.neuron, network.dt)
         p = math.exp(-network.dt / neuron.tau_m)
-        scaled = [p * proj.weights for proj in network.incoming(pop.name)]
+        scaled = [p * proj.dense_weights(purpose="the RTL population core")
+                  for proj in network.incoming(pop.name)]
         for proj, w in zip(network.incoming(pop.name), scaled, strict=True):
             weights[projection_key(proj.pre, proj.post)] = w
         span = neuron.v_th - neuron.v_rest

@@ -464,7 +464,7 @@ def _unit_scales(network: Network, pop: Population, neuron: LIFParams,
     positive = np.zeros(pop.size)
     negative = np.zeros(pop.size)
     for proj in network.incoming(pop.name):
-        w = np.asarray(proj.weights, dtype=float)
+        w = proj.dense_weights(purpose="the SpiNNaker synaptic matrix")
         delta = _delta_sign(neuron, w)
         tau = np.where(w >= 0, neuron.tau_syn_exc, neuron.tau_syn_inh)
         volts = np.where(delta, w * gain, w * neuron.r_m * np.maximum(tau, dt) / dt)
@@ -489,7 +489,7 @@ def _unit_scales(network: Network, pop: Population, neuron: LIFParams,
 def _current_weights_na(network: Network, proj: Projection, neuron: LIFParams,
                         mv_per_v: float, na_per_a: float) -> np.ndarray:
     """Weights in chip current units (delta synapses: see module docstring)."""
-    w = proj.weights
+    w = proj.dense_weights(purpose="the SpiNNaker synaptic matrix")
     decay = math.exp(-network.dt / neuron.tau_m)
     r_chip = _r_chip(neuron.r_m, mv_per_v, na_per_a)
     delta = _delta_sign(neuron, w)

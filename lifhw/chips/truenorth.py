@@ -400,7 +400,7 @@ def _voltage_weights(network: Network, proj: Projection) -> tuple[np.ndarray, bo
     equal-charge jump is what it can realise.
     """
     p = network.population(proj.post).neuron
-    w = proj.weights
+    w = proj.dense_weights(purpose="the TrueNorth crossbar")
     tau = np.where(w >= 0, p.tau_syn_exc, p.tau_syn_inh)
     converted = bool(np.any((tau > 0) & (w != 0)))
     # A sign whose tau_syn is 0 is a delta synapse: its weight is already a jump.

@@ -52,6 +52,7 @@ import numpy as np
 from lifhw import __version__
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
+from lifhw.golden.event_engine import simulate_events
 from lifhw.golden.kernels import _syn_factor
 from lifhw.network.routing import Synapses, Update, gather_sum, route_spikes
 from lifhw.network.types import Network, NetworkRun, Population, split_inputs
@@ -120,7 +121,7 @@ class _Propagators:
 def _population_update(pop: Population, dt: float, record: np.ndarray | None) -> Update:
     p = pop.neuron
     size = pop.size
-    v = np.full(size, p.v_rest)
+    v = np.full(size, p.v_rest) if pop.v_init is None else pop.v_init.copy()
     ie = np.zeros(size)
     ii = np.zeros(size)
     ref = np.zeros(size, dtype=np.int64)
@@ -148,11 +149,12 @@ def synapses_of(network: Network) -> list[Synapses]:
     out = []
     for proj in network.projections:
         post = network.population(proj.post)
+        weights = proj.dense_weights()
         if post.delta_synapses:
-            out.append(Synapses(proj.pre, proj.post, proj.weights, proj.delay_steps, "delta"))
+            out.append(Synapses(proj.pre, proj.post, weights, proj.delay_steps, "delta"))
             continue
-        positive = np.where(proj.weights > 0, proj.weights, 0.0)
-        negative = np.where(proj.weights < 0, proj.weights, 0.0)
+        positive = np.where(weights > 0, weights, 0.0)
+        negative = np.where(weights < 0, weights, 0.0)
         # A sign whose synapse is a delta (tau 0) on a current-synapse neuron is a jump.
         exc_channel = "exc" if post.neuron.tau_syn_exc > 0 else "delta"
         inh_channel = "inh" if post.neuron.tau_syn_inh > 0 else "delta"
@@ -167,6 +169,13 @@ def simulate_network(network: Network, input_spikes: Any, *,
                      record_v: bool = False) -> NetworkRun:
     """Simulate a float network exactly on its time grid.
 
+    Runs on the event-driven engine (:func:`lifhw.golden.event_engine.simulate_events`,
+    dense or sparse projections, memory O(neurons + synapses)), which gives the
+    same rasters and membranes as routing the dense matrices through
+    :func:`lifhw.network.route_spikes` (:func:`simulate_network_dense`; tested on
+    every network of the test suite). For large runs call ``simulate_events``
+    directly: it returns spikes as events instead of (T, N) rasters.
+
     Args:
         network: The network (``network.dt`` is the step).
         input_spikes: Boolean (T, n_in) (input populations side by side) or a
@@ -176,6 +185,18 @@ def simulate_network(network: Network, input_spikes: Any, *,
     Returns:
         A :class:`~lifhw.network.NetworkRun` with backend ``golden``.
     """
+    return simulate_events(network, input_spikes, record_v=record_v).to_network_run()
+
+
+def simulate_network_dense(network: Network, input_spikes: Any, *,
+                           record_v: bool = False) -> NetworkRun:
+    """The same model routed step by step through :func:`lifhw.network.route_spikes`
+    with dense matrices (sparse projections are densified): the reference the
+    event-driven engine is checked against, and the path the chip simulators share.
+    """
+    if any(getattr(p, "synapse_delays", None) is not None for p in network.projections):
+        raise ParamError("per-synapse delays need the event-driven engine "
+                         "(simulate_network)")
     inputs = split_inputs(network, input_spikes)
     n_steps = next(iter(inputs.values())).shape[0] if inputs else 0
     states: dict[str, dict[str, np.ndarray]] = {}
@@ -258,7 +279,10 @@ def _batch_feed_forward(network: Network, x: np.ndarray) -> dict[str, np.ndarray
         drive = np.zeros((n_steps, batch, pop.size))
         for proj in network.incoming(pop.name):
             d = proj.delay_steps
-            if d < n_steps:
+            if d < n_steps and proj.is_sparse:
+                flat = rasters[proj.pre][:-d].reshape(-1, proj.weights.shape[1])
+                drive[d:] += (proj.weights @ flat.T).T.reshape(n_steps - d, batch, pop.size)
+            elif d < n_steps:
                 drive[d:] += rasters[proj.pre][:-d] @ proj.weights.T
         k = _Propagators.of(neuron, network.dt)
         p22, n_ref = k.p22, k.n_ref

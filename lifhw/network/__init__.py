@@ -6,8 +6,10 @@
 * :mod:`lifhw.network.routing` -- :func:`route_spikes`, the spike-routing
   engine used by the golden referee (:mod:`lifhw.golden.network`) and every
   chip simulator, with :class:`Synapses` and :func:`gather_sum`;
-* :mod:`lifhw.network.section` -- the ``[network]`` parameter-file section
-  and :func:`load_experiment`.
+* :mod:`lifhw.network.section` -- the ``[network]`` parameter-file section,
+  :func:`load_experiment` and :func:`load_run` (inputs as events, for large runs);
+* :mod:`lifhw.network.connectors` -- PyNN connectors drawn in sparse form
+  with a memory budget.
 
 Imports go one way: ``types`` <- ``routing``; ``types`` <- ``section``
 (which also uses :mod:`lifhw.params`); nothing here imports golden, chips or
@@ -23,6 +25,7 @@ from lifhw.network.section import (
     PopulationSection,
     ProjectionSection,
     load_experiment,
+    load_run,
 )
 from lifhw.network.types import (
     InputPopulation,
@@ -43,6 +46,6 @@ run_network = route_spikes
 __all__ = [
     "Accumulate", "InputPopulation", "InputSection", "Network", "NetworkRun",
     "NetworkSection", "Population", "PopulationSection", "Projection", "ProjectionSection",
-    "Synapses", "Update", "Weights", "fan_out", "gather_sum", "load_experiment",
+    "Synapses", "Update", "Weights", "fan_out", "gather_sum", "load_experiment", "load_run",
     "route_spikes", "run_network", "split_inputs",
 ]

@@ -3,17 +3,23 @@
 
 Registered in :data:`lifhw.params.SECTIONS` as ``network``; the builder
 :meth:`NetworkSection.network` turns the validated tables into the float
-network types, :meth:`NetworkSection.input_spikes` draws the seeded inputs.
+network types, :meth:`NetworkSection.input_spikes` draws the seeded inputs
+(:meth:`NetworkSection.input_events` the same spikes as events, for large runs).
+A projection that names a ``connector`` is drawn in sparse form by
+:mod:`lifhw.network.connectors`; one without keeps the dense ``scale * M`` form.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from lifhw import budget
 from lifhw.errors import ParamError
+from lifhw.network.connectors import CONNECTORS, check_budget, connect
 from lifhw.network.types import InputPopulation, Network, Population, Projection
 from lifhw.params import NeuronSection
 from lifhw.schema import IDENTIFIER_RE, choice, integer, quantity
@@ -30,6 +36,9 @@ class PopulationSection:
     bias: float = quantity("A", 0.0, doc="constant input current of every neuron")
     bias_spread: float = schema_field(0.0, ge=0, doc="relative spread of the bias "
                                       "(uniform in bias*(1 +- spread), seeded)")
+    v_init_min: float | None = quantity("V", None, doc="initial V: uniform in "
+                                        "[v_init_min, v_init_max] (seeded); default v_rest")
+    v_init_max: float | None = quantity("V", None, doc="upper end of the initial V range")
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,9 @@ class InputSection:
 @dataclass(frozen=True)
 class ProjectionSection:
     """``[[network.projections]]``: weights ``scale * M`` with M from a generator,
-    an explicit list or a ``.npy`` file.
+    an explicit list or a ``.npy`` file (dense), or -- with ``connector`` -- drawn
+    directly in sparse form by a PyNN connector (``distribution`` then gives the
+    per-synapse values; ``path`` names the connection file of ``connector = "file"``).
 
     ``scale`` is a quantity in volts (post with delta synapses) or amperes
     (current synapses); for ``weights``/``path`` it defaults to 1 SI unit.
@@ -60,6 +71,15 @@ class ProjectionSection:
     weights: tuple[tuple[float, ...], ...] = schema_field((), doc="M for 'list' (post x pre)")
     path: str = schema_field("", doc="M for 'file': a .npy (post x pre), relative to the file")
     delay: float = quantity("s", 0.0, ge=0, doc="synaptic delay (rounded to steps, >= 1 step)")
+    connector: str = choice(*CONNECTORS, default="",
+                            doc="PyNN connector drawn in sparse form (see "
+                                "lifhw.network.connectors); unset: the dense M above")
+    p: float | None = schema_field(None, doc="fixed_probability: connection probability")
+    indegree: int | None = integer(None, doc="fixed_indegree: sources per target")
+    allow_self_connections: bool = schema_field(True, doc="a population onto itself: "
+                                                "may a neuron connect to itself")
+    connections: tuple[tuple[float, ...], ...] = schema_field(
+        (), doc="connector 'list': rows (pre, post[, weight[, delay_s]]); weight x scale")
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,10 @@ class NetworkSection:
             if proj.post not in self.populations:
                 raise ParamError(f"{proj.post!r} is not a LIF population",
                                  path=f"{where}.post")
+            if proj.connector or proj.p is not None or proj.indegree is not None:
+                self._validate_connector(i)
+                self._scale(i)
+                continue
             if proj.distribution == "list" and not proj.weights:
                 raise ParamError("distribution 'list' needs weights", path=f"{where}.weights")
             if proj.distribution == "list":
@@ -131,6 +155,55 @@ class NetworkSection:
                 raise ParamError("give the weight scale, e.g. '0.5 mV' or '50 pA'",
                                  path=f"{where}.scale")
             self._scale(i)
+
+    def _validate_connector(self, index: int) -> None:
+        proj = self.projections[index]
+        where = f"projections[{index}]"
+        kind = proj.connector
+        if not kind:
+            raise ParamError("p and indegree belong to a connector: set connector = "
+                             "'fixed_probability' or 'fixed_indegree'", path=f"{where}.connector")
+        if proj.density != 1.0:
+            raise ParamError("density belongs to the dense form; with a connector use "
+                             "connector = 'fixed_probability' and p", path=f"{where}.density")
+        if proj.distribution in ("list", "file") or proj.weights:
+            raise ParamError(f"distribution {proj.distribution!r} / weights give a dense "
+                             "matrix; with a connector give per-synapse values by "
+                             "distribution constant/uniform/normal or in the connection list",
+                             path=f"{where}.distribution")
+        if kind == "fixed_probability":
+            if proj.p is None:
+                raise ParamError("fixed_probability needs p", path=f"{where}.p")
+            if not 0.0 <= proj.p <= 1.0:
+                raise ParamError(f"p = {proj.p:g} is not a probability: it must lie in [0, 1]",
+                                 path=f"{where}.p")
+        elif proj.p is not None:
+            raise ParamError(f"p is only for fixed_probability, not {kind!r}", path=f"{where}.p")
+        if kind == "fixed_indegree":
+            if proj.indegree is None:
+                raise ParamError("fixed_indegree needs indegree", path=f"{where}.indegree")
+            n_pre = self._sizes()[proj.pre]
+            pool = n_pre - (1 if proj.pre == proj.post and not proj.allow_self_connections
+                            else 0)
+            if not 0 <= proj.indegree <= pool:
+                raise ParamError(f"indegree {proj.indegree} does not fit: the source "
+                                 f"population {proj.pre!r} offers {pool} distinct sources",
+                                 path=f"{where}.indegree")
+        elif proj.indegree is not None:
+            raise ParamError(f"indegree is only for fixed_indegree, not {kind!r}",
+                             path=f"{where}.indegree")
+        if kind == "list" and not proj.connections:
+            raise ParamError("connector 'list' needs connections = [[pre, post, weight], ...]",
+                             path=f"{where}.connections")
+        if kind != "list" and proj.connections:
+            raise ParamError(f"connections are for connector 'list', not {kind!r}",
+                             path=f"{where}.connections")
+        if kind == "file" and not proj.path:
+            raise ParamError("connector 'file' needs a path", path=f"{where}.path")
+        if kind in ("all_to_all", "fixed_probability", "fixed_indegree", "one_to_one") \
+                and not proj.scale:
+            raise ParamError("give the weight scale, e.g. '0.5 mV' or '50 pA'",
+                             path=f"{where}.scale")
 
     def _scale(self, index: int) -> float:
         proj = self.projections[index]
@@ -173,23 +246,67 @@ class NetworkSection:
         return base * self._scale(index)
 
     def network(self, name: str = "network") -> Network:
-        """The :class:`Network` this section describes."""
+        """The :class:`Network` this section describes.
+
+        Args:
+            name: Network name.
+
+        Raises:
+            ParamError: A projection whose estimated memory exceeds the budget
+                (estimated before anything is allocated), or a bad connection file.
+        """
         sizes = self._sizes()
         rng = np.random.default_rng([self.seed, 1])
+        v_rng = np.random.default_rng([self.seed, 2])
         pops = []
         for pop_name, sec in self.populations.items():
             bias = np.full(sec.size, sec.bias)
             if sec.bias_spread > 0:
                 bias = bias * rng.uniform(1 - sec.bias_spread, 1 + sec.bias_spread, sec.size)
-            pops.append(Population(pop_name, sec.size, sec.neuron.lif(), bias))
+            lif = sec.neuron.lif()
+            v_init = None
+            if sec.v_init_min is not None or sec.v_init_max is not None:
+                low = lif.v_rest if sec.v_init_min is None else sec.v_init_min
+                high = low if sec.v_init_max is None else sec.v_init_max
+                if high < low:
+                    raise ParamError("v_init_max is below v_init_min",
+                                     path=f"populations.{pop_name}.v_init_max")
+                v_init = v_rng.uniform(low, high, sec.size)
+            pops.append(Population(pop_name, sec.size, lif, bias, v_init))
         projs = []
         for i, proj in enumerate(self.projections):
-            weights = self._matrix(i, (sizes[proj.post], sizes[proj.pre]))
             delay = max(1, round(proj.delay / self.dt))
+            shape = (sizes[proj.post], sizes[proj.pre])
+            if proj.connector:
+                weights, delays = connect(
+                    proj, n_pre=shape[1], n_post=shape[0],
+                    same_population=proj.pre == proj.post, scale=self._scale(i), dt=self.dt,
+                    base_dir=self.base_dir, rng=np.random.default_rng([proj.seed, i]),
+                    where=f"projections[{i}]")
+                projs.append(Projection(proj.pre, proj.post, weights, delay, delays))
+                continue
+            # The dense form: post x pre floats, plus the generator's draws.
+            check_budget(float(shape[0]) * shape[1], where=f"projections[{i}]",
+                         bytes_per_synapse=24, what="dense matrix entries (post x pre)")
+            weights = self._matrix(i, shape)
             projs.append(Projection(proj.pre, proj.post, weights, delay))
         inputs = tuple(InputPopulation(n, s.size) for n, s in self.inputs.items())
         return Network(name=name, inputs=inputs, populations=tuple(pops),
                        projections=tuple(projs), dt=self.dt)
+
+    def check_run_budget(self) -> None:
+        """Refuse, before allocating, a run whose neurons, steps or input spikes alone
+        exceed the memory budget (the projections are checked one by one when drawn).
+
+        Per neuron about 160 B (parameters and the event engine's state and buffers),
+        per step 32 B (event-log offsets, input pointers), per input spike 40 B.
+        """
+        neurons = sum(s.size for s in self.populations.values())
+        steps = self.t_stop / self.dt
+        spikes = sum(s.size * min(s.rate * self.dt, 1.0) for s in self.inputs.values()) * steps
+        estimate = 160.0 * neurons + 32.0 * steps + 40.0 * spikes
+        budget.check(estimate, f"a run of {neurons:.3g} neurons, {steps:.3g} steps and "
+                     f"{spikes:.3g} expected input spikes", path="t_stop")
 
     @property
     def n_steps(self) -> int:
@@ -210,6 +327,28 @@ class NetworkSection:
         return np.concatenate(columns, axis=1)
 
 
+    def input_events(self, chunk_steps: int = 4096) -> dict[str, Any]:
+        """The same Poisson input spikes as :meth:`input_spikes`, as events.
+
+        Returns ``{"n_steps": T, name: (steps, indices), ...}`` (the input form of
+        :func:`lifhw.golden.event_engine.simulate_events`), drawn in blocks of
+        steps so that no (T, n_in) array is allocated.
+        """
+        rng = np.random.default_rng([self.seed, 0])
+        out: dict[str, Any] = {"n_steps": self.n_steps}
+        for name, s in self.inputs.items():
+            prob = min(s.rate * self.dt, 1.0)
+            steps_parts, idx_parts = [], []
+            for start in range(0, self.n_steps, chunk_steps):
+                rows = min(chunk_steps, self.n_steps - start)
+                st, idx = np.nonzero(rng.random((rows, s.size)) < prob)
+                steps_parts.append(st.astype(np.int64) + start)
+                idx_parts.append(idx.astype(np.int64))
+            out[name] = (np.concatenate(steps_parts) if steps_parts else np.zeros(0, np.int64),
+                         np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64))
+        return out
+
+
 def load_experiment(path: str | Path) -> tuple[Network, np.ndarray]:
     """Network and input spikes of a parameter file with a ``[network]`` section."""
     from lifhw import params
@@ -219,4 +358,34 @@ def load_experiment(path: str | Path) -> tuple[Network, np.ndarray]:
     try:
         return section.network(pf.name), section.input_spikes()
     except ParamError as err:  # e.g. a weight file of the wrong shape
+        raise err.located(path_prefix="network", source=str(path)) from None
+
+
+def load_run(path: str | Path, *,
+             t_stop: float | None = None) -> tuple[Network, dict[str, Any]]:
+    """Network and input spikes *as events* of a ``[network]`` file, for large runs.
+
+    Args:
+        path: Parameter file with a ``[network]`` section.
+        t_stop: Override the file's ``t_stop`` (s).
+
+    Returns:
+        (network, input events ``{"n_steps": T, name: (steps, indices)}``).
+    """
+    import dataclasses
+
+    from lifhw import params
+
+    pf = params.load(path)
+    section = pf.section("network", NetworkSection)
+    try:
+        if t_stop is not None:
+            if not t_stop >= section.dt:
+                raise ParamError(f"t_stop {t_stop:g} s is shorter than one step "
+                                 f"({section.dt:g} s)", path="t_stop")
+            section = dataclasses.replace(section, t_stop=t_stop)
+        section.check_run_budget()
+        network = section.network(pf.name)
+        return network, section.input_events()
+    except ParamError as err:
         raise err.located(path_prefix="network", source=str(path)) from None

@@ -19,30 +19,39 @@ Semantics (SI units; one simulation step ``dt``):
   current jump by the weight in **amperes** (then it decays with tau_syn;
   positive weights use tau_syn_exc, negative tau_syn_inh).
 
-Weights are dense today. Code that only needs the matrix's shape, its
-non-zero count or ``W @ s`` goes through :data:`Weights` and
-:func:`fan_out`, so a sparse (CSR) matrix can be
-admitted later in one place.
+Weights are dense arrays or ``scipy.sparse`` CSR arrays (:data:`Weights`),
+optionally with one delay per synapse. Code that only needs the matrix's shape,
+its non-zero count or ``W @ s`` works with both through :data:`Weights` and
+:func:`fan_out`; the golden referee routes sparse weights event by event
+(:mod:`lifhw.golden.event_engine`) without densifying.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+from scipy import sparse
 
 from lifhw.core import LIFParams, Trace
 from lifhw.errors import ParamError
 
-#: A projection's weight matrix, shape (post, pre). Dense for now; the one
-#: alias to widen when sparse projections arrive.
-Weights = np.ndarray
+#: A projection's weight matrix, shape (post, pre): dense, or a CSR array
+#: (``scipy.sparse.csr_array``, canonical: sorted indices, no duplicates).
+Weights: TypeAlias = np.ndarray | sparse.csr_array
+
+
+#: Largest post x pre matrix a sparse projection is densified into (entries; 128 MiB).
+DENSE_LIMIT = 1 << 24
 
 
 def fan_out(weights: Weights) -> np.ndarray:
     """Non-zero synapses per pre neuron (out-degree), shape (pre,)."""
+    if sparse.issparse(weights):
+        csr = sparse.csr_array(weights)
+        return np.bincount(csr.indices[csr.data != 0], minlength=csr.shape[1])
     return np.count_nonzero(weights, axis=0)
 
 
@@ -63,12 +72,14 @@ class Population:
         size: Number of neurons.
         neuron: Their parameters.
         bias: Constant input current per neuron (A), shape (size,).
+        v_init: Initial membrane per neuron (V), shape (size,); default ``v_rest``.
     """
 
     name: str
     size: int
     neuron: LIFParams
     bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    v_init: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         bias = np.asarray(self.bias, dtype=float)
@@ -80,6 +91,12 @@ class Population:
             raise ParamError(f"bias has shape {bias.shape}, expected ({self.size},)",
                              path=f"{self.name}.bias")
         object.__setattr__(self, "bias", bias)
+        if self.v_init is not None:
+            v_init = np.asarray(self.v_init, dtype=float)
+            if v_init.shape not in ((), (self.size,)):
+                raise ParamError(f"v_init has shape {v_init.shape}, expected ({self.size},)",
+                                 path=f"{self.name}.v_init")
+            object.__setattr__(self, "v_init", np.broadcast_to(v_init, (self.size,)).copy())
 
     @property
     def delta_synapses(self) -> bool:
@@ -89,28 +106,83 @@ class Population:
 
 @dataclass(frozen=True, eq=False)
 class Projection:
-    """Weighted connection ``pre -> post``.
+    """Weighted connection ``pre -> post``, dense or sparse.
 
     Args:
         pre: Name of the source population (input or LIF).
         post: Name of the target LIF population.
-        weights: Shape (post.size, pre.size); volts (delta) or amperes (current synapse).
+        weights: Shape (post.size, pre.size): a dense array, or a ``scipy.sparse``
+            matrix (stored as a canonical CSR array); volts (delta) or amperes
+            (current synapse).
         delay_steps: Synaptic delay in time steps (>= 1).
+        synapse_delays: Optional per-synapse delays in steps (>= 1), one per stored
+            entry of the sparse weights (CSR order); overrides ``delay_steps``.
     """
 
     pre: str
     post: str
     weights: Weights
     delay_steps: int = 1
+    synapse_delays: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        weights = np.asarray(self.weights, dtype=float)
-        if weights.ndim != 2:
-            raise ParamError(f"weights must be 2-D (post, pre), got {weights.shape}",
-                             path=f"{self.pre}->{self.post}")
+        where = f"{self.pre}->{self.post}"
+        if sparse.issparse(self.weights):
+            weights = sparse.csr_array(self.weights, dtype=float, copy=True)
+            if self.synapse_delays is not None and not weights.has_canonical_format:
+                raise ParamError("synapse_delays need canonical CSR weights (sorted indices, "
+                                 "no duplicates) so that they line up", path=where)
+            weights.sum_duplicates()  # canonical: sorted indices, one entry per pair
+        else:
+            weights = np.asarray(self.weights, dtype=float)
+            if weights.ndim != 2:
+                raise ParamError(f"weights must be 2-D (post, pre), got {weights.shape}",
+                                 path=where)
         if self.delay_steps < 1:
-            raise ParamError("delay_steps must be >= 1", path=f"{self.pre}->{self.post}")
+            raise ParamError("delay_steps must be >= 1", path=where)
         object.__setattr__(self, "weights", weights)
+        if self.synapse_delays is not None:
+            delays = np.asarray(self.synapse_delays, dtype=np.int64)
+            if not sparse.issparse(weights) or delays.shape != (weights.nnz,):
+                raise ParamError("synapse_delays needs sparse weights and one delay (steps) "
+                                 "per stored synapse", path=where)
+            if delays.size and delays.min() < 1:
+                raise ParamError("synapse delays must be >= 1 step", path=where)
+            object.__setattr__(self, "synapse_delays", delays)
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when the weights are a ``scipy.sparse`` CSR array."""
+        return sparse.issparse(self.weights)
+
+    @property
+    def n_synapses(self) -> int:
+        """Non-zero weights."""
+        if sparse.issparse(self.weights):
+            return int(np.count_nonzero(self.weights.data))
+        return int(np.count_nonzero(self.weights))
+
+    def dense_weights(self, *, purpose: str = "") -> np.ndarray:
+        """The (post, pre) weights as a dense array.
+
+        For the steps that hold a dense matrix by nature (a chip core's crossbar,
+        NIR's ``Affine``, the RTL population core): a sparse projection larger than
+        :data:`DENSE_LIMIT` entries is refused rather than allocated.
+
+        Raises:
+            ParamError: The dense matrix would exceed :data:`DENSE_LIMIT` entries.
+        """
+        weights: Any = self.weights
+        if not sparse.issparse(weights):
+            return weights
+        entries = weights.shape[0] * weights.shape[1]
+        if entries > DENSE_LIMIT:
+            raise ParamError(
+                f"{purpose or 'this step'} needs the weights as a dense matrix, but "
+                f"{weights.shape[0]} x {weights.shape[1]} = {entries:.3g} entries exceed "
+                f"the limit of {DENSE_LIMIT:.3g}; split the projection or use the golden "
+                "engine / NEST, which route it sparse", path=f"{self.pre}->{self.post}")
+        return np.asarray(weights.toarray())
 
 
 @dataclass(frozen=True, eq=False)

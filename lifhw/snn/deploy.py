@@ -35,6 +35,7 @@ import numpy as np
 
 from lifhw.chips.base import CHIPS
 from lifhw.network import Network
+from lifhw.network.types import fan_out as network_fan_out
 from lifhw.snn import export, model
 
 TARGETS = ("float", *CHIPS.names())
@@ -112,7 +113,7 @@ def _synaptic_events(network: Network, spikes: dict[str, np.ndarray],
     for proj in network.projections:
         pre = rasters[proj.pre]
         delivered = pre[:max(pre.shape[0] - proj.delay_steps, 0)]
-        fan_out = np.count_nonzero(proj.weights, axis=0)
+        fan_out = network_fan_out(proj.weights)
         total += float(np.sum(delivered.sum(axis=(0, 1)) * fan_out))
     return total
 
@@ -186,7 +187,7 @@ def chip_options(name: str, network: Network, x: np.ndarray) -> dict[str, Any]:
     for pop in network.populations:
         drive = np.zeros((x.shape[0], x.shape[1], pop.size))
         for proj in network.incoming(pop.name):
-            drive += rasters[proj.pre] @ proj.weights.T
+            drive += rasters[proj.pre] @ proj.dense_weights(purpose="deployment").T
         peak[pop.name] = float(np.max(np.abs(drive)))
     options: dict[str, Any] = hook(network, peak)
     return options

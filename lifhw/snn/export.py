@@ -102,7 +102,7 @@ def save_model(path: str | Path, network: Network, info: Mapping[str, Any]) -> P
     from lifhw.io import atomic_write_bytes
 
     for i, proj in enumerate(network.projections):
-        if not np.all(np.isfinite(proj.weights)):
+        if not np.all(np.isfinite(proj.dense_weights(purpose="the SNN export"))):
             raise ParamError(f"projection {proj.pre}->{proj.post} has NaN or infinite "
                              "weights (training diverged: lower --lr); nothing written",
                              path=f"weights_{i}", source=str(path))
@@ -115,7 +115,8 @@ def save_model(path: str | Path, network: Network, info: Mapping[str, Any]) -> P
               "info": dict(info)}
     arrays: dict[str, Any] = {"header": np.array(json.dumps(header))}
     arrays.update({f"bias_{i}": p.bias for i, p in enumerate(network.populations)})
-    arrays.update({f"weights_{i}": p.weights for i, p in enumerate(network.projections)})
+    arrays.update({f"weights_{i}": p.dense_weights(purpose="the SNN export")
+                   for i, p in enumerate(network.projections)})
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return atomic_write_bytes(path, buffer.getvalue())
