@@ -195,6 +195,11 @@ def test_digits_mlp_fits_brainscales_by_hemispheres(digits_mlp: Network) -> None
     # one chip's rows counted together: 64 x 2 + 128 x 2 = 384 > 256
     assert brainscales.resources(config).extra["rows"][0] == 384
     assert not [v for v in brainscales.check(config) if v.rule == "chip_capacity"]
+    # no design-rule error at all: the output layer's large converted weights fit the
+    # drive range because the mapper shrinks that population's voltage scale
+    assert not [v for v in brainscales.check(config) if v.severity == "error"]
+    drive_lsb = config.spec.populations["output"]["drive"]
+    assert drive_lsb <= 1022 * 100e-6 * (1 + 1e-9)   # top CapMem code x 100 uV per code
     placement = brainscales.place(config.spec)
     # hidden on hemisphere 0 (64 inputs x 2 signs = 128 rows), output on hemisphere
     # 1 (128 hidden x 2 signs = 256 rows): one chip, no violation

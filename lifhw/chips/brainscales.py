@@ -110,6 +110,8 @@ V_MIN, V_MAX = 0.2, 1.0
 TAU_CODE_S = 1e-6
 #: Synaptic drive per weight LSB per CapMem code (V).
 DRIVE_PER_CODE_V = 100e-6
+#: Largest synaptic drive per weight LSB (V): the top CapMem code.
+DRIVE_MAX_V = CAPMEM_MAX * DRIVE_PER_CODE_V
 #: Readout resolution assumed by calibration.
 CADC_LSB_V = 1.2 / 256
 GAIN_RESOLUTION = 0.005
@@ -223,7 +225,10 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
     driven neurons inside the window); ``V_leak = V_hw(v_rest + r_m bias)`` per neuron;
     ``tau_chip = tau / 1000``; refractory steps ``round(t_ref / dt)``; drive per
     LSB ``d = max|drive| / 63`` with ``drive = g r_m w`` (see :func:`_drives`), and
-    weights ``drive / d`` in LSB.
+    weights ``drive / d`` in LSB. Where ``d`` would exceed the largest drive code
+    (:data:`DRIVE_MAX_V`), ``g`` is reduced until it does not: a layer whose
+    weights jump many thresholds (converted ANNs) trades threshold swing for
+    representable weights.
 
     Args:
         network: The float network (not modified).
@@ -246,10 +251,19 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
         lo = min(p.v_rest, p.v_reset, float(leak_bio.min()))
         top = max(p.v_th, float(leak_bio.max()))
         scale = window / (2.0 * (top - lo))
-        base = V_MIN + 0.3 * window - lo * scale
         incoming = list(network.incoming(pop.name))
         drives = [_drives(network, proj, scale) for proj in incoming]
         peak = max((float(np.abs(d).max()) for d, _ in drives if d.size), default=0.0)
+        if peak > WEIGHT_MAX * DRIVE_MAX_V:
+            # The largest weight's jump must fit 63 LSB of the largest drive code: the
+            # voltage scale shrinks (all potentials and weights alike) until it does.
+            shrink = WEIGHT_MAX * DRIVE_MAX_V / peak
+            scale *= shrink
+            drives = [(d * shrink, converted) for d, converted in drives]
+            peak *= shrink
+            notes.append(f"{pop.name}: voltage scale reduced {1 / shrink:.3g}x so the largest "
+                         "synaptic jump fits the drive range")
+        base = V_MIN + 0.3 * window - lo * scale
         lsb = peak / WEIGHT_MAX if peak > 0 else DRIVE_PER_CODE_V
         tau_syn_min = TAU_CODE_S
         populations[pop.name] = {
