@@ -249,6 +249,41 @@ class Knobs:
         """A copy with some knobs changed."""
         return dataclasses.replace(self, **changes)
 
+    def option_values(self) -> dict[str, float]:
+        """The knobs as the trim fields of a transistor topology's options table.
+
+        Every designable topology names its trims alike (``leak_bias_scale``,
+        ``offset_current``, ``threshold_offset``, ``reset_offset``,
+        ``refractory_current_scale``, ``membrane_parasitic_capacitance``).
+        """
+        return {"leak_bias_scale": self.leak_scale, "offset_current": self.offset_current,
+                "threshold_offset": self.threshold_offset, "reset_offset": self.reset_offset,
+                "refractory_current_scale": self.refractory_scale,
+                "membrane_parasitic_capacitance": self.parasitic_capacitance}
+
+    @classmethod
+    def from_options(cls, options: Any) -> Knobs:
+        """The knobs of an options table with the trim fields of :meth:`option_values`."""
+        return cls(leak_scale=options.leak_bias_scale, offset_current=options.offset_current,
+                   parasitic_capacitance=options.membrane_parasitic_capacitance,
+                   threshold_offset=options.threshold_offset, reset_offset=options.reset_offset,
+                   refractory_scale=options.refractory_current_scale)
+
+
+def spec_circuit(spec: DesignSection, topology: str, corner: str, options: Any
+                 ) -> CircuitSection:
+    """The ``[circuit]`` of a candidate: the spec's neuron, ``options`` as the
+    topology's own table (validated), the nominal kappa, at ``corner``."""
+    options.validate()
+    circuit = CircuitSection(
+        topology=topology, membrane_capacitance=spec.membrane_capacitance,
+        leak_bias_current=spec_neuron(spec).bias_current, v_rest=spec.v_rest,
+        v_threshold=spec.v_threshold, v_reset=spec.v_reset, refractory=spec.refractory,
+        kappa=NOMINAL_KAPPA, supply=spec.supply, corner=corner,
+        temperature=spec.temperature, **{topology: options})
+    circuit.validate()
+    return circuit
+
 
 @dataclass(frozen=True)
 class DesignHook:

@@ -24,12 +24,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lifhw.analog.design import (
-    NOMINAL_KAPPA,
     RHEOBASE_MULTIPLES,
     DesignHook,
     DesignSection,
     Knobs,
     golden_isi,
+    spec_circuit,
     spec_neuron,
 )
 from lifhw.analog.params import CircuitSection
@@ -94,31 +94,14 @@ def build_circuit(spec: DesignSection, candidate: Mapping[str, float], knobs: Kn
                     corner: str, seed: int) -> CircuitSection:
     from lifhw.analog.sky130_params import Sky130Options
 
-    neuron = spec_neuron(spec)
-    options = Sky130Options(
-        **candidate,  # type: ignore[arg-type]
-        leak_bias_scale=knobs.leak_scale, offset_current=knobs.offset_current,
-        threshold_offset=knobs.threshold_offset, reset_offset=knobs.reset_offset,
-        refractory_current_scale=knobs.refractory_scale,
-        membrane_parasitic_capacitance=knobs.parasitic_capacitance,
-        mismatch_seed=seed)
-    options.validate()
-    circuit = CircuitSection(
-        topology="sky130", membrane_capacitance=spec.membrane_capacitance,
-        leak_bias_current=neuron.bias_current, v_rest=spec.v_rest,
-        v_threshold=spec.v_threshold, v_reset=spec.v_reset, refractory=spec.refractory,
-        kappa=NOMINAL_KAPPA, supply=spec.supply, corner=corner,
-        temperature=spec.temperature, sky130=options)
-    circuit.validate()
-    return circuit
+    fields: dict[str, object] = {**candidate, **knobs.option_values(),
+                                 "mismatch_seed": seed}
+    options = Sky130Options(**fields)  # type: ignore[arg-type]
+    return spec_circuit(spec, "sky130", corner, options)
 
 
 def read_knobs(circuit: CircuitSection) -> Knobs:
-    o = circuit.sky130
-    return Knobs(leak_scale=o.leak_bias_scale, offset_current=o.offset_current,
-                 parasitic_capacitance=o.membrane_parasitic_capacitance,
-                 threshold_offset=o.threshold_offset, reset_offset=o.reset_offset,
-                 refractory_scale=o.refractory_current_scale)
+    return Knobs.from_options(circuit.sky130)
 
 
 def trim_settings(circuit: CircuitSection) -> dict[str, float]:

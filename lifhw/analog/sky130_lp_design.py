@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from lifhw.analog.design import NOMINAL_KAPPA, DesignHook, DesignSection, Knobs, spec_neuron
+from lifhw.analog.design import DesignHook, DesignSection, Knobs, spec_circuit, spec_neuron
 from lifhw.analog.params import CircuitSection
 
 #: Comparator tail ratios ``I_c / I_b`` tried, in rising static power.
@@ -69,32 +69,14 @@ def build_circuit(spec: DesignSection, candidate: Mapping[str, float], knobs: Kn
                   corner: str, seed: int) -> CircuitSection:
     from lifhw.analog.sky130_lp_params import Sky130LpOptions
 
-    neuron = spec_neuron(spec)
-    options = Sky130LpOptions(
-        **candidate,  # type: ignore[arg-type]
-        capacitor="mim",
-        leak_bias_scale=knobs.leak_scale, offset_current=knobs.offset_current,
-        threshold_offset=knobs.threshold_offset, reset_offset=knobs.reset_offset,
-        refractory_current_scale=knobs.refractory_scale,
-        membrane_parasitic_capacitance=knobs.parasitic_capacitance,
-        mismatch_seed=seed)
-    options.validate()
-    circuit = CircuitSection(
-        topology="sky130_lp", membrane_capacitance=spec.membrane_capacitance,
-        leak_bias_current=neuron.bias_current, v_rest=spec.v_rest,
-        v_threshold=spec.v_threshold, v_reset=spec.v_reset, refractory=spec.refractory,
-        kappa=NOMINAL_KAPPA, supply=spec.supply, corner=corner,
-        temperature=spec.temperature, sky130_lp=options)
-    circuit.validate()
-    return circuit
+    fields: dict[str, object] = {**candidate, "capacitor": "mim", **knobs.option_values(),
+                                 "mismatch_seed": seed}
+    options = Sky130LpOptions(**fields)  # type: ignore[arg-type]
+    return spec_circuit(spec, "sky130_lp", corner, options)
 
 
 def read_knobs(circuit: CircuitSection) -> Knobs:
-    o = circuit.sky130_lp
-    return Knobs(leak_scale=o.leak_bias_scale, offset_current=o.offset_current,
-                 parasitic_capacitance=o.membrane_parasitic_capacitance,
-                 threshold_offset=o.threshold_offset, reset_offset=o.reset_offset,
-                 refractory_scale=o.refractory_current_scale)
+    return Knobs.from_options(circuit.sky130_lp)
 
 
 def trim_settings(circuit: CircuitSection) -> dict[str, float]:
