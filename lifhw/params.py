@@ -89,6 +89,7 @@ SECTIONS.add("stimulus", "lifhw.stimulus:Stimulus")
 SECTIONS.add("circuit", "lifhw.analog.params:CircuitSection")
 SECTIONS.add("core", "lifhw.digital.params:CoreSection")
 SECTIONS.add("network", "lifhw.network:NetworkSection")
+SECTIONS.add("analog", "lifhw.analog.network:AnalogNetworkSection")
 
 
 @dataclass(frozen=True)
