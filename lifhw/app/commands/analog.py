@@ -5,10 +5,20 @@
     lifhw netlist circuits/ota_lif_behavioral.toml -o netlists
     lifhw simulate circuits/ota_lif_behavioral.toml --json [--backend shared]
     lifhw compare circuits/ota_lif_behavioral.toml --json --plot out/compare.png
+    lifhw netlist circuits/networks/ei_analog.toml --analog --topology behavioral -o netlists
+    lifhw simulate circuits/networks/ei_analog.toml --analog --json --plot out/raster.png
 
 ``simulate`` JSON: ``rate_hz``, ``spike_times_s``, ``n_spikes``, ``tau_s`` (measured
 by a leak step response on the same netlist) and, where the topology has a supply,
 ``energy_per_spike_j``. ``compare`` JSON: see :meth:`lifhw.analog.flow.FlowResult.summary`.
+
+A file with a ``[network]`` section (and an optional ``[analog]``) is an analog
+network with ``--analog``: ``netlist`` writes its one netlist
+(:mod:`lifhw.analog.network`), ``simulate`` runs it in ngspice and the golden
+network side by side; JSON: ``populations`` (per population: golden and analog
+rates, ``rate_error``, per-neuron rates, rate dispersion, spike-time metrics;
+see :func:`lifhw.analog.network.compare_runs`), ``sim_seconds`` and
+``seconds_per_neuron_second``. ``--topology`` overrides the file's topology.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ def register(subparsers: Any) -> None:
     netlist.add_argument("file", help="parameter file with [circuit] and [stimulus]")
     netlist.add_argument("-o", "--out", default="netlists",
                          help="output directory (default: netlists)")
+    _analog_args(netlist)
     netlist.set_defaults(func=_cmd_netlist)
 
     simulate = subparsers.add_parser(
@@ -37,6 +48,9 @@ def register(subparsers: Any) -> None:
     simulate.add_argument("--no-tau", action="store_true",
                           help="skip the leak step response that measures tau")
     simulate.add_argument("--save", metavar="TRACE.npz", help="also save the trace")
+    simulate.add_argument("--plot", metavar="OUT.png",
+                          help="networks: rasters of golden and ngspice side by side")
+    _analog_args(simulate)
     simulate.set_defaults(func=_cmd_simulate)
 
     comp = subparsers.add_parser(
@@ -51,6 +65,28 @@ def register(subparsers: Any) -> None:
     comp.set_defaults(func=_cmd_compare)
 
 
+def _analog_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--analog", action="store_true",
+                        help="a [network] file as an analog network netlist (the default "
+                             "for [circuit] files)")
+    parser.add_argument("--topology", metavar="T",
+                        help="analog topology, overriding the file's (e.g. behavioral, "
+                             "sky130)")
+
+
+def _is_network(path: str, args: argparse.Namespace) -> bool:
+    """A [network] file run as an analog network (``--analog``); error otherwise."""
+    from lifhw.params import load
+
+    pf = load(path)
+    if "network" not in pf.sections:
+        return False
+    if not args.analog:
+        raise ParamError(f"{path} describes a [network]: add --analog to realise it as an "
+                         "analog network netlist")
+    return True
+
+
 def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice in batch mode (default) or PySpice's shared library")
@@ -58,12 +94,21 @@ def _backend_args(parser: argparse.ArgumentParser) -> None:
                         help="per-simulation timeout in seconds (default 300)")
 
 
-def _load(path: str) -> tuple[str, Any, Any, str]:
+def _load(path: str, topology: str | None = None) -> tuple[str, Any, Any, str]:
+    import dataclasses
+
+    from lifhw.analog.topology import get_topology
     from lifhw.params import load
 
     pf = load(path)
     circuit = pf.require("circuit")
     stimulus = pf.require("stimulus")
+    if topology:
+        try:
+            get_topology(topology)
+        except ParamError as err:
+            raise ParamError(f"--topology: {err.message}") from None
+        circuit = dataclasses.replace(circuit, topology=topology)
     return pf.name, circuit, stimulus, str(path)
 
 
@@ -80,7 +125,15 @@ def _config(args: argparse.Namespace, circuit: Any) -> Any:
 def _cmd_netlist(args: argparse.Namespace) -> int:
     from lifhw.analog import netlist as nl
 
-    name, circuit, stimulus, source = _load(args.file)
+    if _is_network(args.file, args):
+        from lifhw.analog import network as anet
+
+        an = _load_network(args.file, args.topology)
+        text = anet.generate(an, source=args.file)
+        circuit = next(iter(an.circuits.values()))
+        print(nl.write_netlist(text, nl.netlist_path(args.out, an.name), circuit=circuit))
+        return 0
+    name, circuit, stimulus, source = _load(args.file, args.topology)
     text = nl.generate(name, circuit, stimulus, source=source)
     path = nl.write_netlist(text, nl.netlist_path(args.out, name), circuit=circuit)
     print(path)
@@ -92,7 +145,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from lifhw.analog.characterise import leak_step
     from lifhw.io import print_json
 
-    name, circuit, stimulus, source = _load(args.file)
+    if _is_network(args.file, args):
+        return _simulate_network(args)
+    name, circuit, stimulus, source = _load(args.file, args.topology)
     config = _config(args, circuit)
     sim = simulate(name, circuit, stimulus, backend=args.backend, config=config,
                    source=source)
@@ -123,6 +178,56 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                   f"(nominal C/g_m {circuit.tau_m * 1e3:.4g} ms)")
         if data.get("energy_per_spike_j") is not None:
             print(f"energy per spike {data['energy_per_spike_j'] * 1e12:.4g} pJ")
+    return 0
+
+
+def _load_network(path: str, topology: str | None) -> Any:
+    from lifhw.analog import network as anet
+
+    if topology:
+        from lifhw.analog.topology import get_topology
+
+        try:
+            get_topology(topology)
+        except ParamError as err:
+            raise ParamError(f"--topology: {err.message}") from None
+    return anet.load(path, topology=topology)
+
+
+def _simulate_network(args: argparse.Namespace) -> int:
+    from lifhw.analog import network as anet
+    from lifhw.golden.network import simulate_network
+    from lifhw.io import print_json
+
+    if args.backend != "batch":
+        raise ParamError("analog networks run on the batch backend (--backend batch)")
+    an = _load_network(args.file, args.topology)
+    config = _config(args, next(iter(an.circuits.values())))
+    run = anet.simulate(an, config=config, source=args.file)
+    golden = simulate_network(anet.golden_network(an), an.input_spikes)
+    populations = anet.compare_runs(golden, run)
+    if args.plot:
+        anet.plot_rasters(golden, run, Path(args.plot),
+                          title=f"{an.name}: {an.network.n_neurons} neurons, {an.topology}")
+    data: dict[str, Any] = {
+        "name": an.name, "topology": an.topology, "n_neurons": an.network.n_neurons,
+        "t_stop_s": an.t_stop, "populations": populations,
+        "sim_seconds": run.meta["sim_seconds"],
+        "seconds_per_neuron_second": run.meta["seconds_per_neuron_second"],
+    }
+    if args.plot:
+        data["plot"] = str(args.plot)
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"{an.name} ({an.topology}, {an.network.n_neurons} neurons, ngspice "
+          f"{data['sim_seconds']:.1f} s) vs golden network:")
+    for pop, r in populations.items():
+        print(f"  {pop}: {r['rate_analog_hz']:.2f} Hz (golden {r['rate_golden_hz']:.2f} Hz), "
+              f"rate error {r['rate_error'] * 100:+.2f} %, dispersion "
+              f"{r['dispersion_analog']:.3f} (golden {r['dispersion_golden']:.3f})")
+    if args.plot:
+        print(f"  figure: {args.plot}")
     return 0
 
 
