@@ -29,7 +29,8 @@ single-neuron stimulus one per distinct weight (:func:`assign_branches`).
   node. The drive during a pulse is ``w / (tau (exp(t_p / tau) - 1))``, so the
   state right after the pulse equals the golden jump ``w`` decayed over
   ``t_p``: from then on the two agree exactly.
-* ``dpi_sky130``: the transistor-level DPI (:mod:`lifhw.analog.sky130_synapse`).
+* A transistor-level DPI for sky130 is not yet part of the package: the sky130
+  topology has no synapse circuit, and spike stimuli on it are refused.
 
 Node contract added to :mod:`lifhw.analog.netlist`: the synaptic current of
 synapse ``<tag>`` enters ``vm`` through the zero-volt source ``VISYN_<TAG>``
@@ -108,7 +109,6 @@ class SynapseCircuit:
 #: Synapse-circuit name -> record (``"module:attr"``, imported on first use).
 SYNAPSES: Registry[SynapseCircuit] = Registry("synapse circuit")
 SYNAPSES.add("dpi_behavioral", "lifhw.analog.synapse:BEHAVIORAL_DPI")
-SYNAPSES.add("dpi_sky130", "lifhw.analog.sky130_synapse:SKY130_DPI")
 
 
 def tau_of(circuit: CircuitSection, sign: str) -> float:
