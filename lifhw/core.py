@@ -17,10 +17,10 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -54,22 +54,9 @@ class LIFParams:
     tau_syn_inh: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("tau_m", "r_m"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ParamError(f"must be > 0, got {value!r}", path=name)
-        for name in ("t_ref", "tau_syn_exc", "tau_syn_inh"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ParamError(f"must be >= 0 s, got {value!r}", path=name)
-        for name in ("v_rest", "v_th", "v_reset"):
-            if not math.isfinite(getattr(self, name)):
-                raise ParamError("must be finite", path=name)
-        if not self.v_th > self.v_reset:
-            raise ParamError(
-                f"threshold {self.v_th:g} V must be above reset {self.v_reset:g} V",
-                path="v_th",
-            )
+        check_neuron_values(tau_m=self.tau_m, r_m=self.r_m, v_rest=self.v_rest,
+                            v_th=self.v_th, v_reset=self.v_reset, t_ref=self.t_ref,
+                            tau_syn_exc=self.tau_syn_exc, tau_syn_inh=self.tau_syn_inh)
 
     @property
     def c_m(self) -> float:
@@ -90,8 +77,9 @@ class LIFParams:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
-    def as_kwargs(self) -> dict[str, float]:
-        """Keyword arguments of :func:`lifhw.golden.lif_rate` and friends."""
+    def as_kwargs(self) -> LIFKwargs:
+        """Keyword arguments of :func:`lifhw.golden.lif_rate` and friends (which
+        also take the ``LIFParams`` itself: ``lif_rate(i, params)``)."""
         return {
             "tau_m": self.tau_m,
             "r_m": self.r_m,
@@ -104,6 +92,97 @@ class LIFParams:
     def digest(self) -> str:
         """Short stable hash of the parameters (for provenance)."""
         return params_hash(dataclasses.asdict(self))
+
+
+_POSITIVE = ("tau_m", "r_m")
+_NON_NEGATIVE = ("t_ref", "tau_syn_exc", "tau_syn_inh")
+_POTENTIALS = ("v_rest", "v_th", "v_reset")
+
+
+class LIFKwargs(TypedDict):
+    """The keyword form of a neuron taken by the golden closed forms."""
+
+    tau_m: float
+    r_m: float
+    v_rest: float
+    v_th: float
+    v_reset: float
+    t_ref: float
+
+
+def check_neuron_values(*, tau_m: float | None = None, r_m: float | None = None,
+                        v_rest: float | None = None, v_th: float | None = None,
+                        v_reset: float | None = None, t_ref: float | None = None,
+                        tau_syn_exc: float | None = None, tau_syn_inh: float | None = None,
+                        path_prefix: str = "") -> None:
+    """The one check of LIF neuron values (those given; None = not checked).
+
+    ``tau_m`` (s) and ``r_m`` (Ohm) finite and > 0; ``t_ref`` and the synapse
+    taus (s) finite and >= 0; potentials (V) finite; ``v_th > v_reset``. Used by
+    :class:`LIFParams`, the ``[neuron]`` section, the golden closed forms
+    (:mod:`lifhw.golden.fi`, :mod:`lifhw.golden.stochastic`) and the OTA neuron.
+
+    Args:
+        path_prefix: Prepended to the field name in the error (e.g. ``neuron``).
+
+    Raises:
+        ParamError: (a ValueError) naming the first bad field.
+    """
+    values = {"tau_m": tau_m, "r_m": r_m, "v_rest": v_rest, "v_th": v_th,
+              "v_reset": v_reset, "t_ref": t_ref, "tau_syn_exc": tau_syn_exc,
+              "tau_syn_inh": tau_syn_inh}
+
+    def where(name: str) -> str:
+        return f"{path_prefix}.{name}" if path_prefix else name
+
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name in _POSITIVE and not (math.isfinite(value) and value > 0):
+            raise ParamError(f"must be > 0, got {value!r}", path=where(name))
+        if name in _NON_NEGATIVE and not (math.isfinite(value) and value >= 0):
+            raise ParamError(f"must be >= 0 s, got {value!r}", path=where(name))
+        if name in _POTENTIALS and not math.isfinite(value):
+            raise ParamError(f"must be finite, got {value!r}", path=where(name))
+    if v_th is not None and v_reset is not None and not v_th > v_reset:
+        raise ParamError(f"v_th ({v_th * 1e3:g} mV) must be above v_reset "
+                         f"({v_reset * 1e3:g} mV)", path=where("v_th"))
+
+
+def neuron_values(neuron: LIFParams | None, names: Sequence[str],
+                  given: Mapping[str, float | None]) -> dict[str, float]:
+    """The named neuron values from a :class:`LIFParams` or from keywords, checked.
+
+    The golden functions take a ``LIFParams`` (preferred) or the same values as
+    keywords (a convenience); this resolves either into one mapping.
+
+    Args:
+        neuron: The neuron, or None to use ``given``.
+        names: The values the caller needs, e.g. ``("tau_m", "v_th", "v_reset", "t_ref")``.
+        given: The caller's keyword values (None = not given); a missing
+            ``t_ref`` means 0 s.
+
+    Raises:
+        TypeError: Both a neuron and keyword values, or a needed keyword missing.
+        ParamError: A value fails :func:`check_neuron_values`.
+    """
+    passed = {k: v for k, v in given.items() if v is not None}
+    if neuron is not None:
+        if passed:
+            raise TypeError("give either a LIFParams or neuron keywords, not both "
+                            f"(got {', '.join(sorted(passed))})")
+        return {name: float(getattr(neuron, name)) for name in names}
+    if "t_ref" in names:
+        passed.setdefault("t_ref", 0.0)
+    missing = [name for name in names if name not in passed]
+    if missing:
+        raise TypeError("missing neuron values: " + ", ".join(missing)
+                        + " (or pass a LIFParams)")
+    out = {name: float(passed[name]) for name in names}
+    check_neuron_values(tau_m=out.get("tau_m"), r_m=out.get("r_m"), v_rest=out.get("v_rest"),
+                        v_th=out.get("v_th"), v_reset=out.get("v_reset"),
+                        t_ref=out.get("t_ref"))
+    return out
 
 
 def params_hash(data: Any) -> str:

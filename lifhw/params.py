@@ -28,10 +28,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lifhw import schema
-from lifhw.core import LIFParams, params_hash
+from lifhw.core import LIFParams, check_neuron_values, params_hash
 from lifhw.errors import ParamError
 from lifhw.registry import Registry
 from lifhw.schema import identifier, quantity
@@ -59,12 +59,7 @@ class NeuronSection:
                 + (", ".join(given) or "none"),
                 path="tau_m",
             )
-        if not self.v_th > self.v_reset:
-            raise ParamError(
-                f"v_th ({self.v_th * 1e3:g} mV) must be above v_reset "
-                f"({self.v_reset * 1e3:g} mV)",
-                path="v_th",
-            )
+        check_neuron_values(v_rest=self.v_rest, v_th=self.v_th, v_reset=self.v_reset)
 
     def lif(self) -> LIFParams:
         """The :class:`~lifhw.core.LIFParams` this section describes."""
@@ -88,8 +83,11 @@ SECTIONS.add("neuron", "lifhw.params:NeuronSection")
 SECTIONS.add("stimulus", "lifhw.stimulus:Stimulus")
 SECTIONS.add("circuit", "lifhw.analog.params:CircuitSection")
 SECTIONS.add("core", "lifhw.digital.params:CoreSection")
-SECTIONS.add("network", "lifhw.network:NetworkSection")
+SECTIONS.add("network", "lifhw.network.section:NetworkSection")
 SECTIONS.add("analog", "lifhw.analog.network:AnalogNetworkSection")
+
+
+_Section = TypeVar("_Section")
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,8 @@ class ParamFile:
     raw: Mapping[str, Any]
 
     def __getattr__(self, item: str) -> Any:
-        # Section access as attributes: pf.neuron, pf.stimulus, pf.circuit ...
+        # Untyped shorthand (pf.neuron, pf.stimulus, ...; None when absent) for
+        # scripts; typed code uses section(name, cls).
         if item.startswith("_") or item not in SECTIONS:
             raise AttributeError(item)
         return self.sections.get(item)
@@ -128,6 +127,23 @@ class ParamFile:
             raise ParamError(f"this file has no [{section}] section, which is needed here",
                              source=self.source)
         return self.sections[section]
+
+    def section(self, name: str, cls: type[_Section]) -> _Section:
+        """A section as its dataclass, typed for mypy.
+
+        Args:
+            name: Section name, e.g. ``"network"``.
+            cls: Its dataclass, e.g. :class:`lifhw.network.NetworkSection`.
+
+        Raises:
+            ParamError: The file has no such section.
+            TypeError: The section is not a ``cls`` (a programming error).
+        """
+        value = self.require(name)
+        if not isinstance(value, cls):
+            raise TypeError(f"section [{name}] is a {type(value).__name__}, "
+                            f"not a {cls.__name__}")
+        return value
 
     @property
     def lif(self) -> LIFParams:

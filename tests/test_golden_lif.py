@@ -39,6 +39,53 @@ def test_isi_formula(current: float) -> None:
                                                                rel=1e-12)
 
 
+@pytest.mark.parametrize("current", [160e-12, 1e-9])
+def test_closed_forms_take_the_lifparams_itself(current: float) -> None:
+    """lif_isi(i, params) is the textbook ISI, as the keyword form is."""
+    assert lif_isi(current, P) == pytest.approx(_textbook_isi(current, P), rel=1e-12)
+    assert lif_rate(current, P) == lif_rate(current, **P.as_kwargs())
+    rate = 1 / _textbook_isi(current, P)
+    assert lif_current_for_rate(rate, P) == pytest.approx(current, rel=1e-7)
+
+
+def test_closed_forms_refuse_a_neuron_given_twice_or_half() -> None:
+    with pytest.raises(TypeError, match="not both"):
+        lif_rate(1e-9, P, tau_m=0.01)
+    with pytest.raises(TypeError, match="missing neuron values: r_m"):
+        lif_rate(1e-9, tau_m=0.02, v_rest=-0.065, v_th=-0.05, v_reset=-0.065)
+
+
+def test_one_threshold_check_everywhere() -> None:
+    """v_th <= v_reset gives the same ParamError from every entry point."""
+    from lifhw.errors import ParamError
+    from lifhw.golden.ota import OTANeuron
+    from lifhw.golden.stochastic import siegert_rate
+    from lifhw.params import load_mapping
+
+    bad = {"tau_m": 0.02, "r_m": 1e8, "v_rest": -0.065, "v_th": -0.07, "v_reset": -0.065}
+    message = r"v_th \(-70 mV\) must be above v_reset \(-65 mV\)"
+    with pytest.raises(ParamError, match=message):
+        LIFParams(**bad)
+    with pytest.raises(ParamError, match=message):
+        lif_rate(1e-9, **bad)
+    with pytest.raises(ParamError, match=message):
+        siegert_rate(-0.05, 0.005, tau_m=0.02, v_th=-0.07, v_reset=-0.065)
+    with pytest.raises(ParamError, match=message):
+        OTANeuron(capacitance=1e-12, bias_current=1e-9, kappa=0.7, v_rest=0.2, v_th=-0.07,
+                  v_reset=-0.065)
+    with pytest.raises(ParamError, match="neuron.v_th: " + message):
+        load_mapping({"name": "x", "neuron": {"tau_m": "20 ms", "r_m": "100 MOhm",
+                                              "v_rest": "-65 mV", "v_th": "-70 mV",
+                                              "v_reset": "-65 mV"}})
+
+
+def test_stochastic_rates_take_the_lifparams_itself() -> None:
+    from lifhw.golden.stochastic import siegert_rate
+
+    kwargs = {"tau_m": P.tau_m, "v_th": P.v_th, "v_reset": P.v_reset, "t_ref": P.t_ref}
+    assert siegert_rate(-0.052, 0.004, P) == siegert_rate(-0.052, 0.004, **kwargs)
+
+
 @settings(max_examples=40, deadline=None)
 @given(current=st.floats(min_value=152e-12, max_value=5e-9),
        dt=st.sampled_from([1e-5, 1e-4, 3e-4, 1e-3]))

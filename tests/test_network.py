@@ -143,3 +143,40 @@ def test_to_trace_stamps_step_ends() -> None:
     steps = np.flatnonzero(run.spikes["a"][:, 0])
     assert np.allclose(trace.spike_times, (steps + 1) * 1e-3)
     assert trace.t_stop == pytest.approx(0.1)
+
+
+def test_batch_referee_equals_one_sample_at_a_time_on_a_recurrent_current_network() -> None:
+    """simulate_network_batch on a network outside its vectorised path (E-I loop with
+    current synapses, from circuits/networks/ei_small.toml) == simulate_network per sample."""
+    from lifhw.golden.network import simulate_network_batch
+
+    net, spikes = load_experiment(EXAMPLE)
+    rng = np.random.default_rng(3)
+    batch = np.stack([spikes[:300], rng.random((300, spikes.shape[1])) < 0.05], axis=1)
+    out = simulate_network_batch(net, batch)
+    assert out["exc"].shape == (300, 2, net.population("exc").size)
+    for b in range(2):
+        run = simulate_network(net, batch[:, b])
+        for pop in net.populations:
+            assert np.array_equal(out[pop.name][:, b], run.spikes[pop.name])
+    assert out["exc"].any()
+
+
+def test_batch_referee_rejects_a_wrong_input_width() -> None:
+    from lifhw.golden.network import simulate_network_batch
+
+    net, _ = load_experiment(EXAMPLE)
+    with pytest.raises(ParamError, match="expected"):
+        simulate_network_batch(net, np.zeros((10, 3)))
+
+
+def test_network_package_keeps_its_documented_names() -> None:
+    """docs/chips.md and docs/benchmarks.md use these names of lifhw.network."""
+    import lifhw.network as network
+    from lifhw.network import routing, section, types
+
+    assert network.Network is types.Network and network.NetworkRun is types.NetworkRun
+    assert network.run_network is routing.route_spikes
+    assert network.gather_sum is routing.gather_sum
+    assert network.load_experiment is section.load_experiment
+    assert params.SECTIONS.get("network") is section.NetworkSection

@@ -128,3 +128,19 @@ def test_committed_examples_validate() -> None:
     assert files
     for file in files:
         lifhw.load(file)
+
+
+def test_typed_section_access() -> None:
+    import tomllib
+
+    from lifhw.params import NeuronSection
+    from lifhw.stimulus import Stimulus
+
+    pf = load_mapping(tomllib.loads(GOOD), source="n1.toml")
+    neuron = pf.section("neuron", NeuronSection)
+    assert neuron.tau_m == pytest.approx(20e-3) and neuron.v_th == pytest.approx(-50e-3)
+    assert pf.section("stimulus", Stimulus).amplitude == pytest.approx(250e-12)
+    with pytest.raises(ParamError, match=r"n1.toml: this file has no \[network\] section"):
+        pf.section("network", NeuronSection)
+    with pytest.raises(TypeError, match="section \\[neuron\\] is a NeuronSection, not a Stimulus"):
+        pf.section("neuron", Stimulus)

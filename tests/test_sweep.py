@@ -152,6 +152,44 @@ def test_checked_in_specs_load() -> None:
 
 # -- engine ---------------------------------------------------------------------------
 
+def test_task_and_result_cross_the_worker_pipe_unchanged(tmp_path: Path) -> None:
+    """PointTask/PointResult survive their JSON line; an inline evaluation of a
+    task read back from JSON gives the closed-form rate (Lapicque f-I curve)."""
+    from lifhw.sweep.engine import evaluate_inline, make_task
+    from lifhw.sweep.worker import PointResult, PointTask, evaluate_task
+
+    spec = load_spec(write_spec(tmp_path, GOLDEN_SPEC))
+    point = spec.points()[0]
+    task = make_task(spec, point, gds_dir=None)
+    again = PointTask.from_json(task.to_json())
+    assert again == task and again.metrics == ("rate_hz", "isi_error", "tau_s")
+    result = evaluate_task(again)
+    assert result.status == "done" and result.error is None
+    amplitude = 200e-12
+    expected = lif_rate(amplitude, **{**LIF, "tau_m": 0.01})
+    assert result.metrics["rate_hz"] == pytest.approx(expected, rel=2e-3)
+    assert math.isnan(PointResult.from_json(
+        PointResult("k", "done", {"x": math.nan}).to_json()).metrics["x"])
+    assert PointResult.from_json(result.to_json()) == result
+    assert evaluate_inline(spec, [point])[0].metrics.keys() == result.metrics.keys()
+    failed = PointResult.failed("k", "timed out after 1 s")
+    assert failed.retryable and not PointResult.failed("k", "ValueError: x").retryable
+    with pytest.raises(ValueError, match="status"):
+        PointResult.from_dict({"key": "k", "status": "maybe"})
+
+
+def test_a_metric_that_is_not_a_number_fails_the_point(tmp_path: Path) -> None:
+    from lifhw.sweep.backends import register_backend
+    from lifhw.sweep.engine import make_task
+    from lifhw.sweep.worker import evaluate_task
+
+    register_backend("words", lambda pf, metrics: {"rate_hz": "fast"}, ["rate_hz"])
+    spec = load_spec(write_spec(tmp_path, GOLDEN_SPEC.replace('"golden"', '"words"')
+                                .replace(', "isi_error", "tau_s"', "")))
+    result = evaluate_task(make_task(spec, spec.points()[0]))
+    assert result.status == "failed" and "not a number: 'fast'" in str(result.error)
+
+
 def test_golden_sweep_matches_closed_form_and_resume_skips(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, GOLDEN_SPEC)
     summary = run_sweep(spec, workers=2, progress=False)

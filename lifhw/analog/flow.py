@@ -393,7 +393,7 @@ def plot_comparison(result: FlowResult, path: str | Path, *, window_isis: int = 
             label="golden tanh model")
     from lifhw.golden.fi import lif_rate
 
-    ax.plot(grid * 1e12, lif_rate(grid - neuron.offset_current, **neuron.lif().as_kwargs()),
+    ax.plot(grid * 1e12, lif_rate(grid - neuron.offset_current, neuron.lif()),
             color="0.5", ls="--", lw=1, label="linear LIF (same g_m)")
     ax.plot(np.array(result.fi_currents_a) * 1e12, result.fi_rates_hz, "o", color="C0",
             label="ngspice")

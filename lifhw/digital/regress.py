@@ -45,8 +45,9 @@ def seed_from_env(default: int | None = None) -> int:
 
 
 @dataclass
-class Stimulus:
-    """Per-cycle stimulus of neuron lanes: (T, lanes) arrays."""
+class LaneStimulus:
+    """Per-cycle stimulus of RTL neuron lanes, (T, lanes) arrays (integer inputs;
+    not the physical :class:`lifhw.stimulus.Stimulus`)."""
 
     i_in: np.ndarray
     step: np.ndarray
@@ -58,7 +59,7 @@ def _input_range(p: fp.FixedLIF) -> tuple[int, int]:
     return fp.signed_range(p.w_i)
 
 
-def random_neuron_stimulus(p: fp.FixedLIF, n_steps: int, lanes: int, seed: int) -> Stimulus:
+def random_neuron_stimulus(p: fp.FixedLIF, n_steps: int, lanes: int, seed: int) -> LaneStimulus:
     """Seeded random stimulus: per-lane drive levels from silent to saturating.
 
     Each lane draws inputs around its own mean (uniform over the input range for a
@@ -79,10 +80,10 @@ def random_neuron_stimulus(p: fp.FixedLIF, n_steps: int, lanes: int, seed: int) 
     step = rng.random((n_steps, lanes)) >= 0.05
     rst = rng.random((n_steps, lanes)) < 2e-4
     rst[0] = True
-    return Stimulus(i_in=i_in, step=step, rst=rst, labels=["random"] * lanes)
+    return LaneStimulus(i_in=i_in, step=step, rst=rst, labels=["random"] * lanes)
 
 
-def directed_neuron_stimulus(p: fp.FixedLIF, n_steps: int = 256) -> Stimulus:
+def directed_neuron_stimulus(p: fp.FixedLIF, n_steps: int = 256) -> LaneStimulus:
     """Corner cases of the single-neuron update (see the module docstring)."""
     lo, hi = _input_range(p)
     cols: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -121,7 +122,7 @@ def directed_neuron_stimulus(p: fp.FixedLIF, n_steps: int = 256) -> Stimulus:
     lane("negative_leak", np.where(np.arange(n_steps) < n_steps // 4, lo, 0))
     lane("zero", np.zeros(n_steps, np.int64))
     labels = [c[0] for c in cols]
-    return Stimulus(i_in=np.stack([c[1] for c in cols], axis=1),
+    return LaneStimulus(i_in=np.stack([c[1] for c in cols], axis=1),
                     step=np.stack([c[2] for c in cols], axis=1),
                     rst=np.stack([c[3] for c in cols], axis=1), labels=labels)
 
@@ -151,7 +152,7 @@ def _first_spike_step(p: fp.FixedLIF, i_in: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def coverage(p: fp.FixedLIF, stim: Stimulus) -> dict[str, int]:
+def coverage(p: fp.FixedLIF, stim: LaneStimulus) -> dict[str, int]:
     """How often each corner happened in the golden run of ``stim``."""
     lo, hi = fp.signed_range(p.w_v)
     steps, lanes = stim.i_in.shape
@@ -181,7 +182,7 @@ def coverage(p: fp.FixedLIF, stim: Stimulus) -> dict[str, int]:
     return cov
 
 
-def compare_neurons(p: fp.FixedLIF, stim: Stimulus, got: fp.NeuronRun, *, seed: int | None,
+def compare_neurons(p: fp.FixedLIF, stim: LaneStimulus, got: fp.NeuronRun, *, seed: int | None,
                     what: str) -> fp.NeuronRun:
     """Raise RegressionError at the first cycle where RTL and golden differ."""
     want = fp.run(p, stim.i_in, step=stim.step, rst=stim.rst)

@@ -1,8 +1,9 @@
 """The golden model: NumPy/SciPy referee of every lifhw realisation.
 
-Deterministic core (:mod:`lifhw.golden.lif`, :mod:`lifhw.golden.fi`) plus the
-theory modules added by other flows. Names are imported lazily so that
-``import lifhw.golden`` does not compile numba kernels.
+Deterministic core (:mod:`lifhw.golden.lif`, :mod:`lifhw.golden.fi`), the
+network referee (:mod:`lifhw.golden.network`) plus the theory modules added
+by other flows. Names are imported lazily so that ``import lifhw.golden`` does
+not compile numba kernels.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ _EXPORTS = {
     "simulate": "lifhw.golden.lif",
     "simulate_population": "lifhw.golden.lif",
     "population_spike_counts": "lifhw.golden.lif",
+    "simulate_network": "lifhw.golden.network",
+    "simulate_network_batch": "lifhw.golden.network",
     "siegert_rate": "lifhw.golden.stochastic",
     "fokker_planck_stationary": "lifhw.golden.stochastic",
 }

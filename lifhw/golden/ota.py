@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from lifhw import __version__
-from lifhw.core import LIFParams, Trace
+from lifhw.core import LIFParams, Trace, check_neuron_values
 from lifhw.errors import ParamError
 from lifhw.stimulus import Stimulus
 from lifhw.units import thermal_voltage
@@ -95,10 +95,8 @@ class OTANeuron:
                 raise ParamError(f"must be > 0, got {getattr(self, name)!r}", path=name)
         if not 0 < self.kappa <= 1:
             raise ParamError(f"kappa must be in (0, 1], got {self.kappa!r}", path="kappa")
-        if not self.v_th > self.v_reset:
-            raise ParamError("v_th must be above v_reset", path="v_th")
-        if not self.t_ref >= 0:
-            raise ParamError("t_ref must be >= 0", path="t_ref")
+        check_neuron_values(v_rest=self.v_rest, v_th=self.v_th, v_reset=self.v_reset,
+                            t_ref=self.t_ref)
         for name in ("tau_syn_exc", "tau_syn_inh"):
             if not getattr(self, name) >= 0:
                 raise ParamError("must be >= 0 s", path=name)
@@ -395,7 +393,7 @@ def linear_range_report(neuron: OTANeuron, i_in: float | None = None) -> LinearR
     ratio = None
     if i_in is not None:
         tanh_isi = float(ota_isi(i_in, neuron))
-        lin_isi = float(lif_isi(i_in - neuron.offset_current, **lif.as_kwargs()))
+        lin_isi = float(lif_isi(i_in - neuron.offset_current, lif))
         ratio = tanh_isi / lin_isi if math.isfinite(lin_isi) else math.inf
     return LinearRangeReport(
         linear_range_v=neuron.linear_range, max_excursion_v=excursion,

@@ -62,6 +62,8 @@ from numba.extending import get_cython_function_address
 from numpy.typing import ArrayLike
 from scipy import integrate, special
 
+from lifhw.core import LIFParams, neuron_values
+
 SQRT_PI = math.sqrt(math.pi)
 
 # Split point of the Siegert integral: below u = _SPLIT the integrand erfcx(-u)
@@ -86,13 +88,12 @@ _erfc = types.ExternalFunction("lifhw_erfc", _SIG)
 _dawsn = types.ExternalFunction("lifhw_dawsn", _SIG)
 
 
-def _check_neuron(tau_m: float, v_th: float, v_reset: float, t_ref: float) -> None:
-    if not (math.isfinite(tau_m) and tau_m > 0):
-        raise ValueError(f"tau_m must be > 0 s, got {tau_m!r}")
-    if not (math.isfinite(v_th) and math.isfinite(v_reset) and v_th > v_reset):
-        raise ValueError(f"v_th ({v_th!r} V) must be above v_reset ({v_reset!r} V)")
-    if not (math.isfinite(t_ref) and t_ref >= 0):
-        raise ValueError(f"t_ref must be >= 0 s, got {t_ref!r}")
+def _neuron(neuron: LIFParams | None, tau_m: float | None, v_th: float | None,
+            v_reset: float | None, t_ref: float | None) -> tuple[float, float, float, float]:
+    """(tau_m, v_th, v_reset, t_ref) from a LIFParams or the keywords, checked."""
+    p = neuron_values(neuron, ("tau_m", "v_th", "v_reset", "t_ref"),
+                      {"tau_m": tau_m, "v_th": v_th, "v_reset": v_reset, "t_ref": t_ref})
+    return p["tau_m"], p["v_th"], p["v_reset"], p["t_ref"]
 
 
 def _gauss_legendre(lo: np.ndarray, width: np.ndarray, func: object) -> np.ndarray:
@@ -297,11 +298,12 @@ _SHORT_NODES, _SHORT_WEIGHTS = np.polynomial.legendre.leggauss(10)
 def siegert_rate(
     mu: ArrayLike,
     sigma: ArrayLike,
+    neuron: LIFParams | None = None,
     *,
-    tau_m: float,
-    v_th: float,
-    v_reset: float,
-    t_ref: float = 0.0,
+    tau_m: float | None = None,
+    v_th: float | None = None,
+    v_reset: float | None = None,
+    t_ref: float | None = None,
 ) -> np.ndarray | float:
     """Stationary firing rate (Hz) of the LIF neuron driven by white noise.
 
@@ -313,6 +315,8 @@ def siegert_rate(
     Args:
         mu: Mean input expressed as a potential (V); broadcasts with ``sigma``.
         sigma: Noise amplitude (V), >= 0; ``0`` gives the deterministic LIF rate.
+        neuron: The neuron (only tau_m, v_th, v_reset and t_ref are used); or
+            give those as keywords.
         tau_m: Membrane time constant (s).
         v_th: Threshold (V).
         v_reset: Reset potential (V).
@@ -324,7 +328,7 @@ def siegert_rate(
     Raises:
         ValueError: Negative ``sigma`` or invalid neuron parameters.
     """
-    _check_neuron(tau_m, v_th, v_reset, t_ref)
+    tau_m, v_th, v_reset, t_ref = _neuron(neuron, tau_m, v_th, v_reset, t_ref)
     mu_a, sigma_a = np.broadcast_arrays(np.asarray(mu, dtype=float),
                                         np.asarray(sigma, dtype=float))
     if np.any(sigma_a < 0):
@@ -358,11 +362,12 @@ def siegert_rate(
 def mfpt_rate(
     mu: float,
     sigma: float,
+    neuron: LIFParams | None = None,
     *,
-    tau_m: float,
-    v_th: float,
-    v_reset: float,
-    t_ref: float = 0.0,
+    tau_m: float | None = None,
+    v_th: float | None = None,
+    v_reset: float | None = None,
+    t_ref: float | None = None,
 ) -> float:
     """Rate (Hz) as the inverse mean first-passage time from v_reset to v_th plus t_ref.
 
@@ -375,12 +380,14 @@ def mfpt_rate(
     Args:
         mu: Mean input as a potential (V).
         sigma: Noise amplitude (V), > 0.
+        neuron: The neuron (only tau_m, v_th, v_reset and t_ref are used); or
+            give those as keywords.
         tau_m: Membrane time constant (s).
         v_th: Threshold (V).
         v_reset: Reset potential (V).
         t_ref: Absolute refractory period (s).
     """
-    _check_neuron(tau_m, v_th, v_reset, t_ref)
+    tau_m, v_th, v_reset, t_ref = _neuron(neuron, tau_m, v_th, v_reset, t_ref)
     if not sigma > 0:
         raise ValueError("mfpt_rate needs sigma > 0 V")
     b = (v_th - mu) / sigma
@@ -464,11 +471,12 @@ def _back_substitute(source, b_minus, b_plus):  # pragma: no cover
 def fokker_planck_stationary(
     mu: float,
     sigma: float,
+    neuron: LIFParams | None = None,
     *,
-    tau_m: float,
-    v_th: float,
-    v_reset: float,
-    t_ref: float = 0.0,
+    tau_m: float | None = None,
+    v_th: float | None = None,
+    v_reset: float | None = None,
+    t_ref: float | None = None,
     n_cells: int = 2000,
     v_min: float | None = None,
 ) -> FokkerPlanckResult:
@@ -484,6 +492,8 @@ def fokker_planck_stationary(
     Args:
         mu: Mean input as a potential (V).
         sigma: Noise amplitude (V), > 0.
+        neuron: The neuron (only tau_m, v_th, v_reset and t_ref are used); or
+            give those as keywords.
         tau_m: Membrane time constant (s).
         v_th: Threshold (V), the absorbing boundary.
         v_reset: Reset potential (V), where the outflux is reinjected after t_ref.
@@ -496,7 +506,7 @@ def fokker_planck_stationary(
         ValueError: ``sigma <= 0``, or a grid too large / a rate too small for
             the grid solver (use :func:`siegert_rate` there).
     """
-    _check_neuron(tau_m, v_th, v_reset, t_ref)
+    tau_m, v_th, v_reset, t_ref = _neuron(neuron, tau_m, v_th, v_reset, t_ref)
     if not sigma > 0:
         raise ValueError("fokker_planck_stationary needs sigma > 0 V")
     if n_cells < 16:
@@ -665,11 +675,12 @@ class OUPopulationResult:
 def simulate_ou_population(
     mu: float,
     sigma: float,
+    neuron: LIFParams | None = None,
     *,
-    tau_m: float,
-    v_th: float,
-    v_reset: float,
-    t_ref: float = 0.0,
+    tau_m: float | None = None,
+    v_th: float | None = None,
+    v_reset: float | None = None,
+    t_ref: float | None = None,
     n_neurons: int = 1000,
     t_stop: float = 1.0,
     t_warmup: float = 0.1,
@@ -695,6 +706,8 @@ def simulate_ou_population(
     Args:
         mu: Mean input as a potential (V).
         sigma: Noise amplitude (V), > 0.
+        neuron: The neuron (only tau_m, v_th, v_reset and t_ref are used); or
+            give those as keywords.
         tau_m: Membrane time constant (s).
         v_th: Threshold (V).
         v_reset: Reset potential (V).
@@ -707,7 +720,7 @@ def simulate_ou_population(
         adaptive: Allow coarse exact steps far below threshold.
         seed: Seed; results are reproducible for a given seed and ``n_neurons``.
     """
-    _check_neuron(tau_m, v_th, v_reset, t_ref)
+    tau_m, v_th, v_reset, t_ref = _neuron(neuron, tau_m, v_th, v_reset, t_ref)
     if not sigma > 0:
         raise ValueError("sigma must be > 0 V")
     if not (dt > 0 and t_stop > t_warmup >= 0 and n_neurons >= 2):

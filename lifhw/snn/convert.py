@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.golden.fi import lif_current_for_rate
 from lifhw.network import InputPopulation, Network, Projection
@@ -147,15 +148,15 @@ def convert(ann: ANN, x_norm: np.ndarray, *, percentile: float = 99.9, tau_m: fl
     weights = [w * scales[i] / scales[i + 1] for i, w in enumerate(ann.weights)]
     biases = [b / scales[i + 1] for i, b in enumerate(ann.biases)]
     beta = math.exp(-dt / tau_m)
-    neuron_kwargs = {"tau_m": tau_m, "r_m": export.R_M, "v_rest": export.V_REST,
-                     "v_th": export.V_TH, "v_reset": export.V_REST}
+    neuron = LIFParams(tau_m=tau_m, r_m=export.R_M, v_rest=export.V_REST, v_th=export.V_TH,
+                       v_reset=export.V_REST)
     volts = export.V_TH - export.V_REST
     if bias_mode == "current":
         currents = []
         for b in biases:
             linear = volts * b / ((1.0 - beta) * export.R_M)
             positive = np.maximum(b, 0.0) / dt
-            from_fi = np.asarray(lif_current_for_rate(positive, **neuron_kwargs), dtype=float)
+            from_fi = np.asarray(lif_current_for_rate(positive, neuron), dtype=float)
             currents.append(np.where(b > 0, from_fi, linear))
         network = export.to_network(weights, biases, tau_m=tau_m, dt=dt,
                                     bias_currents=currents, name=name)

@@ -1,5 +1,4 @@
-"""Trained feed-forward SNNs as :class:`lifhw.network.Network`, and a batched
-float simulator of such networks.
+"""Trained feed-forward SNNs as :class:`lifhw.network.Network`, and their model files.
 
 The normalised neuron of :mod:`lifhw.snn.model` (rest 0, threshold ``theta``,
 bias drive ``c`` per step) becomes physical LIF parameters with a voltage
@@ -12,12 +11,9 @@ scale ``s = (v_th - v_rest) / theta`` (V per normalised unit):
 * ``v_reset = v_rest`` (reset to zero), ``t_ref = 0``, projections with
   ``delay_steps = 1``, ``dt`` of the model.
 
-:func:`simulate_network` runs any feed-forward ``Network`` with delta synapses
-on a batch of inputs at once, in the grid convention of
-:func:`lifhw.golden.lif.simulate_population` (jump at the step start, exact
-decay, threshold at the step end, reset, ``round(t_ref / dt)`` clamped steps
-during which input is discarded). It is the float reference the chips and the
-RTL core are compared with.
+The float referee of such networks (a batch of inputs at once) is
+:func:`lifhw.golden.network.simulate_network_batch`, re-exported here as
+:data:`simulate_network`.
 """
 
 from __future__ import annotations
@@ -32,6 +28,7 @@ import numpy as np
 
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
+from lifhw.golden.network import simulate_network_batch
 from lifhw.network import InputPopulation, Network, Population, Projection
 
 #: Physical neuron of exported networks (SI): rest, threshold 20 mV above it.
@@ -81,62 +78,9 @@ def to_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], *,
                    tuple(projs), dt=dt)
 
 
-def simulate_network(network: Network, input_spikes: np.ndarray) -> dict[str, np.ndarray]:
-    """Batched float run of a feed-forward delta-synapse network (grid convention).
-
-    Args:
-        network: Populations in topological order, delta synapses.
-        input_spikes: (T, B, n_in) or (T, n_in) 0/1, the input populations side
-            by side in ``network.inputs`` order.
-
-    Returns:
-        Population name -> spikes (T, B, size) bool (or (T, size) for 2-D input).
-    """
-    x = np.asarray(input_spikes)
-    single = x.ndim == 2
-    if single:
-        x = x[:, None, :]
-    total = sum(p.size for p in network.inputs)
-    if x.shape[-1] != total:
-        raise ParamError(f"input spikes have {x.shape[-1]} columns, expected {total}")
-    n_steps, batch = x.shape[:2]
-    rasters: dict[str, np.ndarray] = {}
-    start = 0
-    for source in network.inputs:
-        rasters[source.name] = x[..., start:start + source.size].astype(np.float64)
-        start += source.size
-    done = set(rasters)
-    for pop in network.populations:
-        neuron = pop.neuron
-        if not pop.delta_synapses:
-            raise ParamError("simulate_network needs delta synapses", path=pop.name)
-        drive = np.zeros((n_steps, batch, pop.size))
-        for proj in network.incoming(pop.name):
-            if proj.pre not in done:
-                raise ParamError(f"{proj.pre}->{pop.name} is recurrent or out of order; "
-                                 "only feed-forward networks are supported")
-            d = proj.delay_steps
-            if d < n_steps:
-                drive[d:] += rasters[proj.pre][:-d] @ proj.weights.T
-        p22 = math.exp(-network.dt / neuron.tau_m)
-        v_inf = neuron.v_rest + neuron.r_m * pop.bias
-        n_ref = round(neuron.t_ref / network.dt)
-        v = np.full((batch, pop.size), neuron.v_rest)
-        ref = np.zeros((batch, pop.size), dtype=np.int64)
-        out = np.zeros((n_steps, batch, pop.size), dtype=bool)
-        for t in range(n_steps):
-            free = ref == 0
-            v = np.where(free, v_inf + (v + drive[t] - v_inf) * p22, neuron.v_reset)
-            ref = np.where(free, 0, ref - 1)
-            s = free & (v >= neuron.v_th)
-            v = np.where(s, neuron.v_reset, v)
-            ref = np.where(s, n_ref, ref)
-            out[t] = s
-        rasters[pop.name] = out.astype(np.float64)
-        done.add(pop.name)
-        rasters[pop.name + "#bool"] = out
-    result = {pop.name: rasters[pop.name + "#bool"] for pop in network.populations}
-    return {k: v[:, 0] for k, v in result.items()} if single else result
+#: The batched float referee, which lives in :mod:`lifhw.golden.network`; this
+#: name is kept because docs/snn.md names ``lifhw.snn.export.simulate_network``.
+simulate_network = simulate_network_batch
 
 
 # -- model files -------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lifhw.golden.network import simulate_network_batch
 from lifhw.network import Network
 from lifhw.snn import convert, data, export, model, train
 
@@ -79,6 +80,6 @@ def encoded_test_set(network: Network, info: dict[str, Any], digits: data.Digits
 
 
 def accuracy(network: Network, info: dict[str, Any], digits: data.Digits) -> float:
-    """Test accuracy of ``network`` under the float reference simulator."""
-    out = export.simulate_network(network, encoded_test_set(network, info, digits))["output"]
+    """Test accuracy of ``network`` under the float referee (:mod:`lifhw.golden.network`)."""
+    out = simulate_network_batch(network, encoded_test_set(network, info, digits))["output"]
     return float(np.mean(model.predict(out) == digits.y_test))

@@ -35,16 +35,32 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lifhw.errors import LifhwError, ParamError
 from lifhw.registry import Registry
 
-Evaluate = Callable[[Any, Sequence[str]], dict[str, float]]
+if TYPE_CHECKING:
+    from lifhw.core import Trace
+    from lifhw.params import ParamFile
 
-#: Backend name -> ``evaluate(param_file, metrics) -> dict`` (imported on first use).
-BACKENDS: Registry[Evaluate] = Registry("sweep backend")
+
+class Evaluator(Protocol):
+    """A sweep backend: ``evaluate(param_file, metrics) -> {metric: SI value}``.
+
+    Called in a worker process with one validated point and the metric names
+    the spec asks for; returns a value (NaN when it cannot be computed) for each
+    name it knows; raises to fail the point. May carry a ``warm_up()``
+    attribute, called once per worker before the first point's timeout starts.
+    """
+
+    def __call__(self, param_file: ParamFile, metrics: Sequence[str], /) -> Mapping[str, float]:
+        ...
+
+
+#: Backend name -> its :class:`Evaluator` (imported on first use).
+BACKENDS: Registry[Evaluator] = Registry("sweep backend")
 BACKENDS.add("golden", "lifhw.sweep.backends:evaluate_golden")
 BACKENDS.add("ngspice", "lifhw.sweep.backends:evaluate_ngspice")
 BACKENDS.add("rtl", "lifhw.sweep.backends:evaluate_rtl")
@@ -81,7 +97,7 @@ def check_metrics(backend: str, metrics: Sequence[str]) -> None:
                              + ", ".join(known), path="metrics")
 
 
-def register_backend(name: str, evaluate: str | Evaluate,
+def register_backend(name: str, evaluate: str | Evaluator,
                      metrics: Sequence[str] | None = None) -> None:
     """Add a backend (plugins listed in a spec's ``plugins`` call this on import).
 
@@ -130,10 +146,11 @@ def warm_up(backend: str, metrics: Sequence[str] = ()) -> None:
         hook()
 
 
-def _golden_trace(pf: Any) -> Any:
+def _golden_trace(pf: ParamFile) -> Trace:
     from lifhw.golden.lif import simulate
+    from lifhw.stimulus import Stimulus
 
-    return simulate(pf.lif, pf.require("stimulus"))
+    return simulate(pf.lif, pf.section("stimulus", Stimulus))
 
 
 def _final_current(stimulus: Any) -> float:
@@ -141,7 +158,7 @@ def _final_current(stimulus: Any) -> float:
     return float(values[-1])
 
 
-def trace_metrics(pf: Any, candidate: Any, metrics: Sequence[str],
+def trace_metrics(pf: ParamFile, candidate: Any, metrics: Sequence[str],
                   reference: Any | None = None) -> dict[str, float]:
     """Trace metrics of a candidate trace against the golden model of the same file.
 
@@ -203,7 +220,7 @@ def fit_tau(trace: Any, t_ref: float = 0.0) -> float:
     return tau if math.isfinite(tau) and tau > 0 else math.nan
 
 
-def evaluate_golden(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_golden(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """The golden model of the point (exact integration, precise spike times).
 
     ``isi_error``/``rate_error`` compare the simulated steady ISI with the
@@ -227,7 +244,7 @@ def evaluate_golden(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
         out["tau_error"] = 0.0
     if {"isi_error", "rate_error"} & set(metrics):
         isi = trace.isi()
-        theory = float(lif_isi(_final_current(pf.require("stimulus")), **lif.as_kwargs()))
+        theory = float(lif_isi(_final_current(pf.require("stimulus")), lif))
         measured = float(isi[-1]) if len(isi) else math.nan
         err = (measured - theory) / theory if math.isfinite(theory) and len(isi) else math.nan
         if "isi_error" in metrics:
@@ -248,7 +265,7 @@ def _flow_missing(flow: str, module: str, err: ImportError) -> LifhwError:
                       f"({module} cannot be imported: {err})")
 
 
-def evaluate_ngspice(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_ngspice(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """ngspice simulation of the point's ``[circuit]`` (behavioural or sky130 topology).
 
     The analog flow's backend runs ngspice in its own process group with a
@@ -308,7 +325,7 @@ def _warm_ngspice() -> None:
 evaluate_ngspice.warm_up = _warm_ngspice  # type: ignore[attr-defined]
 
 
-def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_rtl(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """The point's fixed-point ``[core]`` simulated as RTL (Verilator), vs the golden LIF.
 
     The ``[stimulus]`` current is sampled once per core step (``core.dt``) and
@@ -370,7 +387,7 @@ def evaluate_rtl(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def _evaluate_chip(chip: str, pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def _evaluate_chip(chip: str, pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """Map, simulate and compare a ``[network]`` on one chip (:mod:`lifhw.chips.report`).
 
     ``rate_hz``/``isi_error``/``rate_error``/``n_spikes`` compare the whole
@@ -404,21 +421,21 @@ def _evaluate_chip(chip: str, pf: Any, metrics: Sequence[str]) -> dict[str, floa
     return {name: values[name] for name in metrics if name in values}
 
 
-def evaluate_loihi(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_loihi(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """Bit-accurate Loihi simulation of the point's ``[network]``."""
     return _evaluate_chip("loihi", pf, metrics)
 
 
-def evaluate_truenorth(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_truenorth(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """Bit-accurate TrueNorth simulation of the point's ``[network]``."""
     return _evaluate_chip("truenorth", pf, metrics)
 
 
-def evaluate_spinnaker(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_spinnaker(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """SpiNNaker fixed-point simulation of the point's ``[network]``."""
     return _evaluate_chip("spinnaker", pf, metrics)
 
 
-def evaluate_brainscales(pf: Any, metrics: Sequence[str]) -> dict[str, float]:
+def evaluate_brainscales(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     """BrainScaleS-2 (accelerated analog) simulation of the point's ``[network]``."""
     return _evaluate_chip("brainscales", pf, metrics)

@@ -22,7 +22,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,7 @@ from typing import Any
 from lifhw.errors import LifhwError
 from lifhw.sweep.db import ResultsDB
 from lifhw.sweep.spec import Point, SweepSpec, load_spec
-from lifhw.sweep.worker import WorkerProcess, dask_evaluate
-
-Result = dict[str, Any]
+from lifhw.sweep.worker import PointResult, PointTask, WorkerProcess, dask_evaluate
 
 
 @dataclass
@@ -70,19 +68,17 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_task(spec: SweepSpec, point: Point, gds_dir: str | None = None) -> dict[str, Any]:
-    """The JSON task a worker evaluates (everything it needs, nothing it must look up)."""
-    return {
-        "key": point.key, "raw": point.raw, "source": spec.base_path,
-        "base_dir": spec.base_dir, "backend": spec.backend, "metrics": list(spec.metrics),
-        "plugins": list(spec.plugins), "gds_dir": gds_dir, "index": point.index,
-    }
+def make_task(spec: SweepSpec, point: Point, gds_dir: str | None = None) -> PointTask:
+    """The task a worker evaluates (everything it needs, nothing it must look up)."""
+    return PointTask(key=point.key, raw=point.raw, source=spec.base_path,
+                     base_dir=spec.base_dir, backend=spec.backend, metrics=tuple(spec.metrics),
+                     plugins=tuple(spec.plugins), gds_dir=gds_dir, index=point.index)
 
 
-def _run_local(tasks: list[dict[str, Any]], workers: int, timeout: float, retries: int,
-               results: queue.Queue[Result | None]) -> Callable[[], None]:
+def _run_local(tasks: list[PointTask], workers: int, timeout: float, retries: int,
+               results: queue.Queue[PointResult | None]) -> Callable[[], None]:
     """Start ``workers`` threads evaluating ``tasks``; returns a stop function."""
-    todo: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    todo: queue.Queue[PointTask | None] = queue.Queue()
     for task in tasks:
         todo.put(task)
     stop = threading.Event()
@@ -102,7 +98,7 @@ def _run_local(tasks: list[dict[str, Any]], workers: int, timeout: float, retrie
                 assert task is not None
                 result = handle.evaluate(task, timeout)
                 for _ in range(retries):  # wall-time outliers on shared machines
-                    if result["status"] == "done" or not _retryable(result):
+                    if not result.retryable:
                         break
                     result = handle.evaluate(task, timeout)
                 results.put(result)
@@ -126,13 +122,8 @@ def _run_local(tasks: list[dict[str, Any]], workers: int, timeout: float, retrie
     return shutdown
 
 
-def _retryable(result: Result) -> bool:
-    error = str(result.get("error") or "")
-    return error.startswith(("timed out", "worker process died"))
-
-
-def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
-              results: queue.Queue[Result | None]) -> Callable[[], None]:
+def _run_dask(address: Any, tasks: list[PointTask], timeout: float,
+              results: queue.Queue[PointResult | None]) -> Callable[[], None]:
     """Submit ``tasks`` to a Dask scheduler; a thread forwards results as they arrive."""
     try:
         from distributed import Client, as_completed
@@ -147,7 +138,7 @@ def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
     futures = {}
     for task in tasks:
         future = client.submit(dask_evaluate, task, timeout, pure=False,
-                               key=f"lifhw-sweep-{task['key']}-{token}")
+                               key=f"lifhw-sweep-{task.key}-{token}")
         futures[future.key] = (future, task)
     stop = threading.Event()
 
@@ -160,9 +151,8 @@ def _run_dask(address: Any, tasks: list[dict[str, Any]], timeout: float,
                 try:
                     result = future.result()
                 except Exception as err:  # worker lost too often, cancelled, ...
-                    result = {"key": task["key"], "status": "failed", "metrics": {},
-                              "seconds": 0.0, "worker": "dask",
-                              "error": f"dask: {type(err).__name__}: {err}"}
+                    result = PointResult.failed(task.key, f"dask: {type(err).__name__}: {err}",
+                                                worker="dask")
                 results.put(result)
         finally:
             results.put(None)
@@ -197,7 +187,7 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
               dask_address: Any = None, progress: bool = True,
               timeout: float | None = None, retries: int | None = None,
               gds: bool | None = None,
-              on_point: Callable[[Result], None] | None = None) -> SweepSummary:
+              on_point: Callable[[PointResult], None] | None = None) -> SweepSummary:
     """Run a sweep and store every point in the results database.
 
     Args:
@@ -242,7 +232,7 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
         if not tasks:
             summary.seconds = time.perf_counter() - start
             return summary
-        results: queue.Queue[Result | None] = queue.Queue()
+        results: queue.Queue[PointResult | None] = queue.Queue()
         if dask_address is not None:
             shutdown = _run_dask(dask_address, tasks, limit, results)
             producers = 1
@@ -257,16 +247,16 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
                 if result is None:
                     finished += 1
                     continue
-                point = by_key.get(result["key"])
+                point = by_key.get(result.key)
                 if point is None:  # not ours (cannot happen; keep the DB clean anyway)
                     continue
                 _store(store, spec, point, result)
-                if result["status"] == "done":
+                if result.status == "done":
                     summary.done += 1
                 else:
                     summary.failed += 1
                     if len(summary.errors) < 5:
-                        summary.errors.append(f"point {point.index}: {result.get('error')}")
+                        summary.errors.append(f"point {point.index}: {result.error}")
                 bar.update(1)
                 bar.set_postfix_str(f"failed={summary.failed}", refresh=False)
                 if on_point is not None:
@@ -278,15 +268,14 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
     return summary
 
 
-def _store(store: ResultsDB, spec: SweepSpec, point: Point, result: Mapping[str, Any]) -> None:
-    store.record(key=point.key, params=point.plain, status=result["status"],
-                 metrics=result.get("metrics") or {}, error=result.get("error"),
-                 seconds=float(result.get("seconds") or 0.0), sweep=spec.name,
-                 backend=spec.backend, axes=point.axes, point_index=point.index,
-                 worker=str(result.get("worker") or ""))
+def _store(store: ResultsDB, spec: SweepSpec, point: Point, result: PointResult) -> None:
+    store.record(key=point.key, params=point.plain, status=result.status,
+                 metrics=result.metrics, error=result.error, seconds=result.seconds,
+                 sweep=spec.name, backend=spec.backend, axes=point.axes,
+                 point_index=point.index, worker=result.worker)
 
 
-def evaluate_inline(spec: SweepSpec, points: Iterable[Point]) -> list[Result]:
+def evaluate_inline(spec: SweepSpec, points: Iterable[Point]) -> list[PointResult]:
     """Evaluate points in this process, no workers (benchmarks and debugging)."""
     from lifhw.sweep.worker import evaluate_task
 

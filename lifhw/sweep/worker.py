@@ -35,10 +35,115 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
-from typing import IO, Any
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Literal
 
 #: Seconds a fresh worker may take to import lifhw and report ready.
 STARTUP_GRACE_S = 60.0
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Everything a worker needs to evaluate one design point (nothing to look up).
+
+    Sent to the worker as one JSON line (:meth:`to_json`); the field names are
+    the keys of that line.
+
+    Args:
+        key: The point's database key (:func:`lifhw.sweep.spec.point_key`).
+        raw: The parameter mapping with the axis values set.
+        source: Path of the base parameter file (for error messages).
+        base_dir: Directory relative paths in the file are resolved against.
+        backend: Name of the sweep backend (evaluator) in
+            :data:`lifhw.sweep.backends.BACKENDS`.
+        metrics: Metric names to return.
+        plugins: Modules to import first (they may register backends).
+        gds_dir: Write the point's GDS there (None: no layout).
+        index: Position of the point in the sweep.
+    """
+
+    key: str
+    raw: Mapping[str, Any]
+    source: str
+    base_dir: str
+    backend: str
+    metrics: tuple[str, ...]
+    plugins: tuple[str, ...] = ()
+    gds_dir: str | None = None
+    index: int = 0
+
+    def to_json(self) -> str:
+        """One protocol line (without the newline)."""
+        return json.dumps({**asdict(self), "raw": dict(self.raw),
+                           "metrics": list(self.metrics), "plugins": list(self.plugins)})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PointTask:
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        return cls(key=str(data["key"]), raw=data["raw"], source=str(data.get("source", "")),
+                   base_dir=str(data.get("base_dir", "")), backend=str(data["backend"]),
+                   metrics=tuple(data["metrics"]), plugins=tuple(data.get("plugins", ())),
+                   gds_dir=data.get("gds_dir"), index=int(data.get("index", 0)))
+
+
+Status = Literal["done", "failed"]
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """What evaluating one point gave (never an exception: failures are results).
+
+    Args:
+        key: The point's key.
+        status: ``done`` or ``failed``.
+        metrics: Metric name -> SI value (None where not a finite number is
+            stored as NULL later); empty when failed.
+        error: Why it failed (None when done).
+        seconds: Wall time of the evaluation (s).
+        worker: ``host:pid`` of the worker process ("" when none ran it).
+    """
+
+    key: str
+    status: Status
+    metrics: Mapping[str, float | None] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+    worker: str = ""
+
+    @classmethod
+    def failed(cls, key: str, error: str, seconds: float = 0.0,
+               worker: str = "") -> PointResult:
+        """A failed point."""
+        return cls(key=key, status="failed", metrics={}, error=error, seconds=seconds,
+                   worker=worker)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another attempt may succeed (a timeout or a lost worker)."""
+        return self.status == "failed" and str(self.error or "").startswith(
+            ("timed out", "worker process died"))
+
+    def to_json(self) -> str:
+        """One protocol line (NaN written as ``NaN``, as Python's json reads it back)."""
+        return json.dumps({**asdict(self), "metrics": dict(self.metrics)}, allow_nan=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PointResult:
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PointResult:
+        """From a decoded protocol line."""
+        status = data.get("status")
+        if status not in ("done", "failed"):
+            raise ValueError(f"status must be 'done' or 'failed', got {status!r}")
+        metrics = data.get("metrics") or {}
+        return cls(key=str(data["key"]), status=status,
+                   metrics={str(k): None if v is None else float(v) for k, v in metrics.items()},
+                   error=data.get("error"), seconds=float(data.get("seconds") or 0.0),
+                   worker=str(data.get("worker") or ""))
 
 
 def _set_parent_death_signal() -> None:
@@ -59,58 +164,59 @@ def _kill_own_group() -> None:
 _WARM: set[str] = set()
 
 
-def prepare(task: Mapping[str, Any]) -> None:
+def prepare(task: PointTask) -> None:
     """Import plugins and warm the backend up (once per worker, outside the timeout)."""
     from lifhw.sweep.backends import warm_up
 
-    backend = str(task["backend"])
-    if backend in _WARM:
+    if task.backend in _WARM:
         return
-    for plugin in task.get("plugins", ()):
+    for plugin in task.plugins:
         importlib.import_module(plugin)
-    warm_up(backend, tuple(task.get("metrics", ())))
-    _WARM.add(backend)
+    warm_up(task.backend, task.metrics)
+    _WARM.add(task.backend)
 
 
-def evaluate_task(task: Mapping[str, Any]) -> dict[str, Any]:
+def evaluate_task(task: PointTask) -> PointResult:
     """Evaluate one point in this process; never raises (failures are results)."""
     from lifhw.params import load_mapping
     from lifhw.sweep.backends import BACKENDS
 
     start = time.perf_counter()
-    result: dict[str, Any] = {"key": task["key"], "worker": f"{os.uname().nodename}:"
-                                                           f"{os.getpid()}"}
+    worker = f"{os.uname().nodename}:{os.getpid()}"
     try:
-        for plugin in task.get("plugins", ()):
+        for plugin in task.plugins:
             importlib.import_module(plugin)
-        pf = load_mapping(task["raw"], source=task.get("source", ""),
-                          base_dir=task.get("base_dir", ""))
-        evaluate = BACKENDS.get(task["backend"])
-        metrics = dict(evaluate(pf, tuple(task["metrics"])))
-        if task.get("gds_dir"):
+        pf = load_mapping(task.raw, source=task.source, base_dir=task.base_dir)
+        evaluate = BACKENDS.get(task.backend)
+        metrics = dict(evaluate(pf, task.metrics))
+        if task.gds_dir:
             from lifhw.layout import write_point_gds
 
-            write_point_gds(pf, task["gds_dir"], task["key"])
-        result.update(status="done", error=None,
-                      metrics={m: _number(metrics.get(m)) for m in task["metrics"]})
+            write_point_gds(pf, task.gds_dir, task.key)
+        values = {m: _number(metrics.get(m)) for m in task.metrics}
     except Exception as err:
         tail = traceback.format_exc(limit=-3).strip().splitlines()
         detail = tail[-2].strip() if len(tail) >= 2 else ""
         message = f"{type(err).__name__}: {err}"
         if detail and not detail.startswith(type(err).__name__):
             message += f" [{detail}]"
-        result.update(status="failed", error=message, metrics={})
-    result["seconds"] = time.perf_counter() - start
-    return result
+        return PointResult.failed(task.key, message, time.perf_counter() - start, worker)
+    return PointResult(key=task.key, status="done", metrics=values, error=None,
+                       seconds=time.perf_counter() - start, worker=worker)
 
 
-def _number(value: Any) -> Any:
+class NotANumberError(TypeError):
+    """A backend returned a metric value that is not a number."""
+
+
+def _number(value: Any) -> float | None:
     if value is None:
         return None
     try:
         return float(value)
     except (TypeError, ValueError):
-        return value
+        raise NotANumberError(f"backend returned a value that is not a number: "
+                              f"{value!r}") from None
 
 
 def main() -> None:
@@ -139,18 +245,11 @@ def main() -> None:
             while not tasks:
                 ready.wait()
             line = tasks.pop(0)
-        task = json.loads(line)
+        task = PointTask.from_json(line)
         with contextlib.suppress(Exception):  # evaluate_task reports the same cause
             prepare(task)
-        results.write(json.dumps({"started": task["key"]}) + "\n")
-        result = evaluate_task(task)
-        try:
-            text = json.dumps(result, allow_nan=True)
-        except (TypeError, ValueError) as err:  # a backend returned a non-number
-            text = json.dumps({**result, "status": "failed", "metrics": {},
-                               "error": f"backend returned a value that is not a number: "
-                                        f"{err}"})
-        results.write(text + "\n")
+        results.write(json.dumps({"started": task.key}) + "\n")
+        results.write(evaluate_task(task).to_json() + "\n")
 
 
 class WorkerProcess:
@@ -213,8 +312,6 @@ class WorkerProcess:
             self._stderr = None
         self.proc = None
 
-    close = kill
-
     def _read_line(self, deadline: float) -> dict[str, Any] | str:
         """Next JSON line, or "timeout" / "died"."""
         assert self.proc is not None and self.proc.stdout is not None
@@ -235,12 +332,12 @@ class WorkerProcess:
         parsed: dict[str, Any] = json.loads(line)
         return parsed
 
-    def evaluate(self, task: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    def evaluate(self, task: PointTask, timeout: float) -> PointResult:
         """Run one point with a wall-time limit (s); a hung or crashed worker is replaced.
 
         Returns:
-            The result mapping (``status`` ``done`` or ``failed``), never raises for
-            a point's own failure.
+            The result (``status`` ``done`` or ``failed``), never raises for a
+            point's own failure.
         """
         if self.proc is None or self.proc.poll() is not None:
             self.kill()
@@ -257,7 +354,7 @@ class WorkerProcess:
             self._ready = True
             start = time.monotonic()
         try:
-            self.proc.stdin.write((json.dumps(task) + "\n").encode())
+            self.proc.stdin.write((task.to_json() + "\n").encode())
             self.proc.stdin.flush()
         except OSError:
             self.kill()
@@ -278,18 +375,17 @@ class WorkerProcess:
             return _failed(task, f"worker process died ({how})" + (f": {tail}" if tail else ""),
                            time.monotonic() - start)
         assert isinstance(reply, dict)
-        return reply
+        return PointResult.from_dict(reply)
 
 
-def _failed(task: Mapping[str, Any], error: str, seconds: float) -> dict[str, Any]:
-    return {"key": task["key"], "status": "failed", "error": error, "metrics": {},
-            "seconds": seconds, "worker": ""}
+def _failed(task: PointTask, error: str, seconds: float) -> PointResult:
+    return PointResult.failed(task.key, error, seconds)
 
 
 _LOCAL = threading.local()
 
 
-def dask_evaluate(task: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+def dask_evaluate(task: PointTask, timeout: float) -> PointResult:
     """Evaluate a point on a Dask worker, in a persistent per-thread child process.
 
     The child keeps models loaded between points and can be killed (with its

@@ -52,7 +52,7 @@ def run_golden(design: params.ParamFile, *, precise: bool = True) -> dict[str, A
     trace = simulate(lif, stimulus, precise=precise)
     summary = trace.summary()
     summary["name"] = design.name
-    summary["theory_rate_hz"] = lif_rate(stimulus.max_current, **lif.as_kwargs())
+    summary["theory_rate_hz"] = lif_rate(stimulus.max_current, lif)
     summary["rheobase_a"] = lif.rheobase
     return {"trace": trace, "summary": summary}
 
@@ -102,7 +102,7 @@ def plot_golden(design: params.ParamFile, trace: Any, path: Path) -> Path:
     ax_v.legend(loc="lower right", fontsize=8)
     i_max = max(stimulus.max_current, lif.rheobase) * 2.0
     currents = np.linspace(0, i_max, 400)
-    ax_f.plot(currents * 1e12, lif_rate(currents, **lif.as_kwargs()), label="closed form")
+    ax_f.plot(currents * 1e12, lif_rate(currents, lif), label="closed form")
     ax_f.plot([stimulus.max_current * 1e12], [trace.rate_hz()], "o", label="simulated")
     ax_f.set_xlabel("current (pA)")
     ax_f.set_ylabel("rate (Hz)")

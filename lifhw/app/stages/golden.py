@@ -67,7 +67,6 @@ def run(out_dir: Path) -> Any:
     trace_png = save_figure(fig, stage / "golden_trace.png", dpi=110)
     plt.close(fig)
 
-    kwargs = lif.as_kwargs()
     currents = np.linspace(0, 2.5 * stimulus.amplitude, 400)
     sim_currents = np.linspace(0.4, 2.4, 9) * stimulus.amplitude
     sim_rates = []
@@ -77,7 +76,7 @@ def run(out_dir: Path) -> Any:
         constant = Stimulus(kind="constant", amplitude=float(current), t_stop=1.0, dt=1e-4)
         sim_rates.append(simulate(lif, constant).rate_hz())
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.plot(currents * 1e12, lif_rate(currents, **kwargs), label="closed form")
+    ax.plot(currents * 1e12, lif_rate(currents, lif), label="closed form")
     ax.plot(sim_currents * 1e12, sim_rates, "o", mfc="none", label="simulated (1 s)")
     ax.axvline(lif.rheobase * 1e12, ls=":", color="gray", label="rheobase")
     ax.set_xlabel("input current (pA)")
@@ -90,10 +89,10 @@ def run(out_dir: Path) -> Any:
     plt.close(fig)
 
     isi = trace.isi()
-    theory = float(lif_isi(stimulus.amplitude, **kwargs))
-    worst = max(abs(r - float(lif_rate(c, **kwargs))) / max(float(lif_rate(c, **kwargs)), 1e-30)
+    theory = float(lif_isi(stimulus.amplitude, lif))
+    worst = max(abs(r - float(lif_rate(c, lif))) / max(float(lif_rate(c, lif)), 1e-30)
                 for c, r in zip(sim_currents, sim_rates, strict=True)
-                if float(lif_rate(c, **kwargs)) > 0)
+                if float(lif_rate(c, lif)) > 0)
     lines = [
         f"parameter file: {pf.source}",
         f"tau_m = {lif.tau_m * 1e3:g} ms, R = {lif.r_m / 1e6:g} MOhm, C = {lif.c_m * 1e12:g} pF, "
@@ -101,10 +100,10 @@ def run(out_dir: Path) -> Any:
         f"{len(trace.spike_times)} spikes; ISI simulated {isi[-1] * 1e3:.6f} ms vs closed form "
         f"{theory * 1e3:.6f} ms",
         f"f-I: simulated rates match the closed form within {worst:.1e} (relative)",
-        f"current for 50 Hz: {float(lif_current_for_rate(50.0, **kwargs)) * 1e12:.2f} pA",
+        f"current for 50 Hz: {float(lif_current_for_rate(50.0, lif)) * 1e12:.2f} pA",
     ]
     table: list[list[Any]] = [["I (pA)", "rate sim (Hz)", "rate theory (Hz)"]]
-    table += [[round(c * 1e12, 2), r, float(lif_rate(c, **kwargs))]
+    table += [[round(c * 1e12, 2), r, float(lif_rate(c, lif))]
               for c, r in zip(sim_currents, sim_rates, strict=True)]
     return DemoSection(title="Golden model (the referee)", lines=lines,
                        figures=[trace_png, fi_png], table=table)
