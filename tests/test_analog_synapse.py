@@ -63,9 +63,14 @@ def test_spike_stimulus_netlist_has_pulse_sources_and_synapses() -> None:
     assert gain == pytest.approx(expected, rel=1e-11)
     assert "VISYN_E isyn_e vm 0" in text and "VISYN_I isyn_i vm 0" in text
     assert "i(visyn_e)" in text and "i(visyn_i)" in text
-    # A current stimulus keeps the netlist free of synapse circuits.
+    # A current stimulus: the synapses are part of the neuron, without events.
     step = Stimulus(kind="step", amplitude=20e-12, t_stop=0.1)
-    assert "VISYN" not in nl.generate("step", circuit, step)
+    text = nl.generate("step", circuit, step)
+    assert "VISYN_E" in text and "VISYN_I" in text
+    assert not re.search(r"^(VP|GW_)", text, re.M)
+    # Without synapses (tau_syn = 0) the netlist has none.
+    bare = nl.generate("step", _circuit(tau_syn_exc=0.0, tau_syn_inh=0.0), step)
+    assert "VISYN" not in bare
 
 
 def test_pulse_sources_have_the_pulse_area() -> None:

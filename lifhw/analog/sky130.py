@@ -66,6 +66,7 @@ import numpy as np
 from lifhw.analog import devices as dv
 from lifhw.analog import models
 from lifhw.analog import netlist as nl
+from lifhw.analog import synapse as syn
 from lifhw.analog.params import CircuitSection
 from lifhw.analog.sky130_params import Sky130Options
 from lifhw.analog.topology import AnalogTopology
@@ -282,6 +283,9 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
     """
     n = nl.spice_number
     step = max_step if max_step is not None else nl.default_max_step(circuit, stimulus)
+    synapse_lines, synapse_save = syn.stimulus_synapse_lines(circuit, stimulus)
+    if synapse_lines:
+        step = min(step, syn.synapse_circuit(circuit).pulse_width(circuit) / 4.0)
     corner = circuit.corner
     lines = [
         *nl.title_lines(name, circuit, source),
@@ -297,6 +301,7 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         f".temp {n(circuit.temperature - 273.15)}",
         *device_lines(circuit, spiking=spiking),
         *nl.stimulus_lines(stimulus),
+        *synapse_lines,
     ]
     # The spike loop is bistable at DC: steer every operating point (transient
     # start, DC sweeps of the characterisation) to the resting state, else a DC
@@ -311,7 +316,8 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         held = f"v(vm)={n(circuit.v_rest)} " if currents[0] != 0 else ""
         lines.append(f".ic {held}v(rc)=0")
     lines += [
-        *nl.analysis_lines(stimulus, max_step=step, save=SAVE, extra_options="method=gear"),
+        *nl.analysis_lines(stimulus, max_step=step, save=(*SAVE, *synapse_save),
+                           extra_options="method=gear"),
         ".end",
     ]
     return "\n".join(lines) + "\n"
@@ -517,4 +523,5 @@ TOPOLOGY = AnalogTopology(
     characterise=characterise,
     golden="calibrated",
     devices=devices,
+    synapses=("gmc_sky130",),
 )

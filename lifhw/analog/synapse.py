@@ -29,8 +29,8 @@ single-neuron stimulus one per distinct weight (:func:`assign_branches`).
   node. The drive during a pulse is ``w / (tau (exp(t_p / tau) - 1))``, so the
   state right after the pulse equals the golden jump ``w`` decayed over
   ``t_p``: from then on the two agree exactly.
-* A transistor-level DPI for sky130 is not yet part of the package: the sky130
-  topology has no synapse circuit, and spike stimuli on it are refused.
+* ``gmc_sky130``: its transistor-level counterpart in sky130, a subthreshold
+  Gm-C low pass with the same equation (:mod:`lifhw.analog.sky130_synapse`).
 
 Node contract added to :mod:`lifhw.analog.netlist`: the synaptic current of
 synapse ``<tag>`` enters ``vm`` through the zero-volt source ``VISYN_<TAG>``
@@ -93,8 +93,10 @@ class SynapseCircuit:
             through ``VISYN_<tag>``.
         weight_range: ``(circuit, sign) -> (smallest, largest) |w|`` (A) it realises.
         pulse_width: ``circuit -> t_p`` (s), from the topology's options table.
-        pulse_level: ``circuit -> V`` of an event pulse on a branch's pulse node.
+        pulse_level: ``circuit -> V`` of a branch's pulse node during an event.
         save: ``tag -> vectors`` worth saving for this synapse.
+        pulse_idle: ``circuit -> V`` of a pulse node between events (0 V; the
+            supply for active-low switches).
     """
 
     name: str
@@ -104,11 +106,13 @@ class SynapseCircuit:
     pulse_width: Callable[[CircuitSection], float]
     pulse_level: Callable[[CircuitSection], float]
     save: Callable[[str], tuple[str, ...]]
+    pulse_idle: Callable[[CircuitSection], float] = lambda circuit: 0.0
 
 
 #: Synapse-circuit name -> record (``"module:attr"``, imported on first use).
 SYNAPSES: Registry[SynapseCircuit] = Registry("synapse circuit")
 SYNAPSES.add("dpi_behavioral", "lifhw.analog.synapse:BEHAVIORAL_DPI")
+SYNAPSES.add("gmc_sky130", "lifhw.analog.sky130_synapse:SKY130_GMC")
 
 
 def tau_of(circuit: CircuitSection, sign: str) -> float:
@@ -211,16 +215,19 @@ def assign_branches(times: np.ndarray, weights: np.ndarray, width: float
 
 
 def pulse_source_lines(source: str, node: str, times: Sequence[float], width: float,
-                       level: float) -> list[str]:
-    """A PWL voltage source ``<source> <node> 0`` pulsing to ``level`` for ``width``
-    at each time (s); the ramps of :data:`PULSE_EDGE_S` keep each pulse's area
-    ``level * width``. Times must be sorted and at least ``width`` apart."""
+                       level: float, idle: float = 0.0) -> list[str]:
+    """A PWL voltage source ``<source> <node> 0`` at ``idle``, going to ``level``
+    for ``width`` at each time (s); the ramps of :data:`PULSE_EDGE_S` keep each
+    pulse's area ``(level - idle) * width``. Times must be sorted and at least
+    ``width`` apart."""
     n = nl.spice_number
-    points = ["0 0"]
+    rest = n(idle)
+    points = [f"0 {rest}"]
     for t in times:
         start = max(float(t), 2 * PULSE_EDGE_S)
-        points += [f"{n(start)} 0", f"{n(start + PULSE_EDGE_S)} {n(level)}",
-                   f"{n(start + width)} {n(level)}", f"{n(start + width + PULSE_EDGE_S)} 0"]
+        points += [f"{n(start)} {rest}", f"{n(start + PULSE_EDGE_S)} {n(level)}",
+                   f"{n(start + width)} {n(level)}",
+                   f"{n(start + width + PULSE_EDGE_S)} {rest}"]
     lines = [f"{nl.safe_name(source)} {nl.safe_name(node)} 0 PWL("]
     for k in range(0, len(points), 4):
         lines.append("+ " + " ".join(points[k:k + 4]))
@@ -230,28 +237,37 @@ def pulse_source_lines(source: str, node: str, times: Sequence[float], width: fl
 
 def stimulus_synapse_lines(circuit: CircuitSection, stimulus: Stimulus,
                            membrane: str = "vm") -> tuple[list[str], tuple[str, ...]]:
-    """Event sources and synapse circuits of a single-neuron spike stimulus.
+    """Synapse circuits of a single neuron and the event sources of its stimulus.
+
+    Every synapse the neuron has (``tau_syn_* > 0``) is part of its circuit, with
+    or without input events (its bias and rest currents belong to the neuron
+    that characterisation measures); a stimulus's input spikes become event
+    sources on weight branches (:func:`assign_branches`).
 
     Returns:
-        ``(lines, vectors to save)``; both empty for current stimuli.
+        ``(lines, vectors to save)``; both empty for a neuron without synapses.
 
     Raises:
         ParamError: See :func:`check_stimulus`; too many branches.
     """
     check_stimulus(circuit, stimulus)
-    times, weights = stimulus.input_spikes()
-    if stimulus.kind not in ("spikes", "poisson") or not np.any(weights):
+    if not circuit.synapse_signs:
         return [], ()
+    from lifhw.analog.topology import get_topology
+
+    if not get_topology(circuit.topology).synapses:
+        return [], ()
+    times, weights = stimulus.input_spikes()
     syn = synapse_circuit(circuit)
     width = syn.pulse_width(circuit)
-    level = syn.pulse_level(circuit)
+    level, idle = syn.pulse_level(circuit), syn.pulse_idle(circuit)
     keep = times < stimulus.t_stop - width
     lines: list[str] = []
     save: list[str] = []
     for sign, factor in SIGNS.items():
-        mine = (weights * factor > 0) & keep
-        if not mine.any():
+        if tau_of(circuit, sign) <= 0:
             continue
+        mine = (weights * factor > 0) & keep
         groups = assign_branches(times[mine], weights[mine], width)
         if len(groups) > MAX_STIMULUS_BRANCHES:
             raise ParamError(
@@ -263,7 +279,7 @@ def stimulus_synapse_lines(circuit: CircuitSection, stimulus: Stimulus,
         lines.append(f"* {SIGN_WORDS[sign]} input events: one pulse source per weight branch")
         for k, (w, ts) in enumerate(groups):
             node = f"p{tag}{k}"
-            lines += pulse_source_lines(f"VP{tag.upper()}{k}", node, ts, width, level)
+            lines += pulse_source_lines(f"VP{tag.upper()}{k}", node, ts, width, level, idle)
             branches.append(Branch(pulse=node, weight=w, name=str(k)))
         lines += syn.lines(tag, sign, circuit, branches, membrane)
         save += syn.save(tag)
