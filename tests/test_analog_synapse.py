@@ -237,3 +237,37 @@ def test_cli_writes_the_network_netlist(tmp_path: Path, capsys) -> None:
 def test_analog_section_defaults() -> None:
     pf = load_mapping({"name": "n", "analog": {}})
     assert pf.analog.topology == "behavioral" and pf.analog.v_rest == 0.6
+
+
+def _sky130(**changes: object):
+    base = load(ROOT / "circuits" / "ota_lif_sky130.toml").circuit
+    return dataclasses.replace(base, **{"tau_syn_exc": 5e-3, "tau_syn_inh": 10e-3, **changes})
+
+
+def test_sky130_synapse_netlist_biases_from_the_closed_forms() -> None:
+    circuit = _sky130()
+    text = nl.generate("s", circuit, _spikes([0.01, 0.05], [2e-12, -2e-12]))
+    u_t = circuit.thermal_voltage
+    opts = circuit.sky130
+    # I_lk = 2 U_T C_syn / (kappa tau_syn); I_w = w C_syn / (g_o t_p), g_o = kappa I_o / 2U_T.
+    leak = float(re.search(r"^ILK_e vdd nlk_e DC (\S+)$", text, re.M).group(1))
+    assert leak == pytest.approx(2 * u_t * opts.synapse_capacitance / (0.7 * 5e-3), rel=1e-9)
+    g_o = 0.7 * opts.synapse_output_current / (2 * u_t)
+    i_w = float(re.search(r"^IW_e_0 vw_e_0 0 DC (\S+)$", text, re.M).group(1))
+    assert i_w == pytest.approx(2e-12 * opts.synapse_capacitance
+                                / (g_o * opts.synapse_pulse_width), rel=1e-9)
+    # Active-low event pulses: idle at the supply, 0 V during the event.
+    pwl = re.search(r"^VPE0 pe0 0 PWL\(\n\+ 0 1.8 ", text, re.M)
+    assert pwl is not None
+    # The state-side switch has its bulk on its source (no junction leak to the well).
+    assert re.search(r"^XMWS_e_0 vsyn_e pe0 xw_e_0 xw_e_0 ", text, re.M)
+    assert "VISYN_E isyn_e vm DC 0" in text and "VISYN_I isyn_i vm DC 0" in text
+
+
+def test_sky130_weight_out_of_range() -> None:
+    circuit = _sky130()
+    _, high = syn.synapse_circuit(circuit).weight_range(circuit, "exc")
+    g_o = 0.7 * circuit.sky130.synapse_output_current / (2 * circuit.thermal_voltage)
+    assert high == pytest.approx(g_o * 0.3 * circuit.linear_range)
+    with pytest.raises(ParamError, match="gmc_sky130"):
+        nl.generate("s", circuit, _spikes([0.01], [1.5 * high]))
