@@ -85,6 +85,9 @@ class Sky130Options:
         "m", 0.5e-6, gt=0, doc="input-pair width of the synapse OTAs (small: their gate "
                                "leakage loads the state node)")
     synapse_ota_l: float = quantity("m", 1e-6, gt=0, doc="input-pair length of the synapse OTAs")
+    synapse_event_trim: float = quantity(
+        "1", 1.0, gt=0, doc="scale of the one-shot capacitor that times a neuron's event "
+                            "pulse in networks (trimmed from the measured width)")
     synapse_switch_w: float = quantity("m", 0.42e-6, gt=0, doc="width of the event switch")
     synapse_switch_l: float = quantity(
         "m", 0.15e-6, gt=0, doc="length of the event switches (short: the gate leakage of "
