@@ -282,7 +282,7 @@ def design_synapse(name: str, circuit: CircuitSection, *, iterations: int = 2,
     current = circuit
     for _ in range(iterations):
         ch = characterise_synapse(name, current, config=config)
-        changes: dict[str, float] = {}
+        changes: dict[str, Any] = {}
         for sign in ch.tau_s:
             leak = nominal_biases(current, sign).leak
             scale = (current.sky130.synapse_weight_scale_exc if sign == "exc"

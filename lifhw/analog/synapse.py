@@ -214,7 +214,8 @@ def assign_branches(times: np.ndarray, weights: np.ndarray, width: float
     return [(w, np.array(ts)) for w, ts in out]
 
 
-def pulse_source_lines(source: str, node: str, times: Sequence[float], width: float,
+def pulse_source_lines(source: str, node: str, times: Sequence[float] | np.ndarray,
+                       width: float,
                        level: float, idle: float = 0.0) -> list[str]:
     """A PWL voltage source ``<source> <node> 0`` at ``idle``, going to ``level``
     for ``width`` at each time (s); the ramps of :data:`PULSE_EDGE_S` keep each
