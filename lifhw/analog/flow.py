@@ -204,20 +204,24 @@ def _window_peak(trace: Trace, start: float, stop: float, sign: float) -> float:
     return float(sign * np.max(excursion))
 
 
-def fit_decay(t: np.ndarray, current: np.ndarray, *, low: float = 0.05,
-              high: float = 0.9) -> float:
-    """Decay time constant (s) of a decaying current: log-linear least squares
-    over the samples between ``low`` and ``high`` of its first extreme value."""
-    y = np.abs(np.asarray(current, dtype=float))
-    if len(y) < 3 or not np.any(y > 0):
-        return math.nan
-    k = int(np.argmax(y))
-    t, y = np.asarray(t)[k:], y[k:]
-    keep = (y > low * y[0]) & (y < high * y[0])
-    if keep.sum() < 3:
-        return math.nan
-    slope = np.polyfit(t[keep], np.log(y[keep]), 1)[0]
-    return float(-1.0 / slope) if slope < 0 else math.nan
+def fit_event_response(t: np.ndarray, current: np.ndarray, t_event: float,
+                       tau_guess: float) -> tuple[float, float]:
+    """``(A, tau)`` of ``A exp(-(t - t_event) / tau)`` fitted to a synaptic current.
+
+    Log-linear least squares over ``t_event + 0.2 tau_guess`` to ``t_event + 3
+    tau_guess`` (after the output transconductor has settled, while the current is
+    well above the solver's noise). ``A`` is the jump at the event that the golden
+    current synapse would need to produce the same decay.
+    """
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(current, dtype=float)
+    mask = (t >= t_event + 0.2 * tau_guess) & (t <= t_event + 3.0 * tau_guess) & (y > 0)
+    if mask.sum() < 5:
+        return math.nan, math.nan
+    slope, intercept = np.polyfit(t[mask] - t_event, np.log(y[mask]), 1)
+    if slope >= 0:
+        return math.nan, math.nan
+    return float(math.exp(intercept)), float(-1.0 / slope)
 
 
 def psp_metrics(analog: Trace, golden: Trace, stimulus: Stimulus, circuit: CircuitSection,
@@ -230,7 +234,8 @@ def psp_metrics(analog: Trace, golden: Trace, stimulus: Stimulus, circuit: Circu
     membrane at the event), the linear-LIF closed form (:func:`psp_closed_form`
     with the golden's ``r_m = 1 / g_m``, ``tau_m = C / g_m``), their errors, and
     the decay time constant of the synaptic current ``i(visyn_<e|i>)`` against
-    the nominal ``tau_syn``.
+    the nominal ``tau_syn`` and the jump it extrapolates to at the event
+    (:func:`fit_event_response`).
     """
     from lifhw.analog import synapse as syn
 
@@ -264,12 +269,12 @@ def psp_metrics(analog: Trace, golden: Trace, stimulus: Stimulus, circuit: Circu
             key = f"i(visyn_{sign[0]})"
             if key in vectors:
                 t = np.asarray(vectors["time"])
-                mask = (t >= start) & (t <= stop)
-                tau = fit_decay(t[mask], np.asarray(vectors[key])[mask])
+                current = np.asarray(vectors[key])
+                base = float(np.interp(start - 0.01 * tau_s, t, current))
+                jump, tau = fit_event_response(t, factor * (current - base), start, tau_s)
                 entry["tau_syn_s"] = tau
                 entry["tau_syn_error"] = tau / tau_s - 1.0
-                entry["jump_a"] = float(np.max(np.abs(np.asarray(vectors[key])[mask]))
-                                        * np.sign(weights[k]))
+                entry["jump_a"] = factor * jump
             out[sign] = entry
             break
     return out

@@ -42,7 +42,6 @@ the synapse's static power is in the supply current.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -208,26 +207,6 @@ class SynapseCharacterisation:
                 "weight_a": dict(self.weight_a), "rest_current_a": dict(self.rest_current_a)}
 
 
-def fit_event_response(t: np.ndarray, current: np.ndarray, t_event: float,
-                       tau_guess: float) -> tuple[float, float]:
-    """``(A, tau)`` of ``A exp(-(t - t_event) / tau)`` fitted to a synaptic current.
-
-    Log-linear least squares over ``t_event + 0.2 tau_guess`` to ``t_event + 3
-    tau_guess`` (after the output transconductor has settled, while the current is
-    well above the solver's noise). ``A`` is the jump at the event that the golden
-    current synapse would need to produce the same decay.
-    """
-    t = np.asarray(t, dtype=float)
-    y = np.asarray(current, dtype=float)
-    mask = (t >= t_event + 0.2 * tau_guess) & (t <= t_event + 3.0 * tau_guess) & (y > 0)
-    if mask.sum() < 5:
-        return math.nan, math.nan
-    slope, intercept = np.polyfit(t[mask] - t_event, np.log(y[mask]), 1)
-    if slope >= 0:
-        return math.nan, math.nan
-    return float(math.exp(intercept)), float(-1.0 / slope)
-
-
 def characterise_synapse(name: str, circuit: CircuitSection, *, weight: float | None = None,
                          config: Any = None) -> SynapseCharacterisation:
     """One event per sign with ``vm`` held at ``V_L``: decay tau and jump of
@@ -238,6 +217,7 @@ def characterise_synapse(name: str, circuit: CircuitSection, *, weight: float | 
         weight: |w| (A) of the test event; default a third of the largest weight.
     """
     from lifhw.analog.backends import default_config, get_backend
+    from lifhw.analog.flow import fit_event_response
     from lifhw.stimulus import Stimulus
 
     taus, ratios, weights, rests = {}, {}, {}, {}
