@@ -73,3 +73,50 @@ def test_behavioral_ei_network_rates_within_five_percent() -> None:
         assert abs(r["rate_error"]) < 0.05, (pop, r)
         # The same neurons are the active ones (inputs and weights are shared).
         assert np.corrcoef(r["rates_golden_hz"], r["rates_analog_hz"])[0, 1] > 0.9
+
+
+@pytest.fixture(scope="module")
+def sky130_designed():
+    """The sky130 neuron with both synapses, trimmed by the synapse design step."""
+    require_tool("ngspice")
+    from lifhw.analog.sky130_synapse import design_synapse
+
+    pf = load_mapping({"name": "syn", "circuit": {**CIRCUIT, "topology": "sky130"},
+                       "stimulus": {"kind": "step", "amplitude": "1 pA", "t_stop": "10 ms"}})
+    return design_synapse("syn", pf.circuit, config=RunConfig(timeout_s=900))
+
+
+def test_sky130_designed_synapse_meets_tau_and_jump(sky130_designed) -> None:
+    # Issue 14: realised tau_syn within 3 % and PSP (jump) within 5 % of the spec.
+    _, ch = sky130_designed
+    for sign, tau in (("exc", 5e-3), ("inh", 10e-3)):
+        assert abs(ch.tau_s[sign] / tau - 1) < 0.03, ch.summary()
+        assert abs(ch.jump_per_weight[sign] - 1) < 0.05, ch.summary()
+        assert abs(ch.rest_current_a[sign]) < 0.1e-12, ch.summary()
+
+
+def _compare_sky130(circuit, stimulus: dict):
+    pf = load_mapping({"name": "syn", "circuit": CIRCUIT, "stimulus": stimulus})
+    return compare_circuit("syn130", circuit, pf.stimulus, fi_multiples=(),
+                           config=RunConfig(timeout_s=900)).summary()
+
+
+def test_sky130_psp_within_five_percent(sky130_designed) -> None:
+    circuit, _ = sky130_designed
+    s = _compare_sky130(circuit, {"kind": "spikes", "spike_times": ["10 ms", "110 ms"],
+                                  "spike_weights": [2e-12, -2e-12], "t_stop": "210 ms"})
+    for sign in ("exc", "inh"):
+        psp = s["psp"][sign]
+        # Against the golden tanh neuron with the parameters extracted from the
+        # circuit (calibrated) and against the closed form of its linearisation.
+        assert abs(psp["peak_error"]) < 0.05, psp
+        assert abs(psp["peak_error_closed_form"]) < 0.05, psp
+        assert abs(psp["tau_syn_error"]) < 0.03, psp
+
+
+def test_sky130_poisson_rate_within_five_percent(sky130_designed) -> None:
+    circuit, _ = sky130_designed
+    s = _compare_sky130(circuit, {"kind": "poisson", "rate": "600 Hz", "weight": 3e-12,
+                                  "seed": 3, "t_stop": "300 ms"})
+    assert s["n_spikes_golden"] >= 20
+    assert abs(s["rate_error"]) < 0.05, s
