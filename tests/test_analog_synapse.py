@@ -271,3 +271,16 @@ def test_sky130_weight_out_of_range() -> None:
     assert high == pytest.approx(g_o * 0.3 * circuit.linear_range)
     with pytest.raises(ParamError, match="gmc_sky130"):
         nl.generate("s", circuit, _spikes([0.01], [1.5 * high]))
+
+
+def test_sky130_network_netlist() -> None:
+    an = anet.load(NETWORK, topology="sky130")
+    text = anet.generate(an)
+    assert len(re.findall(r"^VDD_(exc|inh)\d+ ", text, re.M)) == 12
+    # Every LIF population drives synapses here: one one-shot per neuron.
+    assert len(re.findall(r"^CEV_", text, re.M)) == 12
+    # Input events are active low (idle at the supply).
+    assert re.search(r"^VIN_stim\d+ pin_stim\d+ 0 PWL\(\n\+ 0 1.8 ", text, re.M)
+    # A branch from neuron exc2 onto a synapse switches on exc2's own pulse node.
+    assert re.search(r"^XMWS_\w+ vsyn_\w+ pulse_exc\d+ ", text, re.M)
+    assert '.include "sky130_tt.spice"' in text
