@@ -256,6 +256,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
           f"membrane RMSE {summary['v_rmse_v'] * 1e3:.3g} mV")
     for line in summary.get("linear_range", []):
         print("  " + line)
+    for sign, psp in summary.get("psp", {}).items():
+        print(f"  {sign} PSP of {psp['weight_a'] * 1e12:+.3g} pA: peak "
+              f"{psp['peak_v'] * 1e3:+.4g} mV (golden {psp['peak_golden_v'] * 1e3:+.4g} mV, "
+              f"{psp['peak_error'] * 100:+.2f} %; closed form "
+              f"{psp['peak_error_closed_form'] * 100:+.2f} %), tau_syn "
+              f"{psp.get('tau_syn_s', float('nan')) * 1e3:.4g} ms")
     if args.plot:
         print(f"  figure: {args.plot}")
     return 0
