@@ -62,6 +62,88 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
         raise
 
 
+def refuse_input_as_output(output: str | Path, *inputs: str | Path,
+                           option: str = "-o") -> None:
+    """Raise LifhwError when ``output`` names one of the ``inputs`` (or the same file).
+
+    Writing a result over the file it was computed from loses the input, so every
+    command that takes ``-o`` checks this before it reads or writes anything.
+    """
+    out = Path(output)
+    for source in inputs:
+        src = Path(source)
+        same = out.resolve() == src.resolve()
+        if not same and out.exists() and src.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(out, src)
+        if same:
+            raise LifhwError(f"{option} {output}: is the input file {source}; "
+                             "choose another output path")
+
+
+def _blocking_parent(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` that is not a directory, if any."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def check_output_file(path: str | Path, *, option: str, inputs: tuple[str | Path, ...] = (),
+                      suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse, before any work, an output file that cannot be written as asked.
+
+    Args:
+        path: The output file.
+        option: Its option name for the message (``--plot``, ``-o`` ...).
+        inputs: Input files it must not overwrite.
+        suffixes: Accepted suffixes (lower case, with the dot); empty: any.
+
+    Raises:
+        LifhwError: ``path`` is a directory, lies under a file, is an input, or has
+            a suffix outside ``suffixes``.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise LifhwError(f"{option} {path}: is a directory, expected a file name")
+    blocker = _blocking_parent(target)
+    if blocker is not None:
+        raise LifhwError(f"{option} {path}: {blocker} is a file, not a directory")
+    if suffixes and target.suffix.lower() not in suffixes:
+        raise LifhwError(f"{option} {path}: unsupported file type "
+                         f"{target.suffix or '(none)'!r}; use one of {', '.join(suffixes)}")
+    refuse_input_as_output(target, *inputs, option=option)
+    return target
+
+
+def check_output_dir(path: str | Path, *, option: str) -> Path:
+    """Refuse, before any work, an output directory that is a file or lies under one.
+
+    Raises:
+        LifhwError: Naming ``option`` and the file in the way.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise LifhwError(f"{option} {path}: is a file, expected a directory")
+    blocker = _blocking_parent(target)
+    if blocker is not None:
+        raise LifhwError(f"{option} {path}: {blocker} is a file, not a directory")
+    return target
+
+
+#: Figure formats :func:`save_figure` writes (matplotlib's Agg, PDF, PS and SVG backends).
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".jpg", ".jpeg",
+                   ".tif", ".tiff", ".webp")
+
+
+def check_figure_path(path: str | Path, *, option: str,
+                      inputs: tuple[str | Path, ...] = ()) -> Path:
+    """:func:`check_output_file` for a figure (suffix in :data:`FIGURE_SUFFIXES`, or
+    none: PNG)."""
+    suffixes = FIGURE_SUFFIXES if Path(path).suffix else ()
+    return check_output_file(path, option=option, inputs=inputs, suffixes=suffixes)
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically; returns the path."""
     with atomic_open(path, "w") as handle:

@@ -34,7 +34,11 @@ when a chip configuration is given, the chip's integers in each node's
 ``metadata`` (``lifhw_chip``, ``lifhw_int_<name>``). NIR's ``CubaLIF`` has one
 ``tau_syn``: a population whose inhibitory time constant differs keeps the
 excitatory one there and the inhibitory one in ``lifhw_tau_syn_inh``
-metadata (read back by lifhw; other tools see one time constant). Heterogeneous per-neuron
+metadata (read back by lifhw; other tools see one time constant). NIR neurons have no
+refractory period: ``t_ref`` travels in ``lifhw_t_ref`` node metadata. The graph's
+metadata lists the inputs and populations (``lifhw_inputs``, ``lifhw_populations``), so
+an ``Input`` that NIR's type inference adds in front of a population without incoming
+projections is dropped on reading, and the population order survives. Heterogeneous per-neuron
 parameters inside one NIR node are not representable in a lifhw population and
 are rejected.
 """
@@ -42,6 +46,7 @@ are rejected.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from lifhw.core import LIFParams
-from lifhw.errors import ParamError
+from lifhw.errors import LifhwError, ParamError
 from lifhw.network import InputPopulation, Network, Population, Projection
 
 #: tau_m given to IF neurons (s): long enough that the leak never matters.
@@ -81,20 +86,22 @@ def _size_of(node: Any) -> int:
 
 def _neuron(node: Any, name: str) -> LIFParams:
     kind = _kind(node)
+    t_ref = float((node.metadata or {}).get("lifhw_t_ref", 0.0))
     v_th = _uniform(node.v_threshold, "v_threshold", name)
     v_reset = _uniform(getattr(node, "v_reset", 0.0), "v_reset", name)
     r = _uniform(node.r, "r", name)
     if kind == "IF":
         return LIFParams(tau_m=IF_TAU_M, r_m=r * IF_TAU_M, v_rest=v_reset, v_th=v_th,
-                         v_reset=v_reset)
+                         v_reset=v_reset, t_ref=t_ref)
     v_leak = _uniform(node.v_leak, "v_leak", name)
     if kind == "LIF":
         return LIFParams(tau_m=_uniform(node.tau, "tau", name), r_m=r, v_rest=v_leak,
-                         v_th=v_th, v_reset=v_reset)
+                         v_th=v_th, v_reset=v_reset, t_ref=t_ref)
     tau_syn = _uniform(node.tau_syn, "tau_syn", name)
     tau_inh = float((node.metadata or {}).get("lifhw_tau_syn_inh", tau_syn))
     return LIFParams(tau_m=_uniform(node.tau_mem, "tau_mem", name), r_m=r, v_rest=v_leak,
-                     v_th=v_th, v_reset=v_reset, tau_syn_exc=tau_syn, tau_syn_inh=tau_inh)
+                     v_th=v_th, v_reset=v_reset, t_ref=t_ref, tau_syn_exc=tau_syn,
+                     tau_syn_inh=tau_inh)
 
 
 def _input_gain(node: Any, name: str) -> float:
@@ -140,10 +147,17 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
 
     if isinstance(graph, (str, Path)):
         graph = nir.read(graph)
-    nodes: Mapping[str, Any] = graph.nodes
+    nodes: Mapping[str, Any] = dict(graph.nodes)
+    meta = graph.metadata or {}
+    if "lifhw_inputs" in meta:
+        # A lifhw export lists its inputs: any other Input was added by NIR's type
+        # inference in front of a population without incoming projections.
+        keep = set(_names(meta["lifhw_inputs"]))
+        nodes = {k: v for k, v in nodes.items() if _kind(v) != "Input" or k in keep}
     incoming: dict[str, list[str]] = {key: [] for key in nodes}
     for src, dst in graph.edges:
-        incoming[dst].append(src)
+        if src in nodes and dst in nodes:
+            incoming[dst].append(src)
     inputs = []
     pops = []
     for key, node in nodes.items():
@@ -157,6 +171,9 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
                              "Output, LIF, CubaLIF, IF, Affine, Linear, Scale, Flatten, "
                              "Delay)",
                              path=f"nir.{key}")
+    if "lifhw_populations" in meta:  # NIR files keep nodes sorted by name
+        order = {name: i for i, name in enumerate(_names(meta["lifhw_populations"]))}
+        pops.sort(key=lambda key: order.get(key, len(order)))
     sources = {p.name for p in inputs} | set(pops)
     projections: list[Projection] = []
     bias: dict[str, np.ndarray] = {}
@@ -184,6 +201,11 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
                                    bias[key]) for key in pops)
     return Network(name=name, inputs=tuple(inputs), populations=populations,
                    projections=tuple(projections), dt=dt)
+
+
+def _names(value: Any) -> list[str]:
+    """A list of names from graph metadata (HDF5 gives back bytes)."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.atleast_1d(value)]
 
 
 def _node_size(node: Any) -> int:
@@ -258,6 +280,9 @@ def to_nir(network: Network, *, config: Any = None) -> Any:
         n = pop.neuron
         size = pop.size
         meta = _meta(chip, ints.get(pop.name, {}))
+        if n.t_ref:
+            # NIR neurons have no refractory period: lifhw reads it back from here.
+            meta["lifhw_t_ref"] = n.t_ref
         if pop.delta_synapses:
             node = nir.LIF(tau=np.full(size, n.tau_m), r=np.full(size, n.r_m),
                            v_leak=np.full(size, n.v_rest), v_threshold=np.full(size, n.v_th),
@@ -304,7 +329,9 @@ def to_nir(network: Network, *, config: Any = None) -> Any:
         if np.any(pop.bias) and pop.name not in first_in:
             nodes[pop.name].metadata["lifhw_bias"] = pop.bias.copy()
     return nir.NIRGraph(nodes=nodes, edges=edges,
-                        metadata={"lifhw_dt": network.dt, "lifhw_name": network.name})
+                        metadata={"lifhw_dt": network.dt, "lifhw_name": network.name,
+                                  "lifhw_inputs": [src.name for src in network.inputs],
+                                  "lifhw_populations": [p.name for p in network.populations]})
 
 
 def _meta(chip: str, integers: Mapping[str, Any]) -> dict[str, Any]:
@@ -377,13 +404,28 @@ def _collect(entry: dict[str, Any], prefix: str, item: Any) -> None:
 
 
 def read(path: str | Path, *, dt: float | None = None) -> Network:
-    """Read a ``.nir`` file into a Network (``dt`` from lifhw metadata or 1 ms)."""
+    """Read a ``.nir`` file into a Network (``dt`` from lifhw metadata or 1 ms).
+
+    Raises:
+        ParamError: Naming the file: missing, not a NIR (HDF5) file, or a graph
+            lifhw cannot express (with the node).
+    """
     import nir
 
-    graph = nir.read(path)
-    step = dt if dt is not None else float(graph.metadata.get("lifhw_dt", 1e-3))
-    name = str(graph.metadata.get("lifhw_name", Path(path).stem))
-    return from_nir(graph, dt=step, name=name)
+    source = str(path)
+    if not Path(path).is_file():
+        raise ParamError("file not found" if not Path(path).exists() else "not a file",
+                         source=source)
+    try:
+        graph = nir.read(path)
+        step = dt if dt is not None else float(graph.metadata.get("lifhw_dt", 1e-3))
+        name = str(graph.metadata.get("lifhw_name", Path(path).stem))
+        return from_nir(graph, dt=step, name=name)
+    except ParamError as err:
+        raise err.located(source=source) from None
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError) as err:
+        raise ParamError(f"cannot read as a NIR graph (HDF5 written by nir.write): "
+                         f"{type(err).__name__}: {str(err)[:120]}", source=source) from None
 
 
 def write(path: str | Path, network: Network, *, config: Any = None) -> Path:
@@ -391,8 +433,14 @@ def write(path: str | Path, network: Network, *, config: Any = None) -> Path:
     import nir
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    nir.write(tmp, to_nir(network, config=config))
-    tmp.replace(target)  # atomic, like lifhw.io
+    graph = to_nir(network, config=config)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nir.write(tmp, graph)
+        tmp.replace(target)  # atomic, like lifhw.io
+    except OSError as err:
+        raise LifhwError(f"cannot write {target}: {err.strerror or err}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return target

@@ -210,12 +210,45 @@ def load_mapping(data: Mapping[str, Any], *, source: str = "",
                      source=source, raw=copy.deepcopy(dict(data)))
 
 
+#: Deepest nesting of tables and arrays a parameter file may have (real files use ~4).
+MAX_NESTING = 32
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of tables/arrays, without recursion (a hostile file may be deep)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning I/O and syntax errors into ParamError."""
+    """Read a TOML file, turning I/O and syntax errors into ParamError.
+
+    Only regular files are read (a FIFO or a device would block or never end), and
+    tables/arrays nested deeper than :data:`MAX_NESTING` are refused.
+    """
     file = Path(path)
     try:
+        if file.exists() and not file.is_dir() and not file.is_file():
+            raise ParamError("not a regular file (a pipe or device?), expected a .toml file",
+                             source=str(file))
         with open(file, "rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
+    except RecursionError:
+        raise ParamError(f"tables or arrays nested too deeply (limit {MAX_NESTING})",
+                         source=str(file)) from None
     except FileNotFoundError:
         raise ParamError("file not found", source=str(file)) from None
     except IsADirectoryError:
@@ -226,6 +259,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ParamError(f"invalid TOML: {err}", source=str(file)) from None
     except UnicodeDecodeError:
         raise ParamError("not a UTF-8 text file", source=str(file)) from None
+    if _depth(data) > MAX_NESTING:
+        raise ParamError(f"tables or arrays nested too deeply (limit {MAX_NESTING})",
+                         source=str(file))
+    return data
 
 
 def load(path: str | Path) -> ParamFile:

@@ -68,6 +68,8 @@ class Stimulus:
             raise ParamError("poisson input needs rate > 0 Hz", path="rate")
         if self.kind == "file" and not self.path:
             raise ParamError("kind 'file' needs a path to a CSV file", path="path")
+        if self.kind == "file":
+            read_current_csv(self.csv_path())  # errors now, naming this file and field
         if self.t_start > self.t_stop:
             raise ParamError(f"t_start {self.t_start:g} s is after t_stop {self.t_stop:g} s",
                              path="t_start")
@@ -110,18 +112,12 @@ class Stimulus:
             return self._file_segments()
         return np.array([0.0, t_stop]), np.array([self.offset])
 
+    def csv_path(self) -> Path:
+        """The stimulus CSV of kind ``file``, resolved against the parameter file."""
+        return Path(self.base_dir) / self.path if self.base_dir else Path(self.path)
+
     def _file_segments(self) -> tuple[np.ndarray, np.ndarray]:
-        csv = Path(self.base_dir) / self.path if self.base_dir else Path(self.path)
-        try:
-            data = np.loadtxt(csv, delimiter=",", ndmin=2, comments="#",
-                              skiprows=_header_rows(csv))
-        except (OSError, ValueError) as err:
-            raise ParamError(f"cannot read stimulus file {csv}: {err}", path="path") from None
-        if data.shape[1] != 2 or len(data) == 0:
-            raise ParamError(f"{csv}: expected rows 'time_s,current_a'", path="path")
-        times, currents = data[:, 0], data[:, 1]
-        if np.any(np.diff(times) <= 0) or times[0] < 0:
-            raise ParamError(f"{csv}: times must start >= 0 and increase", path="path")
+        times, currents = read_current_csv(self.csv_path())
         keep = times < self.t_stop
         times, currents = times[keep], currents[keep]
         if len(times) == 0 or times[0] > 0:
@@ -129,8 +125,27 @@ class Stimulus:
             currents = np.concatenate([[0.0], currents])
         return np.concatenate([times, [self.t_stop]]), currents
 
+    def expected_input_spikes(self) -> float:
+        """Number of input spikes (the mean for Poisson input)."""
+        if self.kind == "spikes":
+            return float(len(self.spike_times))
+        if self.kind == "poisson":
+            return self.rate * self.t_stop
+        return 0.0
+
     def input_spikes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Input spike times (s, sorted) and their weights (V or A)."""
+        """Input spike times (s, sorted) and their weights (V or A).
+
+        Raises:
+            ParamError: Poisson input whose spikes would not fit the memory budget
+                (:mod:`lifhw.budget`).
+        """
+        if self.kind == "poisson":
+            from lifhw import budget
+
+            budget.check(self.expected_input_spikes() * budget.GOLDEN_BYTES_PER_INPUT_SPIKE,
+                         f"Poisson input ({self.rate:g} Hz for {self.t_stop:g} s)",
+                         path="stimulus.rate")
         if self.kind == "spikes":
             order = np.argsort(self.spike_times, kind="stable")
             return (np.asarray(self.spike_times, dtype=float)[order],
@@ -144,7 +159,11 @@ class Stimulus:
 
     def sample(self, dt: float | None = None) -> np.ndarray:
         """Current per time step of length ``dt`` (A), value at each step's start."""
+        from lifhw import budget
+
         step = self.dt if dt is None else dt
+        budget.check(self.t_stop / step * 32, f"a current sampled in {self.t_stop / step:.3g} "
+                     f"steps of {step:g} s", path="stimulus.t_stop")
         n = round(self.t_stop / step)
         edges, values = self.segments()
         starts = np.arange(n) * step
@@ -157,14 +176,67 @@ class Stimulus:
         return float(np.max(self.segments()[1]))
 
 
-def _header_rows(path: Path) -> int:
+#: Largest stimulus CSV read (bytes): a current waveform, not a data set.
+MAX_CSV_BYTES = 256 * 2**20
+
+
+def read_current_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``time_s,current_a`` of a stimulus CSV (one header line and ``#`` comments allowed).
+
+    Errors name the file, the line and the column, never the cell's text (the
+    file may not be meant to be shown).
+
+    Raises:
+        ParamError: Unreadable, not a regular file, a cell that is not a finite
+            number, a row without two columns, no rows, or times that do not
+            start at >= 0 and increase; the field is ``path``.
+    """
+    def fail(message: str) -> ParamError:
+        return ParamError(f"stimulus file {path}: {message}", path="path")
+
     try:
-        with open(path) as handle:
-            first = handle.readline()
-    except OSError:
-        return 0
-    try:
-        [float(x) for x in first.strip().split(",")]
-    except ValueError:
-        return 1
+        if not path.is_file():
+            raise fail("not found" if not path.exists() else "not a regular file")
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise fail(f"larger than {MAX_CSV_BYTES // 2**20} MiB")
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as err:
+        raise fail(f"cannot read ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise fail("not a UTF-8 text file") from None
+    header = _first_data_line(lines)
+    rows: list[tuple[float, float]] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        cells = [c.strip() for c in text.split(",")]
+        if len(cells) != 2:
+            raise fail(f"line {number}: expected 2 columns 'time_s,current_a', "
+                       f"got {len(cells)}")
+        try:
+            values = (float(cells[0]), float(cells[1]))
+        except ValueError:
+            if number == header:
+                continue
+            raise fail(f"line {number}: a cell is not a number") from None
+        for column, value in enumerate(values, start=1):
+            if not np.isfinite(value):
+                raise fail(f"line {number}, column {column}: not a finite number")
+        rows.append(values)
+    if not rows:
+        raise fail("no rows 'time_s,current_a'")
+    data = np.asarray(rows)
+    times, currents = data[:, 0], data[:, 1]
+    if np.any(np.diff(times) <= 0) or times[0] < 0:
+        raise fail("times must start >= 0 and increase")
+    return times, currents
+
+
+def _first_data_line(lines: list[str]) -> int:
+    """1-based number of the first line that is neither blank nor a comment."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip() and not line.strip().startswith("#"):
+            return number
     return 0

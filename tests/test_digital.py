@@ -267,10 +267,10 @@ def test_unpack_reports_x(tmp_path: Path) -> None:
 
 
 def test_simulator_commands_are_data() -> None:
-    from lifhw.digital.sim import RunConfig, get_simulator
+    from lifhw.digital.sim import RtlRunConfig, get_simulator
     from lifhw.digital.synth import yosys_script
 
-    cfg = RunConfig(toplevel="tb", sources={"a.v": "module tb; endmodule\n"}, design="d",
+    cfg = RtlRunConfig(toplevel="tb", sources={"a.v": "module tb; endmodule\n"}, design="d",
                     build_root=Path("/tmp/x"))
     args = get_simulator("verilator").build_args(cfg)
     assert "--timing" in args and "-std=c++20" in args
@@ -278,7 +278,10 @@ def test_simulator_commands_are_data() -> None:
     binary = get_simulator("verilator-binary")
     command = binary.build_command(cfg, Path("/tmp/x/out"), [Path("a.v")])  # type: ignore[attr-defined]
     assert "--binary" in command and "-DLIFHW_FINISH_ON_DONE" in command
-    assert command[-1] == "a.v"
+    # Absolute: Verilator runs in the build directory, so a relative source or -Mdir
+    # would only resolve from the directory the command was started in.
+    assert command[-1] == str(Path("a.v").resolve())
+    assert command[command.index("-Mdir") + 1] == str(Path("/tmp/x/out").resolve())
     assert cfg.design_dir.name.startswith("d-")
     with pytest.raises(ParamError, match="did you mean 'icarus'"):
         get_simulator("icarsu")
@@ -338,3 +341,19 @@ def test_monitor_signature_matches_sequential_definition() -> None:
     assert harness.signature(words) == expected
     words[123] ^= np.uint64(1 << 5)
     assert harness.signature(words) != expected
+
+
+def test_harness_lanes_and_depth_are_simulator_facts() -> None:
+    from lifhw.digital.run import run_neurons
+    from lifhw.digital.sim import SIMULATORS, get_simulator
+
+    # Icarus pays per event: more lanes, fewer cycles than Verilator.
+    icarus, verilator = get_simulator("icarus"), get_simulator("verilator")
+    assert (icarus.lanes, icarus.depth) == (64, 16384)
+    assert (verilator.lanes, verilator.depth) == (16, 65536)
+    for name in SIMULATORS.names():
+        sim = get_simulator(name)
+        assert sim.lanes >= 1 and sim.depth >= 1024
+    pf = load(ROOT / "circuits/lif_core_default.toml")
+    with pytest.raises(ValueError, match="at most 16 lanes and 65536 cycles"):
+        run_neurons(pf, np.zeros((10, 17), np.int64), sim="verilator")

@@ -384,3 +384,20 @@ def test_refractory_extension_adds_dead_steps() -> None:
     expected = np.array([lif_rate(i, **neuron.as_kwargs()) for i in currents])
     assert run.rates_hz("a") == pytest.approx(expected, rel=0.05)
     assert loihi.dequantize(config).population("a").neuron.t_ref == pytest.approx(2e-3)
+
+
+def test_options_for_drive_cap_vth_below_the_wrap_of_u() -> None:
+    # One population, v_th - v_rest = 15 mV, largest per-step input 1 V: u = a_in << 6
+    # with a_in = d vth / 15 mV must stay within half of the 24-bit range (2^22):
+    # vth <= 2^23 * 0.015 / (2 * 64 * 1.0) = 983.04 -> 983.
+    net = Network("w", (InputPopulation("x", 2),), (Population("a", 2, _neuron()),),
+                  (Projection("x", "a", np.full((2, 2), 1e-3)),), dt=1e-3)
+    default = int(loihi.map(net).populations["a"]["vth"])
+    assert default > 983
+    assert loihi.options_for_drive(net, {"a": 1.0}) == {"vth": 983}
+    a_in = 1.0 * 983 / 0.015
+    assert a_in * 2 ** loihi.ACT_SHIFT <= 2 ** 22 < (a_in + 1.0 / 0.015) * 2 ** loihi.ACT_SHIFT
+    # No drive, or a drive the default already tolerates: the mapper's default.
+    assert loihi.options_for_drive(net, {"a": 0.0}) == {}
+    assert loihi.options_for_drive(net, {}) == {}
+    assert loihi.options_for_drive(net, {"a": 1e-9}) == {}

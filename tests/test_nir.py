@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import nir
@@ -201,3 +202,83 @@ def test_linear_chains_compose_into_one_projection() -> None:
     assert np.allclose(proj.weights, 200 * (w2 @ np.diag(s) @ w1))
     assert proj.delay_steps == 4
     assert np.allclose(net.population("n").bias, b2)
+
+
+def _assert_same_field(a: object, b: object, where: str) -> None:
+    """Equal names/ints/tuples, floats and arrays to 1e-12 relative (the documented bound)."""
+    if isinstance(a, (float, np.ndarray)) or isinstance(b, np.ndarray):
+        assert np.allclose(a, b, rtol=1e-12, atol=0), where
+        assert np.shape(a) == np.shape(b), where
+    elif dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            _assert_same_field(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    else:
+        assert a == b, where
+
+
+def assert_same_network(a: Network, b: Network) -> None:
+    """Every field of every input, population (with its neuron) and projection."""
+    _assert_same_field(a.dt, b.dt, "dt")
+    _assert_same_field(a.name, b.name, "name")
+    assert len(a.inputs) == len(b.inputs), [p.name for p in b.inputs]
+    for x, y in zip(a.inputs, b.inputs, strict=True):
+        _assert_same_field(x, y, f"inputs.{x.name}")
+    assert len(a.populations) == len(b.populations)
+    for x, y in zip(a.populations, b.populations, strict=True):
+        _assert_same_field(x, y, f"populations.{x.name}")
+    assert len(a.projections) == len(b.projections), [(p.pre, p.post) for p in b.projections]
+    by_pair = {(p.pre, p.post): p for p in b.projections}
+    for x in a.projections:
+        _assert_same_field(x, by_pair[(x.pre, x.post)], f"projections.{x.pre}->{x.post}")
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    """t_ref, a population without incoming projections, distinct tau_syn, biases,
+    delays: the network read back equals the one written, field by field."""
+    current = LIFParams(tau_m=0.02, r_m=1e8, v_rest=-0.065, v_th=-0.05, v_reset=-0.07,
+                        t_ref=2e-3, tau_syn_exc=5e-3, tau_syn_inh=8e-3)
+    delta = LIFParams(tau_m=0.01, r_m=2e8, v_rest=-0.07, v_th=-0.052, v_reset=-0.068,
+                      t_ref=1e-3)
+    rng = np.random.default_rng(3)
+    net = Network("every_field", (InputPopulation("stim", 3),),
+                  (Population("free", 2, current, [1e-10, 3e-10]),  # no incoming projection
+                   Population("cur", 4, current, rng.uniform(0, 1e-10, 4)),
+                   Population("dlt", 2, delta)),
+                  (Projection("stim", "cur", rng.uniform(-1e-10, 1e-10, (4, 3)), 1),
+                   Projection("cur", "dlt", rng.uniform(0, 1e-3, (2, 4)), 3),
+                   Projection("free", "cur", rng.uniform(0, 1e-10, (4, 2)), 2)),
+                  dt=5e-4)
+    assert_same_network(net, nir_bridge.from_nir(nir_bridge.to_nir(net), dt=net.dt,
+                                                 name=net.name))
+    assert_same_network(net, nir_bridge.read(nir_bridge.write(tmp_path / "n.nir", net)))
+    # NIR itself sees the refractory period nowhere else: it rides in metadata.
+    graph = nir.read(tmp_path / "n.nir")
+    assert float(graph.nodes["dlt"].metadata["lifhw_t_ref"]) == 1e-3
+
+
+def test_round_trip_adds_no_input_for_a_population_without_projections() -> None:
+    neuron = LIFParams(tau_m=0.02, r_m=1e8, v_rest=-0.065, v_th=-0.05, v_reset=-0.065,
+                       tau_syn_exc=5e-3, tau_syn_inh=5e-3)
+    net = Network("lonely", (InputPopulation("x", 1),),
+                  (Population("alone", 2, neuron, 2e-10),), (), dt=1e-3)
+    back = nir_bridge.from_nir(nir_bridge.to_nir(net), dt=1e-3, name="lonely")
+    assert [p.name for p in back.inputs] == ["x"]
+    assert back.projections == ()
+    assert_same_network(net, back)
+
+
+def test_unreadable_nir_file_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.nir"
+    bad.write_text("not hdf5")
+    with pytest.raises(ParamError, match=r"bad\.nir: cannot read as a NIR graph"):
+        nir_bridge.read(bad)
+
+
+def test_write_over_a_directory_fails_cleanly(tmp_path: Path) -> None:
+    from lifhw.errors import LifhwError
+
+    net, _ = load_experiment(ROOT / "circuits" / "networks" / "ei_small.toml")
+    (tmp_path / "out.nir").mkdir()
+    with pytest.raises(LifhwError, match="cannot write"):
+        nir_bridge.write(tmp_path / "out.nir", net)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nir"]  # no .tmp left

@@ -78,8 +78,8 @@ def test_rtl_on_verilator_equals_its_twin(nets: dict[str, Any]) -> None:
     require_tool("verilator")
     network, x, _, _ = nets["surrogate"]
     x = x[:, :8]   # one core run per layer and batch: 3 simulator runs
-    on_rtl, layers = rtl.run_network(network, x, engine="verilator")
-    on_twin, _ = rtl.run_network(network, x, engine="twin")
+    on_rtl, layers = rtl.run_on_rtl(network, x, engine="verilator")
+    on_twin, _ = rtl.run_on_rtl(network, x, engine="twin")
     assert all(layer.report["weights_clipped"] == 0 for layer in layers)
     for name in on_rtl:
         assert on_rtl[name].any()

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+import typing
 from collections.abc import Sequence
 
 from lifhw import __version__
@@ -31,13 +32,23 @@ COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (exit status 2), like every other lifhw error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lifhw",
         description="Co-design leaky integrate-and-fire neuron hardware: golden model, "
         "ngspice netlists, fixed-point Verilog, chip mappers, sweeps.",
     )
     parser.add_argument("--version", action="version", version=f"lifhw {__version__}")
+    parser.add_argument("--memory-budget", metavar="SIZE",
+                        help="refuse work whose estimated allocation exceeds SIZE, e.g. "
+                             "'16 GiB' or 'none' (default: $LIFHW_MEMORY_BUDGET or 4 GiB)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -51,10 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if args.memory_budget is not None:
+            from lifhw import budget
+
+            budget.parse_size(args.memory_budget, name="--memory-budget")
+            os.environ[budget.ENV] = args.memory_budget  # sweep workers inherit it
         result = args.func(args)
     except LifhwError as err:
         print(f"lifhw: error: {err}", file=sys.stderr)
         return err.exit_code
+    except MemoryError:
+        print("lifhw: error: out of memory (the estimate of lifhw.budget allowed it: "
+              "lower LIFHW_MEMORY_BUDGET or shrink the problem)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("lifhw: interrupted", file=sys.stderr)
         return 130

@@ -1,8 +1,10 @@
-"""Chip mappers: a float LIF :class:`~lifhw.network.Network` on neuromorphic chips.
+"""Hardware targets: a float LIF :class:`~lifhw.network.Network` on neuromorphic chips
+and on lifhw's own RTL population core.
 
-One module per chip, all with the same shape (see :mod:`lifhw.chips.base`):
+One module per target, all with the same shape (the
+:class:`~lifhw.chips.base.HardwareTarget` protocol, see :mod:`lifhw.chips.base`):
 ``map -> quantize -> check / simulate / dequantize / resources / energy``.
-Chips are reachable by name through :data:`CHIPS` (lazy imports, "did you mean").
+Targets are reachable by name through :data:`CHIPS` (lazy imports, "did you mean").
 
     >>> from lifhw.chips import CHIPS
     >>> loihi = CHIPS.get("loihi")
@@ -12,13 +14,22 @@ Chips are reachable by name through :data:`CHIPS` (lazy imports, "did you mean")
 
 from __future__ import annotations
 
-from lifhw.chips.base import CHIPS, ChipRun, ChipSpec, EnergyEstimate, Resources, Violation
+from lifhw.chips.base import (
+    CHIPS,
+    ChipRun,
+    ChipSpec,
+    EnergyEstimate,
+    HardwareTarget,
+    Resources,
+    Violation,
+)
 
-__all__ = ["CHIPS", "ChipRun", "ChipSpec", "EnergyEstimate", "Resources", "Violation"]
+__all__ = ["CHIPS", "ChipRun", "ChipSpec", "EnergyEstimate", "HardwareTarget", "Resources",
+           "Violation"]
 
 
 def __getattr__(name: str) -> object:
-    # Chip modules are imported on first use (CHIPS paths are "lifhw.chips:<chip>").
+    # Target modules are imported on first use (CHIPS paths are "lifhw.chips:<name>").
     import importlib
 
     if name in CHIPS:

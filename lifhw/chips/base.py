@@ -1,9 +1,13 @@
-"""The shape every chip mapper follows, and the pieces they share.
+"""The shape every hardware target follows, and the pieces they share.
 
-A chip module (``lifhw/chips/<chip>.py``) turns a float
-:class:`~lifhw.network.Network` into the chip's integers, checks them against
-the chip's design rules, simulates them bit-accurately and says what they cost.
-Every chip module provides exactly these names (``loihi.py`` is the worked
+A hardware target is a module (``lifhw/chips/<name>.py``) that turns a float
+:class:`~lifhw.network.Network` into the hardware's integers, checks them against
+its design rules, simulates them bit-accurately and says what they cost. The
+targets are the four chip models (Loihi, TrueNorth, SpiNNaker, BrainScaleS-2)
+and lifhw's own RTL population core (``rtl``). The contract is the
+:class:`HardwareTarget` protocol (checked by mypy on every module and by
+``tests/test_targets_conformance.py`` on every registered target); every
+target module provides exactly these names (``loihi.py`` is the worked
 example)::
 
     NAME: str                                   # "loihi", also CHIPS key
@@ -21,7 +25,15 @@ example)::
         # the float network the chip effectively realises (same names/shapes)
     def resources(config) -> Resources          # cores/neurons/synapses used vs available
     def energy(config, run: ChipRun) -> EnergyEstimate
-        # published per-event figures, each with its citation
+        # published per-event figures, each with its citation, or an estimate
+        # that says it is not available (EnergyEstimate.available is False)
+
+Adding a target: write the module (ending with the ``TYPE_CHECKING`` block that
+lets mypy check it against :class:`HardwareTarget`, as ``loihi.py`` does) and
+add one line to :data:`CHIPS` below (``kind="core"`` for a target that runs only
+some networks and is left out of ``--chip all``; chips run any network).
+Everything that iterates over hardware (``lifhw map``, ``lifhw snn deploy``, the
+sweep backends, the reports) reads :meth:`TargetRegistry.names`.
 
 Rules of the shape:
 
@@ -37,6 +49,9 @@ Rules of the shape:
   optionally states (chip integers), and event counts for :func:`energy`.
   Use :func:`run_network` for the spike routing (delays, projections) so every
   chip routes spikes the same way; the chip supplies the per-step neuron update.
+  (The RTL core is the exception: its simulator runs a population's whole
+  raster at once, so it shifts each input line by its delay itself, with the
+  same convention.)
   (``run_network``, ``Synapses``, ``split_inputs`` and ``gather_sum`` live in
   :mod:`lifhw.network`, shared with the golden model, and are re-exported here.)
 * A network has at least one input population: its spike raster fixes T.
@@ -55,7 +70,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -73,12 +88,42 @@ from lifhw.registry import Registry
 #: A chip run is a network run whose backend is the chip name.
 ChipRun = NetworkRun
 
-#: Chip name -> chip module (imported on first use).
-CHIPS: Registry[Any] = Registry("chip")
+#: Kinds of hardware target: a ``chip`` model runs any LIF network; a ``core``
+#: (lifhw's RTL) runs the networks its design supports and is named explicitly.
+TARGET_KINDS = ("chip", "core")
+
+
+class TargetRegistry(Registry["HardwareTarget"]):
+    """The hardware targets: names in registration order, each with its kind."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self._kinds: dict[str, str] = {}
+
+    def add(self, name: str, target: str | HardwareTarget, *, kind: str = "chip") -> None:
+        """Register ``name`` -> ``"module:attr"`` (imported on first use) of ``kind``."""
+        if kind not in TARGET_KINDS:
+            raise ValueError(f"target kind must be one of {TARGET_KINDS}, got {kind!r}")
+        super().add(name, target)
+        self._kinds[name] = kind
+
+    def names(self, kind: str | None = None) -> list[str]:
+        """Target names in registration order (tables list them so); ``kind`` filters."""
+        return [name for name in self._paths if kind is None or self._kinds[name] == kind]
+
+    def kind_of(self, name: str) -> str:
+        """``chip`` or ``core`` (unknown names raise ParamError with a suggestion)."""
+        self.get(name)
+        return self._kinds[name]
+
+
+#: Target name -> target module (imported on first use). One line per target.
+CHIPS = TargetRegistry("hardware target")
 CHIPS.add("loihi", "lifhw.chips:loihi")
 CHIPS.add("truenorth", "lifhw.chips:truenorth")
 CHIPS.add("spinnaker", "lifhw.chips:spinnaker")
 CHIPS.add("brainscales", "lifhw.chips:brainscales")
+CHIPS.add("rtl", "lifhw.chips:rtl", kind="core")
 
 
 @dataclass(frozen=True)
@@ -175,18 +220,33 @@ class EnergyTerm:
 
 @dataclass(frozen=True)
 class EnergyEstimate:
-    """Energy of a run from published per-event figures (no measured power)."""
+    """Energy of a run from published per-event figures (no measured power).
+
+    Args:
+        chip: Target name.
+        terms: One term per event kind; empty when no published figure exists.
+        note: Why the estimate is not available, or its assumptions.
+    """
 
     chip: str
     terms: tuple[EnergyTerm, ...]
+    note: str = ""
+
+    @property
+    def available(self) -> bool:
+        """False when the target has no published per-event figure (no terms)."""
+        return bool(self.terms)
 
     @property
     def total_j(self) -> float:
-        """Total energy (J)."""
+        """Total energy (J); NaN when not available."""
+        if not self.available:
+            return math.nan
         return float(sum(term.joules for term in self.terms))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"chip": self.chip, "total_j": self.total_j,
+        return {"chip": self.chip, "available": self.available,
+                "total_j": self.total_j if self.available else None, "note": self.note,
                 "terms": [{"event": t.event, "count": t.count, "joules_each": t.joules_each,
                            "joules": t.joules, "source": t.source} for t in self.terms]}
 
@@ -215,6 +275,44 @@ class ChipSpec:
     weights: Mapping[str, np.ndarray]
     options: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+
+class TargetConfig(Protocol):
+    """What ``quantize`` returns: the target's integers, with the spec they came from."""
+
+    @property
+    def spec(self) -> ChipSpec: ...
+
+
+@runtime_checkable
+class HardwareTarget(Protocol):
+    """The contract of a hardware target module (see the module docstring).
+
+    Modules satisfy it structurally: ``target: HardwareTarget = lifhw.chips.loihi``
+    type-checks. Chip-specific configs are ``Any`` in the parameters (each module
+    takes its own config type); ``map`` and ``simulate`` may add keyword options
+    with defaults (``map(network, *, vth=None)``, ``simulate(..., sim="verilator")``).
+    New stages (e.g. placement) are added here as further members, and every
+    registered target must then provide them (the conformance test checks).
+    """
+
+    NAME: str
+    RULES: tuple[Rule, ...]
+
+    def map(self, network: Network) -> ChipSpec: ...
+
+    def quantize(self, spec: ChipSpec) -> TargetConfig: ...
+
+    def check(self, config: Any) -> list[Violation]: ...
+
+    def simulate(self, config: Any, input_spikes: Any, *,
+                 record_states: bool = False) -> ChipRun: ...
+
+    def dequantize(self, config: Any) -> Network: ...
+
+    def resources(self, config: Any) -> Resources: ...
+
+    def energy(self, config: Any, run: ChipRun) -> EnergyEstimate: ...
 
 
 def projection_key(pre: str, post: str) -> str:

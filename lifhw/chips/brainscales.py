@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -619,3 +619,10 @@ def energy(config: BrainScaleSConfig, run: ChipRun) -> EnergyEstimate:
 def lif_of(config: BrainScaleSConfig, population: str) -> LIFParams:
     """The dequantised neuron of one population (convenience for reports)."""
     return dequantize(config).population(population).neuron
+
+
+if TYPE_CHECKING:  # mypy checks this module against the HardwareTarget protocol
+    from lifhw.chips import brainscales as _module
+    from lifhw.chips.base import HardwareTarget
+
+    _conforms: HardwareTarget = _module

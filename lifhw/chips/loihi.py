@@ -93,7 +93,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -623,6 +623,39 @@ def _top_mantissa(mixed: bool, num_weight_bits: int) -> int:
     return top - top % step
 
 
+def options_for_drive(network: Network, peak_drive: Mapping[str, float]) -> dict[str, Any]:
+    """``map`` options for data whose largest per-step input per population is known.
+
+    The default threshold mantissa ``vth`` is the largest at which every weight and
+    bias fits; but the dendritic sum of one step lands in the ``UV_BITS``-bit
+    *wrapping* current register ``u = a_in << ACT_SHIFT`` with ``a_in = w vth /
+    (v_th - v_rest)`` (delta synapses), so a dense layer whose inputs fire together
+    can wrap u and flip the sign of its input. ``vth`` is therefore capped so that
+    the largest per-step input ``d_max`` (V) uses at most half of u's range:
+    ``vth <= 2^(UV_BITS-1) (v_th - v_rest) / (2 * 2^ACT_SHIFT * d_max)``.
+
+    Args:
+        network: The float network.
+        peak_drive: LIF population name -> ``max |sum_pre W s_pre[t]|`` (V) over the
+            data (missing or 0: no constraint).
+
+    Returns:
+        ``{"vth": cap}`` when the cap is below the default, else ``{}``.
+    """
+    cap = None
+    for pop in network.populations:
+        d_max = float(peak_drive.get(pop.name, 0.0))
+        if d_max == 0:
+            continue
+        span = pop.neuron.v_th - pop.neuron.v_rest
+        limit = int(UV_MAX * span / (2 * (1 << ACT_SHIFT) * d_max))
+        cap = limit if cap is None else min(cap, limit)
+    default = min(int(p["vth"]) for p in map(network).populations.values())
+    if cap is None or cap >= default:
+        return {}
+    return {"vth": max(cap, 1)}
+
+
 def quantize_weights(a_in: np.ndarray, num_weight_bits: int = 8) -> tuple[np.ndarray, int]:
     """Float ``a_in`` per spike -> (Lava integer weights, weight_exp).
 
@@ -919,3 +952,10 @@ def energy(config: LoihiConfig, run: ChipRun) -> EnergyEstimate:
 __all__ = ["NAME", "RULES", "Compartment", "LoihiConfig", "check", "dequantize",
            "effective_weights", "energy", "map", "quantize", "resources", "run_lif",
            "run_multicompartment", "simulate"]
+
+
+if TYPE_CHECKING:  # mypy checks this module against the HardwareTarget protocol
+    from lifhw.chips import loihi as _module
+    from lifhw.chips.base import HardwareTarget
+
+    _conforms: HardwareTarget = _module

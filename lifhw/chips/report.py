@@ -40,7 +40,9 @@ from lifhw.core import Trace
 from lifhw.errors import ParamError
 from lifhw.network import Network, NetworkRun
 
-ALL_CHIPS = ("loihi", "truenorth", "spinnaker", "brainscales")
+#: What ``--chip all`` runs: every registered target of kind ``chip`` (they run any
+#: network); cores such as ``rtl`` are named explicitly.
+ALL_CHIPS = tuple(CHIPS.names(kind="chip"))
 
 
 @dataclass
@@ -194,7 +196,7 @@ def table(report: Report) -> list[list[str]]:
             worst_txt, f"{r.cores_used}/{r.cores_available}",
             f"{r.neurons_used}/{r.neurons_available}",
             f"{r.synapses_used}/{r.synapses_available}", f"{n_err}/{n_warn}",
-            f"{res.energy.total_j:.3g} J",
+            f"{res.energy.total_j:.3g} J" if res.energy.available else "n/a",
         ])
     return rows
 

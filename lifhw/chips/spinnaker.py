@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -633,3 +633,10 @@ def energy(config: SpiNNakerConfig, run: ChipRun) -> EnergyEstimate:
                    "van Albada et al. 2018, Front. Neurosci. 12:291 (5.9 uJ per synaptic "
                    "event, whole system)"),
     ))
+
+
+if TYPE_CHECKING:  # mypy checks this module against the HardwareTarget protocol
+    from lifhw.chips import spinnaker as _module
+    from lifhw.chips.base import HardwareTarget
+
+    _conforms: HardwareTarget = _module

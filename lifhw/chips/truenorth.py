@@ -76,7 +76,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -1103,3 +1103,10 @@ def energy(config: TrueNorthConfig, run: ChipRun) -> EnergyEstimate:
                    "Merolla et al. 2014: ~70 mW chip power in real time, prorated per "
                    "core of 4096 (upper bound; count = core-seconds)"),
     ))
+
+
+if TYPE_CHECKING:  # mypy checks this module against the HardwareTarget protocol
+    from lifhw.chips import truenorth as _module
+    from lifhw.chips.base import HardwareTarget
+
+    _conforms: HardwareTarget = _module

@@ -32,7 +32,7 @@ import numpy as np
 from lifhw.digital import harness, verilog
 from lifhw.digital.params import CoreSection
 from lifhw.digital.run import _work_dir
-from lifhw.digital.sim import RunConfig, default_build_root, get_simulator
+from lifhw.digital.sim import RtlRunConfig, default_build_root, get_simulator
 from lifhw.errors import ParamError
 from lifhw.golden.fixedpoint import Quantization, quantize_lif
 from lifhw.io import atomic_write_bytes
@@ -78,13 +78,13 @@ def _config_of(config: ParamFile | CoreSection | str | Path) -> tuple[str, CoreS
 
 
 def population_config(config: ParamFile | CoreSection | str | Path, *, max_steps: int,
-                      waves: bool = False, build_root: Path | None = None) -> RunConfig:
+                      waves: bool = False, build_root: Path | None = None) -> RtlRunConfig:
     """Build/run configuration of the population harness for ``max_steps`` timesteps."""
     name, core, source = _config_of(config)
     header = verilog.HEADER.format(source=source)
     sources = {f"{name}.v": header + verilog.population_module(name, core),
                "tb_population.v": harness.population_harness(name, core, max_steps=max_steps)}
-    return RunConfig(toplevel="tb_population", sources=sources, design=name, waves=waves,
+    return RtlRunConfig(toplevel="tb_population", sources=sources, design=name, waves=waves,
                      build_root=build_root or default_build_root())
 
 
@@ -142,7 +142,7 @@ def simulate_rtl(config: ParamFile | CoreSection | str | Path, weights: np.ndarr
                     f"+nevents={n_events}", f"+stall={int(stall)}", f"+record={int(record)}")
         # Bound: clear + weight load + per step (events + N updates, x4 for stalls).
         cycles = 3 * n + 4 * (n_events + n_steps * (n + 8)) + 100
-        run_cfg = RunConfig(**{**cfg.__dict__, "plusargs": plusargs,
+        run_cfg = RtlRunConfig(**{**cfg.__dict__, "plusargs": plusargs,
                                "timeout_ns": 10 * cycles})
         get_simulator(sim).run(run_cfg, work)
         mon_index, mon_spike, mon_v, events_out, n_mon, mon_hash = (
@@ -227,20 +227,39 @@ def quantize_layer(core: CoreSection, neuron_params: object, weights_volts: np.n
         raise TypeError("neuron_params must be a LIFParams")
     q = quantize_lif(neuron_params, dt, w_v=core.w_v, w_i=core.w_i, leak=core.leak,
                      frac_bits=core.frac_bits, rounding=core.rounding, reset=core.reset)
-    lo, hi = -(1 << (core.w_w - 1)), (1 << (core.w_w - 1)) - 1
-    raw = q.volts_to_lsb(weights_volts)
-    w_int = np.clip(raw, lo, hi)
-    n = w_int.shape[0]
-    b_lo, b_hi = -(1 << (core.w_i - 1)), (1 << (core.w_i - 1)) - 1
-    b_raw = (q.current_to_input(bias_amps) if bias_amps is not None
-             else np.zeros(n, np.int64))
-    b_int = np.clip(b_raw, b_lo, b_hi)
+    w_int, b_int, raw, b_raw = layer_integers(q, weights_volts, bias_amps, w_w=core.w_w,
+                                              w_i=core.w_i)
     report = dict(q.errors)
     report["weight_max_error_v"] = float(np.max(np.abs(w_int * q.lsb - weights_volts))
                                          if w_int.size else 0.0)
     report["weights_clipped_fraction"] = float(np.mean(raw != w_int)) if raw.size else 0.0
     report["bias_clipped_fraction"] = float(np.mean(b_raw != b_int)) if b_raw.size else 0.0
     return q, w_int, b_int, report
+
+
+def layer_integers(q: Quantization, weights_volts: np.ndarray, bias_amps: np.ndarray | None,
+                   *, w_w: int, w_i: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The float-to-integer conversion of a delta-synapse layer's weights and bias.
+
+    ``W_int = clip(round(W / lsb), w_w bits)`` (:meth:`Quantization.volts_to_lsb`)
+    and ``b_int = clip(round((1 - a) r_m I / lsb), w_i bits)``
+    (:meth:`Quantization.current_to_input`), both saturating to the signed range.
+    Used by :func:`quantize_layer` and by the ``rtl`` hardware target
+    (:mod:`lifhw.chips.rtl`, which passes weights already scaled by its leak).
+
+    Returns:
+        (integer weights, integer bias, weights before clipping, bias before clipping).
+    """
+    lo, hi = -(1 << (w_w - 1)), (1 << (w_w - 1)) - 1
+    raw_w = q.volts_to_lsb(weights_volts)
+    w_int = np.clip(raw_w, lo, hi)
+    n = w_int.shape[0]
+    b_lo, b_hi = -(1 << (w_i - 1)), (1 << (w_i - 1)) - 1
+    raw_b = (q.current_to_input(bias_amps) if bias_amps is not None
+             else np.zeros(n, np.int64))
+    b_int = np.clip(raw_b, b_lo, b_hi)
+    return w_int, b_int, raw_w, raw_b
 
 
 def core_mapping(q: Quantization) -> dict[str, object]:

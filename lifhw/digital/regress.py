@@ -24,6 +24,7 @@ import numpy as np
 
 from lifhw.digital import harness
 from lifhw.digital.params import CoreSection
+from lifhw.errors import ParamError
 from lifhw.golden import fixedpoint as fp
 from lifhw.params import ParamFile
 
@@ -36,9 +37,17 @@ class RegressionError(AssertionError):
 
 
 def seed_from_env(default: int | None = None) -> int:
-    """``$LIFHW_SEED`` or a fresh random seed (printed with every failure)."""
+    """``$LIFHW_SEED`` or a fresh random seed (printed with every failure).
+
+    Raises:
+        ParamError: ``$LIFHW_SEED`` is not an integer in [0, 2**32).
+    """
     if "LIFHW_SEED" in os.environ:
-        return int(os.environ["LIFHW_SEED"])
+        text = os.environ["LIFHW_SEED"].strip()
+        if not text.isdigit() or int(text) >= 2**32:
+            raise ParamError(f"expected an integer in [0, 2**32), got {text!r}",
+                             path="LIFHW_SEED")
+        return int(text)
     if default is not None:
         return default
     return int.from_bytes(os.urandom(4), "little")
@@ -220,7 +229,8 @@ def regress_neuron(pf: ParamFile, *, sim: str, seed: int, updates: int = 10**6,
                    waves: bool = False, build_root: Path | None = None,
                    work_dir: Path | None = None) -> Report:
     """Random (``updates`` neuron-updates) and directed regression of a single-neuron core."""
-    from lifhw.digital.run import DEPTH, LANES, run_neurons
+    from lifhw.digital.run import run_neurons
+    from lifhw.digital.sim import get_simulator
 
     core: CoreSection = pf.require("core")
     p = core.fixed()
@@ -232,8 +242,9 @@ def regress_neuron(pf: ParamFile, *, sim: str, seed: int, updates: int = 10**6,
                       work_dir=None if work_dir is None else work_dir / "directed")
     compare_neurons(p, directed, got, seed=None, what=f"{pf.name} directed on {sim}")
     checks.append(f"directed: {len(directed.labels)} corner lanes bit-exact")
-    lanes = LANES[sim]
-    n_steps = min(DEPTH[sim], -(-updates // lanes))
+    simulator = get_simulator(sim)
+    lanes = simulator.lanes
+    n_steps = min(simulator.depth, -(-updates // lanes))
     stim = random_neuron_stimulus(p, n_steps, lanes, seed)
     got = run_neurons(pf, stim.i_in, step=stim.step, rst=stim.rst, sim=sim, waves=False,
                       build_root=build_root,

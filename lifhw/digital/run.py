@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from lifhw.core import Trace
 from lifhw.digital import harness, verilog
 from lifhw.digital.params import CoreSection
-from lifhw.digital.sim import RunConfig, default_build_root, get_simulator
+from lifhw.digital.sim import RtlRunConfig, default_build_root, get_simulator
 from lifhw.errors import ParamError
 from lifhw.golden.fixedpoint import NeuronRun
 from lifhw.io import atomic_write_bytes
 from lifhw.params import ParamFile
-
-#: Lanes and cycle depth of the neuron harness per simulator (one build per core
-#: and simulator). Icarus pays per event, so it gets many lanes and few cycles;
-#: Verilator's build time grows with the lanes it inlines, its run time barely
-#: with the cycles.
-LANES = {"icarus": 64, "verilator": 16, "verilator-binary": 16}
-DEPTH = {"icarus": 16384, "verilator": 65536, "verilator-binary": 65536}
-MAX_LANES = max(LANES.values())
 
 
 def contract_parameters(core: CoreSection) -> dict[str, int]:
@@ -38,7 +32,7 @@ def contract_parameters(core: CoreSection) -> dict[str, int]:
 
 
 def neuron_config(pf: ParamFile, *, sim: str, waves: bool = False,
-                  build_root: Path | None = None) -> RunConfig:
+                  build_root: Path | None = None) -> RtlRunConfig:
     """The build/run configuration of a single-neuron core's batch harness."""
     core: CoreSection = pf.require("core")
     if core.kind != "neuron":
@@ -49,9 +43,12 @@ def neuron_config(pf: ParamFile, *, sim: str, waves: bool = False,
     # The contract module is instantiated with explicit parameters, so the
     # regression also proves the parameter overrides work.
     params = contract_parameters(core) if core.is_contract else None
-    sources["tb_lanes.v"] = harness.neuron_harness(top, core.fixed(), lanes=LANES[sim],
-                                                   depth=DEPTH[sim], parameters=params)
-    return RunConfig(toplevel="tb_lanes", sources=sources, design=pf.name, waves=waves,
+    # Lanes and cycle depth of the harness are facts of the simulator class (one
+    # build per core and simulator).
+    simulator = get_simulator(sim)
+    sources["tb_lanes.v"] = harness.neuron_harness(top, core.fixed(), lanes=simulator.lanes,
+                                                   depth=simulator.depth, parameters=params)
+    return RtlRunConfig(toplevel="tb_lanes", sources=sources, design=pf.name, waves=waves,
                      build_root=build_root or default_build_root())
 
 
@@ -63,7 +60,7 @@ def run_neurons(pf: ParamFile, i_in: np.ndarray, *, step: np.ndarray | None = No
     Args:
         pf: A ``kind = "neuron"`` parameter file.
         i_in: Input per cycle and lane (LSB), shape (T, lanes); at most
-            ``LANES[sim]`` lanes and ``DEPTH[sim]`` cycles.
+            ``get_simulator(sim).lanes`` lanes and ``.depth`` cycles.
         step: Step enable (T, lanes); default all 1.
         rst: Synchronous reset (T, lanes); default 0. Cycle 0 always resets (the
             registers start undefined), which matches the golden model's zero start.
@@ -79,13 +76,11 @@ def run_neurons(pf: ParamFile, i_in: np.ndarray, *, step: np.ndarray | None = No
     p = core.fixed()
     inputs = np.asarray(i_in, dtype=np.int64)
     n_steps, used = inputs.shape
-    if sim not in LANES:
-        raise ParamError(f"unknown simulator {sim!r}; known: {', '.join(sorted(LANES))}",
-                         path="sim")
-    lanes = LANES[sim]
-    if used > lanes or n_steps > DEPTH[sim]:
-        raise ValueError(f"at most {lanes} lanes and {DEPTH[sim]} cycles per run on {sim}, "
-                         f"got {inputs.shape}")
+    simulator = get_simulator(sim)   # unknown names: ParamError with a suggestion
+    lanes = simulator.lanes
+    if used > lanes or n_steps > simulator.depth:
+        raise ValueError(f"at most {lanes} lanes and {simulator.depth} cycles per run on "
+                         f"{sim}, got {inputs.shape}")
     lo, hi = -(1 << (p.w_i - 1)), (1 << (p.w_i - 1)) - 1
     if inputs.min() < lo or inputs.max() > hi:
         raise ValueError(f"inputs must fit {p.w_i} signed bits [{lo}, {hi}]")
@@ -102,12 +97,61 @@ def run_neurons(pf: ParamFile, i_in: np.ndarray, *, step: np.ndarray | None = No
     with _work_dir(work_dir) as work:
         stim, resp = work / "stim.hex", work / "resp.hex"
         atomic_write_bytes(stim, harness.neuron_stimulus(full, steps, resets, p.w_i))
-        run_cfg = RunConfig(**{**cfg.__dict__, "plusargs": (
+        run_cfg = RtlRunConfig(**{**cfg.__dict__, "plusargs": (
             f"+stim={stim}", f"+resp={resp}", f"+ncycles={n_steps}"),
             "timeout_ns": 20 * (n_steps + 10)})
         get_simulator(sim).run(run_cfg, work)
         v, spike = harness.neuron_response(resp, p, lanes, n_steps)
     return NeuronRun(v=v[:, :used], spike=spike[:, :used], ref=np.zeros((0, 0), np.int64))
+
+
+def held_current(stimulus: Any, dt: float, n_steps: int) -> np.ndarray:
+    """Stimulus current (A) held over each step ``[k dt, (k+1) dt)``: shape (n_steps,)."""
+    edges, values = stimulus.segments()
+    starts = np.arange(n_steps) * dt
+    index = np.clip(np.searchsorted(edges, starts, side="right") - 1, 0, len(values) - 1)
+    return np.asarray(values[index], dtype=float)
+
+
+def stimulus_trace(pf: ParamFile, *, sim: str = "verilator",
+                   build_root: Path | None = None) -> Trace:
+    """The file's ``[core]`` neuron, driven by its ``[stimulus]``, run as RTL: a Trace.
+
+    The stimulus current is held over each core step ``[k dt, (k+1) dt)``,
+    converted to integer input LSBs (:meth:`FixedLIF.current_to_input`,
+    saturated to ``w_i`` bits) and clocked through the generated Verilog in one
+    lane. The trace is in SI units: membrane ``v_rest + v * v_lsb`` after each
+    step, a spike stamped at the end of its step (the grid convention of
+    :mod:`lifhw.golden.lif`); ``meta["tau_s"]`` is the tau the core realises.
+
+    Raises:
+        ParamError: More steps than the simulator's harness holds.
+    """
+    core: CoreSection = pf.require("core")
+    stimulus = pf.require("stimulus")
+    fixed = core.fixed()
+    tau_s = core.lif().tau_m   # ParamError naming the field when dt or v_lsb is missing
+    dt, lsb = core.dt, core.v_lsb
+    assert dt is not None and lsb is not None
+    n_steps = round(stimulus.t_stop / dt)
+    depth = get_simulator(sim).depth
+    if n_steps + 1 > depth:
+        raise ParamError(f"stimulus.t_stop / core.dt = {n_steps} steps exceeds the RTL "
+                         f"harness depth {depth}", path="stimulus.t_stop")
+    current = held_current(stimulus, dt, n_steps)
+    lo, hi = -(1 << (fixed.w_i - 1)), (1 << (fixed.w_i - 1)) - 1
+    i_in = np.clip(np.asarray(fixed.current_to_input(current, lsb=lsb, r_m=core.r_m)),
+                   lo, hi)
+    # The harness resets in cycle 0 (registers start undefined): one extra reset
+    # cycle in front, dropped from the outputs, so step k sees the input of step k.
+    column = np.concatenate([[0], i_in]).astype(np.int64).reshape(-1, 1)
+    run = run_neurons(pf, column, sim=sim, build_root=build_root)
+    spike = np.asarray(run.spike)[1:, 0]
+    steps = np.flatnonzero(spike)
+    t = np.arange(1, n_steps + 1) * dt
+    return Trace(t=t, v=core.v_rest + np.asarray(run.v)[1:, 0] * lsb,
+                 spike_times=(steps + 1) * dt, t_stop=stimulus.t_stop, backend="rtl",
+                 meta={"tau_s": tau_s})
 
 
 class _work_dir:

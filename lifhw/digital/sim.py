@@ -2,7 +2,7 @@
 
 One class per simulator behind :class:`Simulator`; what differs between them
 (build arguments, environment) is plain data, testable without the tools. A run
-is described by a frozen :class:`RunConfig`. Builds are cached: each distinct
+is described by a frozen :class:`RtlRunConfig`. Builds are cached: each distinct
 set of sources lands in its own directory ``<build_root>/<design>-<hash>/<sim>``
 (a first Verilator build costs 15-20 s, a cached one nothing) and is guarded by a
 file lock so parallel test workers share it.
@@ -40,7 +40,7 @@ def default_build_root() -> Path:
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RtlRunConfig:
     """Everything one simulation needs (no attributes set on runners).
 
     Args:
@@ -86,20 +86,25 @@ class Simulator(ABC):
     name: str = ""
     #: Executables that must exist.
     tools: tuple[str, ...] = ()
+    #: Parallel neuron copies (lanes) of the single-neuron batch harness built for
+    #: this simulator (:func:`lifhw.digital.run.run_neurons`).
+    lanes: int = 16
+    #: Cycles one single-neuron batch run holds (the harness's stimulus memory depth).
+    depth: int = 65536
 
     @abstractmethod
-    def build_args(self, cfg: RunConfig) -> list[str]:
+    def build_args(self, cfg: RtlRunConfig) -> list[str]:
         """Extra arguments of the build command."""
 
     def env(self) -> dict[str, str]:
         """Environment additions for build and run."""
         return {"COCOTB_TRUST_INERTIAL_WRITES": "1"}
 
-    def wave_plusargs(self, cfg: RunConfig, test_dir: Path) -> list[str]:
+    def wave_plusargs(self, cfg: RtlRunConfig, test_dir: Path) -> list[str]:
         """Plusargs that put the waveform file into ``test_dir``."""
         return []
 
-    def runner(self, cfg: RunConfig) -> Any:
+    def runner(self, cfg: RtlRunConfig) -> Any:
         """cocotb's runner for this simulator."""
         from cocotb_tools.runner import get_runner
 
@@ -110,14 +115,15 @@ class Simulator(ABC):
         for tool in self.tools:
             tools.which(tool)
 
-    def build_dir(self, cfg: RunConfig) -> Path:
+    def build_dir(self, cfg: RtlRunConfig) -> Path:
         return cfg.design_dir / (self.name + ("-waves" if cfg.waves else ""))
 
-    def build(self, cfg: RunConfig) -> Path:
+    def build(self, cfg: RtlRunConfig) -> Path:
         """Build (or reuse) the simulation executable; returns the build directory."""
         return self._build_once(cfg, self._compile)
 
-    def _build_once(self, cfg: RunConfig, compile_: Callable[[RunConfig, Path], None]) -> Path:
+    def _build_once(self, cfg: RtlRunConfig,
+                    compile_: Callable[[RtlRunConfig, Path], None]) -> Path:
         """Run ``compile_(cfg, out)`` once per configuration: under a lock shared by
         parallel test workers, skipped when the stamp of a finished build exists."""
         self.prepare()
@@ -129,7 +135,7 @@ class Simulator(ABC):
                 atomic_write_text(stamp, cfg.digest + "\n")
         return out
 
-    def _compile(self, cfg: RunConfig, out: Path) -> None:
+    def _compile(self, cfg: RtlRunConfig, out: Path) -> None:
         """Build through cocotb's runner."""
         paths = _write_sources(cfg)
         runner = self.runner(cfg)
@@ -146,7 +152,7 @@ class Simulator(ABC):
                 raise SimulationError(f"{self.name} build of {cfg.toplevel} failed: "
                                       f"{err}") from err
 
-    def run(self, cfg: RunConfig, test_dir: Path) -> None:
+    def run(self, cfg: RtlRunConfig, test_dir: Path) -> None:
         """Build if needed and run the cocotb test module once in ``test_dir``.
 
         Raises:
@@ -187,13 +193,16 @@ class Verilator(Simulator):
 
     name = "verilator"
     tools = ("verilator",)
+    # Build time grows with the lanes Verilator inlines, run time barely with the cycles.
+    lanes = 16
+    depth = 65536
 
-    def build_args(self, cfg: RunConfig) -> list[str]:
+    def build_args(self, cfg: RtlRunConfig) -> list[str]:
         # --timing for the harness's own clock; the wheel needs C++20 for it.
         return ["--timing", "-CFLAGS", "-std=c++20", "-Wno-fatal",
                 "-Wno-lint", "-Wno-style", "--x-assign", "unique", "--x-initial", "unique"]
 
-    def runner(self, cfg: RunConfig) -> Any:
+    def runner(self, cfg: RtlRunConfig) -> Any:
         from cocotb_tools.runner import Verilator as CocotbVerilator
 
         if cfg.public:
@@ -225,23 +234,25 @@ class VerilatorBinary(Simulator):
 
     name = "verilator-binary"
     tools = ("verilator",)
+    lanes = 16
+    depth = 65536
 
-    def build_args(self, cfg: RunConfig) -> list[str]:
+    def build_args(self, cfg: RtlRunConfig) -> list[str]:
         return ["--binary", "--timing", "-CFLAGS", "-std=c++20", "-O3", "-Wno-fatal",
                 "-Wno-lint", "-Wno-style", "-DLIFHW_FINISH_ON_DONE", "--x-assign", "unique",
                 "--x-initial", "unique"]
 
-    def build_command(self, cfg: RunConfig, out: Path, paths: list[Path]) -> list[str]:
-        """The Verilator command line (data)."""
+    def build_command(self, cfg: RtlRunConfig, out: Path, paths: list[Path]) -> list[str]:
+        """The Verilator command line (data). Paths are absolute: it runs in ``out``."""
         return [tools.which("verilator"), *self.build_args(cfg), "--top-module", cfg.toplevel,
-                "-Mdir", str(out), "-o", "sim", *(str(p) for p in paths)]
+                "-Mdir", str(out.resolve()), "-o", "sim", *(str(p.resolve()) for p in paths)]
 
-    def build(self, cfg: RunConfig) -> Path:
+    def build(self, cfg: RtlRunConfig) -> Path:
         if cfg.waves:
             raise SimulationError("verilator-binary does not dump waves; use verilator")
         return self._build_once(cfg, self._compile)
 
-    def _compile(self, cfg: RunConfig, out: Path) -> None:
+    def _compile(self, cfg: RtlRunConfig, out: Path) -> None:
         """Build a plain executable with Verilator's own --binary flow."""
         paths = _write_sources(cfg)
         out.mkdir(parents=True, exist_ok=True)
@@ -255,13 +266,13 @@ class VerilatorBinary(Simulator):
             raise SimulationError(f"verilator build of {cfg.toplevel} failed: "
                                   + proc.stderr[-800:])
 
-    def run(self, cfg: RunConfig, test_dir: Path) -> None:
+    def run(self, cfg: RtlRunConfig, test_dir: Path) -> None:
         out = self.build(cfg)
         test_dir.mkdir(parents=True, exist_ok=True)
         # Wall-time guard: generous against the simulated-time bound (>= 10^5 cycles/s).
         timeout_s = 60.0 + cfg.timeout_ns / 10 / 1e5
         try:
-            proc = subprocess.run([str(out / "sim"), *cfg.plusargs], cwd=test_dir,
+            proc = subprocess.run([str((out / "sim").resolve()), *cfg.plusargs], cwd=test_dir,
                                   capture_output=True, text=True, timeout=timeout_s,
                                   check=False)
         except subprocess.TimeoutExpired:
@@ -277,11 +288,14 @@ class Icarus(Simulator):
 
     name = "icarus"
     tools = ("iverilog", "vvp")
+    # Icarus pays per event: many lanes, few cycles.
+    lanes = 64
+    depth = 16384
 
-    def build_args(self, cfg: RunConfig) -> list[str]:
+    def build_args(self, cfg: RtlRunConfig) -> list[str]:
         return []
 
-    def wave_plusargs(self, cfg: RunConfig, test_dir: Path) -> list[str]:
+    def wave_plusargs(self, cfg: RtlRunConfig, test_dir: Path) -> list[str]:
         # cocotb's dump module otherwise writes the FST into the (shared) build dir.
         return [f"+dumpfile_path={test_dir / (cfg.toplevel + '.fst')}"]
 
@@ -297,7 +311,7 @@ def get_simulator(name: str) -> Simulator:
     return SIMULATORS.get(name)()
 
 
-def _write_sources(cfg: RunConfig) -> list[Path]:
+def _write_sources(cfg: RtlRunConfig) -> list[Path]:
     """Write the sources into ``<design_dir>/src`` (unchanged files untouched)."""
     paths = []
     for name, text in sorted(cfg.sources.items()):

@@ -414,7 +414,7 @@ def load_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if path.suffix == ".npy":
         try:
             data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, EOFError) as err:
             raise ParamError(f"{path}: cannot read: {err}") from None
         data = np.asarray(data, dtype=float)
         if data.ndim != 2 or 2 not in data.shape:

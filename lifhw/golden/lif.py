@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lifhw import __version__
+from lifhw import __version__, budget
 from lifhw.core import LIFParams, Trace
 from lifhw.golden import kernels
 from lifhw.stimulus import Stimulus
@@ -110,6 +110,11 @@ def simulate(
     """
     step = stimulus.dt if dt is None else dt
     t_stop = stimulus.t_stop
+    n_input = stimulus.expected_input_spikes()
+    budget.check(budget.golden_bytes(t_stop, step, n_input),
+                 f"the golden simulation ({t_stop / step:.3g} steps of {step:g} s, "
+                 f"{n_input:.3g} input spikes)",
+                 path="stimulus.rate" if n_input > t_stop / step else "stimulus.t_stop")
     n_grid = round(t_stop / step)
     grid = np.arange(n_grid + 1) * step
     edges, values = stimulus.segments()

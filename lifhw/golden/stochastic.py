@@ -52,6 +52,7 @@ its step, which lengthens each ISI by ~dt/2, a relative bias of about
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
@@ -352,9 +353,10 @@ def siegert_rate(
     log_free = math.log(tau_m * SQRT_PI) + _log_free_kernel(
         np.ascontiguousarray(a[index]), np.ascontiguousarray(b[index]), _SHORT_NODES,
         _SHORT_WEIGHTS, _TABLE, _TABLE_WIDTH)
-    with np.errstate(over="ignore", under="ignore"):
-        inv_free = np.exp(-log_free)  # 1 / (free time), underflows to 0 gracefully
-    rate[index] = inv_free / (1.0 + t_ref * inv_free)
+    # 1 / (free time + t_ref): a free time that overflows gives 0 Hz, one that
+    # vanishes (mu far above threshold) gives 1 / t_ref -- never inf / inf = NaN.
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        rate[index] = 1.0 / (np.exp(log_free) + t_ref)
     result = rate.reshape(shape)
     return float(result) if result.ndim == 0 else result
 
@@ -509,6 +511,9 @@ def fokker_planck_stationary(
     tau_m, v_th, v_reset, t_ref = _neuron(neuron, tau_m, v_th, v_reset, t_ref)
     if not sigma > 0:
         raise ValueError("fokker_planck_stationary needs sigma > 0 V")
+    if not sigma * sigma / tau_m >= sys.float_info.min:  # the diffusion would underflow
+        raise ValueError(f"sigma {sigma:g} V is too small for the grid solver; "
+                         "use siegert_rate")
     if n_cells < 16:
         raise ValueError("n_cells must be >= 16")
     low = min(mu, v_reset) - 10.0 * sigma if v_min is None else v_min
@@ -518,9 +523,14 @@ def fokker_planck_stationary(
                          "use siegert_rate")
     rates = []
     for cells in (n_cells, 2 * n_cells):
-        v, p, step = _fp_unit_flux(mu, sigma, tau_m, v_th, v_reset, cells, low)
-        # Trapezoid = the control-volume mass of the finite-volume scheme.
-        mass = step * (p.sum() - 0.5 * (p[0] + p[-1]))
+        try:
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                v, p, step = _fp_unit_flux(mu, sigma, tau_m, v_th, v_reset, cells, low)
+                # Trapezoid = the control-volume mass of the finite-volume scheme.
+                mass = step * (p.sum() - 0.5 * (p[0] + p[-1]))
+        except ZeroDivisionError:  # drift terms over/underflow: sigma tiny against mu
+            raise ValueError(f"sigma {sigma:g} V is too small for the grid solver; "
+                             "use siegert_rate") from None
         if not (np.all(np.isfinite(p)) and math.isfinite(mass)):
             raise ValueError("rate too low for the grid solver; use siegert_rate")
         rates.append(1.0 / (t_ref + mass))

@@ -37,7 +37,7 @@ from lifhw.network.types import (
 
 #: The routing engine's former name, kept because docs/chips.md and
 #: docs/benchmarks.md name ``lifhw.network.run_network``; new code uses
-#: :func:`route_spikes` (``lifhw.snn.rtl.run_network`` is an unrelated RTL run).
+#: :func:`route_spikes` (the RTL batch runner is ``lifhw.snn.rtl.run_on_rtl``).
 run_network = route_spikes
 
 __all__ = [

@@ -4,12 +4,16 @@ Targets:
 
 * ``float`` -- :func:`lifhw.snn.export.simulate_network`, the float golden
   reference (grid convention);
-* ``loihi``, ``truenorth``, ``spinnaker``, ``brainscales`` -- the chip mappers
-  (:mod:`lifhw.chips`): ``quantize(map(network))``, design-rule ``check``,
-  bit-accurate ``simulate`` one test sample at a time, ``energy`` from the
-  chips' published per-event figures;
-* ``rtl`` -- lifhw's Verilog population core under Verilator
-  (:mod:`lifhw.snn.rtl`, :mod:`lifhw.digital.population`);
+* every hardware target registered in :data:`lifhw.chips.CHIPS`, in
+  registration order:
+
+  - the chips (``loihi``, ``truenorth``, ``spinnaker``, ``brainscales``):
+    ``quantize(map(network))``, design-rule ``check``, bit-accurate ``simulate``
+    one test sample at a time, ``energy`` from the chips' published per-event
+    figures;
+  - ``rtl`` -- lifhw's Verilog population core under Verilator: the target's
+    ``map``/``quantize``/``check`` (:mod:`lifhw.chips.rtl`), run batched
+    (:mod:`lifhw.snn.rtl`);
 * ``rtl_twin`` (on request) -- the core's bit-exact NumPy twin, for all samples.
 
 Per target the table gives the test accuracy, the agreement of its class
@@ -21,23 +25,27 @@ with the reason instead of numbers: the table always has every target.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lifhw.chips.base import CHIPS
 from lifhw.network import Network
 from lifhw.snn import export, model
 
-TARGETS = ("float", "loihi", "truenorth", "spinnaker", "brainscales", "rtl")
+TARGETS = ("float", *CHIPS.names())
 #: Also accepted: the RTL core's bit-exact NumPy twin (no simulator, all samples).
 ALL_TARGETS = (*TARGETS, "rtl_twin")
-CHIP_TARGETS = ("loihi", "truenorth", "spinnaker", "brainscales")
+#: The chip models (targets that run any network), one bit-accurate run per sample.
+CHIP_TARGETS = tuple(CHIPS.names(kind="chip"))
 #: Default number of test samples run on the RTL core.
 RTL_SAMPLES = 32
+#: Start of the ``note`` of a target that raised instead of running.
+FAILED = "failed:"
 
 
 @dataclass
@@ -68,6 +76,11 @@ class DeployResult:
     note: str = ""
     n_samples: int = 0
 
+    @property
+    def failed(self) -> bool:
+        """The target raised instead of running (the reason is in ``note``)."""
+        return self.note.startswith(FAILED)
+
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
@@ -93,7 +106,7 @@ def _fmt(value: float | None, scale: float, spec: str) -> str:
 
 def _synaptic_events(network: Network, spikes: dict[str, np.ndarray],
                      inputs: dict[str, np.ndarray]) -> float:
-    """Deliveries to non-zero synapses (the counting rule of lifhw.chips.base.run_network)."""
+    """Deliveries to non-zero synapses (the counting rule of lifhw.network.route_spikes)."""
     rasters = {**inputs, **spikes}
     total = 0.0
     for proj in network.projections:
@@ -130,7 +143,7 @@ def run_chip(name: str, network: Network, x: np.ndarray, labels: np.ndarray,
     """One chip mapper on inputs (T, N, n_inputs); one bit-accurate run per sample."""
     start = time.perf_counter()
     try:
-        chip = importlib.import_module(f"lifhw.chips.{name}")
+        chip = CHIPS.get(name)
     except ImportError as err:
         return DeployResult(name, note=f"mapper not available ({err.name})")
     options = chip_options(name, network, x)
@@ -151,69 +164,57 @@ def run_chip(name: str, network: Network, x: np.ndarray, labels: np.ndarray,
                         time.perf_counter() - start, note, n)
 
 
-#: Loihi's synaptic current register u: 24-bit, wrapping (Lava's bit-accurate LIF).
-LOIHI_U_BITS = 24
-
-
 def chip_options(name: str, network: Network, x: np.ndarray) -> dict[str, Any]:
     """Mapper options chosen from the network and its data (empty: the mapper's defaults).
 
-    Loihi: the mapper's default threshold mantissa ``vth`` is the largest at which
-    every weight and bias fits; but the dendritic sum of one step lands in the
-    24-bit *wrapping* current register ``u = a_in << 6`` with ``a_in = w vth /
-    (v_th - v_rest)`` (delta synapses), so a dense layer whose inputs fire
-    together can wrap u and flip the sign of the input. ``vth`` is therefore
-    capped so that the largest per-step input of the float reference run on
-    these data, ``d_max`` (V), uses at most half of u's range:
-    ``vth <= 2^(24-1) (v_th - v_rest) / (2 * 64 * d_max)``.
+    A target whose mapping depends on the input it will see provides
+    ``options_for_drive(network, peak_drive)``, ``peak_drive`` being the largest
+    per-step input (V, delta synapses) of each LIF population in the float
+    reference run on these data, ``max |sum_pre W s_pre[t]|``. Loihi uses it to
+    keep its wrapping current register from overflowing
+    (:func:`lifhw.chips.loihi.options_for_drive`).
     """
-    if name != "loihi":
+    hook = getattr(CHIPS.get(name), "options_for_drive", None)
+    if hook is None:
         return {}
-    from lifhw.chips import loihi
-
     spikes = export.simulate_network(network, x)
     rasters = {**_split(network, x), **{k: v.astype(float) for k, v in spikes.items()}}
-    cap = None
+    peak: dict[str, float] = {}
     for pop in network.populations:
         drive = np.zeros((x.shape[0], x.shape[1], pop.size))
         for proj in network.incoming(pop.name):
             drive += rasters[proj.pre] @ proj.weights.T
-        d_max = float(np.max(np.abs(drive)))
-        if d_max == 0:
-            continue
-        span = pop.neuron.v_th - pop.neuron.v_rest
-        limit = int(2 ** (LOIHI_U_BITS - 1) * span / (2 * 64 * d_max))
-        cap = limit if cap is None else min(cap, limit)
-    default = min(int(p["vth"]) for p in loihi.map(network).populations.values())
-    if cap is None or cap >= default:
-        return {}
-    return {"vth": max(cap, 1)}
+        peak[pop.name] = float(np.max(np.abs(drive)))
+    options: dict[str, Any] = hook(network, peak)
+    return options
 
 
 def run_rtl(network: Network, x: np.ndarray, labels: np.ndarray, reference: np.ndarray,
-            *, engine: str = "verilator") -> DeployResult:
-    """lifhw's Verilog population core (:mod:`lifhw.snn.rtl`), layer by layer.
+            *, engine: str = "verilator", build_root: Path | None = None) -> DeployResult:
+    """lifhw's Verilog population core, layer by layer, many samples per simulator run.
 
-    The energy column stays empty: the digital flow has no published per-event
-    energy figure for this core.
+    Mapping and design rules are the ``rtl`` target's (:mod:`lifhw.chips.rtl`);
+    the batched run is :func:`lifhw.snn.rtl.run_config`. The energy column stays
+    empty: the target has no published per-event energy figure
+    (:func:`lifhw.chips.rtl.energy`).
     """
     from lifhw.snn import rtl
 
     start = time.perf_counter()
     try:
-        importlib.import_module("lifhw.digital.population")
-    except ImportError:
-        return DeployResult("rtl", note="lifhw.digital.population not available")
-    spikes, layers = rtl.run_network(network, x, engine=engine)
+        from lifhw.chips import rtl as core
+    except ImportError as err:
+        return DeployResult("rtl", note=f"RTL target not available ({err.name})")
+    config = core.quantize(core.map(network))
+    warnings = [str(v) for v in core.check(config)]
+    spikes = rtl.run_config(config, x, engine=engine, build_root=build_root)
     pred = model.predict(spikes["output"])
     n = x.shape[1]
-    warnings = [f"{layer.name}: {100 * layer.report['weights_clipped']:.1f} % of weights "
-                "clipped" for layer in layers if layer.report["weights_clipped"] > 0]
     events = 0.0
     rasters = {**_split(network, x), **spikes}
-    for layer in layers:
-        pre = np.concatenate([rasters[s] for s in layer.sources], axis=2)[:-1]
-        events += float(np.sum(pre.sum(axis=(0, 1)) * np.count_nonzero(layer.weights, axis=0)))
+    for layer in config.layers:
+        lines = layer.input_lines(rasters)
+        events += float(np.sum(lines.sum(axis=(0, 1)) * np.count_nonzero(layer.weights, axis=0)))
     return DeployResult("rtl" if engine != "twin" else "rtl_twin",
                         float(np.mean(pred == labels)), float(np.mean(pred == reference)),
                         float(sum(s.sum() for s in spikes.values())) / n, events / n, None,
@@ -234,8 +235,8 @@ def nir_roundtrip(network: Network) -> Network:
 
 def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
            targets: Sequence[str] = TARGETS, log: bool = False,
-           rtl_samples: int | None = RTL_SAMPLES, via_nir: bool = True
-           ) -> list[DeployResult]:
+           rtl_samples: int | None = RTL_SAMPLES, via_nir: bool = True,
+           build_root: Path | None = None) -> list[DeployResult]:
     """Run ``network`` on the targets.
 
     Args:
@@ -250,6 +251,8 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
         via_nir: Deploy the network after a NIR export/import round trip
             (:func:`nir_roundtrip`); the float row then notes whether the
             round trip changed any spike.
+        build_root: Simulator builds and their log for the ``rtl`` target
+            (default ``$LIFHW_BUILD_DIR/rtl``).
 
     Returns:
         One result per target, in the order asked.
@@ -277,7 +280,7 @@ def deploy(network: Network, x: np.ndarray, labels: np.ndarray,
         elif target == "rtl":
             m = x.shape[1] if rtl_samples is None else min(rtl_samples, x.shape[1])
             result = _guard(target, lambda m=m: run_rtl(network, x[:, :m], labels[:m],
-                                                        reference[:m]))
+                                                        reference[:m], build_root=build_root))
         elif target == "rtl_twin":
             result = _guard(target, lambda: run_rtl(network, x, labels, reference,
                                                     engine="twin"))
@@ -296,5 +299,5 @@ def _guard(target: str, call: Any) -> DeployResult:
     try:
         result: DeployResult = call()
     except Exception as err:
-        return DeployResult(target, note=f"failed: {type(err).__name__}: {err}"[:200])
+        return DeployResult(target, note=f"{FAILED} {type(err).__name__}: {err}"[:200])
     return result

@@ -101,6 +101,12 @@ def save_model(path: str | Path, network: Network, info: Mapping[str, Any]) -> P
 
     from lifhw.io import atomic_write_bytes
 
+    for i, proj in enumerate(network.projections):
+        if not np.all(np.isfinite(proj.weights)):
+            raise ParamError(f"projection {proj.pre}->{proj.post} has NaN or infinite "
+                             "weights (training diverged: lower --lr); nothing written",
+                             path=f"weights_{i}", source=str(path))
+
     header = {"format": _FORMAT, "name": network.name, "dt": network.dt,
               "inputs": [[p.name, p.size] for p in network.inputs],
               "populations": [[p.name, p.size, dataclasses.asdict(p.neuron)]
@@ -119,21 +125,44 @@ def load_model(path: str | Path) -> tuple[Network, dict[str, Any]]:
     """Read a file written by :func:`save_model`.
 
     Raises:
-        ParamError: Not such a file, or a different format.
+        ParamError: Not such a file, a different format, a damaged header (naming the
+            field) or non-finite arrays.
     """
     import json
 
+    source = str(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             header = json.loads(str(npz["header"]))
             arrays = {k: npz[k] for k in npz.files if k != "header"}
-    except (OSError, ValueError, KeyError) as err:
-        raise ParamError(f"cannot read SNN model file {path}: {err}") from err
-    if header.get("format") != _FORMAT:
-        raise ParamError(f"{path} is not a {_FORMAT} model file")
-    inputs = tuple(InputPopulation(n, int(s)) for n, s in header["inputs"])
-    pops = tuple(Population(n, int(s), LIFParams(**neuron), arrays[f"bias_{i}"])
-                 for i, (n, s, neuron) in enumerate(header["populations"]))
-    projs = tuple(Projection(pre, post, arrays[f"weights_{i}"], int(d))
-                  for i, (pre, post, d) in enumerate(header["projections"]))
-    return Network(header["name"], inputs, pops, projs, dt=float(header["dt"])), header["info"]
+    except FileNotFoundError:
+        raise ParamError("cannot read: file not found", source=source) from None
+    except (OSError, ValueError, KeyError, EOFError, RecursionError) as err:
+        what = "no 'header' array" if isinstance(err, KeyError) else type(err).__name__
+        raise ParamError(f"cannot read as an SNN model file (.npz from `lifhw snn train -o`): "
+                         f"{what}", source=source) from None
+    if not isinstance(header, dict) or header.get("format") != _FORMAT:
+        raise ParamError(f"not a {_FORMAT} model file (header.format)", source=source)
+    for name, array in arrays.items():
+        if array.dtype.kind not in "biuf" or not np.all(np.isfinite(array)):
+            raise ParamError("holds non-numeric, NaN or infinite values", path=name,
+                             source=source)
+    field = "header"
+    try:
+        field = "header.inputs"
+        inputs = tuple(InputPopulation(n, int(s)) for n, s in header["inputs"])
+        field = "header.populations"
+        pops = tuple(Population(n, int(s), LIFParams(**neuron), arrays[f"bias_{i}"])
+                     for i, (n, s, neuron) in enumerate(header["populations"]))
+        field = "header.projections"
+        projs = tuple(Projection(pre, post, arrays[f"weights_{i}"], int(d))
+                      for i, (pre, post, d) in enumerate(header["projections"]))
+        field = "header"
+        network = Network(header["name"], inputs, pops, projs, dt=float(header["dt"]))
+        info = dict(header["info"])
+    except ParamError as err:
+        raise err.located(path_prefix=field, source=source) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+        raise ParamError(f"damaged model file ({type(err).__name__}: {err})", path=field,
+                         source=source) from None
+    return network, info

@@ -38,6 +38,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from lifhw.chips.base import CHIPS
 from lifhw.errors import LifhwError, ParamError
 from lifhw.registry import Registry
 
@@ -64,8 +65,6 @@ BACKENDS: Registry[Evaluator] = Registry("sweep backend")
 BACKENDS.add("golden", "lifhw.sweep.backends:evaluate_golden")
 BACKENDS.add("ngspice", "lifhw.sweep.backends:evaluate_ngspice")
 BACKENDS.add("rtl", "lifhw.sweep.backends:evaluate_rtl")
-for _name in ("loihi", "truenorth", "spinnaker", "brainscales"):
-    BACKENDS.add(_name, f"lifhw.sweep.backends:evaluate_{_name}")
 
 #: Synthesis metrics of digital points (yosys, :mod:`lifhw.digital.synth`).
 _AREA_METRICS = ("gate_equivalents", "cells", "flip_flops", "memory_bits")
@@ -78,7 +77,7 @@ METRICS: dict[str, tuple[str, ...]] = {
                 "tau_step_error"),
     "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells", "flip_flops", "memory_bits"),
     **{chip: (*_TRACE_METRICS, "energy_per_spike_j", "rate_correlation", "count_error")
-       for chip in ("loihi", "truenorth", "spinnaker", "brainscales")},
+       for chip in CHIPS.names(kind="chip")},
 }
 
 
@@ -301,13 +300,10 @@ def evaluate_ngspice(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
 
 
 def _sample_current(stimulus: Any, dt: float, n_steps: int) -> Any:
-    """Stimulus current (A) held over each step ``[k dt, (k+1) dt)``."""
-    import numpy as np
+    """Stimulus current (A) held over each step ``[k dt, (k+1) dt)`` (the RTL flow's sampling)."""
+    from lifhw.digital.run import held_current
 
-    edges, values = stimulus.segments()
-    starts = np.arange(n_steps) * dt
-    index = np.clip(np.searchsorted(edges, starts, side="right") - 1, 0, len(values) - 1)
-    return values[index]
+    return held_current(stimulus, dt, n_steps)
 
 
 def _warm_ngspice() -> None:
@@ -335,41 +331,14 @@ def evaluate_rtl(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
     core realises (``core.lif()``, dequantised). ``gate_equivalents``/``cells``
     come from the digital flow's yosys synthesis.
     """
-    import numpy as np
-
-    from lifhw.core import Trace
-
     try:
         from lifhw.digital import run as rtl_run
     except ImportError as err:
         raise _flow_missing("rtl", "lifhw.digital.run", err) from None
-    core = pf.require("core")
-    stimulus = pf.require("stimulus")
-    lif = core.lif()
-    fixed = core.fixed()
     out: dict[str, float] = {}
     trace_wanted = set(metrics) - set(_AREA_METRICS)
     if trace_wanted:
-        n_steps = round(stimulus.t_stop / core.dt)
-        table: Any = rtl_run.DEPTH  # per simulator (a plain int in older versions)
-        depth = int(table["verilator"] if isinstance(table, dict) else table)
-        if n_steps + 1 > depth:
-            raise ParamError(f"stimulus.t_stop / core.dt = {n_steps} steps exceeds the RTL "
-                             f"harness depth {depth}", path="stimulus.t_stop")
-        current = _sample_current(stimulus, core.dt, n_steps)
-        lo, hi = -(1 << (fixed.w_i - 1)), (1 << (fixed.w_i - 1)) - 1
-        i_in = np.clip(np.asarray(fixed.current_to_input(current, lsb=core.v_lsb,
-                                                         r_m=core.r_m)), lo, hi)
-        # The harness resets in cycle 0 (registers start undefined): one extra reset
-        # cycle in front, dropped from the outputs, so step k sees the input of step k.
-        column = np.concatenate([[0], i_in]).astype(np.int64).reshape(-1, 1)
-        run = rtl_run.run_neurons(pf, column)
-        spike = np.asarray(run.spike)[1:, 0]
-        steps = np.flatnonzero(spike)
-        t = np.arange(1, n_steps + 1) * core.dt
-        trace = Trace(t=t, v=core.v_rest + np.asarray(run.v)[1:, 0] * core.v_lsb,
-                      spike_times=(steps + 1) * core.dt, t_stop=stimulus.t_stop, backend="rtl",
-                      meta={"tau_s": lif.tau_m})
+        trace = rtl_run.stimulus_trace(pf)
         out.update(trace_metrics(pf, trace, metrics))
         if "tau_error" in metrics:
             out["tau_error"] = 0.0  # the reference is the LIF the core realises
@@ -421,21 +390,16 @@ def _evaluate_chip(chip: str, pf: ParamFile, metrics: Sequence[str]) -> dict[str
     return {name: values[name] for name in metrics if name in values}
 
 
-def evaluate_loihi(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
-    """Bit-accurate Loihi simulation of the point's ``[network]``."""
-    return _evaluate_chip("loihi", pf, metrics)
+def chip_backend(chip: str) -> Evaluator:
+    """The sweep backend of a chip target: :func:`_evaluate_chip` bound to ``chip``."""
+    def evaluate(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
+        return _evaluate_chip(chip, pf, metrics)
+
+    evaluate.__name__ = evaluate.__qualname__ = f"evaluate_{chip}"
+    evaluate.__doc__ = f"Bit-accurate {chip} simulation of the point's ``[network]``."
+    return evaluate
 
 
-def evaluate_truenorth(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
-    """Bit-accurate TrueNorth simulation of the point's ``[network]``."""
-    return _evaluate_chip("truenorth", pf, metrics)
-
-
-def evaluate_spinnaker(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
-    """SpiNNaker fixed-point simulation of the point's ``[network]``."""
-    return _evaluate_chip("spinnaker", pf, metrics)
-
-
-def evaluate_brainscales(pf: ParamFile, metrics: Sequence[str]) -> dict[str, float]:
-    """BrainScaleS-2 (accelerated analog) simulation of the point's ``[network]``."""
-    return _evaluate_chip("brainscales", pf, metrics)
+# One backend per chip target (the ``rtl`` backend is the point's own ``[core]``).
+for _name in CHIPS.names(kind="chip"):
+    BACKENDS.add(_name, chip_backend(_name))

@@ -302,11 +302,20 @@ class ResultsDB:
                 row = dict(zip(names, values, strict=True))
                 for field in ("params", "metrics", "axes"):
                     if row.get(field):
-                        row[field] = json.loads(row[field])
+                        row[field] = self._decode(row, field)
                 out.append(row)
             return out
         except sqlite3.Error as err:
             raise _explain(self.path, err) from None
+
+    def _decode(self, row: Mapping[str, Any], field: str) -> Any:
+        """A JSON column of ``row``; a value that does not parse names the point and column."""
+        try:
+            return json.loads(row[field])
+        except (TypeError, ValueError, RecursionError):
+            raise DatabaseError(f"{self.path}: point {row.get('key')!r}: column {field!r} "
+                                "is not valid JSON (the database was modified by hand or "
+                                "is damaged)") from None
 
     def sweeps(self) -> list[dict[str, Any]]:
         """The specs run on this database, oldest first."""

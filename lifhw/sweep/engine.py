@@ -17,6 +17,7 @@ already ``done`` and re-runs the rest (failed points included).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import sys
@@ -130,9 +131,17 @@ def _run_dask(address: Any, tasks: list[PointTask], timeout: float,
     except ImportError as err:
         raise LifhwError(f"--dask needs the 'distributed' package ({err}); "
                          "pip install 'dask[distributed]'") from None
+    if isinstance(address, str):
+        from distributed.comm.addressing import get_address_host_port
+
+        try:
+            get_address_host_port(address)
+        except ValueError as err:
+            raise LifhwError(f"--dask {address!r}: not a scheduler address ({err}); "
+                             "expected e.g. tcp://host:8786") from None
     try:
         client = Client(address, timeout="30s", set_as_default=False)
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         raise LifhwError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
     token = os.urandom(4).hex()
     futures = {}
@@ -207,6 +216,9 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
+    limit = spec.timeout if timeout is None else timeout
+    if not 0 < limit < math.inf:
+        raise LifhwError(f"timeout must be a finite number of seconds > 0, got {limit!r}")
     start = time.perf_counter()
     db_path = Path(db) if db is not None else spec.default_db()
     points = spec.points()
@@ -217,9 +229,9 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
         from lifhw.sweep.backends import preflight
 
         preflight(spec.backend, spec.metrics)
-    limit = spec.timeout if timeout is None else timeout
     attempts = spec.retries if retries is None else retries
     with ResultsDB(db_path) as store:
+        _check_identity(store, spec, resume)
         store.record_sweep(spec.name, str(Path(spec.source).resolve()), spec.backend,
                            spec.metrics, {a.path: list(a.values) for a in spec.axes})
         done = store.done_keys() if resume else set()
@@ -266,6 +278,27 @@ def run_sweep(spec: SweepSpec | str | Path, *, db: str | Path | None = None,
             shutdown()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _check_identity(store: ResultsDB, spec: SweepSpec, resume: bool) -> None:
+    """A database holds each sweep name for one spec file; ``--resume`` needs that name.
+
+    Otherwise two specs of one name would merge in the plots, and resuming with
+    another spec would mark its points done by someone else's sweep as skipped
+    (points are keyed by their parameters, not by the sweep).
+    """
+    source = str(Path(spec.source).resolve())
+    earlier = store.sweeps()
+    for row in earlier:
+        if row["name"] == spec.name and row["spec"] != source:
+            raise LifhwError(f"{store.path} already holds sweep {spec.name!r} from "
+                             f"{row['spec']}; give {spec.source} another name or use "
+                             "another --db")
+    names = sorted({str(row["name"]) for row in earlier})
+    if resume and earlier and spec.name not in names:
+        raise LifhwError(f"--resume: {store.path} holds sweep(s) {', '.join(names)}, not "
+                         f"{spec.name!r}; resume with the spec that started it, or run "
+                         "without --resume / with another --db")
 
 
 def _store(store: ResultsDB, spec: SweepSpec, point: Point, result: PointResult) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lifhw.errors import LifhwError
-from lifhw.io import atomic_open, atomic_write_text
+from lifhw.io import atomic_open, atomic_write_text, refuse_input_as_output
 from lifhw.sweep.db import ResultsDB
 
 #: Fixed leading columns; then ``axis:<path>`` and ``metric:<name>`` columns, then params.
@@ -46,7 +46,13 @@ def _scalar(value: Any) -> Any:
 
 def export(db: str | Path, out: str | Path, fmt: str, sweep: str | None = None
            ) -> tuple[Path, int]:
-    """Write the database as ``csv`` or ``parquet`` (atomically); returns (path, rows)."""
+    """Write the database as ``csv`` or ``parquet`` (atomically); returns (path, rows).
+
+    Raises:
+        LifhwError: ``out`` is the database itself (or its WAL/shared-memory file).
+    """
+    base = str(db)
+    refuse_input_as_output(out, base, base + "-wal", base + "-shm")
     columns, rows = table(db, sweep)
     target = Path(out)
     if fmt == "csv":

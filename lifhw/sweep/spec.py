@@ -159,7 +159,16 @@ class SweepSpec:
         return math.prod(len(a.values) for a in self.axes)
 
     def points(self) -> list[Point]:
-        """Expand and validate every point (raises ParamError naming the bad point)."""
+        """Expand and validate every point (raises ParamError naming the bad point).
+
+        Refuses a spec whose points would not fit the memory budget
+        (:mod:`lifhw.budget`; about 2.5 kB per golden point measured).
+        """
+        from lifhw import budget
+
+        budget.check(self.n_points() * budget.SWEEP_BYTES_PER_POINT,
+                     f"expanding {self.n_points()} sweep points", path="axes",
+                     source=self.source)
         combos: Sequence[tuple[Any, ...]]
         if not self.axes:
             combos = [()]
@@ -245,6 +254,8 @@ def _range_axis(path: str, spec: Mapping[str, Any]) -> Axis:
     n = spec.get("n")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParamError(f"n must be an integer >= 1, got {n!r}", path=f"{path}.n")
+    if n > MAX_POINTS:  # before expanding: n = 1e9 must not allocate first
+        raise ParamError(f"n = {n} exceeds the limit of {MAX_POINTS} points", path=f"{path}.n")
     if kind == "log":
         if lo <= 0 or hi <= 0:
             raise ParamError("log axis ends must be > 0", path=f"{path}.log")
@@ -325,8 +336,14 @@ def _section_fields(parts: Sequence[str]) -> set[str]:
     return {f.name for f in dataclasses.fields(cls) if f.name != "base_dir"}
 
 
-def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -> SweepSpec:
-    """Validate an in-memory sweep spec (as read from TOML)."""
+def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path,
+                      allow_plugins: bool = True) -> SweepSpec:
+    """Validate an in-memory sweep spec (as read from TOML).
+
+    ``plugins`` are Python modules imported from the spec's directory, the current
+    directory or ``PYTHONPATH``: a spec with plugins runs code, so only trusted
+    specs may have them; ``allow_plugins=False`` refuses such a spec.
+    """
     from lifhw.sweep.backends import BACKENDS, check_metrics
 
     data = dict(data)
@@ -335,6 +352,9 @@ def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -
         raise ParamError("[axes] must be a table", path="axes", source=source)
     try:
         head = schema.build(_SpecHeader, data)
+        if head.plugins and not allow_plugins:
+            raise ParamError("this spec imports Python plugins, which are disabled "
+                             "(--no-plugins)", path="plugins")
         if head.plugins:
             # Plugins live next to the spec, in the current directory or on PYTHONPATH.
             for folder in (str(Path.cwd()), str(spec_dir.resolve())):
@@ -370,6 +390,10 @@ def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -
                 raise ParamError("an axis is a list of values or {log|lin = [a, b], n}",
                                  path=f"axes.{path}")
             axes[-1] = dataclasses.replace(axes[-1], path=path)
+            count = math.prod(len(a.values) for a in axes)
+            if head.mode == "cartesian" and count > MAX_POINTS:
+                raise ParamError(f"the axes expand to {count} points (limit {MAX_POINTS})",
+                                 path=f"axes.{path}")
         if head.mode == "zip" and len({len(a.values) for a in axes}) > 1:
             sizes = ", ".join(f"{a.path}: {len(a.values)}" for a in axes)
             raise ParamError(f"mode 'zip' needs axes of equal length ({sizes})", path="mode")
@@ -386,11 +410,12 @@ def load_spec_mapping(data: Mapping[str, Any], *, source: str, spec_dir: Path) -
     return spec
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Load and validate a sweep spec file.
+def load_spec(path: str | Path, *, allow_plugins: bool = True) -> SweepSpec:
+    """Load and validate a sweep spec file (see :func:`load_spec_mapping` on plugins).
 
     Raises:
         ParamError: With the spec (or base) file name and the offending key.
     """
     file = Path(path)
-    return load_spec_mapping(pfile.read_toml(file), source=str(file), spec_dir=file.parent)
+    return load_spec_mapping(pfile.read_toml(file), source=str(file), spec_dir=file.parent,
+                             allow_plugins=allow_plugins)

@@ -27,7 +27,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lifhw.app.options import MAX_TIMEOUT_S, quantity
 from lifhw.errors import ParamError
+from lifhw.io import check_figure_path, check_output_dir, check_output_file
 
 
 def register(subparsers: Any) -> None:
@@ -90,8 +92,9 @@ def _is_network(path: str, args: argparse.Namespace) -> bool:
 def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice in batch mode (default) or PySpice's shared library")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="per-simulation timeout in seconds (default 300)")
+    parser.add_argument("--timeout", type=quantity("s", gt=0, le=MAX_TIMEOUT_S),
+                        default=300.0,
+                        help="per-simulation timeout, e.g. '60 s' or 60 (default 300 s)")
 
 
 def _load(path: str, topology: str | None = None) -> tuple[str, Any, Any, str]:
@@ -117,14 +120,13 @@ def _config(args: argparse.Namespace, circuit: Any) -> Any:
 
     from lifhw.analog.backends import default_config
 
-    if not args.timeout > 0:
-        raise ParamError("--timeout must be > 0 s")
     return dataclasses.replace(default_config(circuit), timeout_s=args.timeout)
 
 
 def _cmd_netlist(args: argparse.Namespace) -> int:
     from lifhw.analog import netlist as nl
 
+    check_output_dir(args.out, option="-o")
     if _is_network(args.file, args):
         from lifhw.analog import network as anet
 
@@ -134,7 +136,10 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
         print(nl.write_netlist(text, nl.netlist_path(args.out, an.name), circuit=circuit))
         return 0
     name, circuit, stimulus, source = _load(args.file, args.topology)
-    text = nl.generate(name, circuit, stimulus, source=source)
+    try:
+        text = nl.generate(name, circuit, stimulus, source=source)
+    except ParamError as err:  # e.g. a value the netlist cannot hold: name the file
+        raise err.located(source=err.source or source) from None
     path = nl.write_netlist(text, nl.netlist_path(args.out, name), circuit=circuit)
     print(path)
     return 0
@@ -145,6 +150,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from lifhw.analog.characterise import leak_step
     from lifhw.io import print_json
 
+    if args.save:
+        check_output_file(args.save, option="--save", inputs=(args.file,))
     if _is_network(args.file, args):
         return _simulate_network(args)
     name, circuit, stimulus, source = _load(args.file, args.topology)
@@ -235,6 +242,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from lifhw.analog.flow import compare_circuit, plot_comparison
     from lifhw.io import print_json
 
+    if args.plot:
+        check_figure_path(args.plot, option="--plot", inputs=(args.file,))
     name, circuit, stimulus, source = _load(args.file)
     result = compare_circuit(name, circuit, stimulus, source=source, backend=args.backend,
                              golden=args.golden, config=_config(args, circuit))

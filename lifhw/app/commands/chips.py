@@ -1,4 +1,4 @@
-"""``lifhw map NETWORK --chip loihi|truenorth|spinnaker|brainscales|all``.
+"""``lifhw map NETWORK --chip loihi|truenorth|spinnaker|brainscales|rtl|all``.
 
 NETWORK is a parameter file with a ``[network]`` section (which also defines
 the input spikes) or a ``.nir`` graph (then the inputs are Poisson sources at
@@ -6,7 +6,9 @@ the input spikes) or a ``.nir`` graph (then the inputs are Poisson sources at
 table of :mod:`lifhw.chips.report` (``--json`` for the full report) and writes
 a raster/count figure with ``--plot``. ``--export-nir`` (one chip) writes
 the network the chip effectively realises as a NIR graph, with the chip's
-integers in each node's metadata.
+integers in each node's metadata. The choices are the registered hardware
+targets (:data:`lifhw.chips.CHIPS`); ``all`` runs the chips, ``rtl`` (lifhw's
+population core: delta synapses, feed-forward) is named explicitly.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lifhw.app.options import integer
+from lifhw.chips.base import CHIPS
 from lifhw.errors import ParamError
+from lifhw.io import check_figure_path, check_output_file
 
-CHOICES = ("loihi", "truenorth", "spinnaker", "brainscales", "all")
+CHOICES = (*CHIPS.names(), "all")
 
 
 def register(subparsers: Any) -> None:
@@ -38,15 +43,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dt", default="1 ms", help="NIR only: time step (default 1 ms)")
     parser.add_argument("--rate", default="20 Hz", help="NIR only: Poisson input rate")
     parser.add_argument("--t-stop", default="1 s", help="NIR only: duration")
-    parser.add_argument("--seed", type=int, default=0, help="NIR only: input seed")
+    parser.add_argument("--seed", type=integer(ge=0), default=0, help="NIR only: input seed")
     parser.set_defaults(func=_cmd_map)
 
 
 def load_network(path: str | Path, *, dt: str = "1 ms", rate: str = "20 Hz",
-                 t_stop: str = "1 s", seed: int = 0) -> tuple[Any, Any]:
-    """(Network, input spikes) from a parameter file or a ``.nir`` file."""
+                 t_stop: str = "1 s", seed: int = 0, n_chips: int = 1) -> tuple[Any, Any]:
+    """(Network, input spikes) from a parameter file or a ``.nir`` file.
+
+    Raises:
+        ParamError: A bad file or option, or an experiment whose estimated memory on
+            golden and ``n_chips`` chips exceeds the budget (:mod:`lifhw.budget`).
+    """
     import numpy as np
 
+    from lifhw import budget
     from lifhw.units import parse_quantity
 
     file = Path(path)
@@ -56,14 +67,36 @@ def load_network(path: str | Path, *, dt: str = "1 ms", rate: str = "20 Hz",
         if not file.exists():
             raise ParamError("file not found", source=str(file))
         step = parse_quantity(dt, "s", path="--dt")
-        network = nir_bridge.read(file, dt=step)
+        if not step > 0:
+            raise ParamError("must be > 0 s", path="--dt")
         hz = parse_quantity(rate, "Hz", path="--rate")
-        n_steps = round(parse_quantity(t_stop, "s", path="--t-stop") / step)
+        if hz < 0:
+            raise ParamError("must be >= 0 Hz", path="--rate")
+        duration = parse_quantity(t_stop, "s", path="--t-stop")
+        if not duration >= step:
+            raise ParamError("must be at least one --dt", path="--t-stop")
+        network = nir_bridge.read(file, dt=step)
+        n_steps = round(duration / step)
         n_in = sum(p.size for p in network.inputs)
+        budget.check(budget.network_bytes(
+            n_steps, n_in, [p.size for p in network.populations],
+            [p.weights.shape for p in network.projections], n_chips),
+            f"{network.n_neurons} neurons for {n_steps} steps on {n_chips} chip(s)",
+            path="--t-stop", source=str(file))
         spikes = np.random.default_rng(seed).random((n_steps, n_in)) < min(hz * step, 1.0)
         return network, spikes
+    from lifhw import params
     from lifhw.network import load_experiment
 
+    section = params.load(file).require("network")
+    sizes = {name: s.size for name, s in (*section.inputs.items(),
+                                          *section.populations.items())}
+    populations = [s.size for s in section.populations.values()]
+    budget.check(budget.network_bytes(
+        section.n_steps, sum(s.size for s in section.inputs.values()), populations,
+        [(sizes[p.post], sizes[p.pre]) for p in section.projections], n_chips),
+        f"{sum(populations)} neurons for {section.n_steps} steps on {n_chips} chip(s)",
+        path="network", source=str(file))
     return load_experiment(file)
 
 
@@ -71,14 +104,16 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from lifhw.chips import report
     from lifhw.io import print_json
 
-    network, spikes = load_network(args.network, dt=args.dt, rate=args.rate,
-                                   t_stop=args.t_stop, seed=args.seed)
     chips = report.ALL_CHIPS if args.chip == "all" else (args.chip,)
     if args.export_nir and args.chip == "all":
         raise ParamError("--export-nir needs one --chip (each chip realises its own network)")
-    options = _parse_options(args.option)
-    if options and args.chip == "all":
-        raise ParamError("--option needs one --chip (options differ between chips)")
+    options = _parse_options(args.option, args.chip)
+    if args.plot:
+        check_figure_path(args.plot, option="--plot", inputs=(args.network,))
+    if args.export_nir:
+        check_output_file(args.export_nir, option="--export-nir", inputs=(args.network,))
+    network, spikes = load_network(args.network, dt=args.dt, rate=args.rate,
+                                   t_stop=args.t_stop, seed=args.seed, n_chips=len(chips))
     result = report.evaluate(network, spikes, chips,
                              options={args.chip: options} if options else None)
     if args.export_nir and result.results[0].config is not None:
@@ -106,25 +141,47 @@ def _cmd_map(args: argparse.Namespace) -> int:
             print(f"figure: {args.plot}")
         if args.export_nir:
             print(f"NIR graph: {args.export_nir}")
-    failed = [r.chip for r in result.results if r.error]
+    # A chip that raised, or whose design rules say it cannot run the network as
+    # given (severity "error"), makes the command fail.
+    failed = [r.chip for r in result.results
+              if r.error or any(v.severity == "error" for v in r.violations)]
     if failed:
         import sys
 
-        print("lifhw map: failed on " + ", ".join(failed), file=sys.stderr)
+        print("lifhw map: failed (error or design-rule error) on " + ", ".join(failed),
+              file=sys.stderr)
     return 1 if failed else 0
 
 
-def _parse_options(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings -> keyword options (TOML values: true, 3, 0.5, "x")."""
-    import tomllib
+def _parse_options(items: list[str], chip: str) -> dict[str, Any]:
+    """``KEY=VALUE`` strings -> keyword options of ``<chip>.map``, typed by its signature.
 
+    A boolean option takes ``true`` or ``false``, an integer one an integer, a
+    float one a finite number; an unknown key or value is an error.
+    """
+    import inspect
+    import typing
+
+    from lifhw.app.options import typed_value
+    from lifhw.chips import CHIPS
+
+    if not items:
+        return {}
+    if chip == "all":
+        raise ParamError("--option needs one --chip (options differ between chips)")
+    mapper = CHIPS.get(chip).map
+    hints = typing.get_type_hints(mapper)
+    allowed = {name: p for name, p in inspect.signature(mapper).parameters.items()
+               if p.kind is inspect.Parameter.KEYWORD_ONLY}
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.isidentifier():
             raise ParamError(f"--option expects KEY=VALUE, got {item!r}")
-        try:
-            out[key] = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key] = raw  # a bare word is a string
+        if key not in allowed:
+            raise ParamError(f"{chip} has no map option {key!r}; options: "
+                             + (", ".join(allowed) or "none"), path="--option")
+        kinds = [t for t in typing.get_args(hints.get(key)) if t is not type(None)] \
+            or [hints.get(key, str)]
+        out[key] = typed_value(raw, kinds[0], name=f"--option {key}")
     return out

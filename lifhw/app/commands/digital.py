@@ -12,7 +12,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lifhw.io import print_json
+from lifhw import budget
+from lifhw.app.options import integer
+from lifhw.io import check_output_dir, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -36,9 +38,9 @@ def register(subparsers: Any) -> None:
                       help="simulator (verilator-binary: the harness without cocotb, fastest)")
     test.add_argument("--waves", action="store_true",
                       help="dump waveforms (into --out) for the directed cases")
-    test.add_argument("--seed", type=int, default=None,
+    test.add_argument("--seed", type=integer(ge=0, le=2**32 - 1), default=None,
                       help="random seed (default: $LIFHW_SEED or fresh; printed)")
-    test.add_argument("--updates", type=int, default=10**6,
+    test.add_argument("--updates", type=integer(ge=1, le=10**9), default=10**6,
                       help="random neuron-updates (default 1e6)")
     test.add_argument("-o", "--out", default=None,
                       help="keep stimulus, responses, logs and waves here")
@@ -55,6 +57,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from lifhw.digital.verilog import write_verilog
     from lifhw.params import load
 
+    check_output_dir(args.out, option="-o")
     for path in write_verilog(load(args.file), Path(args.out)):
         print(path)
     return 0
@@ -75,9 +78,11 @@ def _cmd_test(args: argparse.Namespace) -> int:
     from lifhw.digital.regress import RegressionError, regress, seed_from_env
     from lifhw.params import load
 
+    out = check_output_dir(args.out, option="-o") if args.out else None
+    budget.check(args.updates * budget.RTL_BYTES_PER_UPDATE,
+                 f"{args.updates} random neuron-updates", path="--updates")
     pf = load(args.file)
     seed = args.seed if args.seed is not None else seed_from_env()
-    out = Path(args.out) if args.out else None
     print(f"seed {seed}", flush=True)
     try:
         report = regress(pf, sim=args.sim, seed=seed, updates=args.updates, waves=args.waves,

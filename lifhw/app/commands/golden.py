@@ -9,6 +9,7 @@ from typing import Any
 
 from lifhw import params
 from lifhw.errors import ParamError
+from lifhw.io import check_figure_path
 
 
 def register(subparsers: Any) -> None:
@@ -49,7 +50,10 @@ def run_golden(design: params.ParamFile, *, precise: bool = True) -> dict[str, A
 
     lif = design.lif
     stimulus = design.require("stimulus")
-    trace = simulate(lif, stimulus, precise=precise)
+    try:
+        trace = simulate(lif, stimulus, precise=precise)
+    except ParamError as err:  # e.g. the memory budget: name the file
+        raise err.located(source=design.source) from None
     summary = trace.summary()
     summary["name"] = design.name
     summary["theory_rate_hz"] = lif_rate(stimulus.max_current, lif)
@@ -60,6 +64,8 @@ def run_golden(design: params.ParamFile, *, precise: bool = True) -> dict[str, A
 def _cmd_golden(args: argparse.Namespace) -> int:
     from lifhw.io import print_json
 
+    if args.plot:
+        check_figure_path(args.plot, option="--plot", inputs=(args.file,))
     design = params.load(args.file)
     result = run_golden(design, precise=not args.grid)
     summary = result["summary"]

@@ -14,7 +14,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lifhw import budget
+from lifhw.app.options import integer, number, quantity
 from lifhw.errors import ParamError
+from lifhw.io import check_output_file
+
+#: The digits task (scikit-learn's 8x8 digits): inputs, classes, samples.
+DIGITS_INPUTS, DIGITS_CLASSES, DIGITS_SAMPLES = 64, 10, 1797
 
 
 def register(subparsers: Any) -> None:
@@ -27,19 +33,20 @@ def register(subparsers: Any) -> None:
 
     tr = sub.add_parser("train", help="train (surrogate BPTT / three-factor) or convert an ANN")
     tr.add_argument("--method", choices=METHODS, default="surrogate")
-    tr.add_argument("--epochs", type=int, default=15, help="training epochs (default 15)")
-    tr.add_argument("--steps", type=int, default=None,
+    tr.add_argument("--epochs", type=integer(ge=0), default=15, help="training epochs (default 15)")
+    tr.add_argument("--steps", type=integer(ge=1), default=None,
                     help="time steps per sample (default 16; 64 for convert)")
-    tr.add_argument("--hidden", type=int, nargs="+", default=[128], help="hidden layer sizes")
+    tr.add_argument("--hidden", type=integer(ge=1), nargs="+", default=[128],
+                    help="hidden layer sizes")
     tr.add_argument("--encoding", choices=("rate", "poisson", "latency"), default="rate")
     tr.add_argument("--surrogate", choices=SURROGATES, default="fast_sigmoid")
-    tr.add_argument("--scale", type=float, default=5.0, help="surrogate slope (default 5)")
-    tr.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    tr.add_argument("--scale", type=number(gt=0), default=5.0, help="surrogate slope (default 5)")
+    tr.add_argument("--lr", type=number(gt=0), default=2e-3, help="Adam learning rate")
     tr.add_argument("--no-detach-reset", action="store_true",
                     help="back-propagate through the reset too")
     tr.add_argument("--bias", choices=("current", "neuron"), default="current",
                     help="convert: biases as inverse f-I currents or a bias neuron")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--seed", type=integer(ge=0), default=0)
     tr.add_argument("-o", "--out", help="write the network (.npz) here")
     tr.add_argument("--nir", help="also export the network as a NIR graph (.nir) here")
     tr.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -53,14 +60,15 @@ def register(subparsers: Any) -> None:
     de.add_argument("--targets", default=",".join(TARGETS),
                     help=f"comma-separated subset of {','.join(ALL_TARGETS)} "
                     f"(default {','.join(TARGETS)})")
-    de.add_argument("--samples", type=int, default=200,
+    de.add_argument("--samples", type=integer(ge=0), default=200,
                     help="test samples to run (default 200; 0 = all 450)")
-    de.add_argument("--rtl-samples", type=int, default=None,
+    de.add_argument("--rtl-samples", type=integer(ge=0), default=None,
                     help="samples for the RTL core (default 32; each run starts a simulator)")
-    de.add_argument("--steps", type=int, default=16, help="NIR input: steps per sample")
+    de.add_argument("--steps", type=integer(ge=2), default=16, help="NIR input: steps per sample")
     de.add_argument("--encoding", choices=("rate", "poisson", "latency"), default="rate",
                     help="NIR input: spike encoding")
-    de.add_argument("--dt", type=float, default=1e-3, help="NIR input: time step (s)")
+    de.add_argument("--dt", type=quantity("s", gt=0), default=1e-3,
+                    help="NIR input: time step, e.g. '1 ms' (default 1 ms)")
     de.add_argument("--no-nir", action="store_true",
                     help="deploy the network as is, without the NIR round trip")
     de.add_argument("--json", action="store_true", help="print the table as JSON")
@@ -72,15 +80,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from lifhw.io import print_json
     from lifhw.snn import export, task, train
 
-    if args.epochs < 0:
-        raise ParamError("--epochs must be >= 0")
+    if args.out:
+        check_output_file(args.out, option="-o")
+    if args.nir:
+        check_output_file(args.nir, option="--nir")
     steps = args.steps
-    config = train.TrainConfig(hidden=tuple(args.hidden), n_steps=steps or 16,
+    n_steps = 16 if steps is None else steps
+    convert_steps = task.CONVERT_STEPS if steps is None else steps
+    config = train.TrainConfig(hidden=tuple(args.hidden), n_steps=n_steps,
                                encoding=args.encoding, epochs=args.epochs, lr=args.lr,
                                surrogate=args.surrogate, scale=args.scale,
                                detach_reset=not args.no_detach_reset, seed=args.seed)
+    budget.check(budget.snn_bytes([DIGITS_INPUTS, *config.hidden, DIGITS_CLASSES],
+                                  convert_steps if args.method == "convert" else n_steps,
+                                  DIGITS_SAMPLES, config.batch),
+                 f"training a {[DIGITS_INPUTS, *config.hidden, DIGITS_CLASSES]} network",
+                 path="--hidden/--steps")
     network, info = task.build(args.method, config=config, bias_mode=args.bias,
-                               convert_steps=steps or task.CONVERT_STEPS, seed=args.seed)
+                               convert_steps=convert_steps, seed=args.seed)
     if args.out:
         export.save_model(Path(args.out), network, info)
         info["file"] = str(args.out)
@@ -112,14 +129,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     if unknown:  # before any training
         raise ParamError(f"unknown deployment target(s) {unknown}; choose from "
                          f"{', '.join(deploy.ALL_TARGETS)}")
-    if args.samples < 0:
-        raise ParamError("--samples must be >= 0")
     digits = data.load()
     if args.model and Path(args.model).suffix == ".nir":
         from lifhw import nir_bridge
 
-        if args.steps < 2 or not args.dt > 0:
-            raise ParamError("--steps must be >= 2 and --dt > 0")
         network = nir_bridge.read(Path(args.model), dt=args.dt)
         info = {"n_steps": args.steps, "encoding": args.encoding}
         _check_digits_network(network)
@@ -128,6 +141,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     else:
         network, info = task.build(args.method, digits=digits)
     n = args.samples or len(digits.y_test)
+    widths = [sum(p.size for p in network.inputs), *(p.size for p in network.populations)]
+    budget.check(budget.snn_bytes(widths, int(info["n_steps"]), n, n),
+                 f"running {n} samples of {info['n_steps']} steps through {widths}",
+                 path="--steps", source=str(args.model or ""))
     x = task.encoded_test_set(network, info, digits)[:, :n]
     rtl_samples = deploy.RTL_SAMPLES if args.rtl_samples is None else args.rtl_samples
     results = deploy.deploy(network, x, digits.y_test[:n], targets, log=not args.json,
@@ -135,7 +152,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"network": network.name, "info": info,
                     "results": [r.as_dict() for r in results]})
-        return 0
+        return _exit_status(results)
     rows = deploy.table(results)
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
     print(f"{network.name}: {n} test samples, {info['n_steps']} steps")
@@ -145,7 +162,17 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     for r in results:
         for warning in r.warnings:
             print(f"{r.target}: {warning}")
-    return 0
+    return _exit_status(results)
+
+
+def _exit_status(results: list[Any]) -> int:
+    """1 (and the failed targets on stderr) when a target raised instead of running."""
+    import sys
+
+    failed = [r.target for r in results if r.failed]
+    if failed:
+        print("lifhw snn deploy: failed on " + ", ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _check_digits_network(network: Any) -> None:

@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lifhw.app.options import MAX_TIMEOUT_S, integer, quantity
 from lifhw.errors import LifhwError
+from lifhw.io import check_output_dir
 
 if TYPE_CHECKING:
     from lifhw.sweep.plots import PlotSummary
@@ -22,17 +24,21 @@ def register(subparsers: Any) -> None:
     sweep.add_argument("target", nargs="+", metavar="SPEC",
                        help="sweep spec file, or: export DB")
     sweep.add_argument("--db", help="results database (default: <spec>.sqlite next to it)")
-    sweep.add_argument("--workers", type=int, default=None,
+    sweep.add_argument("--workers", type=integer(ge=1), default=None,
                        help="local worker processes (default: number of cores)")
     sweep.add_argument("--resume", action="store_true",
                        help="skip points already done in the database")
     sweep.add_argument("--dask", metavar="ADDRESS",
                        help="run on an existing Dask scheduler, e.g. tcp://host:8786")
-    sweep.add_argument("--timeout", type=float, default=None,
-                       help="wall-time limit of one point in s (default: from the spec)")
+    sweep.add_argument("--timeout", type=quantity("s", gt=0, le=MAX_TIMEOUT_S), default=None,
+                       help="wall-time limit of one point, e.g. '90 s' or 90 "
+                            "(default: from the spec)")
     sweep.add_argument("--gds", action="store_true",
                        help="write a GDS layout per point next to the database")
     sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--no-plugins", action="store_true",
+                       help="refuse a spec that imports Python plugins (plugins run code: "
+                            "use them only with specs you trust)")
     fmt = sweep.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="(export) write CSV")
     fmt.add_argument("--parquet", action="store_true", help="(export) write Parquet")
@@ -56,8 +62,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.csv or args.parquet or args.output:
         raise LifhwError("--csv/--parquet/-o belong to `lifhw sweep export DB`")
     from lifhw.sweep.engine import run_sweep
+    from lifhw.sweep.spec import load_spec
 
-    summary = run_sweep(target[0], db=args.db, workers=args.workers, resume=args.resume,
+    spec = load_spec(target[0], allow_plugins=not args.no_plugins)
+    summary = run_sweep(spec, db=args.db, workers=args.workers, resume=args.resume,
                         dask_address=args.dask, progress=not args.quiet,
                         timeout=args.timeout, gds=True if args.gds else None)
     print(summary.line())
@@ -82,7 +90,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from lifhw.sweep.plots import plot_database
 
     db = Path(args.db)
-    out = Path(args.out) if args.out else db.with_name(db.stem + "_plots")
+    out = check_output_dir(args.out if args.out else db.with_name(db.stem + "_plots"),
+                           option="-o")
     summary = plot_database(db, out, sweep=args.sweep)
     for figure in summary.figures:
         print(figure)

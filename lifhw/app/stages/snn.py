@@ -69,7 +69,8 @@ def run(out_dir: Path) -> Any:
         rtl_target = "rtl" if name == "surrogate" else "rtl_twin"
         targets = [t for t in deploy.TARGETS if t != "rtl"] + [rtl_target]
         results = deploy.deploy(net, x, digits.y_test[:DEPLOY_SAMPLES], targets,
-                                rtl_samples=RTL_SAMPLES)
+                                rtl_samples=RTL_SAMPLES,
+                                build_root=out_dir / "build" / "rtl")
         results_by_net[name] = results
         rows = deploy.table(results)
         if not table:
