@@ -284,3 +284,12 @@ def test_sky130_network_netlist() -> None:
     # A branch from neuron exc2 onto a synapse switches on exc2's own pulse node.
     assert re.search(r"^XMWS_\w+ vsyn_\w+ pulse_exc\d+ ", text, re.M)
     assert '.include "sky130_tt.spice"' in text
+
+
+def test_cli_sky130_network_netlist_has_its_model_file(tmp_path: Path, capsys) -> None:
+    code = main(["netlist", str(NETWORK), "--analog", "--topology", "sky130",
+                 "-o", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    written = Path(capsys.readouterr().out.strip())
+    assert (tmp_path / "sky130_tt.spice").is_file() and (tmp_path / ".spiceinit").is_file()
+    assert written.read_text().count("\nVDD_") == 12
