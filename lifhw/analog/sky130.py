@@ -285,7 +285,7 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
     n = nl.spice_number
     step = max_step if max_step is not None else nl.default_max_step(circuit, stimulus)
     synapse_lines, synapse_save = syn.stimulus_synapse_lines(circuit, stimulus)
-    if synapse_lines:
+    if synapse_lines and stimulus.kind in ("spikes", "poisson") and max_step is None:
         step = min(step, syn.synapse_circuit(circuit).pulse_width(circuit) / 4.0)
     corner = circuit.corner
     lines = [
