@@ -336,6 +336,19 @@ def golden_network(an: AnalogNetwork,
     return dataclasses.replace(an.network, populations=pops)
 
 
+def calibrated_params(an: AnalogNetwork, *, config: Any = None) -> dict[str, LIFParams]:
+    """Per population, the linear LIF extracted from its circuit (the topology's
+    characterisation: tau, g_m, offset, effective threshold and refractory time),
+    for a golden network of what the transistors realise (``golden_network``)."""
+    from lifhw.analog.characterise import characterise_topology
+
+    out = {}
+    for pop, circuit in an.circuits.items():
+        ch = characterise_topology(f"{an.name}_{pop}", circuit, config=config)
+        out[pop] = ch.lif(circuit)
+    return out
+
+
 def compare_runs(golden: NetworkRun, analog: NetworkRun) -> dict[str, Any]:
     """Per-population rates, their errors and spike-time metrics (JSON-ready).
 

@@ -210,14 +210,21 @@ def _simulate_network(args: argparse.Namespace) -> int:
         raise ParamError("analog networks run on the batch backend (--backend batch)")
     an = _load_network(args.file, args.topology)
     config = _config(args, next(iter(an.circuits.values())))
+    from lifhw.analog.topology import get_topology
+
     run = anet.simulate(an, config=config, source=args.file)
-    golden = simulate_network(anet.golden_network(an), an.input_spikes)
+    # As lifhw compare's --golden auto: the file's parameters for behavioural
+    # netlists, those extracted from each population's circuit at transistor level.
+    kind = get_topology(an.topology).golden
+    params = anet.calibrated_params(an, config=config) if kind == "calibrated" else None
+    golden = simulate_network(anet.golden_network(an, params), an.input_spikes)
     populations = anet.compare_runs(golden, run)
     if args.plot:
         anet.plot_rasters(golden, run, Path(args.plot),
                           title=f"{an.name}: {an.network.n_neurons} neurons, {an.topology}")
     data: dict[str, Any] = {
         "name": an.name, "topology": an.topology, "n_neurons": an.network.n_neurons,
+        "golden": kind,
         "t_stop_s": an.t_stop, "populations": populations,
         "sim_seconds": run.meta["sim_seconds"],
         "seconds_per_neuron_second": run.meta["seconds_per_neuron_second"],
