@@ -293,3 +293,13 @@ def test_cli_sky130_network_netlist_has_its_model_file(tmp_path: Path, capsys) -
     written = Path(capsys.readouterr().out.strip())
     assert (tmp_path / "sky130_tt.spice").is_file() and (tmp_path / ".spiceinit").is_file()
     assert written.read_text().count("\nVDD_") == 12
+
+
+def test_sky130_network_refuses_a_latching_comparator() -> None:
+    an = anet.load(NETWORK, topology="sky130")
+    circuits = {p: dataclasses.replace(c, sky130=dataclasses.replace(c.sky130,
+                                                                     hysteresis_ratio=0.25))
+                for p, c in an.circuits.items()}
+    with pytest.raises(ParamError, match="latch in reset") as err:
+        anet.generate(dataclasses.replace(an, circuits=circuits))
+    assert err.value.path == "sky130.hysteresis_ratio"

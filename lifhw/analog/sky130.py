@@ -525,6 +525,25 @@ def _renamed(blocks: Sequence[dv.Block], suffix: str, keep: frozenset[str]
         for d in b.devices)) for b in blocks)
 
 
+def check_hysteresis(circuit: CircuitSection, where: str = "") -> None:
+    """The comparator's hysteresis ``2U_T/kappa atanh(hysteresis_ratio)`` must be
+    below ``v_threshold - v_reset``, else the neuron latches in reset.
+
+    Raises:
+        ParamError: It is not (names ``sky130.hysteresis_ratio``).
+    """
+    import math
+
+    hysteresis = circuit.linear_range * math.atanh(circuit.sky130.hysteresis_ratio)
+    gap = circuit.v_threshold - circuit.v_reset
+    if hysteresis >= 0.5 * gap:
+        suffix = f" ({where})" if where else ""
+        raise ParamError(
+            f"comparator hysteresis {hysteresis * 1e3:.1f} mV is not below half the "
+            f"threshold-reset gap {gap * 1e3:.1f} mV{suffix}: the neuron would latch in "
+            "reset; lower hysteresis_ratio", path="sky130.hysteresis_ratio")
+
+
 def event_blocks(circuit: CircuitSection) -> tuple[dv.Block, ...]:
     """One-shot ``pulse`` (active low) of about ``synapse_pulse_width`` per spike.
 
@@ -592,6 +611,8 @@ def network_netlist(an: AnalogNetwork, *, source: str = "", max_step: float | No
         pulse_node[(pop, i)] = f"pulse{x}"
     globals_ = frozenset(pulse_node.values())
     nodesets, ics, save = [], [], []
+    for pop, circuit in an.circuits.items():
+        check_hysteresis(circuit, where=f"population {pop!r}")
     for pop, i, x in an.neurons():
         circuit = an.circuits[pop]
         blocks = list(device_blocks(circuit))
