@@ -170,13 +170,16 @@ def _fet(pcells: Any, device: Device) -> Any:
 
 
 def neuron_cell(capacitances: Sequence[float], devices: Sequence[Device] = DEFAULT_DEVICES,
-                name: str = "lif_neuron") -> Any:
+                name: str = "lif_neuron", *, row_width_um: float | None = None) -> Any:
     """One gdsfactory component: the neuron's transistors and MIM capacitors, placed.
 
     Args:
         capacitances: Capacitor values (F): the membrane capacitor first.
         devices: Transistors with W/L (µm).
         name: Cell name.
+        row_width_um: Wrap each row (nfets, pfets, capacitors) into several once it
+            would grow wider than this (µm; never narrower than its widest device);
+            None: one row each.
 
     Returns:
         A ``gdsfactory.Component`` (rows: nfets, pfets, then the capacitors).
@@ -196,6 +199,10 @@ def neuron_cell(capacitances: Sequence[float], devices: Sequence[Device] = DEFAU
         x = 0.0
         height = 0.0
         for comp in row:
+            if (row_width_um is not None and x > 0
+                    and x + comp.size_info.width > row_width_um):
+                y += height + SPACING_UM
+                x = height = 0.0
             ref = cell.add_ref(comp)
             ref.move((x - ref.xmin, y - ref.ymin))
             x += comp.size_info.width + SPACING_UM
@@ -205,22 +212,50 @@ def neuron_cell(capacitances: Sequence[float], devices: Sequence[Device] = DEFAU
 
 
 @lru_cache(maxsize=4096)
-def _area(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> float:
-    cell = neuron_cell(capacitances, devices, name="lif_neuron")
+def _area(capacitances: tuple[float, ...], devices: tuple[Device, ...],
+          row_width_um: float | None = None) -> float:
+    cell = neuron_cell(capacitances, devices, name="lif_neuron", row_width_um=row_width_um)
     return float(cell.size_info.width * cell.size_info.height)
 
 
 def neuron_area_um2(capacitance: float, devices: Sequence[Device] = DEFAULT_DEVICES,
-                    extra_capacitances: Sequence[float] = ()) -> float:
+                    extra_capacitances: Sequence[float] = (), *,
+                    row_width_um: float | None = None) -> float:
     """Bounding-box area (µm²) of the placed neuron cell.
 
     Args:
         capacitance: Membrane capacitance (F).
         devices: Transistors (default: :data:`DEFAULT_DEVICES`).
         extra_capacitances: Other capacitors (F), e.g. the refractory one.
+        row_width_um: Row wrapping width (µm) of :func:`neuron_cell`; None: one row
+            per device kind (the default placement).
     """
     caps = tuple(float(f"{c:.6g}") for c in (capacitance, *extra_capacitances))
-    return _area(caps, tuple(devices))
+    return _area(caps, tuple(devices), row_width_um)
+
+
+def compact_area_um2(capacitance: float, devices: Sequence[Device] = DEFAULT_DEVICES,
+                     extra_capacitances: Sequence[float] = ()) -> float:
+    """Area (µm²) of the tightest near-square wrapped placement of the neuron cell.
+
+    Tries row widths from the widest device up to the single-row width and keeps
+    the smallest bounding box (rows still separate nfets, pfets and capacitors;
+    routing is not drawn, as in :func:`neuron_area_um2`).
+    """
+    import math
+
+    gf, pcells = _pcells()
+    widths = [_fet(pcells, d).size_info.width for d in devices]
+    widths += [_mim(gf, pcells, c).size_info.width
+               for c in (capacitance, *extra_capacitances)]
+    single = sum(w + SPACING_UM for w in widths)
+    lo = max(widths)
+    best = math.inf
+    for k in range(12):
+        width = lo + (single - lo) * k / 11 if k else lo
+        best = min(best, neuron_area_um2(capacitance, devices, extra_capacitances,
+                                         row_width_um=round(width, 3)))
+    return best
 
 
 def from_records(records: Sequence[dv.Device]) -> tuple[tuple[Device, ...], tuple[float, ...]]:

@@ -8,7 +8,9 @@ al. 2024, Nature Communications 15:8122) describes neurons in continuous time:
 * ``CubaLIF``: ``tau_syn dI/dt = -I + w_in x``, ``tau_mem dv/dt = (v_leak - v) + r I``;
 * ``IF``:      ``dv/dt = r I``;
 * ``Affine``/``Linear``: ``x -> W x + b`` / ``W x``; ``Scale``: ``s * x``;
-  ``Flatten``: reshape; ``Delay``: ``x(t - d)``; a chain of these between two
+  ``Flatten``: reshape; ``Delay``: ``x(t - d)``; ``Conv2d``: a convolution,
+  unrolled into its matrix (weight sharing becomes one synapse per tap and
+  output position, :func:`conv2d_matrix`); a chain of these between two
   populations composes into one projection;
 * input spikes are Dirac impulses, so a spike through weight ``W`` gives
 
@@ -129,7 +131,8 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
     """Import a NIR graph (``nir.NIRGraph`` or a path to a ``.nir`` file).
 
     Supported: ``Input``, ``Output``, ``LIF``, ``CubaLIF``, ``IF``, ``Affine``,
-    ``Linear``, ``Scale``, ``Flatten``, ``Delay``. Between a source and a neuron
+    ``Linear``, ``Scale``, ``Flatten``, ``Delay``, ``Conv2d`` (unrolled into a
+    dense projection, :func:`conv2d_matrix`). Between a source and a neuron
     any chain of linear nodes composes into one projection (``W2 (W1 x + b1) +
     b2``), delays add up, and a source connected straight to a neuron is a
     one-to-one identity projection.
@@ -140,7 +143,7 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
         name: Network name.
 
     Raises:
-        ParamError: Unsupported node (e.g. convolutions), heterogeneous
+        ParamError: Unsupported node, heterogeneous
             parameters, or a branching chain lifhw cannot express.
     """
     import nir
@@ -166,10 +169,11 @@ def from_nir(graph: Any, *, dt: float = 1e-3, name: str = "nir") -> Network:
             inputs.append(InputPopulation(key, int(np.prod(next(iter(node.input_type.values()))))))
         elif kind in _NEURON_KINDS:
             pops.append(key)
-        elif kind not in ("Output", "Affine", "Linear", "Scale", "Flatten", "Delay"):
+        elif kind not in ("Output", "Affine", "Linear", "Scale", "Flatten", "Delay",
+                          "Conv2d"):
             raise ParamError(f"NIR node type {kind} is not supported (supported: Input, "
                              "Output, LIF, CubaLIF, IF, Affine, Linear, Scale, Flatten, "
-                             "Delay)",
+                             "Delay, Conv2d)",
                              path=f"nir.{key}")
     if "lifhw_populations" in meta:  # NIR files keep nodes sorted by name
         order = {name: i for i, name in enumerate(_names(meta["lifhw_populations"]))}
@@ -219,6 +223,7 @@ def _trace_back(nodes: Mapping[str, Any], incoming: Mapping[str, list[str]], sta
     """Walk from a neuron's input edge back to its source population.
 
     Linear maps on the way compose: ``Affine``/``Linear`` (``W x + b``),
+    ``Conv2d`` (unrolled by :func:`conv2d_matrix`, bias per output channel),
     ``Scale`` (``s * x``) and ``Flatten`` (identity on the flat vector) fold into
     one matrix and offset, ``x -> W x + b``; ``Delay`` nodes add up.
 
@@ -232,8 +237,10 @@ def _trace_back(nodes: Mapping[str, Any], incoming: Mapping[str, list[str]], sta
     while key not in sources:
         node = nodes[key]
         kind = _kind(node)
-        if kind in ("Affine", "Linear", "Scale"):
-            if kind == "Scale":
+        if kind in ("Affine", "Linear", "Scale", "Conv2d"):
+            if kind == "Conv2d":
+                local, local_bias = _conv_as_matrix(node, key)
+            elif kind == "Scale":
                 local = np.diag(np.asarray(node.scale, dtype=float).ravel())
                 local_bias = None
             else:
@@ -256,6 +263,67 @@ def _trace_back(nodes: Mapping[str, Any], incoming: Mapping[str, list[str]], sta
             raise ParamError(f"a {kind} node must have exactly one input", path=f"nir.{key}")
         key = incoming[key][0]
     return weights, delay, offset, key
+
+
+def conv2d_matrix(weight: np.ndarray, in_shape: tuple[int, int, int], *,
+                  stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> np.ndarray:
+    """A 2-D convolution (cross-correlation, ``groups = 1``) as a dense matrix.
+
+    ``y[o, i, j] = sum_{c,u,v} W[o, c, u, v] x[c, i s_h - p_h + u d_h, j s_w - p_w + v d_w]``
+    (zero outside the input; NIR's and PyTorch's ``Conv2d``), flattened in
+    C-major order on both sides: the result ``M`` has shape
+    ``(C_out H_out W_out, C_in H W)`` and ``y.ravel() = M @ x.ravel()``, with
+    ``H_out = (H + 2 p_h - d_h (k_h - 1) - 1) // s_h + 1`` (and ``W_out`` alike).
+    Weight sharing is unrolled: every kernel tap appears once per output position.
+
+    Args:
+        weight: Kernels (C_out, C_in, k_h, k_w).
+        in_shape: Input (C_in, H, W).
+        stride, padding, dilation: An int or an (h, w) pair each.
+    """
+    w = np.asarray(weight, dtype=float)
+    c_out, c_in, kh, kw = w.shape
+    c, h, wd = in_shape
+    if c != c_in:
+        raise ParamError(f"kernel has {c_in} input channels, input has {c}", path="conv")
+    sh, sw = (int(v) for v in np.broadcast_to(np.asarray(stride), (2,)))
+    ph, pw = (int(v) for v in np.broadcast_to(np.asarray(padding), (2,)))
+    dh, dw = (int(v) for v in np.broadcast_to(np.asarray(dilation), (2,)))
+    h_out = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    w_out = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if h_out < 1 or w_out < 1:
+        raise ParamError("kernel larger than the padded input", path="conv")
+    matrix = np.zeros((c_out, h_out, w_out, c_in, h, wd))
+    rows, cols = np.arange(h_out), np.arange(w_out)
+    for u in range(kh):
+        iy = rows * sh - ph + u * dh
+        ok_y = (iy >= 0) & (iy < h)
+        for v in range(kw):
+            ix = cols * sw - pw + v * dw
+            ok_x = (ix >= 0) & (ix < wd)
+            out_y, out_x = np.meshgrid(rows[ok_y], cols[ok_x], indexing="ij")
+            in_y, in_x = np.meshgrid(iy[ok_y], ix[ok_x], indexing="ij")
+            # each (output, input) pair is reached by one tap only: plain assignment
+            matrix[:, out_y, out_x, :, in_y, in_x] = w[:, :, u, v]
+    return matrix.reshape(c_out * h_out * w_out, c_in * h * wd)
+
+
+def _conv_as_matrix(node: Any, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """A NIR ``Conv2d`` node as (matrix, offset) on flattened vectors."""
+    weight = np.asarray(node.weight, dtype=float)
+    if weight.ndim != 4:
+        raise ParamError(f"Conv2d weight must be 4-D, got {weight.shape}", path=f"nir.{key}")
+    if int(np.asarray(node.groups)) != 1:
+        raise ParamError("Conv2d with groups != 1 is not supported", path=f"nir.{key}")
+    if isinstance(node.padding, str) or node.input_shape is None:
+        raise ParamError("Conv2d needs numeric padding and its input_shape",
+                         path=f"nir.{key}")
+    h, w = (int(v) for v in np.asarray(node.input_shape).ravel()[-2:])
+    matrix = conv2d_matrix(weight, (weight.shape[1], h, w), stride=node.stride,
+                           padding=node.padding, dilation=node.dilation)
+    per_channel = matrix.shape[0] // weight.shape[0]
+    bias = np.broadcast_to(np.asarray(node.bias, dtype=float).ravel(), (weight.shape[0],))
+    return matrix, np.repeat(bias, per_channel)
 
 
 def to_nir(network: Network, *, config: Any = None) -> Any:
@@ -430,10 +498,14 @@ def read(path: str | Path, *, dt: float | None = None) -> Network:
 
 def write(path: str | Path, network: Network, *, config: Any = None) -> Path:
     """Write a Network (and optionally a chip config's integers) as a ``.nir`` file."""
+    return write_graph(path, to_nir(network, config=config))
+
+
+def write_graph(path: str | Path, graph: Any) -> Path:
+    """Write a ``nir.NIRGraph`` atomically (a temporary file, then a rename)."""
     import nir
 
     target = Path(path)
-    graph = to_nir(network, config=config)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

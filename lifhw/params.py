@@ -22,10 +22,12 @@ dotted field path and the expected unit.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import importlib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,6 +86,7 @@ SECTIONS.add("stimulus", "lifhw.stimulus:Stimulus")
 SECTIONS.add("circuit", "lifhw.analog.params:CircuitSection")
 SECTIONS.add("core", "lifhw.digital.params:CoreSection")
 SECTIONS.add("network", "lifhw.network.section:NetworkSection")
+SECTIONS.add("design", "lifhw.analog.design:DesignSection")
 SECTIONS.add("analog", "lifhw.analog.network:AnalogNetworkSection")
 
 
@@ -265,14 +268,94 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load(path: str | Path) -> ParamFile:
+#: Overrides (``dotted.path=VALUE``) that :func:`load` applies: the CLI's ``--set``.
+_OVERRIDES: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "lifhw_param_overrides", default=())
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``"stimulus.amplitude=3 nA"`` -> ``("stimulus.amplitude", "3 nA")``.
+
+    The value is read as a TOML value where it is one (``2``, ``true``, ``"3 nA"``,
+    ``["tt", "ss"]``), else taken as the string itself (``3 nA``), so shells that
+    strip the quotes still work.
+
+    Raises:
+        ParamError: Not ``dotted.path=VALUE``.
+    """
+    path, sep, text = item.partition("=")
+    path = path.strip()
+    parts = path.split(".")
+    if not sep or not path or any(not p.strip() for p in parts) or not text.strip():
+        raise ParamError(f"--set {item!r}: expected dotted.path=VALUE, e.g. "
+                         "stimulus.amplitude=\"3 nA\"")
+    text = text.strip()
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    return path, value
+
+
+def apply_overrides(data: Mapping[str, Any], items: Sequence[str]) -> dict[str, Any]:
+    """Copy of a raw mapping with each ``dotted.path=VALUE`` set (tables made as needed).
+
+    The result is validated like the file (unknown keys get "did you mean", values
+    their units), by :func:`load_mapping`.
+    """
+    out = copy.deepcopy(dict(data))
+    for item in items:
+        path, value = parse_override(item)
+        parts = path.split(".")
+        node: Any = out
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                raise ParamError(f"--set {path}: {'.'.join(parts[: i + 1])} is a value, "
+                                 "not a table", path=path)
+            node = child
+        if isinstance(node.get(parts[-1]), dict):
+            raise ParamError(f"--set {path}: is a table; set one of its keys", path=path)
+        node[parts[-1]] = value
+    return out
+
+
+@contextlib.contextmanager
+def overrides(items: Sequence[str]) -> Iterator[None]:
+    """Within the block, :func:`load` applies ``items`` (``dotted.path=VALUE``) to every
+    file it reads (the CLI's ``--set``); their syntax is checked on entry."""
+    parsed = tuple(items)
+    for item in parsed:
+        parse_override(item)
+    token = _OVERRIDES.set(parsed)
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
+
+
+def load(path: str | Path, *, overrides: Sequence[str] | None = None) -> ParamFile:
     """Load and validate a parameter file.
+
+    Args:
+        path: The TOML file.
+        overrides: ``dotted.path=VALUE`` items applied before validation; default
+            those of the active :func:`overrides` block (none outside one).
 
     Raises:
         ParamError: With the file name, the field path and the expected unit.
     """
     file = Path(path)
-    return load_mapping(read_toml(file), source=str(file), base_dir=file.parent)
+    data = read_toml(file)
+    items = tuple(overrides) if overrides is not None else _OVERRIDES.get()
+    if items:
+        try:
+            data = apply_overrides(data, items)
+        except ParamError as err:
+            raise err.located(source=str(file)) from None
+    return load_mapping(data, source=str(file), base_dir=file.parent)
 
 
 def set_dotted(data: Mapping[str, Any], dotted: str, value: Any, *,

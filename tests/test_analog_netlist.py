@@ -22,7 +22,7 @@ from lifhw.params import load, load_mapping
 from lifhw.stimulus import Stimulus
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ["ota_lif_behavioral", "ota_lif_sky130"]
+EXAMPLES = ["ota_lif_behavioral", "ota_lif_sky130", "ota_lif_sky130_lp"]
 
 
 def _example(name: str = "ota_lif_behavioral"):

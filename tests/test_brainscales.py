@@ -115,8 +115,12 @@ def test_design_rules_return_data() -> None:
     config = bs.quantize(bs.map(network))
     violations = bs.check(config)
     capacity = [v for v in violations if v.rule == "chip_capacity"]
-    assert any("600 neurons" in v.message for v in capacity)
-    assert any("rows" in v.message for v in capacity)
+    # Placed over hemispheres (256 neurons, 256 rows each): a neuron takes 200 rows
+    # (one sign per source), so it fits, but 600 of them need more than one chip:
+    # a warning that names the chips and the inter-chip traffic, not an error.
+    assert [v.severity for v in capacity] == ["warning"]
+    assert "chips" in capacity[0].message and "inter-chip" in capacity[0].message
+    assert bs.place(config.spec).chips_used > 1
     assert {"synapse_model"} <= {v.rule for v in violations}
     assert not bs.resources(config).fits
     run = bs.simulate(config, rng.random((5, 200)) < 0.1)

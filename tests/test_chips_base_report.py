@@ -117,7 +117,12 @@ def test_demo_stage(tmp_path: Path) -> None:
     from lifhw.app.stages import chips as demo
 
     section = demo.run(tmp_path)
-    assert section.ok and len(section.lines) == 6
+    # 6 comparison lines, then one placement line per chip
+    assert section.ok and len(section.lines) == 6 + 4
+    assert [line.split(" ")[0] for line in section.lines[6:]] == \
+        ["loihi", "truenorth", "spinnaker", "brainscales"]
+    assert "96 relay neurons" in section.lines[7]     # TrueNorth: exc reaches 2 axons
+    assert len(section.figures) == 3
     assert all(fig.exists() and fig.stat().st_size > 1000 for fig in section.figures)
     assert section.table[0][0] == "chip" and len(section.table) == 5
 

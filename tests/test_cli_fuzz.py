@@ -193,6 +193,7 @@ CIRCUIT = base("ota_lif_behavioral.toml")
 CIRCUIT["stimulus"]["t_stop"] = "1 ms"
 CORE = base("lif_core_default.toml")
 NETWORK = base("networks/ei_small.toml")
+DESIGN = base("design_fast_neuron.toml")
 NETWORK["network"]["t_stop"] = "50 ms"
 SPEC = {"name": "fz", "base": "p.toml", "backend": "golden", "metrics": ["rate_hz"],
         "timeout": "20 s", "axes": {"stimulus.amplitude": {"lin": ["100 pA", "300 pA"],
@@ -262,7 +263,7 @@ def _database(draw: st.DrawFn, root: Path) -> str:
 
 
 def _check(draw: st.DrawFn, root: Path) -> list[str]:
-    data = draw(st.sampled_from([GOLDEN, CIRCUIT, CORE, NETWORK]))
+    data = draw(st.sampled_from([GOLDEN, CIRCUIT, CORE, NETWORK, DESIGN]))
     return ["check", _param(draw, root, data)]
 
 
@@ -314,6 +315,15 @@ def _simulate(draw: st.DrawFn, root: Path) -> list[str]:
 def _compare(draw: st.DrawFn, root: Path) -> list[str]:
     return ["compare", _param(draw, root, CIRCUIT, invalid_only=True), "--json",
             "--timeout", "5", "--plot", str(root / "out" / "c.png")]
+
+
+def _design(draw: st.DrawFn, root: Path) -> list[str]:
+    # A valid spec runs a whole design (minutes of ngspice): the [design] section is
+    # fuzzed through `check`; here the file is mutated and --workers is always bad, so
+    # the command must refuse cleanly before it simulates.
+    return ["design", _param(draw, root, DESIGN), "-o", str(root / "out" / "design"),
+            "--workers", draw(st.sampled_from(["0", "-1", "x", "nan", ""])),
+            *draw(st.sampled_from([[], ["--json"]]))]
 
 
 def _rtl(action: str, invalid_only: bool) -> Callable[[st.DrawFn, Path], list[str]]:
@@ -408,6 +418,7 @@ CASES = {
     "netlist": Case(_netlist, 15),
     "simulate": Case(_simulate, 8),
     "compare": Case(_compare, 3),
+    "design": Case(_design, 5),
     "rtl generate": Case(_rtl("generate", False), 15),
     "rtl lint": Case(_rtl("lint", False), 8, may_fail=True),
     "rtl test": Case(_rtl("test", True), 4, may_fail=True),

@@ -113,3 +113,22 @@ def test_gds_has_every_transistor(tmp_path: Path) -> None:
     assert layout.area_from_circuit(pf) > 0
     with pytest.raises(Exception, match="not a point key"):
         layout.write_point_gds(pf, tmp_path, "../evil")
+
+
+def test_wrapped_rows_keep_every_device_and_shrink_the_box() -> None:
+    fets = layout.DEFAULT_DEVICES * 3
+    one_row = layout.neuron_cell((1e-12,), fets)
+    wrapped = layout.neuron_cell((1e-12,), fets, row_width_um=30.0)
+    # same devices placed, narrower cell, no overlap of the bounding boxes of instances
+    assert len(wrapped.insts) == len(one_row.insts)
+    assert wrapped.size_info.width < one_row.size_info.width
+    boxes = [(i.xmin, i.ymin, i.xmax, i.ymax) for i in wrapped.insts]
+    for k, (ax0, ay0, ax1, ay1) in enumerate(boxes):
+        for bx0, by0, bx1, by1 in boxes[k + 1:]:
+            apart = ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0
+            assert apart, "placed devices overlap"
+    single = layout.neuron_area_um2(1e-12, fets)
+    compact = layout.compact_area_um2(1e-12, fets)
+    assert compact < single
+    # the MIM plate (C / 2 fF/um^2) and the transistors still fit: a lower bound
+    assert compact > 1e-12 / 2.0e-15

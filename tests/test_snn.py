@@ -374,9 +374,17 @@ def test_conv_rejects_the_three_factor_rule() -> None:
         net.eprop(record, np.zeros((3, 1, 3), dtype=np.float32))
 
 
-def test_conv_config_is_not_exported_as_a_network(digits: data.Digits) -> None:
-    with pytest.raises(ParamError, match="convolutional"):
-        task.build("surrogate", digits=digits, config=train.CONV_CONFIG)
+def test_conv_config_is_exported_as_an_unrolled_network(digits: data.Digits) -> None:
+    """Issue 16 replaced the refusal: the weight sharing is unrolled into projections."""
+    from dataclasses import replace
+
+    network, info = task.build("surrogate", digits=digits,
+                               config=replace(train.CONV_CONFIG, epochs=2))
+    conv, readout = network.projections
+    assert conv.weights.shape == (512, 64) and readout.weights.shape == (10, 512)
+    assert np.count_nonzero(conv.weights, axis=1).max() <= 9   # one 3x3 kernel per row
+    assert info["conv"] == [8]
+    assert abs(task.accuracy(network, info, digits) - info["test_accuracy"]) <= 0.01
 
 
 def _assert_gradients_match_finite_differences(net, loss, proj, x) -> None:

@@ -67,3 +67,23 @@ def test_synaptic_event_count_matches_definition() -> None:
     x[3, 0, 2] = 1        # last step: would arrive after the run, not delivered
     result = deploy.run_float(net, x, np.zeros(1, int))
     assert result.synaptic_events == 3
+
+
+def test_conv_train_writes_conv2d_nodes_and_deploys(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import nir
+
+    path = tmp_path / "conv.nir"
+    assert main(["snn", "train", "--conv", "2", "--epochs", "1", "--nir", str(path),
+                 "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["conv"] == [2] and info["hidden"] == []
+    kinds = [type(n).__name__ for n in nir.read(path).nodes.values()]
+    assert kinds.count("Conv2d") == 1 and "Flatten" in kinds
+    assert main(["snn", "deploy", str(path), "--targets", "float,spinnaker", "--samples", "20",
+                 "--json"]) == 0
+    rows = {r["target"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert rows["float"]["accuracy"] == pytest.approx(info["test_accuracy"], abs=0.15)
+    assert rows["spinnaker"]["agreement"] >= 0.9
+    assert main(["snn", "train", "--conv", "2", "--method", "convert"]) == 2
+    assert "--conv" in capsys.readouterr().err

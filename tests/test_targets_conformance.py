@@ -27,6 +27,7 @@ from lifhw.chips.base import (
     Resources,
     Violation,
 )
+from lifhw.chips.placement import ChipResources, Placement, simulate_placed
 from lifhw.core import LIFParams
 from lifhw.golden.network import simulate_network
 from lifhw.network import InputPopulation, Network, NetworkRun, Population, Projection
@@ -158,6 +159,26 @@ def test_target_runs_the_small_network(name: str, golden: NetworkRun) -> None:
     assert isinstance(resources, Resources) and resources.fits
     assert resources.neurons_used >= network.n_neurons
     assert 0 < resources.synapses_used <= resources.synapses_available
+
+    # place: every neuron on a core of the declared size, synapses counted once.
+    placement = target.place(spec)
+    assert isinstance(placement, Placement) and placement.target == name
+    assert placement.fits and placement.chips_used == 1
+    assert isinstance(target.RESOURCES, ChipResources) and target.RESOURCES.target == name
+    for figure in target.RESOURCES.figures().values():
+        assert figure.source
+    for pop in network.populations:
+        assert np.all(placement.core_of[pop.name] >= 0)
+    neuron_cores = [c for c in placement.cores if c.kind == "neurons"]
+    assert sum(c.count for c in neuron_cores) == network.n_neurons
+    assert sum(c.synapses for c in neuron_cores) == network.n_synapses
+    limit = target.RESOURCES.core.neurons
+    assert limit is None or max(c.count for c in placement.cores) <= limit.value
+    # placed run: the same spikes, later by the relay delay where relays are inserted
+    placed = simulate_placed(spec, placement, spikes) if name != "rtl" else None
+    if placed is not None and not placement.relays:
+        for pop in network.populations:
+            assert np.array_equal(placed.spikes[pop.name], run.spikes[pop.name])
 
     estimate = target.energy(config, run)
     assert isinstance(estimate, EnergyEstimate) and estimate.chip == name

@@ -96,7 +96,8 @@ def test_chip_points_match_the_chip_flow(tmp_path: Path) -> None:
 name = "chip"
 base = "{base}"
 backend = "loihi"
-metrics = ["n_spikes", "rate_correlation", "energy_per_spike_j"]
+metrics = ["n_spikes", "rate_correlation", "energy_per_spike_j", "cores_used",
+           "core_spikes_per_s"]
 [axes]
 "network.populations.exc.bias" = ["40 pA", "80 pA"]
 """)
@@ -115,3 +116,9 @@ metrics = ["n_spikes", "rate_correlation", "energy_per_spike_j"]
     assert rows["80 pA"]["rate_correlation"] == pytest.approx(direct.metrics.rate_correlation)
     assert rows["80 pA"]["energy_per_spike_j"] == pytest.approx(
         direct.energy.total_j / direct.metrics.n_spikes_cand)
+    # ei_small on Loihi: exc (48) and inh (16) on one neuro-core each; exc->exc stays
+    # on its core, so every other spike (exc->inh, inh->exc) is one inter-core packet
+    assert rows["80 pA"]["cores_used"] == 2
+    assert direct.run is not None
+    assert rows["80 pA"]["core_spikes_per_s"] == pytest.approx(
+        direct.metrics.n_spikes_cand / direct.run.t_stop)

@@ -211,21 +211,24 @@ def fit_exponential(t: np.ndarray, v: np.ndarray, *, v_start: float | None = Non
     return ExpFit(tau=tau, v_start=v0, v_final=v0 + amplitude)
 
 
-def leak_step(name: str, circuit: CircuitSection, *, delta_i: float | None = None,
-              backend: str = "batch", config: RunConfig | None = None,
-              **options: Any) -> tuple[float, np.ndarray, np.ndarray]:
-    """Membrane time constant (s) from the response to a small current step.
+def leak_step_netlist(name: str, circuit: CircuitSection, *, delta_i: float | None = None,
+                      **options: Any) -> tuple[str, float]:
+    """Netlist of the leak step response and the step time ``t_on`` (s).
 
-    Returns:
-        ``(tau_s, t, v)``: the fitted time constant and the simulated response.
+    The step (``STEP_FRACTION * I_b`` unless ``delta_i`` is given) starts at half
+    the nominal tau and lasts eight nominal taus.
     """
     step = STEP_FRACTION * circuit.leak_bias_current if delta_i is None else delta_i
     tau_guess = circuit.tau_m
     t_on = 0.5 * tau_guess
     stimulus = Stimulus(kind="step", amplitude=step, t_start=t_on,
                         t_stop=t_on + 8.0 * tau_guess, dt=tau_guess / 100)
-    text = nl.generate(name, circuit, stimulus, max_step=tau_guess / 400, **options)
-    out = _run(text, circuit, backend, config)
+    return nl.generate(name, circuit, stimulus, max_step=tau_guess / 400, **options), t_on
+
+
+def fit_leak_step(out: SimOutput, t_on: float, tau_guess: float
+                  ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Fit the step response of :func:`leak_step_netlist`; ``(tau_s, t, v)``."""
     t, v = np.asarray(out["time"]), np.asarray(out["v(vm)"])
     before = v[(t > 0.5 * t_on) & (t < t_on)]
     v0 = float(np.mean(before)) if len(before) else float(v[0])
@@ -235,6 +238,18 @@ def leak_step(name: str, circuit: CircuitSection, *, delta_i: float | None = Non
     except ValueError as err:
         raise SimulationError(f"leak step response could not be fitted: {err}") from None
     return fit.tau, t, v
+
+
+def leak_step(name: str, circuit: CircuitSection, *, delta_i: float | None = None,
+              backend: str = "batch", config: RunConfig | None = None,
+              **options: Any) -> tuple[float, np.ndarray, np.ndarray]:
+    """Membrane time constant (s) from the response to a small current step.
+
+    Returns:
+        ``(tau_s, t, v)``: the fitted time constant and the simulated response.
+    """
+    text, t_on = leak_step_netlist(name, circuit, delta_i=delta_i, **options)
+    return fit_leak_step(_run(text, circuit, backend, config), t_on, circuit.tau_m)
 
 
 def spike_widths(out: SimOutput, circuit: CircuitSection) -> np.ndarray:

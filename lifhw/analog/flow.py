@@ -346,7 +346,16 @@ def compare_circuit(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
         characterisation=ch, tau_nominal_s=tau_nominal, tau_measured_s=ch.tau_s,
         nominal=nominal, calibrated=calibrated, fi_currents_a=currents, fi_rates_hz=rates,
         linear_range=ota.linear_range_report(nominal, i_mean if i_mean > 0 else None),
-        extra=extra)
+        extra={**extra, "validity_warning": _validity(sim.output, circuit)})
+
+
+def _validity(output: Any, circuit: CircuitSection) -> str | None:
+    """Warning line when a transistor-level circuit's refractory period left its file's."""
+    if circuit.topology == "behavioral":
+        return None
+    from lifhw.analog.design import refractory_check
+
+    return refractory_check(output, circuit)
 
 
 def plot_comparison(result: FlowResult, path: str | Path, *, window_isis: int = 5) -> Path:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lifhw.analog.sky130_lp_params import Sky130LpOptions
 from lifhw.analog.sky130_params import Sky130Options
 from lifhw.analog.topology import TOPOLOGIES
 from lifhw.core import LIFParams
@@ -90,6 +91,9 @@ class CircuitSection:
                                           metadata={"doc": "behavioural-netlist options"})
     sky130: Sky130Options = field(default_factory=Sky130Options,
                                   metadata={"doc": "transistor-level options"})
+    sky130_lp: Sky130LpOptions = field(default_factory=Sky130LpOptions,
+                                       metadata={"doc": "options of the low-power "
+                                                        "transistor-level topology"})
 
     def validate(self) -> None:
         """Cross-field rules (raise ParamError with the field path)."""

@@ -76,6 +76,7 @@ from lifhw.stimulus import Stimulus
 if TYPE_CHECKING:
     from lifhw.analog.backends import RunConfig, SimOutput, SupportFile
     from lifhw.analog.characterise import Characterisation
+    from lifhw.analog.design import DesignHook
     from lifhw.analog.network import AnalogNetwork
     from lifhw.golden.ota import OTANeuron
 
@@ -108,7 +109,19 @@ def refractory_current(circuit: CircuitSection) -> float:
     if swing <= 0:
         raise ParamError(f"supply {circuit.supply:g} V must exceed the inverter trip point "
                          f"{opts.inverter_trip_voltage:g} V", path="sky130.inverter_trip_voltage")
-    return opts.refractory_capacitance * swing / t_ref
+    return opts.refractory_capacitance * swing / t_ref * opts.refractory_current_scale
+
+
+def drawn_membrane_capacitance(circuit: CircuitSection) -> float:
+    """Drawn membrane capacitor (F): the node total minus the devices' parasitics."""
+    drawn = (circuit.membrane_capacitance
+             - circuit.sky130.membrane_parasitic_capacitance)
+    if not drawn > 0:
+        raise ParamError(f"membrane_parasitic_capacitance "
+                         f"({circuit.sky130.membrane_parasitic_capacitance:g} F) must be "
+                         f"below membrane_capacitance ({circuit.membrane_capacitance:g} F)",
+                         path="sky130.membrane_parasitic_capacitance")
+    return drawn
 
 
 def mim_side(capacitance: float) -> float:
@@ -141,8 +154,16 @@ def _capacitor(name: str, node: str, capacitance: float, circuit: CircuitSection
 
 
 def _model_include(circuit: CircuitSection, model_file: str | None) -> str:
-    text = model_file if model_file is not None else models.model_file_name(
-        circuit.corner, model_devices(circuit))
+    return include_line(model_file if model_file is not None else models.model_file_name(
+        circuit.corner, model_devices(circuit)))
+
+
+def include_line(text: str) -> str:
+    """The ``.include`` line of a model file name (checked: plain path characters).
+
+    Raises:
+        ParamError: The name has characters not allowed in a netlist.
+    """
     if not _SAFE_PATH.match(text):
         raise ParamError(f"model file path {text!r} has characters that are not allowed "
                          "in a netlist (use letters, digits, _ . / + -)", path="model_file")
@@ -181,9 +202,10 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
         dv.Block("references (ideal) and bias reference currents (drawn from VDD)", (
             source("VDD", "vdc", "vdd", "0", circuit.supply),
             source("VL", "vdc", "vl", "0", circuit.v_rest),
-            source("VTH", "vdc", "vth", "0", circuit.v_threshold if spiking else circuit.supply),
-            source("VRST", "vdc", "vrst", "0", circuit.v_reset),
-            source("IBL", "idc", "vdd", "nbl", circuit.leak_bias_current),
+            source("VTH", "vdc", "vth", "0",
+                   circuit.v_threshold + o.threshold_offset if spiking else circuit.supply),
+            source("VRST", "vdc", "vrst", "0", circuit.v_reset + o.reset_offset),
+            source("IBL", "idc", "vdd", "nbl", circuit.leak_bias_current * o.leak_bias_scale),
             source("IBC", "idc", "vdd", "nbc", o.comparator_bias_current),
             source("IBR", "idc", "vdd", "nbr", refractory_current(circuit)),
             source("IBN", "idc", "vdd", "vbn", o.logic_current),
@@ -191,8 +213,11 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
             source("IBF", "idc", "nbf", "0", i_fb),
         )),
         dv.Block(f"membrane capacitor ({o.capacitor})", (
-            _capacitor("CM", "vm", circuit.membrane_capacitance, circuit),
+            _capacitor("CM", "vm", drawn_membrane_capacitance(circuit), circuit),
         )),
+        *((dv.Block("offset trim (ideal, like the bias references)", (
+            source("IOS", "idc", "vm", "0", o.offset_current),
+        )),) if o.offset_current else ()),
         dv.Block("leak: 5-transistor OTA follower to V_L, tail mirrored from I_b", (
             _fet("LB", "nfet", "nbl", "nbl", "0", "0", mw, ml),
             _fet("LT", "nfet", "tl", "nbl", "0", "0", mw, ml),
@@ -640,6 +665,13 @@ def network_netlist(an: AnalogNetwork, *, source: str = "", max_step: float | No
 
 
 #: The transistor-level topology (registered in :mod:`lifhw.analog.topology`).
+def design_hook() -> DesignHook:
+    """The ``lifhw design`` hook (:mod:`lifhw.analog.sky130_design`), imported on use."""
+    from lifhw.analog.sky130_design import DESIGN
+
+    return DESIGN
+
+
 TOPOLOGY = AnalogTopology(
     name="sky130",
     summary="transistor-level OTA-C LIF in SkyWater sky130 (1.8 V FETs)",
@@ -653,4 +685,5 @@ TOPOLOGY = AnalogTopology(
     devices=devices,
     synapses=("gmc_sky130",),
     network=network_netlist,
+    design=design_hook,
 )

@@ -55,6 +55,28 @@ class Sky130Options:
             "I_ref; the realised refractory period is measured, not assumed")
     refractory_min: float = quantity(
         "s", 1e-6, gt=0, doc="shortest pulse realised (used when refractory is 0)")
+    leak_bias_scale: float = quantity(
+        "1", 1.0, gt=0,
+        doc="programmed leak tail current / leak_bias_current: a design trim that "
+            "absorbs the bias mirror's error (copies high at pA)")
+    offset_current: float = quantity(
+        "A", 0.0,
+        doc="trim current drawn out of vm (negative: into vm) that cancels the leak's "
+            "output offset (junction leakage and systematic OTA offset)")
+    threshold_offset: float = quantity(
+        "V", 0.0, doc="comparator reference = v_threshold + threshold_offset (trim of the "
+                      "comparator's trip-point offset)")
+    reset_offset: float = quantity(
+        "V", 0.0, doc="reset reference = v_reset + reset_offset (trim of the charge the "
+                      "reset clamp injects into vm when it opens)")
+    refractory_current_scale: float = quantity(
+        "1", 1.0, gt=0,
+        doc="pulse-extender sink current / C_ref (V_dd - V_trip) / t_ref: a design trim "
+            "that makes pulse width + detection latency equal the refractory period")
+    membrane_parasitic_capacitance: float = quantity(
+        "F", 0.0, ge=0,
+        doc="capacitance the vm node's devices add; subtracted from the drawn membrane "
+            "capacitor so the node totals membrane_capacitance")
     switch_w: float = quantity("m", 1e-6, gt=0, doc="width of the reset clamp and switches")
     switch_l: float = quantity("m", 0.15e-6, gt=0, doc="length of the reset clamp")
     logic_l: float = quantity("m", 0.5e-6, gt=0, doc="length of the inverter devices")

@@ -130,6 +130,7 @@ class AnalogTopology:
 TOPOLOGIES: Registry[AnalogTopology] = Registry("circuit topology")
 TOPOLOGIES.add("behavioral", "lifhw.analog.behavioral:TOPOLOGY")
 TOPOLOGIES.add("sky130", "lifhw.analog.sky130:TOPOLOGY")
+TOPOLOGIES.add("sky130_lp", "lifhw.analog.sky130_lp:TOPOLOGY")
 
 
 def get_topology(name: str) -> AnalogTopology:

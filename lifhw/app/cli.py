@@ -16,7 +16,7 @@ import sys
 import typing
 from collections.abc import Sequence
 
-from lifhw import __version__
+from lifhw import __version__, params
 from lifhw.errors import LifhwError
 
 #: Modules that add subcommands, in help order.
@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "lifhw.app.commands.golden",
     "lifhw.app.commands.theory",
     "lifhw.app.commands.analog",
+    "lifhw.app.commands.design",
     "lifhw.app.commands.digital",
     "lifhw.app.commands.chips",
     "lifhw.app.commands.snn",
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for command in subparsers.choices.values():
+        if any(action.dest == "file" for action in command._actions):
+            command.add_argument(
+                "--set", action="append", default=[], metavar="PATH=VALUE",
+                help="override one field of the parameter file, validated like the file "
+                     "(repeatable), e.g. --set stimulus.amplitude=\"3 nA\"")
     return parser
 
 
@@ -67,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             budget.parse_size(args.memory_budget, name="--memory-budget")
             os.environ[budget.ENV] = args.memory_budget  # sweep workers inherit it
-        result = args.func(args)
+        with params.overrides(getattr(args, "set", None) or ()):
+            result = args.func(args)
     except LifhwError as err:
         print(f"lifhw: error: {err}", file=sys.stderr)
         return err.exit_code

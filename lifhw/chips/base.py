@@ -24,6 +24,10 @@ example)::
     def dequantize(config) -> Network
         # the float network the chip effectively realises (same names/shapes)
     def resources(config) -> Resources          # cores/neurons/synapses used vs available
+    RESOURCES: ChipResources                    # per-core / per-chip figures, cited
+    def place(spec: ChipSpec, *, rates_hz=None, order="index") -> Placement
+        # neurons onto cores and chips (lifhw.chips.placement), traffic per second;
+        # order="rcm" fills cores in reverse Cuthill-McKee order of the graph
     def energy(config, run: ChipRun) -> EnergyEstimate
         # published per-event figures, each with its citation, or an estimate
         # that says it is not available (EnergyEstimate.available is False)
@@ -70,10 +74,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from lifhw.core import LIFParams
 from lifhw.network import (  # noqa: F401  (re-exported for chip modules)
     Network,
     NetworkRun,
@@ -84,6 +89,9 @@ from lifhw.network import (  # noqa: F401  (re-exported for chip modules)
     split_inputs,
 )
 from lifhw.registry import Registry
+
+if TYPE_CHECKING:
+    from lifhw.chips.placement import ChipResources, Placement
 
 #: A chip run is a network run whose backend is the chip name.
 ChipRun = NetworkRun
@@ -298,6 +306,7 @@ class HardwareTarget(Protocol):
 
     NAME: str
     RULES: tuple[Rule, ...]
+    RESOURCES: ChipResources
 
     def map(self, network: Network) -> ChipSpec: ...
 
@@ -313,6 +322,9 @@ class HardwareTarget(Protocol):
     def resources(self, config: Any) -> Resources: ...
 
     def energy(self, config: Any, run: ChipRun) -> EnergyEstimate: ...
+
+    def place(self, spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+              order: str = "index") -> Placement: ...
 
 
 def projection_key(pre: str, post: str) -> str:
@@ -358,7 +370,8 @@ def _relative(target: np.ndarray, realised: np.ndarray) -> float:
 def parameter_deviations(original: Network, realised: Network) -> list[Deviation]:
     """Quantisation error of every parameter: ``original`` vs ``dequantize(config)``.
 
-    Voltages are compared relative to rest (``v_th - v_rest``,
+    Two membrane time constants that are both integrators (:func:`is_non_leaky`)
+    count as equal. Voltages are compared relative to rest (``v_th - v_rest``,
     ``v_reset - v_rest``): chips store potentials relative to an arbitrary
     origin, so only differences are meaningful. Weights and biases are compared
     as matrices (RMS error over RMS target).
@@ -373,8 +386,11 @@ def parameter_deviations(original: Network, realised: Network) -> list[Deviation
             ta, tb = getattr(a, name), getattr(b, name)
             if name in ("v_th", "v_reset"):
                 ta, tb = ta - a.v_rest, tb - b.v_rest
-            out.append(Deviation(pop.name, name, ta, tb,
-                                 _relative(np.array([ta]), np.array([tb])), unit))
+            error = _relative(np.array([ta]), np.array([tb]))
+            if (name == "tau_m" and is_non_leaky(ta, original.dt)
+                    and is_non_leaky(tb, original.dt)):
+                error = 0.0  # both integrators: no leak either way
+            out.append(Deviation(pop.name, name, ta, tb, error, unit))
         if np.any(pop.bias) or np.any(other.bias):
             out.append(Deviation(pop.name, "bias", float(np.sqrt(np.mean(pop.bias ** 2))),
                                  float(np.sqrt(np.mean(other.bias ** 2))),
@@ -401,3 +417,84 @@ def round_half_away(x: np.ndarray | float) -> np.ndarray:
     """
     values = np.asarray(x, dtype=float)
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
+
+
+# -- unit scale and non-leaky neurons (shared by the mappers) ---------------------------
+
+#: A membrane whose leak per step is below this fraction of ``V - v_rest`` is an
+#: integrator (NIR's ``IF``, imported with ``tau_m = 10**4 s``): over 10**4 steps it
+#: loses less than 1 %, so every chip maps it to its no-leak or longest-leak setting.
+NO_LEAK_PER_STEP = 1e-6
+
+
+def is_non_leaky(tau_m: float, dt: float) -> bool:
+    """Whether a membrane with time constant ``tau_m`` (s) is an integrator at step ``dt`` (s).
+
+    ``dt / tau_m < NO_LEAK_PER_STEP`` (the per-step leak ``1 - exp(-dt/tau_m)``
+    to first order).
+    """
+    return dt / tau_m < NO_LEAK_PER_STEP
+
+
+def power_of_two_scale(magnitude: float, limit: float, swing: float, min_swing: float) -> int:
+    """Exponent ``k`` of the unit scale ``2**k`` a mapper applies to a population's voltages.
+
+    A LIF network is invariant under one common scale of its potentials
+    (``v_rest``, ``v_th``, ``v_reset``, voltage weights) -- and, separately, of its
+    currents with ``r_m`` scaled inversely. A mapper multiplies its native unit (mV
+    on SpiNNaker, ...) by ``2**k``, a power of two so that the scaling itself is
+    exact in binary and the dequantised network compares bit for bit:
+
+        k_fit = floor(log2(limit / magnitude))        (largest scale that fits)
+        k_res = ceil(log2(min_swing / swing))         (smallest one that resolves)
+        k     = min(k_fit, max(0, k_res))
+
+    A network that fits the registers and resolves its threshold swing keeps the
+    native unit (``k = 0``: physiological networks map exactly as before); one that
+    overflows (e.g. a unitless NIR graph with threshold 1 read as volts) is scaled
+    down as far as needed; one whose swing is below ``min_swing`` is scaled up as
+    far as the range allows.
+
+    Args:
+        magnitude: Largest absolute value the population puts into a register,
+            in native units at ``k = 0`` (> 0).
+        limit: Largest absolute value the register holds (native units).
+        swing: Threshold swing (``v_th - v_reset`` or ``v_th - v_rest``) at ``k = 0``.
+        min_swing: Smallest swing the register resolves well (native units).
+    """
+    k_fit = math.floor(math.log2(limit / magnitude)) if magnitude > 0 else 0
+    k_res = math.ceil(math.log2(min_swing / swing)) if swing > 0 else 0
+    return min(k_fit, max(0, k_res))
+
+
+def cap_tau_m(neuron: LIFParams, tau_max: float) -> tuple[LIFParams, bool]:
+    """The neuron with ``tau_m`` capped at a target's longest leak ``tau_max`` (s).
+
+    A longer membrane -- an integrator such as NIR's ``IF`` -- keeps its
+    integration rate ``r_m / tau_m`` (``dV/dt = r_m I / tau_m`` near rest, so
+    weights and bias act as before) and gets the residual leak ``1 /
+    tau_max``; returns (neuron, whether it was capped). Targets report the cap
+    as a ``residual_leak`` warning.
+    """
+    if neuron.tau_m <= tau_max:
+        return neuron, False
+    return neuron.replace(tau_m=tau_max, r_m=neuron.r_m * tau_max / neuron.tau_m), True
+
+
+def residual_leak(spec: ChipSpec, setting: str) -> list[Violation]:
+    """``residual_leak`` warnings of the populations whose ``tau_m`` a mapper capped.
+
+    Reads ``residual_leak`` (bool), ``tau_m_wanted`` and ``tau_m_effective`` (s)
+    from ``spec.populations``; ``setting`` names the target's longest leak.
+    """
+    out = []
+    for name, target in spec.populations.items():
+        if not target.get("residual_leak"):
+            continue
+        tau = float(target["tau_m_effective"])
+        loss = 1.0 - math.exp(-spec.dt / tau)
+        out.append(Violation(
+            "residual_leak", f"tau_m = {float(target['tau_m_wanted']):.3g} s runs as "
+            f"{tau:.3g} s ({setting}): {100 * loss:.2g} % of V - v_rest leaks per step",
+            where=name, severity="warning"))
+    return out

@@ -17,8 +17,12 @@ module integrates it with the golden model's exact propagator
 :mod:`lifhw.golden.network`) at the chip step ``dt / 1000`` with chip-time
 constants ``tau / 1000``, per neuron (every circuit has its own parameters).
 The membrane is clipped to the supply-limited window [``V_MIN``, ``V_MAX``].
-With zero fixed-pattern noise it reproduces :func:`lifhw.golden.network.simulate_network`
-on :func:`dequantize`'s network, spike for spike.
+With zero fixed-pattern noise, and as long as the membrane stays above the
+floor, it reproduces :func:`lifhw.golden.network.simulate_network` on
+:func:`dequantize`'s network spike for spike. Strong inhibition drives the
+membrane to ``V_MIN``, which the float LIF has no counterpart for: the run then
+differs (``ei_small`` does). :func:`simulate` counts those clipped steps
+(``meta['clipped_steps']``) and :func:`membrane_headroom` warns before a run.
 
 **Assumed CapMem calibration map** (nominal, before fixed-pattern noise; the
 shapes follow the circuits described by Billaudelle et al. 2022 and the calix
@@ -66,11 +70,21 @@ from lifhw.chips.base import (
     Rule,
     Synapses,
     Violation,
+    cap_tau_m,
     projection_key,
+    residual_leak,
     round_half_away,
     run_network,
     run_rules,
     split_inputs,
+)
+from lifhw.chips.placement import (
+    ChipResources,
+    CoreResources,
+    Figure,
+    Placement,
+    check_cores,
+    place_spec,
 )
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
@@ -83,6 +97,10 @@ NAME = "brainscales"
 ACCELERATION = 1000.0
 N_NEURONS = 512
 N_ROWS = 256
+#: Two hemispheres per chip, each 256 neuron circuits under its own synapse
+#: array of 256 rows x 256 columns (Pehle et al. 2022, Front. Neurosci. 16:795876).
+HEMISPHERES = 2
+NEURONS_PER_HEMISPHERE = N_NEURONS // HEMISPHERES
 WEIGHT_MAX = 63
 CAPMEM_MAX = 1022
 #: CapMem voltage full scale (V) and the usable membrane window (V).
@@ -162,6 +180,17 @@ def _inverse(parameter: str, value: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+def longest_tau_m() -> float:
+    """The longest membrane time constant (biological s): CapMem code 1, ``1022 us`` chip."""
+    return float(nominal("tau_m", 1)) * ACCELERATION
+
+
+def effective_neuron(neuron: LIFParams) -> tuple[LIFParams, bool]:
+    """The neuron the chip can emulate: :func:`lifhw.chips.base.cap_tau_m` at
+    :func:`longest_tau_m`; returns (neuron, whether it was capped)."""
+    return cap_tau_m(neuron, longest_tau_m())
+
+
 def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarray, bool]:
     """Weights as synaptic drive steps (V, chip) and whether delta synapses were converted.
 
@@ -169,7 +198,7 @@ def _drives(network: Network, proj: Projection, scale: float) -> tuple[np.ndarra
     voltage scale. Delta synapse (jump ``dV``): equal charge through the shortest
     synapse ``tau_s``: ``r_m w = dV tau_m / tau_s`` (bio time constants).
     """
-    p = network.population(proj.post).neuron
+    p = effective_neuron(network.population(proj.post).neuron)[0]
     w = proj.weights
     delta = _delta_sign(p, w)
     tau_s = TAU_CODE_S * ACCELERATION
@@ -212,7 +241,7 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
     notes: list[str] = []
     window = V_MAX - V_MIN
     for pop in network.populations:
-        p = pop.neuron
+        p, capped = effective_neuron(pop.neuron)
         leak_bio = p.v_rest + p.r_m * pop.bias
         lo = min(p.v_rest, p.v_reset, float(leak_bio.min()))
         top = max(p.v_th, float(leak_bio.max()))
@@ -236,6 +265,8 @@ def map(network: Network, *, spread: float = 0.05, seed: int = 0,
             "drive": lsb,
             "v_start": base + p.v_rest * scale,
             "n_ref": round(p.t_ref / network.dt),
+            "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
+            "tau_m_effective": p.tau_m,
         }
         for proj, (drive, converted) in zip(incoming, drives, strict=True):
             weights[projection_key(proj.pre, proj.post)] = drive / lsb
@@ -349,16 +380,13 @@ def calibrate(config: BrainScaleSConfig) -> BrainScaleSConfig:
 
 
 def chip_capacity(config: BrainScaleSConfig) -> list[Violation]:
-    """One chip: 512 neurons, 256 synapse rows (two per signed source)."""
-    res = resources(config)
-    out = []
-    if res.neurons_used > N_NEURONS:
-        out.append(Violation("chip_capacity", f"{res.neurons_used} neurons > {N_NEURONS}"))
-    rows = res.extra["rows"][0]
-    if rows > N_ROWS:
-        out.append(Violation("chip_capacity", f"{rows} synapse rows (exc/inh per source) "
-                             f"> {N_ROWS}"))
-    return out
+    """The network placed on hemispheres (256 neurons, 256 rows each, two per chip).
+
+    An error when a neuron needs more than 256 synapse rows (one per source and
+    sign) on its own; a warning when the placement needs more than one chip
+    (the simulation then assumes spikes between chips arrive like on-chip ones).
+    """
+    return [replace(v, rule="chip_capacity") for v in check_cores(place(config.spec))]
 
 
 def weight_range(config: BrainScaleSConfig) -> list[Violation]:
@@ -391,6 +419,11 @@ def capmem_range(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
+def residual_leak_rule(config: BrainScaleSConfig) -> list[Violation]:
+    """A membrane longer than the CapMem reaches runs with the longest leak."""
+    return residual_leak(config.spec, "tau_m code 1, the longest leak of the CapMem map")
+
+
 def membrane_range(config: BrainScaleSConfig) -> list[Violation]:
     """Potentials (leak, reset, threshold) must lie in the supply-limited window."""
     out = []
@@ -401,6 +434,47 @@ def membrane_range(config: BrainScaleSConfig) -> list[Violation]:
             out.append(Violation("membrane_range", f"potentials {values.min():.3f}.."
                                  f"{values.max():.3f} V outside the {V_MIN}..{V_MAX} V "
                                  "window: the membrane clips there", name, "warning"))
+    return out
+
+
+def _psp_peak(tau_m: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
+    """Peak of ``V(t) = tau_s/(tau_s - tau_m) (e^{-t/tau_s} - e^{-t/tau_m})``, the
+    membrane response to a unit jump of ``I_syn/g_L`` decaying with ``tau_s``
+    (``1/e`` when the two are equal)."""
+    tau_m = np.asarray(tau_m, dtype=float)
+    tau_s = np.asarray(tau_s, dtype=float)
+    ratio = np.where(np.isclose(tau_m, tau_s), 1.0 + 1e-9, tau_s / tau_m)
+    # t* = tau_m r ln(1/r) / (1 - r); peak = r^(r/(1-r)) (with r = tau_s/tau_m).
+    return ratio ** (ratio / (1.0 - ratio))
+
+
+def membrane_headroom(config: BrainScaleSConfig) -> list[Violation]:
+    """The membrane must not reach the window floor ``V_MIN``: there it clips and the
+    run stops being the golden model of :func:`dequantize`'s network.
+
+    Static estimate per neuron: one synchronous volley of all its inhibitory inputs
+    (realised drive x |weight| x the PSP peak factor of :func:`_psp_peak`) starting
+    from the lower of its leak and reset potentials. Sustained inhibition can clip
+    with smaller volleys; :func:`simulate` counts the clipped steps of a run
+    (``meta['clipped_steps']``).
+    """
+    out = []
+    for pop in config.spec.network.populations:
+        phys = config.realised(pop.name)
+        inh = np.zeros(pop.size)
+        for proj in config.spec.network.incoming(pop.name):
+            w = config.weights[projection_key(proj.pre, proj.post)]
+            inh += np.clip(-w, 0, None).sum(axis=1)
+        excursion = inh * phys["drive"] * _psp_peak(phys["tau_m"], phys["tau_syn_inh"])
+        start = np.minimum(phys["v_leak"], phys["v_reset"])
+        low = start - excursion
+        bad = int(np.count_nonzero(low < V_MIN))
+        if bad:
+            out.append(Violation(
+                "membrane_headroom", f"{bad} neurons: one volley of their inhibitory inputs "
+                f"reaches {float(low.min()):.3f} V, below the {V_MIN} V floor: the membrane "
+                "clips and the run differs from the golden model (scale the potentials "
+                "up in the window or weaken inhibition)", pop.name, "warning"))
     return out
 
 
@@ -419,8 +493,8 @@ def synapse_model(config: BrainScaleSConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, membrane_range,
-                           synapse_model)
+RULES: tuple[Rule, ...] = (chip_capacity, weight_range, capmem_range, residual_leak_rule,
+                           membrane_range, membrane_headroom, synapse_model)
 
 
 def check(config: BrainScaleSConfig) -> list[Violation]:
@@ -435,9 +509,11 @@ def check(config: BrainScaleSConfig) -> list[Violation]:
 
 @numba.njit(cache=True, nogil=True)
 def _step(v, ie, ii, ref, v_leak, ie_jump, ii_jump, v_th, v_reset, n_ref, tau_m, tau_e,
-          tau_i, decay_e, decay_i, dt, v_min, v_max, spikes):  # pragma: no cover
+          tau_i, decay_e, decay_i, dt, v_min, v_max, spikes, clipped):  # pragma: no cover
     """One chip step with per-neuron parameters (golden grid convention, r_m = 1:
-    currents are drives in volts; the bias is inside ``v_leak``)."""
+    currents are drives in volts; the bias is inside ``v_leak``). ``clipped[n]``
+    counts the steps whose free membrane fell below ``v_min`` (only the floor
+    changes the outcome: above ``v_max >= v_th`` the neuron fires either way)."""
     for n in range(v.shape[0]):
         ie[n] += ie_jump[n]
         ii[n] += ii_jump[n]
@@ -448,6 +524,8 @@ def _step(v, ie, ii, ref, v_leak, ie_jump, ii_jump, v_th, v_reset, n_ref, tau_m,
         else:
             x = _v_after(dt, v[n], ie[n], ii[n], 0.0, v_leak[n], 1.0, tau_m[n], tau_e[n],
                          tau_i[n])
+            if x < v_min:
+                clipped[n] += 1
             x = min(max(x, v_min), v_max)
             if x >= v_th[n]:
                 spikes[n] = True
@@ -471,7 +549,8 @@ def simulate(config: BrainScaleSConfig, input_spikes: Any, *,
 
     Returns:
         The :class:`ChipRun` (biological time steps; ``meta['chip_dt_s']`` is the
-        chip step).
+        chip step; ``meta['clipped_steps']``: population -> neuron-steps whose
+        membrane hit the floor ``V_MIN``, where the run leaves the golden model).
     """
     network = config.spec.network
     inputs = split_inputs(network, input_spikes)
@@ -487,20 +566,24 @@ def simulate(config: BrainScaleSConfig, input_spikes: Any, *,
                                  "inh"))
     states: dict[str, dict[str, np.ndarray]] = {}
     updates = {}
+    clipped: dict[str, np.ndarray] = {}
     for pop in network.populations:
         record = np.zeros((n_steps, pop.size)) if record_states else None
         if record is not None:
             states[pop.name] = {"v": record}
-        updates[pop.name] = _population_update(config, pop, dt_chip, record)
+        clipped[pop.name] = np.zeros(pop.size, dtype=np.int64)
+        updates[pop.name] = _population_update(config, pop, dt_chip, record,
+                                               clipped[pop.name])
     spikes, events = run_network(network, inputs, synapses, updates,
                                  accumulate=gather_sum)
     return ChipRun(backend=NAME, dt=network.dt, spikes=spikes, states=states, events=events,
                    meta={"chip_dt_s": dt_chip, "spread": config.spread,
-                         "calibrated": config.calibrated})
+                         "calibrated": config.calibrated,
+                         "clipped_steps": {k: int(c.sum()) for k, c in clipped.items()}})
 
 
 def _population_update(config: BrainScaleSConfig, pop: Population, dt_chip: float,
-                       record: np.ndarray | None) -> Any:
+                       record: np.ndarray | None, clipped: np.ndarray) -> Any:
     phys = config.realised(pop.name)
     v_leak = np.ascontiguousarray(phys["v_leak"])
     v_th = np.ascontiguousarray(phys["v_th"])
@@ -524,7 +607,7 @@ def _population_update(config: BrainScaleSConfig, pop: Population, dt_chip: floa
         exc = np.asarray(summed.get("exc", zeros), dtype=float) * drive
         inh = -np.asarray(summed.get("inh", zeros), dtype=float) * drive
         _step(v, ie, ii, ref, v_leak, exc, inh, v_th, v_reset, n_ref, tau_m, tau_e, tau_i,
-              decay_e, decay_i, dt_chip, V_MIN, V_MAX, spikes)
+              decay_e, decay_i, dt_chip, V_MIN, V_MAX, spikes, clipped)
         if record is not None:
             record[k] = v
         return spikes.copy()
@@ -547,7 +630,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
         t = config.spec.populations[pop.name]
         phys = config.realised(pop.name)
         scale, base = float(t["scale"]), float(t["base"])
-        p = pop.neuron
+        p = effective_neuron(pop.neuron)[0]
 
         def bio(values: np.ndarray, scale: float = scale, base: float = base) -> np.ndarray:
             return (np.asarray(values) - base) / scale
@@ -570,6 +653,7 @@ def dequantize(config: BrainScaleSConfig) -> Network:
     for proj in network.projections:
         t = config.spec.populations[proj.post]
         post = network.population(proj.post)
+        post = replace(post, neuron=effective_neuron(post.neuron)[0])
         drive = float(np.median(config.realised(proj.post)["drive"]))
         w = config.weights[projection_key(proj.pre, proj.post)] * drive / float(t["scale"])
         w = np.where(_delta_sign(post.neuron, w),
@@ -605,8 +689,42 @@ def resources(config: BrainScaleSConfig) -> Resources:
 ENERGY_PER_SYNAPTIC_EVENT_J = 100e-12
 
 
+#: Per-core (hemisphere) and per-chip resources (Pehle et al. 2022, Front.
+#: Neurosci. 16:795876: 512 neurons and 131 072 synapses in two hemispheres).
+RESOURCES = ChipResources(
+    target=NAME, core_name="hemisphere",
+    core=CoreResources(
+        neurons=Figure(NEURONS_PER_HEMISPHERE, "Pehle et al. 2022: 256 neuron circuits "
+                       "per hemisphere (512 per chip)"),
+        input_lines=Figure(N_ROWS, "Pehle et al. 2022: 256 synapse rows per hemisphere; a "
+                           "row is excitatory or inhibitory"),
+        synapses=Figure(N_ROWS * NEURONS_PER_HEMISPHERE, "Pehle et al. 2022: 256 x 256 "
+                        "synapses per hemisphere (131 072 per chip)")),
+    cores_per_chip=Figure(HEMISPHERES, "Pehle et al. 2022: two hemispheres per chip"),
+    line_mode="sign",
+    notes=("no published per-hemisphere static power or inter-chip spike energy",
+           "inter-chip routing (FPGA links of multi-chip systems) is counted, not timed"))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
+    """Neurons onto hemispheres: 256 neurons and 256 synapse rows each, two per chip.
+
+    A source takes one row per sign it uses toward a hemisphere. The emulation
+    is the same network whatever the hemisphere (the placed network is the
+    network); inter-chip spikes are counted as traffic.
+    """
+    return place_spec(spec, RESOURCES, rates_hz=rates_hz, order=order)
+
+
 def energy(config: BrainScaleSConfig, run: ChipRun) -> EnergyEstimate:
-    """Energy estimate (the term's source says it is an assumption)."""
+    """Energy estimate (the term's source says it is an assumption).
+
+    An assumed 100 pJ per synaptic event of the analog array, nothing else: no
+    CapMem refresh, no neuron static bias currents, no FPGA/host or the embedded
+    processors, no ADC readout. It is an order of magnitude for comparison, not
+    a figure from a BrainScaleS-2 measurement.
+    """
     return EnergyEstimate(NAME, (
         EnergyTerm("synaptic_events", float(run.events.get("synaptic_events", 0)),
                    ENERGY_PER_SYNAPTIC_EVENT_J,

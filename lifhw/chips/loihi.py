@@ -84,15 +84,23 @@ spiked else u``. Children are updated before their parent in the same step.
 
 Resources and energy: Loihi 1 has 128 neuromorphic cores of 1024 compartments
 and about 130 million synapses per chip (Davies et al. 2018, Table 1 / text).
-Energy per event from Davies et al. 2018, Table 2 (measured at nominal 0.75 V):
-synaptic spike operation 23.6 pJ, neuron update 52 pJ, within-tile spike 1.7 pJ.
+Energy per event from Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2
+(measured at nominal 0.75 V): synaptic spike operation 23.6 pJ (row "synaptic
+spike op"); neuron update 81 pJ *active* / 52 pJ *inactive* (row "neuron update
+(active/inactive)"); within-tile spike 1.7 pJ (row "within-tile spike energy").
+Every simulated neuron-step is charged as an active update (81 pJ): an LIF
+compartment with a decaying current or membrane is active, and the idle ones
+cost 52 pJ, so the neuron term is an upper bound by at most 29 pJ per idle
+update. What the estimate includes: the neurocores' dynamic energy per event
+only -- no static/leakage power, no cross-tile hops (only the within-tile spike
+figure), no x86 management cores, no barrier synchronisation, no off-chip I/O.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numba
@@ -112,6 +120,14 @@ from lifhw.chips.base import (
     run_network,
     run_rules,
     split_inputs,
+)
+from lifhw.chips.placement import (
+    ChipResources,
+    CoreResources,
+    Figure,
+    Placement,
+    check_cores,
+    place_spec,
 )
 from lifhw.core import LIFParams
 from lifhw.errors import ParamError
@@ -135,10 +151,16 @@ MAX_DELAY_STEPS = 62
 CORES_PER_CHIP = 128
 COMPARTMENTS_PER_CORE = 1024
 SYNAPSES_PER_CHIP = 130_000_000
+#: 16 MB of synaptic memory over 128 cores (Davies et al. 2018).
+SYNAPTIC_MEMORY_BITS_PER_CORE = 128 * 1024 * 8
 #: Energy per event, Davies et al. 2018, IEEE Micro 38(1), Table 2.
 E_SYNAPTIC_OP_J = 23.6e-12
-E_NEURON_UPDATE_J = 52e-12
+E_NEURON_UPDATE_J = 81e-12  # active update; inactive is 52 pJ
+E_NEURON_UPDATE_INACTIVE_J = 52e-12
 E_SPIKE_J = 1.7e-12
+#: Mesh hop energy (E/W), Davies et al. 2018 Table 2 lists tile-hop energies;
+#: the value here is to be re-checked against the table (used as an assumption).
+E_HOP_J = 3.0e-12
 _ENERGY_SOURCE = "Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2"
 
 
@@ -803,13 +825,14 @@ def dendrite_accumulator(config: LoihiConfig) -> list[Violation]:
 
 
 def fits_chip(config: LoihiConfig) -> list[Violation]:
-    """Cores, compartments and synapses of one Loihi 1 chip."""
-    res = resources(config)
-    if res.fits:
-        return []
-    return [Violation("fits_chip", f"needs {res.cores_used} cores / {res.synapses_used} "
-                      f"synapses; one chip has {res.cores_available} / "
-                      f"{res.synapses_available}")]
+    """The network placed on neuro-cores (:func:`place`): multi-chip is a warning.
+
+    An error only when a compartment's synapses exceed one core's synaptic
+    memory; a network larger than one chip is placed over several chips
+    (Loihi systems connect chips in a mesh) and reported as a warning.
+    """
+    return [replace(v, rule="fits_chip")
+            for v in check_cores(place(config.spec))]
 
 
 RULES: tuple[Rule, ...] = (reset_is_rest, one_synaptic_tau, no_refractory, decay_range,
@@ -936,21 +959,58 @@ def resources(config: LoihiConfig) -> Resources:
                      synapses_used=synapses, synapses_available=SYNAPSES_PER_CHIP)
 
 
+#: Per-core and per-chip resources (Davies et al. 2018, IEEE Micro 38(1):82-99).
+RESOURCES = ChipResources(
+    target=NAME, core_name="neuro-core",
+    core=CoreResources(
+        neurons=Figure(COMPARTMENTS_PER_CORE, "Davies et al. 2018: 1024 compartments per "
+                       "neuromorphic core"),
+        synapses=Figure(SYNAPTIC_MEMORY_BITS_PER_CORE // 8,
+                        "Davies et al. 2018: 16 MB of synaptic memory over 128 cores = "
+                        "128 KiB per core; one synapse = num_weight_bits bits (dense "
+                        "format without index: this project's rule)", published=False)),
+    cores_per_chip=Figure(CORES_PER_CHIP, "Davies et al. 2018: 128 neuromorphic cores "
+                          "per chip"),
+    energy_per_core_packet_j=Figure(E_HOP_J, _ENERGY_SOURCE + ": mesh (tile) hop energy, "
+                                    "E/W; the 3.0 pJ value is to be re-checked against "
+                                    "the table; one hop per inter-core packet assumed",
+                                    published=False),
+    notes=("no published static power per core or inter-chip packet energy",
+           "fan-in axon limits per core are not modelled"))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
+    """Compartments onto neuro-cores (:func:`lifhw.chips.placement.place_spec`).
+
+    Synapses per core: the 128 KiB synaptic memory over ``num_weight_bits``
+    bits per synapse. Loihi's barrier-synchronised time step makes placement
+    invisible to the spikes: the placed network is the network.
+    """
+    bits = int(spec.options.get("num_weight_bits", 8))
+    resources = replace(RESOURCES, core=replace(RESOURCES.core, synapses=Figure(
+        SYNAPTIC_MEMORY_BITS_PER_CORE // bits, RESOURCES.core.synapses.source
+        if RESOURCES.core.synapses else "", published=False)))
+    return place_spec(spec, resources, rates_hz=rates_hz, order=order)
+
+
 def energy(config: LoihiConfig, run: ChipRun) -> EnergyEstimate:
-    """Energy from event counts and Davies et al. 2018 Table 2 per-event figures."""
+    """Dynamic energy from event counts and Davies et al. 2018 Table 2 per-event figures
+    (no static power, no cross-tile hops; see the module docstring)."""
     events = run.events
     return EnergyEstimate(chip=NAME, terms=(
         EnergyTerm("synaptic_events", events.get("synaptic_events", 0), E_SYNAPTIC_OP_J,
                    _ENERGY_SOURCE + ": synaptic spike op"),
         EnergyTerm("neuron_updates", events.get("neuron_updates", 0), E_NEURON_UPDATE_J,
-                   _ENERGY_SOURCE + ": neuron update"),
+                   _ENERGY_SOURCE + ": neuron update, active (81 pJ; inactive 52 pJ), "
+                   "every neuron-step charged as active (upper bound)"),
         EnergyTerm("spikes", events.get("spikes", 0), E_SPIKE_J,
                    _ENERGY_SOURCE + ": within-tile spike energy"),
     ))
 
 
-__all__ = ["NAME", "RULES", "Compartment", "LoihiConfig", "check", "dequantize",
-           "effective_weights", "energy", "map", "quantize", "resources", "run_lif",
+__all__ = ["NAME", "RESOURCES", "RULES", "Compartment", "LoihiConfig", "check", "dequantize",
+           "effective_weights", "energy", "map", "place", "quantize", "resources", "run_lif",
            "run_multicompartment", "simulate"]
 
 

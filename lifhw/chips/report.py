@@ -35,6 +35,7 @@ from lifhw.chips.base import (
     Violation,
     parameter_deviations,
 )
+from lifhw.chips.placement import Placement
 from lifhw.compare import Metrics, compare
 from lifhw.core import Trace
 from lifhw.errors import ParamError
@@ -248,6 +249,106 @@ def to_dict(report: Report) -> dict[str, Any]:
             entry["resources"] = res.resources.as_dict()
             entry["energy"] = res.energy.as_dict()
         out["chips"][res.chip] = entry
+    return out
+
+
+def place(report: Report, input_spikes: Any, *, order: str = "index") -> dict[str, Placement]:
+    """Each chip's placement, with traffic at the rates its own run measured."""
+    from lifhw.chips.placement import rates_of
+    from lifhw.network import split_inputs
+
+    inputs = split_inputs(report.network, input_spikes)
+    out = {}
+    for res in report.results:
+        if res.config is None or res.run is None:
+            continue
+        target = CHIPS.get(res.chip)
+        out[res.chip] = target.place(res.config.spec, rates_hz=rates_of(res.run, inputs),
+                                     order=order)
+    return out
+
+
+def placement_rows(placement: Placement) -> list[list[str]]:
+    """The per-population resource table of a placement (header first)."""
+    rows = [["population", "kind", "cores", "chips", "neurons", "max neurons/core",
+             "synapses", "max synapses/core", "max lines/core"]]
+    for row in placement.table():
+        chips = row["chips"]
+        rows.append([row["population"], row["kind"], str(row["cores"]),
+                     f"{chips[0]}" if len(chips) == 1 else f"{chips[0]}-{chips[-1]}",
+                     str(row["neurons"]), str(row["max_neurons_per_core"]),
+                     str(row["synapses"]), str(row["max_synapses_per_core"]),
+                     str(row["max_lines_per_core"])])
+    return rows
+
+
+def placement_summary(placement: Placement, duration_s: float) -> list[str]:
+    """Lines under the table: totals, traffic, relays, placement energy with sources."""
+    res = placement.resources
+    limits = ", ".join(f"{name} {fig.value:g}" + ("" if fig.published else " (not published)")
+                       for name, fig in res.figures().items())
+    lines = [f"{placement.cores_used} {res.core_name}s on {placement.chips_used} chip(s); "
+             f"declared: {limits}",
+             f"traffic ({'measured rates' if placement.rates_measured else '1 Hz per neuron'}"
+             f"): inter-core {placement.core_spikes_per_s:.4g} spikes/s, inter-chip "
+             f"{placement.chip_spikes_per_s:.4g} spikes/s, from off-chip inputs "
+             f"{placement.external_spikes_per_s:.4g} spikes/s"]
+    if placement.relays:
+        lines.append(f"relay neurons {placement.relay_neurons}; extra delay (steps) "
+                     + ", ".join(f"{k} +{v}" for k, v in placement.extra_delay_steps.items())
+                     + f"; extra latency {placement.extra_latency_s * 1e3:g} ms")
+    estimate = placement.energy(duration_s)
+    for term in estimate.terms:
+        lines.append(f"placement energy {term.event}: {term.joules:.3g} J ({term.source})")
+    if estimate.note:
+        lines.append(f"placement energy: {estimate.note}")
+    lines.extend(str(v) for v in placement.violations)
+    return lines
+
+
+def plot_placement(placements: Mapping[str, Placement], path: str | Path) -> Path:
+    """Neurons per core (coloured by population, relays hatched) and spike traffic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lifhw.io import save_figure
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6),
+                                      gridspec_kw={"width_ratios": [3, 2]})
+    names = sorted({c.population for p in placements.values() for c in p.cores})
+    colours = {name: f"C{i}" for i, name in enumerate(names)}
+    x = 0
+    ticks = []
+    for chip, placement in placements.items():
+        start = x
+        for core in placement.cores:
+            left.bar(x, core.count, color=colours[core.population],
+                     hatch="//" if core.kind == "relay" else None,
+                     edgecolor="black", linewidth=0.4)
+            x += 1
+        ticks.append(((start + x - 1) / 2, f"{chip}\n{placement.cores_used} "
+                      f"{placement.resources.core_name}s"))
+        x += 1
+    left.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)
+    left.set_ylabel("neurons on the core")
+    left.set_title("placement: one bar per core (hatched: relay neurons)", fontsize=9)
+    left.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colours[n]) for n in names],
+                labels=names, fontsize=7)
+    kinds = [("inter-core", "core_spikes_per_s"), ("inter-chip", "chip_spikes_per_s"),
+             ("from inputs", "external_spikes_per_s")]
+    width = 0.25
+    for k, (label, attr) in enumerate(kinds):
+        values = [getattr(p, attr) for p in placements.values()]
+        right.bar(np.arange(len(placements)) + (k - 1) * width, values, width, label=label)
+    right.set_xticks(np.arange(len(placements)), list(placements), fontsize=8)
+    right.set_ylabel("packets / s (measured rates)")
+    right.set_title("spike traffic", fontsize=9)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    out = save_figure(fig, path, dpi=110)
+    plt.close(fig)
     return out
 
 

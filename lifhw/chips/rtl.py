@@ -55,10 +55,14 @@ from lifhw.chips.base import (
     Resources,
     Rule,
     Violation,
+    cap_tau_m,
     projection_key,
+    residual_leak,
     run_rules,
     split_inputs,
 )
+from lifhw.chips.placement import ChipResources, CoreResources, Figure, Placement, place_spec
+from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.network import Network, Population, Projection
 
@@ -137,6 +141,17 @@ class RTLConfig:
         raise KeyError(name)
 
 
+def core_neuron(neuron: LIFParams, dt: float) -> tuple[LIFParams, bool]:
+    """The neuron the core runs: ``tau_m`` capped at its longest leak (s).
+
+    The multiply leak's smallest step is ``d = 1``: ``p = 1 - 2**-F``, ``tau =
+    -dt / ln(1 - 2**-F)`` (4095.5 dt at F = 12); a longer membrane (an integrator
+    such as NIR's ``IF``) gets that leak with its integration rate kept
+    (:func:`lifhw.chips.base.cap_tau_m`; ``residual_leak`` warning).
+    """
+    return cap_tau_m(neuron, -dt / math.log(1.0 - 2.0**-FRAC_BITS))
+
+
 def map(network: Network, *, w_w: int = W_W, w_v: int = W_V, w_i: int = W_I) -> ChipSpec:
     """Float targets of the core (see the module docstring); ``network`` is not modified.
 
@@ -157,7 +172,7 @@ def map(network: Network, *, w_w: int = W_W, w_v: int = W_V, w_i: int = W_I) -> 
     for pop in network.populations:
         if not pop.delta_synapses:
             raise ParamError("the population core has delta synapses only", path=pop.name)
-        neuron = pop.neuron
+        neuron, capped = core_neuron(pop.neuron, network.dt)
         p = math.exp(-network.dt / neuron.tau_m)
         scaled = [p * proj.weights for proj in network.incoming(pop.name)]
         for proj, w in zip(network.incoming(pop.name), scaled, strict=True):
@@ -166,7 +181,9 @@ def map(network: Network, *, w_w: int = W_W, w_v: int = W_V, w_i: int = W_I) -> 
         w_peak = max((float(np.max(np.abs(w))) for w in scaled if w.size), default=0.0) or span
         v_th_target = span * w_max_int / w_peak
         populations[pop.name] = {"leak": p, "v_th": v_th_target,
-                                 "headroom": min(0.5, v_th_target / v_max)}
+                                 "headroom": min(0.5, v_th_target / v_max),
+                                 "residual_leak": capped, "tau_m_wanted": pop.neuron.tau_m,
+                                 "tau_m_effective": neuron.tau_m}
     return ChipSpec(chip=NAME, network=network, dt=network.dt, populations=populations,
                     weights=weights, options={"w_w": w_w, "w_v": w_v, "w_i": w_i},
                     notes=("weights scaled by exp(-dt/tau_m): the core adds input after "
@@ -190,9 +207,9 @@ def quantize(spec: ChipSpec) -> RTLConfig:
         w_volts = (np.concatenate([spec.weights[projection_key(p.pre, p.post)]
                                    for p in incoming], axis=1)
                    if incoming else np.zeros((pop.size, 0)))
-        q = quantize_lif(pop.neuron, network.dt, w_v=w_v, w_i=w_i, leak="multiply",
-                         frac_bits=FRAC_BITS, headroom=target["headroom"], rounding="floor",
-                         reset="value")
+        q = quantize_lif(core_neuron(pop.neuron, network.dt)[0], network.dt, w_v=w_v,
+                         w_i=w_i, leak="multiply", frac_bits=FRAC_BITS,
+                         headroom=target["headroom"], rounding="floor", reset="value")
         w_int, b_int, raw_w, raw_b = layer_integers(q, w_volts, pop.bias, w_w=w_w, w_i=w_i)
         settings: dict[str, object] = {"kind": "population", "n_neurons": 2, "n_inputs": 2,
                                        "w_w": w_w, "compare": "ge", "overflow": "saturate",
@@ -252,7 +269,13 @@ def row_width(config: RTLConfig) -> list[Violation]:
     return out
 
 
-RULES: tuple[Rule, ...] = (feed_forward, weights_clipped, bias_clipped, row_width)
+def residual_leak_rule(config: RTLConfig) -> list[Violation]:
+    """A membrane longer than the multiply leak holds runs with the longest leak."""
+    return residual_leak(config.spec, "leak d = 1, the longest of the multiply leak")
+
+
+RULES: tuple[Rule, ...] = (feed_forward, weights_clipped, bias_clipped, residual_leak_rule,
+                           row_width)
 
 
 def check(config: RTLConfig) -> list[Violation]:
@@ -407,10 +430,11 @@ def dequantize(config: RTLConfig) -> Network:
     for pop in network.populations:
         layer = config.layer(pop.name)
         fixed = layer.core.fixed()
-        realised = fixed.dequantize(lsb=layer.lsb, dt=network.dt, v_rest=pop.neuron.v_rest,
-                                    r_m=pop.neuron.r_m)
+        neuron = core_neuron(pop.neuron, network.dt)[0]
+        realised = fixed.dequantize(lsb=layer.lsb, dt=network.dt, v_rest=neuron.v_rest,
+                                    r_m=neuron.r_m)
         p_r = fixed.leak_factor
-        bias = fixed.input_to_current(layer.bias, lsb=layer.lsb, r_m=pop.neuron.r_m)
+        bias = fixed.input_to_current(layer.bias, lsb=layer.lsb, r_m=neuron.r_m)
         populations.append(Population(pop.name, pop.size, realised, bias))
         start = 0
         for proj in network.incoming(pop.name):
@@ -442,6 +466,40 @@ def resources(config: RTLConfig) -> Resources:
         synapses_used=int(sum(np.count_nonzero(layer.weights) for layer in layers)),
         synapses_available=int(sum(n * n_in for n, n_in in slots)),
         extra={"row_bits": (max(rows, default=0), MAX_ROW_BITS)})
+
+
+def _max_inputs(w_w: int, w_i: int) -> int:
+    """Widest power-of-two input count whose weight row fits :data:`MAX_ROW_BITS`."""
+    n = 2
+    while 2 * n * w_w + w_i <= MAX_ROW_BITS:
+        n *= 2
+    return n
+
+
+#: The generated core is sized to its population (no fixed neuron count); its
+#: inputs are bounded by the row the population harness loads.
+RESOURCES = ChipResources(
+    target=NAME, core_name="population core",
+    core=CoreResources(
+        neurons=None,
+        input_lines=Figure(_max_inputs(W_W, W_I), "lifhw population harness: a weight "
+                           "row of n_inputs x w_w + w_i <= 8192 bits (this project)",
+                           published=False)),
+    cores_per_chip=None,
+    notes=("one generated core per population (sized to it); no chip, routing or "
+           "energy figures exist for lifhw's RTL core",))
+
+
+def place(spec: ChipSpec, *, rates_hz: Mapping[str, Any] | None = None,
+          order: str = "index") -> Placement:
+    """One core per population, split where its input lines exceed the harness row."""
+    w_w = int(spec.options.get("w_w", W_W))
+    w_i = int(spec.options.get("w_i", W_I))
+    lines = RESOURCES.core.input_lines
+    resources = dataclasses.replace(RESOURCES, core=dataclasses.replace(
+        RESOURCES.core, input_lines=Figure(_max_inputs(w_w, w_i),
+                                           lines.source if lines else "", published=False)))
+    return place_spec(spec, resources, rates_hz=rates_hz, order=order)
 
 
 def energy(config: RTLConfig, run: ChipRun) -> EnergyEstimate:

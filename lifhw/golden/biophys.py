@@ -287,9 +287,11 @@ def optogenetic_desensitisation(params: LIFParams, g0: float, tau_d: float, *,
     """Simulate an LIF neuron under constant light with a desensitising opsin.
 
     The membrane is advanced with the exact exponential step for the conductance
-    frozen over each ``dt`` (midpoint value), spikes at linearly interpolated
-    crossings; the adiabatic prediction is :func:`conductance_rate` at
-    ``g(t)``.
+    frozen over each ``dt`` (midpoint value of the free part of the step), spikes at
+    the exact crossing of that step's solution; a refractory period that ends inside
+    a step resumes the free evolution there (so ``t_ref < dt`` loses no time, and
+    several spikes can fall in one step). The adiabatic prediction is
+    :func:`conductance_rate` at ``g(t)``.
 
     Args:
         params: The neuron (starts at ``v_rest``).
@@ -323,36 +325,47 @@ def optogenetic_desensitisation(params: LIFParams, g0: float, tau_d: float, *,
 @numba.njit(cache=True)
 def _opto_kernel(n, dt, c_m, g_l, e_l, v_th, v_reset, t_ref, g0, tau_d, g_floor,
                  e_photo):  # pragma: no cover
-    out = np.empty(n)
+    out = np.empty(n + 1)
     count = 0
     v = e_l
     ref_left = 0.0
     for k in range(n):
         t0 = k * dt
+        t_end = t0 + dt
         if ref_left >= dt:
             ref_left -= dt
             v = v_reset
             continue
-        # Free for the part of the step after the refractory period ends.
+        # Free for the part of the step after the refractory period ends; a spike
+        # whose refractory period ends inside the step resumes there (several
+        # spikes per step when t_ref + ISI < dt).
         start = t0
         if ref_left > 0.0:
             start = t0 + ref_left
             v = v_reset
             ref_left = 0.0
-        h = t0 + dt - start
-        g = g_floor + g0 * math.exp(-(start + 0.5 * h) / tau_d)
-        g_tot = g_l + g
-        v_inf = (g_l * e_l + g * e_photo) / g_tot
-        v_new = v_inf + (v - v_inf) * math.exp(-h * g_tot / c_m)
-        if v_new >= v_th and v < v_th:
-            # Exact crossing time for the conductance frozen over the step.
+        while True:
+            h = t_end - start
+            g = g_floor + g0 * math.exp(-(start + 0.5 * h) / tau_d)
+            g_tot = g_l + g
+            v_inf = (g_l * e_l + g * e_photo) / g_tot
+            v_new = v_inf + (v - v_inf) * math.exp(-h * g_tot / c_m)
+            if not (v_new >= v_th and v < v_th):
+                v = v_new
+                break
+            # Exact crossing time for the conductance frozen over the interval.
             s = (c_m / g_tot) * math.log((v - v_inf) / (v_th - v_inf))
+            if count >= out.size:
+                grown = np.empty(2 * out.size)
+                grown[:count] = out[:count]
+                out = grown
             out[count] = start + s
             count += 1
             v = v_reset
-            ref_left = t_ref - (h - s)
-        else:
-            v = v_new
+            if t_ref >= h - s:
+                ref_left = t_ref - (h - s)
+                break
+            start = start + s + t_ref
     return out[:count].copy()
 
 

@@ -94,17 +94,91 @@ def _v_after(s, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i):  # pragma: 
 
 
 @numba.njit(cache=True)
+def _slope(s, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i):  # pragma: no cover
+    """dV/ds from the ODE ``tau_m V' = -(V - v_rest) + r_m I(s)`` (exact)."""
+    current = i_ext
+    if tau_e > 0.0 and ie != 0.0:
+        current += ie * math.exp(-s / tau_e)
+    if tau_i > 0.0 and ii != 0.0:
+        current += ii * math.exp(-s / tau_i)
+    vs = _v_after(s, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i)
+    return (-(vs - v_rest) + r_m * current) / tau_m
+
+
+@numba.njit(cache=True)
+def _slope_zero(lo, hi, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i):  # pragma: no cover
+    """A zero of dV/ds in (lo, hi), where its sign differs at the ends (bisection)."""
+    up = _slope(lo, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i) > 0.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if (_slope(mid, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i) > 0.0) == up:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * hi + 1e-18:
+            break
+    return 0.5 * (lo + hi)
+
+
+@numba.njit(cache=True)
 def _crossing(d, v, ie, ii, i_ext, v_rest, v_th, r_m, tau_m, tau_e, tau_i):  # pragma: no cover
-    """Time in (0, d] at which V first reaches v_th, given V(0) < v_th <= V(d)."""
+    """Time in (0, d] at which V first reaches v_th, given V(0) < v_th <= V(d).
+
+    With synaptic currents V is a sum of up to three exponentials and a constant, so
+    it can cross v_th up to three times in the interval (up, down, up). The first
+    crossing is found exactly: ``g(s) = V'(s) exp(s/tau_m)`` has
+    ``g'(s) = -(r_m/tau_m) (ie/tau_e e^{-k_e s} + ii/tau_i e^{-k_i s})``,
+    ``k = 1/tau_syn - 1/tau_m``, which vanishes at most once, at
+    ``s1 = ln(-(ii tau_e)/(ie tau_i)) / (1/tau_i - 1/tau_e)``. So g, hence V', changes
+    sign at most once on each side of s1: the (at most two) extrema of V are found
+    by bisection on V', V is monotone between them, and the crossing is bisected
+    on the first monotone piece that reaches v_th.
+    """
     if (tau_e == 0.0 or ie == 0.0) and (tau_i == 0.0 or ii == 0.0):
         v_inf = v_rest + r_m * i_ext
         # V(s) = v_inf + (v - v_inf) exp(-s/tau): monotone, closed form.
         ratio = (v - v_inf) / (v_th - v_inf)
         s = tau_m * math.log(ratio)
         return min(max(s, 0.0), d)
-    # One extremum at most: bisection on the bracket, then polish.
+    # Pieces on which g (hence the sign of V') is monotone: split at s1.
+    cuts = np.empty(5)
+    n_cuts = 0
+    cuts[n_cuts] = 0.0
+    n_cuts += 1
+    e_on = tau_e > 0.0 and ie != 0.0
+    i_on = tau_i > 0.0 and ii != 0.0
+    if e_on and i_on and tau_e != tau_i and ie * ii < 0.0:
+        s1 = math.log(-(ii * tau_e) / (ie * tau_i)) / (1.0 / tau_i - 1.0 / tau_e)
+        if 0.0 < s1 < d:
+            cuts[n_cuts] = s1
+            n_cuts += 1
+    cuts[n_cuts] = d
+    n_cuts += 1
+    # Extrema of V: sign changes of V' on each monotone piece of g.
+    edges = np.empty(5)
+    n_edges = 0
+    edges[n_edges] = 0.0
+    n_edges += 1
+    for j in range(n_cuts - 1):
+        a = cuts[j]
+        b = cuts[j + 1]
+        sa = _slope(a, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i) > 0.0
+        sb = _slope(b, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i) > 0.0
+        if sa != sb:
+            edges[n_edges] = _slope_zero(a, b, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e,
+                                         tau_i)
+            n_edges += 1
+    edges[n_edges] = d
+    n_edges += 1
+    # First monotone piece of V that reaches v_th (all earlier piece ends are below).
     lo = 0.0
     hi = d
+    for j in range(n_edges - 1):
+        if _v_after(edges[j + 1], v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e,
+                    tau_i) >= v_th:
+            lo = edges[j]
+            hi = edges[j + 1]
+            break
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         if _v_after(mid, v, ie, ii, i_ext, v_rest, r_m, tau_m, tau_e, tau_i) >= v_th:

@@ -172,7 +172,10 @@ def chip_options(name: str, network: Network, x: np.ndarray) -> dict[str, Any]:
     per-step input (V, delta synapses) of each LIF population in the float
     reference run on these data, ``max |sum_pre W s_pre[t]|``. Loihi uses it to
     keep its wrapping current register from overflowing
-    (:func:`lifhw.chips.loihi.options_for_drive`).
+    (:func:`lifhw.chips.loihi.options_for_drive`), SpiNNaker to size its unit
+    scale to the drive that occurs (:func:`lifhw.chips.spinnaker.options_for_drive`),
+    TrueNorth to choose two weight levels per sign where the fan-in allows
+    (:func:`lifhw.chips.truenorth.options_for_drive`).
     """
     hook = getattr(CHIPS.get(name), "options_for_drive", None)
     if hook is None:

@@ -166,3 +166,177 @@ def load_model(path: str | Path) -> tuple[Network, dict[str, Any]]:
         raise ParamError(f"damaged model file ({type(err).__name__}: {err})", path=field,
                          source=source) from None
     return network, info
+
+
+# -- convolutional networks ------------------------------------------------------------
+
+
+def dense_layers(model: Any) -> list[np.ndarray]:
+    """The layers of a :class:`lifhw.snn.model.ConvSNN` (or ``SNN``) as dense matrices.
+
+    Convolutions are unrolled by :func:`lifhw.nir_bridge.conv2d_matrix` (stride
+    1, the model's zero padding) on the flattened (C, H, W) spikes, C-major --
+    the order in which ``ConvSNN`` flattens before its dense layers.
+    """
+    from lifhw.nir_bridge import conv2d_matrix
+
+    shape = tuple(getattr(model, "in_shape", (model.weights[0].shape[1],)))
+    out = []
+    for w in model.weights:
+        w = np.asarray(w, dtype=float)
+        if w.ndim == 4:
+            matrix = conv2d_matrix(w, (shape[0], shape[1], shape[2]), padding=model.padding)
+            side = matrix.shape[0] // w.shape[0]
+            h = shape[1] + 2 * model.padding - w.shape[2] + 1
+            shape = (w.shape[0], h, side // h)
+        else:
+            matrix = w
+            shape = (w.shape[0],)
+        out.append(matrix)
+    return out
+
+
+def dense_biases(model: Any) -> list[np.ndarray]:
+    """Per layer bias drives per unit (a convolution's per-channel bias repeated)."""
+    layers = dense_layers(model)
+    return [np.repeat(np.asarray(c, dtype=float), m.shape[0] // np.asarray(c).size)
+            for c, m in zip(model.biases, layers, strict=True)]
+
+
+def conv_to_network(model: Any, *, name: str = "snn_conv", v_rest: float = V_REST,
+                    v_th: float = V_TH, r_m: float = R_M) -> Network:
+    """A trained :class:`lifhw.snn.model.ConvSNN` as a float :class:`Network`.
+
+    Weight sharing is unrolled (:func:`dense_layers`): each convolution becomes
+    one dense projection whose rows hold the kernel taps of one output unit
+    (``C_in k_h k_w`` non-zeros at most). Neuron, units and biases as
+    :func:`to_network`.
+    """
+    return to_network(dense_layers(model), dense_biases(model), tau_m=model.neuron.tau_m,
+                      dt=model.neuron.dt, theta=model.neuron.theta, name=name,
+                      v_rest=v_rest, v_th=v_th, r_m=r_m)
+
+
+def conv_to_nir(model: Any, *, name: str = "snn_conv", v_rest: float = V_REST,
+                v_th: float = V_TH, r_m: float = R_M) -> Any:
+    """A :class:`lifhw.snn.model.ConvSNN` as a NIR graph with ``Conv2d`` nodes.
+
+    ``Input`` (C, H, W) -> per convolution ``Conv2d`` (stride 1, the model's
+    padding, bias = the bias current per channel) -> ``LIF`` of shape
+    (C_out, H', W') -> ``Flatten`` -> per dense layer ``Affine`` -> ``LIF``, and an
+    ``Output``. The physical neuron is that of :func:`to_network`; NIR's ``LIF``
+    turns a weight ``W`` into the jump ``r W / tau``, so the NIR weights are the
+    network's volts times ``tau_m / r_m`` (:mod:`lifhw.nir_bridge`). Read back
+    with :func:`lifhw.nir_bridge.from_nir` (convolutions unrolled) or
+    :func:`conv_from_nir` (the ``ConvSNN``).
+    """
+    import nir
+
+    network = conv_to_network(model, name=name, v_rest=v_rest, v_th=v_th, r_m=r_m)
+    scale = (v_th - v_rest) / model.neuron.theta
+    neuron = network.populations[0].neuron
+    to_nir_weight = scale * neuron.tau_m / neuron.r_m
+    names = layer_names(len(model.weights))
+    shape = tuple(model.in_shape)
+    nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array(shape)})}
+    edges: list[tuple[str, str]] = []
+    pre = "input"
+    for index, (w, layer) in enumerate(zip(model.weights, names, strict=True)):
+        w = np.asarray(w, dtype=float)
+        current = network.populations[index].bias
+        if w.ndim == 4:
+            h = shape[1] + 2 * model.padding - w.shape[2] + 1
+            wd = shape[2] + 2 * model.padding - w.shape[3] + 1
+            per_channel = current.reshape(w.shape[0], h * wd)[:, 0]
+            nodes[f"conv{index}"] = nir.Conv2d(
+                input_shape=(shape[1], shape[2]), weight=w * to_nir_weight, stride=1,
+                padding=model.padding, dilation=1, groups=1, bias=per_channel)
+            edges.append((pre, f"conv{index}"))
+            pre, shape = f"conv{index}", (w.shape[0], h, wd)
+        else:
+            if len(shape) == 3:
+                nodes[f"flatten{index}"] = nir.Flatten(input_type={"input": np.array(shape)},
+                                                       start_dim=0)
+                edges.append((pre, f"flatten{index}"))
+                pre = f"flatten{index}"
+            nodes[f"fc{index}"] = nir.Affine(weight=w * to_nir_weight, bias=current)
+            edges.append((pre, f"fc{index}"))
+            pre, shape = f"fc{index}", (w.shape[0],)
+        full = np.ones(shape)
+        nodes[layer] = nir.LIF(tau=neuron.tau_m * full, r=neuron.r_m * full,
+                               v_leak=neuron.v_rest * full, v_threshold=neuron.v_th * full,
+                               v_reset=neuron.v_reset * full)
+        edges.append((pre, layer))
+        pre = layer
+    nodes["output_out"] = nir.Output(output_type={"output": np.array(shape)})
+    edges.append((pre, "output_out"))
+    return nir.NIRGraph(nodes=nodes, edges=edges,
+                        metadata={"lifhw_dt": model.neuron.dt, "lifhw_name": name})
+
+
+def conv_from_nir(graph: Any) -> Any:
+    """Read a graph written by :func:`conv_to_nir` back into a ``ConvSNN``.
+
+    The inverse of the export's formulas: normalised weights ``W_nir r / (tau s)``
+    with ``s = v_th - v_rest`` (threshold 1), bias drives ``I (1 - beta) r / s``,
+    ``tau_m`` from the ``LIF`` nodes and ``dt`` from the graph's ``lifhw_dt``.
+
+    Raises:
+        ParamError: A graph that is not a chain Input -> (Conv2d -> LIF)* ->
+            Flatten -> (Affine -> LIF)+ of stride-1 convolutions with one padding.
+    """
+    from lifhw.snn.model import ConvSNN, NeuronConfig
+
+    nodes = graph.nodes
+    following: dict[str, list[str]] = {key: [] for key in nodes}
+    for src, dst in graph.edges:
+        following[src].append(dst)
+    key = next((k for k, n in nodes.items() if type(n).__name__ == "Input"), None)
+    if key is None:
+        raise ParamError("graph has no Input node", path="nir")
+    in_shape = tuple(int(v) for v in np.asarray(nodes[key].input_type["input"]).ravel())
+    if len(in_shape) != 3:
+        raise ParamError(f"Input shape {in_shape} is not (C, H, W)", path=f"nir.{key}")
+    dt = float(graph.metadata.get("lifhw_dt", 1e-3))
+    weights: list[np.ndarray] = []
+    biases: list[np.ndarray] = []
+    pending: tuple[np.ndarray, np.ndarray] | None = None
+    paddings: set[int] = set()
+    tau = None
+    while following[key]:
+        if len(following[key]) != 1:
+            raise ParamError("the graph branches; a ConvSNN is a chain", path=f"nir.{key}")
+        key = following[key][0]
+        node = nodes[key]
+        kind = type(node).__name__
+        if kind == "Conv2d":
+            stride = np.broadcast_to(np.asarray(node.stride), (2,))
+            pad = np.broadcast_to(np.asarray(node.padding), (2,))
+            if np.any(stride != 1) or pad[0] != pad[1] or int(np.asarray(node.groups)) != 1:
+                raise ParamError("ConvSNN convolutions have stride 1, one padding, groups 1",
+                                 path=f"nir.{key}")
+            paddings.add(int(pad[0]))
+            pending = (np.asarray(node.weight, dtype=float),
+                       np.asarray(node.bias, dtype=float).ravel())
+        elif kind == "Affine":
+            pending = (np.asarray(node.weight, dtype=float),
+                       np.asarray(node.bias, dtype=float).ravel())
+        elif kind == "LIF":
+            if pending is None:
+                raise ParamError("LIF without a Conv2d/Affine before it", path=f"nir.{key}")
+            tau = float(np.asarray(node.tau).ravel()[0])
+            r = float(np.asarray(node.r).ravel()[0])
+            s = float(np.asarray(node.v_threshold).ravel()[0]
+                      - np.asarray(node.v_leak).ravel()[0])
+            beta = math.exp(-dt / tau)
+            weights.append((pending[0] * r / (tau * s)).astype(np.float32))
+            bias = pending[1] * (1.0 - beta) * r / s
+            biases.append(bias.astype(np.float32))
+            pending = None
+        elif kind not in ("Flatten", "Output"):
+            raise ParamError(f"{kind} node is not part of a ConvSNN", path=f"nir.{key}")
+    if tau is None or len(paddings) > 1:
+        raise ParamError("no LIF layers, or convolutions with different paddings", path="nir")
+    neuron = NeuronConfig(tau_m=tau, dt=dt)
+    return ConvSNN(weights, biases, neuron, in_shape=(in_shape[0], in_shape[1], in_shape[2]),
+                   padding=paddings.pop() if paddings else 0)

@@ -37,29 +37,13 @@ def build(method: str = "surrogate", *, digits: data.Digits | None = None,
         bias_mode: Bias of a converted network: ``current`` or ``neuron``.
         seed: Seed (ANN training; the SNN seed is ``config.seed``).
     """
-    from dataclasses import replace
-
     from lifhw.errors import ParamError
 
     if method not in METHODS:
         raise ParamError(f"unknown method {method!r}; one of {METHODS}", path="method")
     digits = digits or data.load()
     if method in ("surrogate", "eprop"):
-        cfg = replace(config or train.TrainConfig(), rule="bptt" if method == "surrogate"
-                      else "eprop")
-        if cfg.conv:
-            # a Network holds dense projections only; ConvSNN stays a NumPy model
-            raise ParamError("convolutional networks cannot be exported to a Network; "
-                             "train them with lifhw.snn.train.train", path="conv")
-        result = train.train(cfg, digits)
-        m = result.model
-        network = export.to_network(m.weights, m.biases, tau_m=m.neuron.tau_m,
-                                    dt=m.neuron.dt, name=f"digits_{method}")
-        info = {"method": method, "encoding": cfg.encoding, "n_steps": cfg.n_steps,
-                "train_seconds": result.seconds, "train_accuracy": result.train_accuracy,
-                "test_accuracy": result.test_accuracy, "epochs": cfg.epochs,
-                "surrogate": cfg.surrogate, "scale": cfg.scale, "hidden": list(cfg.hidden)}
-        return network, info
+        return train_network(method, config=config, digits=digits)[1:]
     start = time.perf_counter()
     ann = convert.train_ann(digits.x_train, digits.y_train, seed=seed)
     conv = convert.convert(ann, digits.x_train, bias_mode=bias_mode, name="digits_converted")
@@ -70,6 +54,37 @@ def build(method: str = "surrogate", *, digits: data.Digits | None = None,
             "bias_mode": bias_mode, "percentile": 99.9, "scales": conv.scales}
     info["test_accuracy"] = accuracy(conv.network, info, digits)
     return conv.network, info
+
+
+def train_network(method: str = "surrogate", *, config: train.TrainConfig | None = None,
+                  digits: data.Digits | None = None
+                  ) -> tuple[model.SNN, Network, dict[str, Any]]:
+    """Train (``surrogate``/``eprop``) and return (model, network, info).
+
+    The model (``SNN``, or ``ConvSNN`` when ``config.conv``) is what exports
+    needing more than the Network take (:func:`lifhw.snn.export.conv_to_nir`);
+    a convolution's weight sharing is unrolled in the network
+    (:func:`lifhw.snn.export.conv_to_network`).
+    """
+    from dataclasses import replace
+
+    digits = digits or data.load()
+    cfg = replace(config or train.TrainConfig(), rule="bptt" if method == "surrogate"
+                  else "eprop")
+    result = train.train(cfg, digits)
+    m = result.model
+    if cfg.conv:
+        # weight sharing unrolled into dense projections (export.conv_to_network)
+        network = export.conv_to_network(m, name=f"digits_{method}_conv")
+    else:
+        network = export.to_network(m.weights, m.biases, tau_m=m.neuron.tau_m,
+                                    dt=m.neuron.dt, name=f"digits_{method}")
+    info = {"method": method, "encoding": cfg.encoding, "n_steps": cfg.n_steps,
+            "train_seconds": result.seconds, "train_accuracy": result.train_accuracy,
+            "test_accuracy": result.test_accuracy, "epochs": cfg.epochs,
+            "surrogate": cfg.surrogate, "scale": cfg.scale, "hidden": list(cfg.hidden),
+            "conv": list(cfg.conv)}
+    return m, network, info
 
 
 def encoded_test_set(network: Network, info: dict[str, Any], digits: data.Digits

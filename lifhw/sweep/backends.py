@@ -69,6 +69,8 @@ BACKENDS.add("rtl", "lifhw.sweep.backends:evaluate_rtl")
 #: Synthesis metrics of digital points (yosys, :mod:`lifhw.digital.synth`).
 _AREA_METRICS = ("gate_equivalents", "cells", "flip_flops", "memory_bits")
 _TRACE_METRICS = ("rate_hz", "n_spikes", "isi_error", "rate_error", "tau_s", "tau_error")
+#: From the chip's placement (lifhw.chips.placement) at the rates of its run.
+_PLACEMENT_METRICS = ("cores_used", "chips_used", "core_spikes_per_s", "chip_spikes_per_s")
 
 #: Backend name -> metric names it can compute (checked when a spec is loaded).
 METRICS: dict[str, tuple[str, ...]] = {
@@ -76,7 +78,8 @@ METRICS: dict[str, tuple[str, ...]] = {
     "ngspice": (*_TRACE_METRICS, "energy_per_spike_j", "area_um2", "tau_step_s",
                 "tau_step_error"),
     "rtl": (*_TRACE_METRICS, "gate_equivalents", "cells", "flip_flops", "memory_bits"),
-    **{chip: (*_TRACE_METRICS, "energy_per_spike_j", "rate_correlation", "count_error")
+    **{chip: (*_TRACE_METRICS, "energy_per_spike_j", "rate_correlation", "count_error",
+              *_PLACEMENT_METRICS)
        for chip in CHIPS.names(kind="chip")},
 }
 
@@ -363,7 +366,9 @@ def _evaluate_chip(chip: str, pf: ParamFile, metrics: Sequence[str]) -> dict[str
     network's trace with the float golden network on the same input spikes;
     ``tau_s``/``tau_error`` are the realised membrane tau of the first population
     and the largest relative tau deviation; ``energy_per_spike_j`` is the chip's
-    published-figure energy estimate divided by the spikes it fired.
+    published-figure energy estimate divided by the spikes it fired;
+    ``cores_used``/``chips_used``/``core_spikes_per_s``/``chip_spikes_per_s``
+    come from the chip's ``place`` at the rates its run measured.
     """
     try:
         from lifhw.chips.report import evaluate_chip
@@ -387,6 +392,18 @@ def _evaluate_chip(chip: str, pf: ParamFile, metrics: Sequence[str]) -> dict[str
                                if result.energy is not None and m.n_spikes_cand else math.nan),
         "rate_correlation": m.rate_correlation, "count_error": m.count_error,
     }
+    if any(name in _PLACEMENT_METRICS for name in metrics) and result.config is not None \
+            and result.run is not None:
+        from lifhw.chips.placement import rates_of
+        from lifhw.network import split_inputs
+
+        placement = CHIPS.get(chip).place(
+            result.config.spec,
+            rates_hz=rates_of(result.run, split_inputs(network, spikes)))
+        values.update({"cores_used": float(placement.cores_used),
+                       "chips_used": float(placement.chips_used),
+                       "core_spikes_per_s": placement.core_spikes_per_s,
+                       "chip_spikes_per_s": placement.chip_spikes_per_s})
     return {name: values[name] for name in metrics if name in values}
 
 

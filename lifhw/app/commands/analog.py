@@ -158,6 +158,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     config = _config(args, circuit)
     sim = simulate(name, circuit, stimulus, backend=args.backend, config=config,
                    source=source)
+    _warn_validity(sim.output, circuit)
     trace = sim.trace
     if not args.no_tau:
         tau, _, _ = leak_step(name, circuit, backend=args.backend, config=config)
@@ -254,6 +255,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     name, circuit, stimulus, source = _load(args.file)
     result = compare_circuit(name, circuit, stimulus, source=source, backend=args.backend,
                              golden=args.golden, config=_config(args, circuit))
+    if result.extra.get("validity_warning"):
+        import sys
+
+        print(result.extra["validity_warning"], file=sys.stderr)
     if args.plot:
         plot_comparison(result, Path(args.plot))
     summary = result.summary()
@@ -281,3 +286,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"  figure: {args.plot}")
     return 0
+
+
+def _warn_validity(output: Any, circuit: Any) -> None:
+    import sys
+
+    from lifhw.analog.design import refractory_check
+
+    if circuit.topology == "behavioral":
+        return
+    line = refractory_check(output, circuit)
+    if line:
+        print(line, file=sys.stderr)

@@ -6,7 +6,10 @@ the input spikes) or a ``.nir`` graph (then the inputs are Poisson sources at
 table of :mod:`lifhw.chips.report` (``--json`` for the full report) and writes
 a raster/count figure with ``--plot``. ``--export-nir`` (one chip) writes
 the network the chip effectively realises as a NIR graph, with the chip's
-integers in each node's metadata. The choices are the registered hardware
+integers in each node's metadata. ``--place`` adds each chip's placement:
+neurons onto cores and chips, the resource table (cores, chips, synapses
+per core) and the spike traffic between cores and chips at the rates the
+chip's run measured. The choices are the registered hardware
 targets (:data:`lifhw.chips.CHIPS`); ``all`` runs the chips, ``rtl`` (lifhw's
 population core: delta synapses, feed-forward) is named explicitly.
 """
@@ -37,6 +40,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--export-nir", metavar="NIR",
                         help="with one --chip: write the network the chip realises as NIR "
                              "(dequantised floats, chip integers in metadata)")
+    parser.add_argument("--place", action="store_true",
+                        help="also place the network on cores and chips: resource table "
+                             "and inter-core / inter-chip traffic per chip")
+    parser.add_argument("--place-order", default="index", choices=("index", "rcm"),
+                        help="with --place: fill cores in neuron-index order or in "
+                             "reverse Cuthill-McKee order of the network graph")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="keyword option of the chip's map (one --chip), e.g. "
                              "refractory=true for loihi; repeatable")
@@ -125,8 +134,14 @@ def _cmd_map(args: argparse.Namespace) -> int:
         nir_bridge.write(args.export_nir, realised, config=config)
     if args.plot:
         report.plot(result, args.plot)
+    placements = report.place(result, spikes, order=args.place_order) if args.place else {}
+    duration = spikes.shape[0] * network.dt
     if args.json:
-        print_json(report.to_dict(result))
+        data = report.to_dict(result)
+        for chip, placement in placements.items():
+            data["chips"][chip]["placement"] = {
+                **placement.as_dict(), "energy": placement.energy(duration).as_dict()}
+        print_json(data)
     else:
         print(f"network {network.name}: {network.n_neurons} neurons, {network.n_synapses} "
               f"synapses, {spikes.shape[0]} steps of {network.dt * 1e3:g} ms")
@@ -137,6 +152,12 @@ def _cmd_map(args: argparse.Namespace) -> int:
         for res in result.results:
             for violation in res.violations:
                 print(f"{res.chip}: {violation}")
+        for chip, placement in placements.items():
+            print()
+            print(f"placement on {chip}:")
+            print(report.format_rows(report.placement_rows(placement)))
+            for line in report.placement_summary(placement, duration):
+                print(f"  {line}")
         if args.plot:
             print(f"figure: {args.plot}")
         if args.export_nir:

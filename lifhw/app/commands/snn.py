@@ -2,6 +2,7 @@
 
     lifhw snn train --method surrogate -o build/snn/surrogate.npz
     lifhw snn train --method convert -o build/snn/converted.npz
+    lifhw snn train --conv 8 --epochs 10 --nir build/snn/conv.nir
     lifhw snn deploy build/snn/surrogate.npz --samples 200
     lifhw snn deploy --method convert --targets float,loihi --json
 
@@ -36,8 +37,11 @@ def register(subparsers: Any) -> None:
     tr.add_argument("--epochs", type=integer(ge=0), default=15, help="training epochs (default 15)")
     tr.add_argument("--steps", type=integer(ge=1), default=None,
                     help="time steps per sample (default 16; 64 for convert)")
-    tr.add_argument("--hidden", type=integer(ge=1), nargs="+", default=[128],
-                    help="hidden layer sizes")
+    tr.add_argument("--hidden", type=integer(ge=1), nargs="*", default=None,
+                    help="hidden (dense) layer sizes (default 128; none after --conv)")
+    tr.add_argument("--conv", type=integer(ge=1), nargs="+", default=[],
+                    help="surrogate: output channels of 3x3 spiking convolutions (padding "
+                    "1) before the dense layers, e.g. --conv 8")
     tr.add_argument("--encoding", choices=("rate", "poisson", "latency"), default="rate")
     tr.add_argument("--surrogate", choices=SURROGATES, default="fast_sigmoid")
     tr.add_argument("--scale", type=number(gt=0), default=5.0, help="surrogate slope (default 5)")
@@ -85,9 +89,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.nir:
         check_output_file(args.nir, option="--nir")
     steps = args.steps
+    if args.conv and args.method != "surrogate":
+        raise ParamError("--conv trains with --method surrogate only")
+    hidden = args.hidden if args.hidden is not None else ([] if args.conv else [128])
     n_steps = 16 if steps is None else steps
     convert_steps = task.CONVERT_STEPS if steps is None else steps
-    config = train.TrainConfig(hidden=tuple(args.hidden), n_steps=n_steps,
+    config = train.TrainConfig(hidden=tuple(hidden), conv=tuple(args.conv), n_steps=n_steps,
                                encoding=args.encoding, epochs=args.epochs, lr=args.lr,
                                surrogate=args.surrogate, scale=args.scale,
                                detach_reset=not args.no_detach_reset, seed=args.seed)
@@ -96,15 +103,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
                                   DIGITS_SAMPLES, config.batch),
                  f"training a {[DIGITS_INPUTS, *config.hidden, DIGITS_CLASSES]} network",
                  path="--hidden/--steps")
-    network, info = task.build(args.method, config=config, bias_mode=args.bias,
-                               convert_steps=convert_steps, seed=args.seed)
+    trained = None
+    if args.conv:
+        trained, network, info = task.train_network(args.method, config=config)
+    else:
+        network, info = task.build(args.method, config=config, bias_mode=args.bias,
+                                   convert_steps=convert_steps, seed=args.seed)
     if args.out:
         export.save_model(Path(args.out), network, info)
         info["file"] = str(args.out)
     if args.nir:
         from lifhw import nir_bridge
 
-        nir_bridge.write(Path(args.nir), network)
+        if trained is not None:  # Conv2d nodes, not the unrolled projections
+            nir_bridge.write_graph(Path(args.nir),
+                                   export.conv_to_nir(trained, name=network.name))
+        else:
+            nir_bridge.write(Path(args.nir), network)
         info["nir"] = str(args.nir)
     if args.json:
         print_json(info)

@@ -1,8 +1,9 @@
 """``lifhw estimate`` and ``lifhw siegert``: the theory tools on the command line.
 
 ``lifhw estimate TRACE.csv|TRACE.npy [--filter-tau 0.2ms] [--t-ref 2ms] [--json]``
-estimates V_th, V_reset, t_ref, tau_m and V_inf from a recorded membrane trace
-(CSV columns ``t`` in s and ``v`` in V, or ``v_mv`` in mV; see
+estimates V_th, V_reset, t_ref, tau_m and V_inf with 95 % intervals from a
+recorded membrane trace, or exits 2 with the reason when the data cannot support
+an estimate (CSV columns ``t`` in s and ``v`` in V, or ``v_mv`` in mV; see
 :func:`lifhw.golden.estimate.load_trace`).
 
 ``lifhw siegert --mu 15mV --sigma 5mV [--tau 20ms --v-th 20mV --v-reset 10mV --t-ref 2ms]``
@@ -61,12 +62,17 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.as_dict())
         return 0
+    def row(name: str, value: float, ci: tuple[float, float], scale: float, unit: str) -> None:
+        print(f"{name:15s} {value * scale:8.3f} {unit}  95% CI [{ci[0] * scale:.3f}, "
+              f"{ci[1] * scale:.3f}]")
+
     print(f"spikes used     {result.n_spikes}")
-    print(f"V_th            {result.v_th * 1e3:8.3f} mV  (+/- {result.v_th_se * 1e3:.3f})")
-    print(f"V_reset         {result.v_reset * 1e3:8.3f} mV  (+/- {result.v_reset_se * 1e3:.3f})")
-    print(f"t_ref           {result.t_ref * 1e3:8.3f} ms")
-    print(f"tau_m           {result.tau_m * 1e3:8.3f} ms")
-    print(f"V_inf (rest+RI) {result.v_rest * 1e3:8.3f} mV")
+    row("V_th", result.v_th, result.v_th_ci, 1e3, "mV")
+    row("V_reset", result.v_reset, result.v_reset_ci, 1e3, "mV")
+    row("t_ref", result.t_ref, result.t_ref_ci, 1e3, "ms")
+    row("tau_m", result.tau_m, result.tau_m_ci, 1e3, "ms")
+    row("V_inf (rest+RI)", result.v_rest, result.v_rest_ci, 1e3, "mV")
+    print(f"input sigma     {result.input_sigma * 1e3:8.3f} mV")
     print(f"noise           {result.noise_std * 1e3:8.3f} mV")
     print(f"naive V_th / V_reset (samples next to the spike): "
           f"{result.naive_v_th * 1e3:.3f} / {result.naive_v_reset * 1e3:.3f} mV")

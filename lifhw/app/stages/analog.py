@@ -5,10 +5,13 @@ kappa = 0.7, V_L = V_reset = 0.6 V, V_th = 0.65 V, t_ref = 2 ms, 20 pA step.
 The behavioural netlist is simulated, characterised and compared with the
 golden tanh model (figure ``analog_compare.png``); when the sky130 generator is
 present, the transistor-level netlist of the same neuron is simulated once for
-its rate and energy per spike. Then the synapses: the PSP of one excitatory and
-one inhibitory event on the behavioural netlist against the closed form, and
-the 12-neuron E/I network of ``circuits/networks/ei_analog.toml`` as one
-behavioural netlist against the golden network (figure
+its rate and energy per spike, and next to it the low-power topology
+(``sky130_lp``, :data:`LP_DEFAULTS`, the example ``circuits/ota_lif_sky130_lp.toml``):
+ISI against its calibrated golden model, energy per spike and layout area of both.
+Then the synapses: the PSP of one excitatory and one inhibitory event on the
+behavioural netlist against the closed form, and the 12-neuron E/I network of
+``circuits/networks/ei_analog.toml`` as one behavioural netlist against the
+golden network (figure
 ``analog_network_raster.png``: both rasters side by side).
 """
 
@@ -28,6 +31,20 @@ DEFAULTS: dict[str, Any] = {
         "supply": "1.8 V", "corner": "tt", "temperature": "27 degC",
     },
     "stimulus": {"kind": "step", "amplitude": "20 pA", "t_stop": "100 ms"},
+}
+
+#: The low-power transistor-level neuron of circuits/ota_lif_sky130_lp.toml (tau ~ 10 ms,
+#: t_ref = 2 ms, 0.8 V), driven at ~100 Hz.
+LP_DEFAULTS: dict[str, Any] = {
+    "name": "ota_lif_demo_sky130_lp",
+    "circuit": {
+        "topology": "sky130_lp", "membrane_capacitance": "0.2 pF",
+        "leak_bias_current": "1.25 pA", "kappa": 0.7, "v_rest": "0.3 V",
+        "v_threshold": "0.35 V", "v_reset": "0.3 V", "refractory": "2 ms",
+        "supply": "0.8 V", "corner": "tt", "temperature": "27 degC",
+        "sky130_lp": {"capacitor": "mim"},
+    },
+    "stimulus": {"kind": "step", "amplitude": "1.5 pA", "t_stop": "100 ms"},
 }
 
 
@@ -61,6 +78,7 @@ def run(out_dir: Path) -> DemoSection:
         table.append([f"{current * 1e12:.2f}", f"{rate:.3f}", f"{gold:.3f}",
                       f"{(rate / gold - 1) * 100:+.3f}"])
     lines += _sky130_lines(pf, out_dir)
+    lines += _sky130_lp_lines()
     figures = [figure]
     lines += _synapse_lines(pf)
     network_lines, raster = _network_lines(out_dir)
@@ -148,4 +166,51 @@ def _sky130_lines(pf: Any, out_dir: Path) -> list[str]:
     if energy is not None:
         lines.append(f"sky130 energy: {energy * 1e12:.1f} pJ per spike from the supply "
                      "(bias included)")
+    return lines
+
+
+def _area_um2(circuit: Any) -> float | None:
+    """Layout area (µm²) of a transistor-level circuit, None without gdsfactory."""
+    try:
+        from lifhw import layout
+        from lifhw.analog.topology import get_topology
+
+        record = get_topology(circuit.topology)
+        if record.devices is None:
+            return None
+        fets, caps = layout.from_records(record.devices(circuit))
+        return layout.neuron_area_um2(caps[0], fets, caps[1:])
+    except ImportError:
+        return None
+
+
+def _sky130_lp_lines() -> list[str]:
+    """The low-power topology side by side: ISI vs its calibrated golden, energy, area."""
+    import dataclasses
+
+    from lifhw.analog.flow import compare_circuit
+    from lifhw.errors import LifhwError
+    from lifhw.params import load_mapping
+
+    pf = load_mapping(LP_DEFAULTS, source="lifhw.app.stages.analog")
+    circuit, stimulus = pf.require("circuit"), pf.require("stimulus")
+    try:
+        result = compare_circuit(pf.name, circuit, stimulus, fi_multiples=())
+    except (LifhwError, ImportError) as err:
+        return [f"sky130_lp netlist not simulated: {err}"]
+    s = result.summary()
+    calibrated = s["vs_calibrated"]
+    lines = [f"sky130_lp transistor level (tt, 0.8 V, C = 0.2 pF, I_b = 1.25 pA): "
+             f"{s['n_spikes']} spikes at {s['rate_hz']:.2f} Hz; ISI error vs its calibrated "
+             f"golden {calibrated['isi_error'] * 100:+.2f} %"]
+    energy = s.get("energy_per_spike_j")
+    if energy is not None:
+        lines.append(f"sky130_lp energy: {energy * 1e15:.1f} fJ per spike from the supply "
+                     "(static included; the sky130 line above is in pJ)")
+    areas = [(name, _area_um2(c)) for name, c in (
+        ("sky130", dataclasses.replace(load_mapping(DEFAULTS).circuit, topology="sky130")),
+        ("sky130_lp", circuit))]
+    if all(a is not None for _, a in areas):
+        lines.append("layout area (placed devices, lifhw.layout): " + ", ".join(
+            f"{name} {area:.0f} um2" for name, area in areas))
     return lines

@@ -36,8 +36,16 @@ def run(out_dir: Path) -> DemoSection:
                      f"warnings, energy {res.energy.total_j * 1e6:.3g} uJ")
     trace_png, trace_line = loihi_trace_figure(Path(out_dir) / "chips_loihi_trace.png")
     lines.append(trace_line)
+    placements = report.place(result, spikes)
+    placement_png = report.plot_placement(placements, Path(out_dir) / "chips_placement.png")
+    for chip, placement in placements.items():
+        lines.append(f"{chip} placement: {placement.cores_used} "
+                     f"{placement.resources.core_name}s on {placement.chips_used} chip(s), "
+                     f"{placement.relay_neurons} relay neurons, inter-core "
+                     f"{placement.core_spikes_per_s:.0f} spikes/s")
     return DemoSection(title="Chip mappers: one network on four chips", lines=lines,
-                       figures=[figure, trace_png], table=report.table(result))
+                       figures=[figure, trace_png, placement_png],
+                       table=report.table(result))
 
 
 def loihi_trace_figure(path: Path) -> tuple[Path, str]:
