@@ -87,6 +87,7 @@ SECTIONS.add("circuit", "lifhw.analog.params:CircuitSection")
 SECTIONS.add("core", "lifhw.digital.params:CoreSection")
 SECTIONS.add("network", "lifhw.network.section:NetworkSection")
 SECTIONS.add("design", "lifhw.analog.design:DesignSection")
+SECTIONS.add("analog", "lifhw.analog.network:AnalogNetworkSection")
 
 
 _Section = TypeVar("_Section")

@@ -120,10 +120,13 @@ def test_pwl_reproduces_stimulus_segments() -> None:
     assert points[-1, 0] == pytest.approx(60e-3)
 
 
-def test_spike_input_is_rejected_in_the_analog_flow() -> None:
-    stim = Stimulus(kind="spikes", spike_times=(1e-3,), spike_weights=(1e-3,), t_stop=1e-2)
-    with pytest.raises(ParamError, match="not supported by the analog flow"):
-        nl.stimulus_lines(stim)
+def test_spike_input_without_a_synapse_is_rejected() -> None:
+    # Input spikes need a synapse circuit of their sign (tau_syn_exc > 0 here).
+    pf = _example()
+    stim = Stimulus(kind="spikes", spike_times=(1e-3,), spike_weights=(1e-12,), t_stop=1e-2)
+    with pytest.raises(ParamError, match="no excitatory synapse") as err:
+        nl.generate(pf.name, pf.circuit, stim)
+    assert err.value.path == "circuit.tau_syn_exc"
 
 
 def test_replace_block_swaps_stimulus() -> None:

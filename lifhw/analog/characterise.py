@@ -407,13 +407,15 @@ class Characterisation:
                          kappa=self.kappa, v_rest=circuit.v_rest, v_th=v_th,
                          v_reset=circuit.v_reset, t_ref=t_ref,
                          temperature=self.temperature_k,
-                         offset_current=self.offset_current_a)
+                         offset_current=self.offset_current_a,
+                         tau_syn_exc=circuit.tau_syn_exc, tau_syn_inh=circuit.tau_syn_inh)
 
     def lif(self, circuit: CircuitSection, *, calibrated_threshold: bool = True) -> LIFParams:
         """The linear LIF with the extracted tau and g_m."""
         neuron = self.neuron(circuit, calibrated_threshold=calibrated_threshold)
         return LIFParams(tau_m=self.tau_s, r_m=1.0 / self.g_m_s, v_rest=neuron.v_equilibrium,
-                         v_th=neuron.v_th, v_reset=neuron.v_reset, t_ref=neuron.t_ref)
+                         v_th=neuron.v_th, v_reset=neuron.v_reset, t_ref=neuron.t_ref,
+                         tau_syn_exc=neuron.tau_syn_exc, tau_syn_inh=neuron.tau_syn_inh)
 
     def summary(self) -> dict[str, float | str]:
         """JSON-ready numbers."""

@@ -106,6 +106,8 @@ class FlowResult:
             out["characterisation"] = self.characterisation.summary()
         if self.linear_range is not None:
             out["linear_range"] = self.linear_range.lines()
+        if "psp" in self.extra:
+            out["psp"] = self.extra["psp"]
         out["fi"] = {"currents_a": list(self.fi_currents_a), "rate_hz": list(self.fi_rates_hz),
                      "rate_golden_hz": [float(ota.ota_rate(i, self.reference_neuron))
                                         for i in self.fi_currents_a]}
@@ -176,6 +178,112 @@ def golden_trace(neuron: ota.OTANeuron, stimulus: Stimulus, *, tau_s: float,
     return ota.simulate(neuron, stimulus, dt=dt, v0=v0).with_meta(tau_s=tau_s)
 
 
+def psp_closed_form(weight: float, r_m: float, tau_m: float, tau_s: float
+                    ) -> tuple[float, float]:
+    """Peak (V) and its time (s) of the current-synapse PSP of the linear LIF.
+
+    A jump ``w`` decaying with ``tau_s`` into a membrane ``(r_m, tau_m)`` at rest
+    gives ``V(t) = w r_m tau_s / (tau_s - tau_m) (exp(-t/tau_s) - exp(-t/tau_m))``,
+    peaking at ``t* = tau_m tau_s ln(tau_s / tau_m) / (tau_s - tau_m)``
+    (``t* = tau``, ``V = w r_m / e`` when the two are equal).
+    """
+    if math.isclose(tau_m, tau_s, rel_tol=1e-9):
+        return weight * r_m / math.e, tau_m
+    t_peak = tau_m * tau_s * math.log(tau_s / tau_m) / (tau_s - tau_m)
+    peak = weight * r_m * tau_s / (tau_s - tau_m) * (math.exp(-t_peak / tau_s)
+                                                     - math.exp(-t_peak / tau_m))
+    return peak, t_peak
+
+
+def _window_peak(trace: Trace, start: float, stop: float, sign: float) -> float:
+    mask = (trace.t >= start) & (trace.t <= stop)
+    if mask.sum() < 3:
+        return math.nan
+    base = float(np.interp(start, trace.t, trace.membrane))
+    excursion = (trace.membrane[mask] - base) * sign
+    return float(sign * np.max(excursion))
+
+
+def fit_event_response(t: np.ndarray, current: np.ndarray, t_event: float,
+                       tau_guess: float, *, stop: float = 3.0) -> tuple[float, float]:
+    """``(A, tau)`` of ``A exp(-(t - t_event) / tau)`` fitted to a synaptic current.
+
+    Log-linear least squares over ``t_event + 0.2 tau_guess`` to ``t_event + stop
+    tau_guess`` (after the output transconductor has settled, while the current is
+    well above the solver's noise). ``A`` is the jump at the event that the golden
+    current synapse would need to produce the same decay.
+    """
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(current, dtype=float)
+    mask = (t >= t_event + 0.2 * tau_guess) & (t <= t_event + stop * tau_guess) & (y > 0)
+    if mask.sum() < 5:
+        return math.nan, math.nan
+    slope, intercept = np.polyfit(t[mask] - t_event, np.log(y[mask]), 1)
+    if slope >= 0:
+        return math.nan, math.nan
+    return float(math.exp(intercept)), float(-1.0 / slope)
+
+
+def psp_metrics(analog: Trace, golden: Trace, stimulus: Stimulus, circuit: CircuitSection,
+                vectors: Any, neuron: ota.OTANeuron) -> dict[str, Any]:
+    """PSP peak and synaptic decay of the first isolated event of each sign.
+
+    An event is isolated when no other input event and no output spike of either
+    run falls within ``6 max(tau_syn, tau_m)`` after it. Reported per sign
+    (``exc``/``inh``): the PSP peak of ngspice and golden (relative to the
+    membrane at the event), the linear-LIF closed form (:func:`psp_closed_form`
+    with the golden's ``r_m = 1 / g_m``, ``tau_m = C / g_m``), their errors, and
+    the decay time constant of the synaptic current ``i(visyn_<e|i>)`` against
+    the nominal ``tau_syn`` and the jump it extrapolates to at the event
+    (:func:`fit_event_response`).
+    """
+    from lifhw.analog import synapse as syn
+
+    times, weights = stimulus.input_spikes()
+    spikes = np.concatenate([analog.spikes(), golden.spikes()])
+    out: dict[str, Any] = {}
+    for sign, factor in syn.SIGNS.items():
+        tau_s = syn.tau_of(circuit, sign)
+        if tau_s <= 0:
+            continue
+        window = 6.0 * max(tau_s, neuron.tau_m)
+        for k in np.flatnonzero(weights * factor > 0):
+            start = float(times[k])
+            stop = start + window
+            others = np.delete(times, k)
+            if (stop > stimulus.t_stop or np.any((others >= start) & (others < stop))
+                    or np.any((spikes >= start) & (spikes < stop))):
+                continue
+            peak_a = _window_peak(analog, start, stop, factor)
+            peak_g = _window_peak(golden, start, stop, factor)
+            closed, t_peak = psp_closed_form(float(weights[k]), 1.0 / neuron.g_m,
+                                             neuron.tau_m, tau_s)
+            entry: dict[str, Any] = {
+                "t_event_s": start, "weight_a": float(weights[k]),
+                "peak_v": peak_a, "peak_golden_v": peak_g, "peak_closed_form_v": closed,
+                "t_peak_closed_form_s": t_peak,
+                "peak_error": peak_a / peak_g - 1.0,
+                "peak_error_closed_form": peak_a / closed - 1.0,
+                "tau_syn_nominal_s": tau_s,
+            }
+            key = f"i(visyn_{sign[0]})"
+            if key in vectors:
+                t = np.asarray(vectors["time"])
+                current = np.asarray(vectors[key])
+                base = float(np.interp(start - 0.01 * tau_s, t, current))
+                # Up to 1.5 tau: the current stays > 20 % of the jump, so a baseline
+                # that moves with the membrane (tens of fA on transistor netlists)
+                # cannot bend the log-fit.
+                jump, tau = fit_event_response(t, factor * (current - base), start, tau_s,
+                                               stop=1.5)
+                entry["tau_syn_s"] = tau
+                entry["tau_syn_error"] = tau / tau_s - 1.0
+                entry["jump_a"] = factor * jump
+            out[sign] = entry
+            break
+    return out
+
+
 def fi_points(name: str, circuit: CircuitSection, currents: Sequence[float], *,
               backend: str = "batch", config: RunConfig | None = None,
               **options: Any) -> tuple[float, ...]:
@@ -224,6 +332,11 @@ def compare_circuit(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
     currents = tuple(m * nominal.rheobase for m in fi_multiples)
     rates = fi_points(name, circuit, currents, backend=backend, config=config, **options)
     i_mean = float(np.mean(stimulus.segments()[1]))
+    extra: dict[str, Any] = {}
+    if stimulus.kind in ("spikes", "poisson"):
+        reference = nominal if kind == "nominal" else calibrated
+        gold = gold_nominal if kind == "nominal" else gold_calibrated
+        extra["psp"] = psp_metrics(analog, gold, stimulus, circuit, sim.output, reference)
     return FlowResult(
         name=name, circuit=circuit, stimulus=stimulus, backend=backend, netlist=sim.netlist,
         analog=analog, golden=gold_nominal if kind == "nominal" else gold_calibrated,
@@ -233,7 +346,7 @@ def compare_circuit(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
         characterisation=ch, tau_nominal_s=tau_nominal, tau_measured_s=ch.tau_s,
         nominal=nominal, calibrated=calibrated, fi_currents_a=currents, fi_rates_hz=rates,
         linear_range=ota.linear_range_report(nominal, i_mean if i_mean > 0 else None),
-        extra={"validity_warning": _validity(sim.output, circuit)})
+        extra={**extra, "validity_warning": _validity(sim.output, circuit)})
 
 
 def _validity(output: Any, circuit: CircuitSection) -> str | None:

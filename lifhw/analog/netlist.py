@@ -133,14 +133,10 @@ def stimulus_lines(stimulus: Stimulus, node: str = "vm") -> list[str]:
     Piecewise-constant segments become a PWL with :data:`PWL_EDGE_S` edges; the
     current starts from 0 A at t = 0 (DC operating point at rest).
 
-    Raises:
-        ParamError: The stimulus has input spikes (not representable as a current
-            here; use a current stimulus kind).
+    Input spikes (kinds ``spikes``/``poisson``) are not currents: their constant
+    ``offset`` is emitted here, the spikes drive the synapse circuits
+    (:func:`lifhw.analog.synapse.stimulus_synapse_lines`).
     """
-    if stimulus.kind in ("spikes", "poisson"):
-        raise ParamError(
-            f"stimulus kind {stimulus.kind!r} is not supported by the analog flow; use "
-            "constant, step, pulses or file", path="stimulus.kind")
     edges, values = stimulus.segments()
     # The source starts at 0 A and reaches the first value after one edge, so the
     # DC operating point is the resting state (a supra-rheobase DC current has no
@@ -263,9 +259,11 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         ParamError: Unknown topology ("did you mean ..."), or an option the
             topology's generator does not have.
     """
+    from lifhw.analog.synapse import check_stimulus
     from lifhw.analog.topology import get_topology
 
     generator = get_topology(circuit.topology).generate
+    check_stimulus(circuit, stimulus)
     known = inspect.signature(generator).parameters
     for option in options:
         if option not in known or option in ("name", "circuit", "stimulus"):

@@ -42,6 +42,17 @@ from lifhw.golden.ota import OTANeuron, ota_gm, ota_linear_range
 from lifhw.schema import choice, quantity
 from lifhw.units import thermal_voltage
 
+
+@dataclass(frozen=True)
+class BehavioralOptions:
+    """``[circuit.behavioral]``: options of the behavioural netlist."""
+
+    synapse_pulse_width: float = quantity(
+        "s", 1e-6, gt=0,
+        doc="width of the input event pulse that drives a synapse circuit (shorter than "
+            "tau_syn and, in networks, than the refractory period)")
+
+
 #: Topologies a ``[circuit]`` may name: the registered topology records.
 TOPOLOGY_NAMES = tuple(TOPOLOGIES.names())
 
@@ -70,6 +81,14 @@ class CircuitSection:
     corner: str = choice(*CORNERS, default="tt", doc="sky130 process corner")
     temperature: float = quantity("K", DEFAULT_TEMPERATURE_K, gt=0,
                                   doc="temperature (e.g. '27 degC'); U_T = kT/q")
+    tau_syn_exc: float = quantity("s", 0.0, ge=0,
+                                  doc="excitatory synapse time constant (0: no excitatory "
+                                      "synapse circuit)")
+    tau_syn_inh: float = quantity("s", 0.0, ge=0,
+                                  doc="inhibitory synapse time constant (0: no inhibitory "
+                                      "synapse circuit)")
+    behavioral: BehavioralOptions = field(default_factory=lambda: BehavioralOptions(),
+                                          metadata={"doc": "behavioural-netlist options"})
     sky130: Sky130Options = field(default_factory=Sky130Options,
                                   metadata={"doc": "transistor-level options"})
     sky130_lp: Sky130LpOptions = field(default_factory=Sky130LpOptions,
@@ -113,6 +132,12 @@ class CircuitSection:
     def linear_range(self) -> float:
         """Half-width 2 U_T / kappa (V) of the OTA's linear range around v_rest."""
         return ota_linear_range(self.kappa, self.thermal_voltage)
+
+    @property
+    def synapse_signs(self) -> tuple[str, ...]:
+        """``"exc"`` and/or ``"inh"``: the synapse circuits this neuron has (tau > 0)."""
+        return tuple(sign for sign, tau in (("exc", self.tau_syn_exc),
+                                            ("inh", self.tau_syn_inh)) if tau > 0)
 
     def lif(self) -> LIFParams:
         """The linear LIF neuron this circuit nominally realises.

@@ -66,6 +66,7 @@ import numpy as np
 from lifhw.analog import devices as dv
 from lifhw.analog import models
 from lifhw.analog import netlist as nl
+from lifhw.analog import synapse as syn
 from lifhw.analog.params import CircuitSection
 from lifhw.analog.sky130_params import Sky130Options
 from lifhw.analog.topology import AnalogTopology
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
     from lifhw.analog.backends import RunConfig, SimOutput, SupportFile
     from lifhw.analog.characterise import Characterisation
     from lifhw.analog.design import DesignHook
+    from lifhw.analog.network import AnalogNetwork
     from lifhw.golden.ota import OTANeuron
 
 NFET = "sky130_fd_pr__nfet_01v8"
@@ -307,6 +309,9 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
     """
     n = nl.spice_number
     step = max_step if max_step is not None else nl.default_max_step(circuit, stimulus)
+    synapse_lines, synapse_save = syn.stimulus_synapse_lines(circuit, stimulus)
+    if synapse_lines and stimulus.kind in ("spikes", "poisson") and max_step is None:
+        step = min(step, syn.synapse_circuit(circuit).pulse_width(circuit) / 4.0)
     corner = circuit.corner
     lines = [
         *nl.title_lines(name, circuit, source),
@@ -322,6 +327,7 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         f".temp {n(circuit.temperature - 273.15)}",
         *device_lines(circuit, spiking=spiking),
         *nl.stimulus_lines(stimulus),
+        *synapse_lines,
     ]
     # The spike loop is bistable at DC: steer every operating point (transient
     # start, DC sweeps of the characterisation) to the resting state, else a DC
@@ -336,7 +342,8 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         held = f"v(vm)={n(circuit.v_rest)} " if currents[0] != 0 else ""
         lines.append(f".ic {held}v(rc)=0")
     lines += [
-        *nl.analysis_lines(stimulus, max_step=step, save=SAVE, extra_options="method=gear"),
+        *nl.analysis_lines(stimulus, max_step=step, save=(*SAVE, *synapse_save),
+                           extra_options="method=gear"),
         ".end",
     ]
     return "\n".join(lines) + "\n"
@@ -530,6 +537,133 @@ def plot_spike_cycle(output: SimOutput, circuit: CircuitSection, path: str | Pat
     return saved
 
 
+def _renamed(blocks: Sequence[dv.Block], suffix: str, keep: frozenset[str]
+             ) -> tuple[dv.Block, ...]:
+    """Blocks with every node but ground and ``keep`` (and every name) suffixed."""
+    import dataclasses
+
+    def node(name: str) -> str:
+        return name if name == "0" or name in keep else f"{name}{suffix}"
+
+    return tuple(dv.Block(b.comment, tuple(
+        dataclasses.replace(d, name=f"{d.name}{suffix}", nodes=tuple(node(x) for x in d.nodes))
+        for d in b.devices)) for b in blocks)
+
+
+def check_hysteresis(circuit: CircuitSection, where: str = "") -> None:
+    """The comparator's hysteresis ``2U_T/kappa atanh(hysteresis_ratio)`` must be
+    below ``v_threshold - v_reset``, else the neuron latches in reset.
+
+    Raises:
+        ParamError: It is not (names ``sky130.hysteresis_ratio``).
+    """
+    import math
+
+    hysteresis = circuit.linear_range * math.atanh(circuit.sky130.hysteresis_ratio)
+    gap = circuit.v_threshold - circuit.v_reset
+    if hysteresis >= 0.5 * gap:
+        suffix = f" ({where})" if where else ""
+        raise ParamError(
+            f"comparator hysteresis {hysteresis * 1e3:.1f} mV is not below half the "
+            f"threshold-reset gap {gap * 1e3:.1f} mV{suffix}: the neuron would latch in "
+            "reset; lower hysteresis_ratio", path="sky130.hysteresis_ratio")
+
+
+def event_blocks(circuit: CircuitSection) -> tuple[dv.Block, ...]:
+    """One-shot ``pulse`` (active low) of about ``synapse_pulse_width`` per spike.
+
+    INVD (starved at ``logic_current``) discharges ``C_ev`` from the supply when
+    ``spike`` rises; the NAND of ``spike`` and that delayed inverse is low from the
+    rising edge until ``dly`` crosses the NAND's trip point, after
+    ``C_ev (V_dd - V_trip) / I_logic`` with ``C_ev`` sized for the pulse width at
+    the inverter trip voltage of the options (the realised width is measured by
+    :func:`lifhw.analog.sky130_synapse.event_width`).
+    """
+    o = circuit.sky130
+    c_ev = (o.synapse_pulse_width * o.logic_current * o.synapse_event_trim
+            / (circuit.supply - o.inverter_trip_voltage))
+    l = o.logic_l
+    return (
+        dv.Block("event one-shot: INVD delays spike onto C_ev, NAND(spike, dly) -> pulse",
+                 (*_starved_inverter("ID", "spike", "dly", o),
+                  _capacitor("CEV", "dly", c_ev, circuit),
+                  _fet("NP1", "pfet", "pulse", "spike", "vdd", "vdd", INVERTER_PFET_W, l),
+                  _fet("NP2", "pfet", "pulse", "dly", "vdd", "vdd", INVERTER_PFET_W, l),
+                  _fet("NN1", "nfet", "pulse", "spike", "nand", "0", INVERTER_NFET_W, l),
+                  _fet("NN2", "nfet", "nand", "dly", "0", "0", INVERTER_NFET_W, l))),
+    )
+
+
+def network_netlist(an: AnalogNetwork, *, source: str = "", max_step: float | None = None
+                    ) -> str:
+    """One transistor-level netlist of a whole network.
+
+    Neuron ``i`` of population ``p`` is :func:`device_blocks` with every node and
+    name suffixed ``_<p><i>`` (its own ``VDD`` and references), plus
+    :func:`event_blocks` when it drives synapses (node ``pulse_<p><i>``, active
+    low); each synapse is :func:`lifhw.analog.sky130_synapse.synapse_blocks` on
+    the neuron's nodes; input neuron ``j`` of input ``s`` is an active-low PWL
+    ``pin_<s><j>``. Only the ``spike`` nodes are saved.
+    """
+    from lifhw.analog import network as anet
+    from lifhw.analog.sky130_synapse import synapse_blocks
+
+    n = nl.spice_number
+    net = an.network
+    first = next(iter(an.circuits.values()))
+    step = max_step if max_step is not None else anet.default_max_step(an)
+    lines = [
+        f"{nl.safe_name(an.name)}: analog network of {net.n_neurons} OTA-C LIF neurons, "
+        f"topology {an.topology}",
+        f"* generated by lifhw from {nl.safe_comment(source) if source else 'parameters in memory'}"
+        "; do not edit (regenerate with lifhw netlist --analog)",
+        _model_include(first, None),
+    ]
+    if first.corner.endswith("_mm") or first.corner == "mc":
+        lines.append(f".option seed={first.sky130.mismatch_seed + 1}")
+    lines.append(f".temp {n(first.temperature - 273.15)}")
+    pre_names = {proj.pre for proj in net.projections if np.any(proj.weights)}
+    pulse_node: dict[tuple[str, int], str] = {}
+    width = first.sky130.synapse_pulse_width
+    for (pop, j), times in anet.input_event_times(an).items():
+        if pop not in pre_names or not len(times):
+            continue
+        node = f"pin_{pop}{j}"
+        pulse_node[(pop, j)] = node
+        lines += syn.pulse_source_lines(f"VIN_{pop}{j}", node, times, width, 0.0,
+                                        first.supply)
+    for pop, i, x in an.neurons():
+        pulse_node[(pop, i)] = f"pulse{x}"
+    globals_ = frozenset(pulse_node.values())
+    nodesets, ics, save = [], [], []
+    for pop, circuit in an.circuits.items():
+        check_hysteresis(circuit, where=f"population {pop!r}")
+    for pop, i, x in an.neurons():
+        circuit = an.circuits[pop]
+        blocks = list(device_blocks(circuit))
+        if pop in pre_names:
+            blocks += event_blocks(circuit)
+        branches = anet.synapse_branches(an, pop, i, pulse_node)
+        for sign in ("exc", "inh"):
+            if syn.tau_of(circuit, sign) > 0:
+                blocks += synapse_blocks(sign[0], sign, circuit, branches[sign], "vm")
+        lines += ["", f"* ---- neuron {pop}[{i}]",
+                  *dv.render_blocks(_renamed(blocks, x, globals_))]
+        bias = float(net.population(pop).bias[i])
+        if bias != 0:
+            lines.append(f"IB{x} 0 vm{x} PWL(0 0 {n(nl.PWL_EDGE_S)} {n(bias)})")
+        vdd = n(circuit.supply)
+        nodesets.append(f".nodeset v(cmp{x})=0 v(spkn{x})={vdd} v(rc{x})=0 v(spkb{x})={vdd} "
+                        f"v(spike{x})=0")
+        ics.append(f".ic v(rc{x})=0" + (f" v(vm{x})={n(circuit.v_rest)}" if bias else ""))
+        save.append(f"v(spike{x})")
+    options = " ".join(f"{k}={n(v)}" for k, v in nl.TOLERANCES.items())
+    lines += ["", *nodesets, *ics, nl.ANALYSIS_BEGIN, f".options {options} method=gear",
+              f".tran {n(min(net.dt, an.t_stop / 1000))} {n(an.t_stop)} 0 {n(step)}",
+              ".save " + " ".join(save), nl.ANALYSIS_END, ".end"]
+    return "\n".join(lines) + "\n"
+
+
 #: The transistor-level topology (registered in :mod:`lifhw.analog.topology`).
 def design_hook() -> DesignHook:
     """The ``lifhw design`` hook (:mod:`lifhw.analog.sky130_design`), imported on use."""
@@ -549,5 +683,7 @@ TOPOLOGY = AnalogTopology(
     characterise=characterise,
     golden="calibrated",
     devices=devices,
+    synapses=("gmc_sky130",),
+    network=network_netlist,
     design=design_hook,
 )

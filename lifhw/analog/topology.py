@@ -81,7 +81,11 @@ class AnalogTopology:
         layout_as: Topology whose devices stand in for this one's in a layout.
         design: Slot for the ``lifhw design`` hook (sizing from a target neuron);
             None where the topology has none yet.
-        synapses: Names of the synapse circuits the topology can attach to ``vm``.
+        synapses: Names of the synapse circuits the topology can attach to ``vm``
+            (:data:`lifhw.analog.synapse.SYNAPSES`); the first one is used.
+        network: ``(analog_network, *, source, max_step) -> netlist text`` of a whole
+            network of this topology's neurons and synapses
+            (:mod:`lifhw.analog.network`), or None.
     """
 
     name: str
@@ -97,6 +101,7 @@ class AnalogTopology:
     layout_as: str = ""
     design: Callable[..., Any] | None = None
     synapses: tuple[str, ...] = ()
+    network: Callable[..., str] | None = None
 
     def __post_init__(self) -> None:
         if self.golden not in ("nominal", "calibrated"):

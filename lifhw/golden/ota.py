@@ -73,6 +73,8 @@ class OTANeuron:
         t_ref: Refractory period (s).
         temperature: Temperature (K), sets U_T = kT/q.
         offset_current: Output offset current I_os (A) of the OTA (adds to the leak).
+        tau_syn_exc: Excitatory synaptic time constant (s); 0: no excitatory synapse.
+        tau_syn_inh: Inhibitory synaptic time constant (s); 0: no inhibitory synapse.
     """
 
     capacitance: float
@@ -84,6 +86,8 @@ class OTANeuron:
     t_ref: float = 0.0
     temperature: float = 300.15
     offset_current: float = 0.0
+    tau_syn_exc: float = 0.0
+    tau_syn_inh: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("capacitance", "bias_current", "temperature"):
@@ -93,6 +97,9 @@ class OTANeuron:
             raise ParamError(f"kappa must be in (0, 1], got {self.kappa!r}", path="kappa")
         check_neuron_values(v_rest=self.v_rest, v_th=self.v_th, v_reset=self.v_reset,
                             t_ref=self.t_ref)
+        for name in ("tau_syn_exc", "tau_syn_inh"):
+            if not getattr(self, name) >= 0:
+                raise ParamError("must be >= 0 s", path=name)
         if abs(self.offset_current) >= self.bias_current:
             raise ParamError("|offset_current| must be below bias_current",
                              path="offset_current")
@@ -103,7 +110,8 @@ class OTANeuron:
         c = circuit
         return cls(capacitance=c.membrane_capacitance, bias_current=c.leak_bias_current,
                    kappa=c.kappa, v_rest=c.v_rest, v_th=c.v_threshold, v_reset=c.v_reset,
-                   t_ref=c.refractory, temperature=c.temperature)
+                   t_ref=c.refractory, temperature=c.temperature,
+                   tau_syn_exc=c.tau_syn_exc, tau_syn_inh=c.tau_syn_inh)
 
     @property
     def u_t(self) -> float:
@@ -144,7 +152,8 @@ class OTANeuron:
     def lif(self) -> LIFParams:
         """The linearised neuron: ``tau_m = C/g_m``, ``r_m = 1/g_m``."""
         return LIFParams(tau_m=self.tau_m, r_m=1.0 / self.g_m, v_rest=self.v_rest,
-                         v_th=self.v_th, v_reset=self.v_reset, t_ref=self.t_ref)
+                         v_th=self.v_th, v_reset=self.v_reset, t_ref=self.t_ref,
+                         tau_syn_exc=self.tau_syn_exc, tau_syn_inh=self.tau_syn_inh)
 
     def replace(self, **changes: float) -> OTANeuron:
         """A copy with some fields changed."""
@@ -189,62 +198,102 @@ def ota_rate(i_in: ArrayLike, neuron: OTANeuron) -> np.ndarray | float:
     return float(rate) if rate.ndim == 0 else rate
 
 
+def _synaptic_jumps(neuron: OTANeuron, stimulus: Stimulus
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Input spike times (s) and their excitatory / inhibitory current jumps (A).
+
+    Raises:
+        ParamError: A spike of a sign whose synapse is absent (tau_syn = 0).
+    """
+    times, weights = stimulus.input_spikes()
+    exc = np.where(weights > 0, weights, 0.0)
+    inh = np.where(weights < 0, weights, 0.0)
+    for sign, jumps, tau in (("excitatory", exc, neuron.tau_syn_exc),
+                             ("inhibitory", inh, neuron.tau_syn_inh)):
+        if np.any(jumps) and tau <= 0:
+            key = "tau_syn_exc" if sign == "excitatory" else "tau_syn_inh"
+            raise ParamError(f"the stimulus has {sign} input spikes but the neuron has no "
+                             f"{sign} synapse ({key} = 0)", path=key)
+    return times, exc, inh
+
+
 def simulate(neuron: OTANeuron, stimulus: Stimulus, *, dt: float | None = None,
              v0: float | None = None, rtol: float = 1e-10) -> Trace:
-    """Integrate the tanh-leak neuron under a piecewise-constant current.
+    """Integrate the tanh-leak neuron under a piecewise-constant current and input spikes.
 
-    Threshold crossings are located by the ODE solver's event detection (DOP853),
-    then the membrane is held at ``v_reset`` for ``t_ref``. Input spikes of the
-    stimulus are ignored (the analog flow drives currents only).
+    ``C dv/dt = I_in(t) + I_e(t) + I_i(t) - i_leak(v)``. Input spikes (kinds
+    ``spikes``/``poisson``) are current synapses: a spike of weight ``w`` (A)
+    makes ``I_e`` (``w > 0``) or ``I_i`` (``w < 0``) jump by ``w``; they decay with
+    ``tau_syn_exc`` / ``tau_syn_inh`` and keep flowing (and jumping) during the
+    refractory period, as in :mod:`lifhw.golden.lif`. Threshold crossings are
+    located by the ODE solver's event detection (DOP853), then the membrane is
+    held at ``v_reset`` for ``t_ref``.
 
     Args:
         neuron: The model.
-        stimulus: Input current (A); ``t_stop`` (s) and sampling ``dt`` (s).
+        stimulus: Input current (A) and input spikes; ``t_stop`` (s) and sampling
+            ``dt`` (s).
         dt: Sampling interval of the recorded membrane (s); default ``stimulus.dt``.
         v0: Initial membrane (V); default the leak's equilibrium.
         rtol: Relative tolerance of the ODE solver.
+
+    Raises:
+        ParamError: Input spikes of a sign the neuron has no synapse for.
     """
     from scipy.integrate import solve_ivp
 
     step = stimulus.dt if dt is None else dt
     edges, values = stimulus.segments()
+    spike_t, jump_e, jump_i = _synaptic_jumps(neuron, stimulus)
     t_stop = stimulus.t_stop
     grid = np.arange(0.0, t_stop + 0.5 * step, step)
     grid = grid[grid <= t_stop]
     v_grid = np.full(len(grid), np.nan)
     spikes: list[float] = []
+    # Breakpoints: current edges and input spikes (jumps applied on arrival).
+    breaks = np.unique(np.concatenate([edges, spike_t, [t_stop]]))
+    breaks = breaks[(breaks > 0) & (breaks <= t_stop)]
     t = 0.0
     v = neuron.v_equilibrium if v0 is None else v0
+    syn = np.zeros(2)  # excitatory, inhibitory current (A)
+    decay = np.array([1.0 / neuron.tau_syn_exc if neuron.tau_syn_exc > 0 else 0.0,
+                      1.0 / neuron.tau_syn_inh if neuron.tau_syn_inh > 0 else 0.0])
+    n_applied = 0
     refractory_until = -math.inf
-    atol = 1e-9 * max(neuron.v_th - neuron.v_reset, 1e-3)
+    atol_v = 1e-9 * max(neuron.v_th - neuron.v_reset, 1e-3)
+    scale_i = max(float(np.max(np.abs(np.concatenate([jump_e, jump_i, [0.0]])))),
+                  neuron.bias_current)
+    atol = [atol_v, 1e-10 * scale_i, 1e-10 * scale_i]
+
+    def apply_arrivals(until: float) -> None:
+        nonlocal n_applied
+        while n_applied < len(spike_t) and spike_t[n_applied] <= until:
+            syn[0] += jump_e[n_applied]
+            syn[1] += jump_i[n_applied]
+            n_applied += 1
 
     def fill(t_a: float, t_b: float, func: object) -> None:
         mask = (grid >= t_a) & (grid < t_b)
         if mask.any():
             v_grid[mask] = func(grid[mask])  # type: ignore[operator]
 
+    def advance_synapses(t_a: float, t_b: float) -> None:
+        syn[:] = syn * np.exp(-(t_b - t_a) * decay)
+
+    apply_arrivals(0.0)
     while t < t_stop:
+        k = int(np.searchsorted(breaks, t, side="right"))
+        next_break = float(breaks[k]) if k < len(breaks) else t_stop
         if t < refractory_until:
-            end = min(refractory_until, t_stop)
+            end = min(refractory_until, next_break, t_stop)
             fill(t, end, lambda x: np.full(len(x), neuron.v_reset))
+            advance_synapses(t, end)
             t, v = end, neuron.v_reset
+            apply_arrivals(t)
             continue
-        k = int(np.searchsorted(edges, t, side="right") - 1)
-        k = min(max(k, 0), len(values) - 1)
-        seg_end = min(float(edges[k + 1]), t_stop)
-        if seg_end <= t:
-            t = seg_end
-            continue
-        current = float(values[k])
-
-        def rhs(_: float, y: np.ndarray, i_in: float = current) -> list[float]:
-            return [(i_in - float(neuron.leak_current(y[0]))) / neuron.capacitance]
-
-        def crossing(_: float, y: np.ndarray) -> float:
-            return float(y[0] - neuron.v_th)
-
-        crossing.terminal = True  # type: ignore[attr-defined]
-        crossing.direction = 1  # type: ignore[attr-defined]
+        j = int(np.searchsorted(edges, t, side="right") - 1)
+        j = min(max(j, 0), len(values) - 1)
+        current = float(values[j])
         if v >= neuron.v_th:  # arrived at/above threshold (e.g. v0): fire now
             spikes.append(t)
             refractory_until = t + neuron.t_ref
@@ -252,12 +301,23 @@ def simulate(neuron: OTANeuron, stimulus: Stimulus, *, dt: float | None = None,
             if neuron.t_ref == 0:
                 t = math.nextafter(t, math.inf)
             continue
-        sol = solve_ivp(rhs, (t, seg_end), [v], method="DOP853", rtol=rtol, atol=atol,
-                        events=crossing, dense_output=True)
+
+        def rhs(_: float, y: np.ndarray, i_in: float = current) -> list[float]:
+            return [(i_in + y[1] + y[2] - float(neuron.leak_current(y[0])))
+                    / neuron.capacitance, -y[1] * decay[0], -y[2] * decay[1]]
+
+        def crossing(_: float, y: np.ndarray) -> float:
+            return float(y[0] - neuron.v_th)
+
+        crossing.terminal = True  # type: ignore[attr-defined]
+        crossing.direction = 1  # type: ignore[attr-defined]
+        sol = solve_ivp(rhs, (t, next_break), [v, syn[0], syn[1]], method="DOP853",
+                        rtol=rtol, atol=atol, events=crossing, dense_output=True)
+        dense = sol.sol
         if sol.t_events[0].size:
             t_spike = float(sol.t_events[0][0])
-            dense = sol.sol
             fill(t, t_spike, lambda x, d=dense: d(x)[0])
+            advance_synapses(t, t_spike)
             spikes.append(t_spike)
             refractory_until = t_spike + neuron.t_ref
             t, v = t_spike, neuron.v_reset
@@ -266,9 +326,10 @@ def simulate(neuron: OTANeuron, stimulus: Stimulus, *, dt: float | None = None,
                      lambda x: np.full(len(x), neuron.v_reset))
                 t = math.nextafter(t, math.inf)
         else:
-            dense = sol.sol
-            fill(t, seg_end, lambda x, d=dense: d(x)[0])
-            t, v = seg_end, float(sol.y[0, -1])
+            fill(t, next_break, lambda x, d=dense: d(x)[0])
+            advance_synapses(t, next_break)
+            t, v = next_break, float(sol.y[0, -1])
+            apply_arrivals(t)
     if np.isnan(v_grid[-1]):
         v_grid[-1] = v
     return Trace(t=grid, v=v_grid, spike_times=np.array(spikes), t_stop=t_stop,

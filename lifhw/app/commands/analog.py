@@ -5,10 +5,20 @@
     lifhw netlist circuits/ota_lif_behavioral.toml -o netlists
     lifhw simulate circuits/ota_lif_behavioral.toml --json [--backend shared]
     lifhw compare circuits/ota_lif_behavioral.toml --json --plot out/compare.png
+    lifhw netlist circuits/networks/ei_analog.toml --analog --topology behavioral -o netlists
+    lifhw simulate circuits/networks/ei_analog.toml --analog --json --plot out/raster.png
 
 ``simulate`` JSON: ``rate_hz``, ``spike_times_s``, ``n_spikes``, ``tau_s`` (measured
 by a leak step response on the same netlist) and, where the topology has a supply,
 ``energy_per_spike_j``. ``compare`` JSON: see :meth:`lifhw.analog.flow.FlowResult.summary`.
+
+A file with a ``[network]`` section (and an optional ``[analog]``) is an analog
+network with ``--analog``: ``netlist`` writes its one netlist
+(:mod:`lifhw.analog.network`), ``simulate`` runs it in ngspice and the golden
+network side by side; JSON: ``populations`` (per population: golden and analog
+rates, ``rate_error``, per-neuron rates, rate dispersion, spike-time metrics;
+see :func:`lifhw.analog.network.compare_runs`), ``sim_seconds`` and
+``seconds_per_neuron_second``. ``--topology`` overrides the file's topology.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ def register(subparsers: Any) -> None:
     netlist.add_argument("file", help="parameter file with [circuit] and [stimulus]")
     netlist.add_argument("-o", "--out", default="netlists",
                          help="output directory (default: netlists)")
+    _analog_args(netlist)
     netlist.set_defaults(func=_cmd_netlist)
 
     simulate = subparsers.add_parser(
@@ -39,6 +50,9 @@ def register(subparsers: Any) -> None:
     simulate.add_argument("--no-tau", action="store_true",
                           help="skip the leak step response that measures tau")
     simulate.add_argument("--save", metavar="TRACE.npz", help="also save the trace")
+    simulate.add_argument("--plot", metavar="OUT.png",
+                          help="networks: rasters of golden and ngspice side by side")
+    _analog_args(simulate)
     simulate.set_defaults(func=_cmd_simulate)
 
     comp = subparsers.add_parser(
@@ -53,6 +67,28 @@ def register(subparsers: Any) -> None:
     comp.set_defaults(func=_cmd_compare)
 
 
+def _analog_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--analog", action="store_true",
+                        help="a [network] file as an analog network netlist (the default "
+                             "for [circuit] files)")
+    parser.add_argument("--topology", metavar="T",
+                        help="analog topology, overriding the file's (e.g. behavioral, "
+                             "sky130)")
+
+
+def _is_network(path: str, args: argparse.Namespace) -> bool:
+    """A [network] file run as an analog network (``--analog``); error otherwise."""
+    from lifhw.params import load
+
+    pf = load(path)
+    if "network" not in pf.sections:
+        return False
+    if not args.analog:
+        raise ParamError(f"{path} describes a [network]: add --analog to realise it as an "
+                         "analog network netlist")
+    return True
+
+
 def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice in batch mode (default) or PySpice's shared library")
@@ -61,12 +97,21 @@ def _backend_args(parser: argparse.ArgumentParser) -> None:
                         help="per-simulation timeout, e.g. '60 s' or 60 (default 300 s)")
 
 
-def _load(path: str) -> tuple[str, Any, Any, str]:
+def _load(path: str, topology: str | None = None) -> tuple[str, Any, Any, str]:
+    import dataclasses
+
+    from lifhw.analog.topology import get_topology
     from lifhw.params import load
 
     pf = load(path)
     circuit = pf.require("circuit")
     stimulus = pf.require("stimulus")
+    if topology:
+        try:
+            get_topology(topology)
+        except ParamError as err:
+            raise ParamError(f"--topology: {err.message}") from None
+        circuit = dataclasses.replace(circuit, topology=topology)
     return pf.name, circuit, stimulus, str(path)
 
 
@@ -82,7 +127,15 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
     from lifhw.analog import netlist as nl
 
     check_output_dir(args.out, option="-o")
-    name, circuit, stimulus, source = _load(args.file)
+    if _is_network(args.file, args):
+        from lifhw.analog import network as anet
+
+        an = _load_network(args.file, args.topology)
+        text = anet.generate(an, source=args.file)
+        circuit = next(iter(an.circuits.values()))
+        print(nl.write_netlist(text, nl.netlist_path(args.out, an.name), circuit=circuit))
+        return 0
+    name, circuit, stimulus, source = _load(args.file, args.topology)
     try:
         text = nl.generate(name, circuit, stimulus, source=source)
     except ParamError as err:  # e.g. a value the netlist cannot hold: name the file
@@ -99,7 +152,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.save:
         check_output_file(args.save, option="--save", inputs=(args.file,))
-    name, circuit, stimulus, source = _load(args.file)
+    if _is_network(args.file, args):
+        return _simulate_network(args)
+    name, circuit, stimulus, source = _load(args.file, args.topology)
     config = _config(args, circuit)
     sim = simulate(name, circuit, stimulus, backend=args.backend, config=config,
                    source=source)
@@ -134,6 +189,63 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_network(path: str, topology: str | None) -> Any:
+    from lifhw.analog import network as anet
+
+    if topology:
+        from lifhw.analog.topology import get_topology
+
+        try:
+            get_topology(topology)
+        except ParamError as err:
+            raise ParamError(f"--topology: {err.message}") from None
+    return anet.load(path, topology=topology)
+
+
+def _simulate_network(args: argparse.Namespace) -> int:
+    from lifhw.analog import network as anet
+    from lifhw.golden.network import simulate_network
+    from lifhw.io import print_json
+
+    if args.backend != "batch":
+        raise ParamError("analog networks run on the batch backend (--backend batch)")
+    an = _load_network(args.file, args.topology)
+    config = _config(args, next(iter(an.circuits.values())))
+    from lifhw.analog.topology import get_topology
+
+    run = anet.simulate(an, config=config, source=args.file)
+    # As lifhw compare's --golden auto: the file's parameters for behavioural
+    # netlists, those extracted from each population's circuit at transistor level.
+    kind = get_topology(an.topology).golden
+    params = anet.calibrated_params(an, config=config) if kind == "calibrated" else None
+    golden = simulate_network(anet.golden_network(an, params), an.input_spikes)
+    populations = anet.compare_runs(golden, run)
+    if args.plot:
+        anet.plot_rasters(golden, run, Path(args.plot),
+                          title=f"{an.name}: {an.network.n_neurons} neurons, {an.topology}")
+    data: dict[str, Any] = {
+        "name": an.name, "topology": an.topology, "n_neurons": an.network.n_neurons,
+        "golden": kind,
+        "t_stop_s": an.t_stop, "populations": populations,
+        "sim_seconds": run.meta["sim_seconds"],
+        "seconds_per_neuron_second": run.meta["seconds_per_neuron_second"],
+    }
+    if args.plot:
+        data["plot"] = str(args.plot)
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"{an.name} ({an.topology}, {an.network.n_neurons} neurons, ngspice "
+          f"{data['sim_seconds']:.1f} s) vs golden network:")
+    for pop, r in populations.items():
+        print(f"  {pop}: {r['rate_analog_hz']:.2f} Hz (golden {r['rate_golden_hz']:.2f} Hz), "
+              f"rate error {r['rate_error'] * 100:+.2f} %, dispersion "
+              f"{r['dispersion_analog']:.3f} (golden {r['dispersion_golden']:.3f})")
+    if args.plot:
+        print(f"  figure: {args.plot}")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from lifhw.analog.flow import compare_circuit, plot_comparison
     from lifhw.io import print_json
@@ -165,6 +277,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
           f"membrane RMSE {summary['v_rmse_v'] * 1e3:.3g} mV")
     for line in summary.get("linear_range", []):
         print("  " + line)
+    for sign, psp in summary.get("psp", {}).items():
+        print(f"  {sign} PSP of {psp['weight_a'] * 1e12:+.3g} pA: peak "
+              f"{psp['peak_v'] * 1e3:+.4g} mV (golden {psp['peak_golden_v'] * 1e3:+.4g} mV, "
+              f"{psp['peak_error'] * 100:+.2f} %; closed form "
+              f"{psp['peak_error_closed_form'] * 100:+.2f} %), tau_syn "
+              f"{psp.get('tau_syn_s', float('nan')) * 1e3:.4g} ms")
     if args.plot:
         print(f"  figure: {args.plot}")
     return 0

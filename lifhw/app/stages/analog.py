@@ -8,6 +8,11 @@ present, the transistor-level netlist of the same neuron is simulated once for
 its rate and energy per spike, and next to it the low-power topology
 (``sky130_lp``, :data:`LP_DEFAULTS`, the example ``circuits/ota_lif_sky130_lp.toml``):
 ISI against its calibrated golden model, energy per spike and layout area of both.
+Then the synapses: the PSP of one excitatory and one inhibitory event on the
+behavioural netlist against the closed form, and the 12-neuron E/I network of
+``circuits/networks/ei_analog.toml`` as one behavioural netlist against the
+golden network (figure
+``analog_network_raster.png``: both rasters side by side).
 """
 
 from __future__ import annotations
@@ -75,8 +80,60 @@ def run(out_dir: Path) -> DemoSection:
                       f"{(rate / gold - 1) * 100:+.3f}"])
     lines += _sky130_lines(pf, out_dir)
     lines += _sky130_lp_lines()
+    figures = [figure]
+    lines += _synapse_lines(pf)
+    network_lines, raster = _network_lines(out_dir)
+    lines += network_lines
+    if raster is not None:
+        figures.append(raster)
     return DemoSection(title="Analog: OTA-C LIF netlists in ngspice vs golden", lines=lines,
-                       figures=[figure], table=table)
+                       figures=figures, table=table)
+
+
+def _synapse_lines(pf: Any) -> list[str]:
+    """PSPs of the behavioural DPI synapses against the closed form."""
+    import dataclasses
+
+    from lifhw.analog.flow import compare_circuit
+    from lifhw.stimulus import Stimulus
+
+    circuit = dataclasses.replace(pf.circuit, tau_syn_exc=5e-3, tau_syn_inh=10e-3)
+    stimulus = Stimulus(kind="spikes", spike_times=(0.01, 0.11), spike_weights=(2e-12, -2e-12),
+                        t_stop=0.21)
+    psp = compare_circuit("ota_lif_demo_psp", circuit, stimulus, fi_multiples=()).extra["psp"]
+    out = []
+    for sign, word in (("exc", "EPSP"), ("inh", "IPSP")):
+        p = psp[sign]
+        out.append(f"behavioural {word} of a {p['weight_a'] * 1e12:+.0f} pA jump: peak "
+                   f"{p['peak_v'] * 1e3:+.3f} mV (closed form {p['peak_closed_form_v'] * 1e3:+.3f}"
+                   f" mV, {p['peak_error_closed_form'] * 100:+.2f} %), tau_syn "
+                   f"{p['tau_syn_s'] * 1e3:.3f} ms ({p['tau_syn_error'] * 100:+.3f} %)")
+    return out
+
+
+def _network_lines(out_dir: Path) -> tuple[list[str], Path | None]:
+    """The E/I network in ngspice against the golden network, rasters side by side."""
+    from lifhw.analog import network as anet
+    from lifhw.analog.backends import RunConfig
+    from lifhw.golden.network import simulate_network
+
+    path = Path(__file__).resolve().parents[3] / "circuits" / "networks" / "ei_analog.toml"
+    if not path.is_file():
+        return [], None
+    an = anet.load(path, topology="behavioral")
+    run = anet.simulate(an, config=RunConfig(timeout_s=900))
+    golden = simulate_network(an.network, an.input_spikes)
+    result = anet.compare_runs(golden, run)
+    figure = anet.plot_rasters(golden, run, out_dir / "analog_network_raster.png",
+                               title=f"{an.name}: {an.network.n_neurons} OTA-C neurons with "
+                                     "DPI synapses (behavioural) vs golden network")
+    lines = [f"E/I network ({an.network.n_neurons} neurons, {an.t_stop * 1e3:.0f} ms) as one "
+             f"behavioural netlist: ngspice {run.meta['sim_seconds']:.1f} s "
+             f"({run.meta['seconds_per_neuron_second']:.1f} s per neuron-second)"]
+    for pop, r in result.items():
+        lines.append(f"  {pop}: {r['rate_analog_hz']:.2f} Hz vs golden {r['rate_golden_hz']:.2f}"
+                     f" Hz ({r['rate_error'] * 100:+.2f} %)")
+    return lines, figure
 
 
 def _sky130_lines(pf: Any, out_dir: Path) -> list[str]:
