@@ -277,7 +277,9 @@ def write_figures(out_dir: Path, *, full: bool = False) -> tuple[list[Path], lis
     figures = [figure_siegert(rows, out_dir / "theory_siegert.png")]
     fig_bio, bio = figure_biophys(out_dir / "theory_biophys.png")
     fig_homeo, homeo = figure_homeostasis(out_dir / "theory_homeostasis.png")
-    seeds = 20 if full else 5
+    # The likelihood estimator costs ~5 s a recording: the demo shows 3 seeds, the docs
+    # figure (--full) 20.
+    seeds = 20 if full else 3
     sweeps = {"10 kHz": estimation_sweep(seeds=seeds),
               "5 kHz + 0.2 ms filter": estimation_sweep(seeds=seeds, sample_dt=2e-4,
                                                         filter_tau=2e-4)}
