@@ -57,9 +57,9 @@ that file next to the netlist, so a written netlist runs by hand with plain
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -391,6 +391,29 @@ def characterise(name: str, circuit: CircuitSection, *,
         :meth:`~lifhw.analog.characterise.Characterisation.neuron` is the calibrated
         golden tanh model.
     """
+    def calibrate(base: OTANeuron, threshold: Any) -> tuple[float, float]:
+        if len(threshold.currents_a) < 2:
+            return threshold.mean_threshold_v, threshold.t_ref_s
+        return calibrate_threshold_and_delay(base, threshold.currents_a, threshold.isi_s,
+                                             threshold.t_ref_s)
+
+    return characterise_with(name, circuit, multiples=(2.0, 6.0), calibrate=calibrate,
+                             threshold_currents=threshold_currents,
+                             with_threshold=with_threshold, backend=backend, config=config,
+                             **options)
+
+
+def characterise_with(name: str, circuit: CircuitSection, *, multiples: Sequence[float],
+                      calibrate: Callable[[OTANeuron, Any], tuple[float, float]],
+                      threshold_currents: Sequence[float] | None = None,
+                      with_threshold: bool = True, backend: str = "batch",
+                      config: RunConfig | None = None,
+                      **options: object) -> Characterisation:
+    """The measurement every sky130-family topology shares: DC transfer with spiking
+    off over :func:`transfer_range`, the leak step, then threshold and refractory
+    time from ISIs at ``multiples`` x the extracted rheobase (or
+    ``threshold_currents``), turned into numbers by ``calibrate(base, threshold)``.
+    """
     import math
 
     from lifhw.analog import characterise as chz
@@ -412,13 +435,10 @@ def characterise(name: str, circuit: CircuitSection, *,
                          v_reset=circuit.v_reset, t_ref=circuit.refractory,
                          temperature=circuit.temperature, offset_current=fit.offset_current)
         currents = (tuple(threshold_currents) if threshold_currents is not None
-                    else (2.0 * base.rheobase, 6.0 * base.rheobase))
+                    else tuple(m * base.rheobase for m in multiples))
         threshold = chz.effective_threshold(name, circuit, currents, neuron=base,
                                             backend=backend, config=config, **options)
-        v_th_eff, t_ref = threshold.mean_threshold_v, threshold.t_ref_s
-        if len(currents) >= 2:
-            v_th_eff, t_ref = calibrate_threshold_and_delay(
-                base, threshold.currents_a, threshold.isi_s, threshold.t_ref_s)
+        v_th_eff, t_ref = calibrate(base, threshold)
     return chz.Characterisation(
         topology=circuit.topology, bias_current_a=fit.bias_current, kappa=fit.kappa,
         offset_current_a=fit.offset_current, g_m_s=fit.g_m, tau_s=tau,

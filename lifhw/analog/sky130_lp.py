@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -382,36 +382,14 @@ def characterise(name: str, circuit: CircuitSection, *,
         config: Run configuration.
         **options: Passed to :func:`generate`.
     """
-    from lifhw.analog import characterise as chz
-    from lifhw.golden.ota import OTANeuron
+    def calibrate(base: OTANeuron, threshold: Any) -> tuple[float, float]:
+        return fit_threshold_and_delay(base, threshold.currents_a, threshold.isi_s,
+                                       threshold.t_ref_s)
 
-    low, high = sky130.transfer_range(circuit)
-    v, i = chz.ota_transfer(name, circuit, v_start=low, v_stop=high, points=151,
-                            backend=backend, config=config, spiking=False, **options)
-    fit = chz.fit_tanh(v, i, circuit.v_rest, circuit.thermal_voltage,
-                       kappa_guess=circuit.kappa)
-    tau, _, _ = chz.leak_step(name, circuit, delta_i=None, backend=backend, config=config,
-                              **options)
-    capacitance = tau * fit.g_m
-    threshold = None
-    v_th_eff = t_ref = math.nan
-    if with_threshold:
-        base = OTANeuron(capacitance=capacitance, bias_current=fit.bias_current,
-                         kappa=fit.kappa, v_rest=circuit.v_rest, v_th=circuit.v_threshold,
-                         v_reset=circuit.v_reset, t_ref=circuit.refractory,
-                         temperature=circuit.temperature, offset_current=fit.offset_current)
-        currents = (tuple(threshold_currents) if threshold_currents is not None
-                    else tuple(m * base.rheobase for m in CALIBRATION_MULTIPLES))
-        threshold = chz.effective_threshold(name, circuit, currents, neuron=base,
-                                            backend=backend, config=config, **options)
-        v_th_eff, t_ref = fit_threshold_and_delay(base, threshold.currents_a,
-                                                  threshold.isi_s, threshold.t_ref_s)
-    return chz.Characterisation(
-        topology=circuit.topology, bias_current_a=fit.bias_current, kappa=fit.kappa,
-        offset_current_a=fit.offset_current, g_m_s=fit.g_m, tau_s=tau,
-        capacitance_f=capacitance, v_threshold_eff_v=v_th_eff, t_ref_s=t_ref,
-        fit_rms_a=fit.rms_residual, temperature_k=circuit.temperature,
-        threshold=threshold, transfer_v=v, transfer_i=i)
+    return sky130.characterise_with(name, circuit, multiples=CALIBRATION_MULTIPLES,
+                                    calibrate=calibrate, threshold_currents=threshold_currents,
+                                    with_threshold=with_threshold, backend=backend,
+                                    config=config, **options)
 
 
 def fit_threshold_and_delay(neuron: OTANeuron, currents: Sequence[float],
