@@ -3,7 +3,9 @@ nothing written or lost (the regression cases of the bad-input audit)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -447,3 +449,17 @@ def test_siegert_far_above_threshold_is_the_refractory_limit(
                          "--t-ref", "2 ms", "--json")
     assert code == 0 and "Traceback" not in err
     assert '"rate_hz": 500.0' in out
+
+
+@pytest.mark.parametrize("t_ref", ["1e300 s", "1e30 s"])
+def test_refractory_longer_than_the_run_holds_to_the_end(
+        t_ref: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A refractory period whose step count overflows an integer: the neuron fires at
+    most once (the first crossing) and stays reset, no traceback (found by the fuzz test)."""
+    text = (ROOT / "circuits" / "lif_demo.toml").read_text()
+    text = re.sub(r'(?m)^t_ref = .*$', f't_ref = "{t_ref}"', text)
+    path = tmp_path / "long_ref.toml"
+    path.write_text(text)
+    code, out, err = run(capsys, "golden", str(path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["n_spikes"] <= 1

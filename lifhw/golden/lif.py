@@ -63,8 +63,11 @@ def _progress_bar(total: int, show: bool, label: str) -> Iterator[Any]:
         yield bar
 
 
-def _refractory_steps(t_ref: float, dt: float) -> int:
-    return round(t_ref / dt)
+def _refractory_steps(t_ref: float, dt: float, n_steps: int) -> int:
+    """``round(t_ref / dt)``, capped at ``n_steps + 1``: a refractory period longer than
+    the run (even one whose step count overflows an integer) holds to the end."""
+    steps = t_ref / dt
+    return n_steps + 1 if not steps < n_steps + 1 else round(steps)
 
 
 def _jumps(params: LIFParams, times: np.ndarray, weights: np.ndarray, step_starts: np.ndarray,
@@ -135,8 +138,8 @@ def simulate(
     record = np.isin(points[1:], grid) if precise else np.ones(len(h), dtype=bool)
     v_start = params.v_rest if v0 is None else float(v0)
     state = np.array([[v_start, 0.0, 0.0, 0.0, 0.0]])
-    n_ref = _refractory_steps(params.t_ref, step)
     n_total = len(h)
+    n_ref = _refractory_steps(params.t_ref, step, n_total)
     show = (n_total > _PROGRESS_STEPS and sys.stderr.isatty()) if progress is None else progress
     spikes_parts: list[np.ndarray] = []
     v_parts: list[np.ndarray] = []
@@ -201,7 +204,7 @@ def population_spike_counts(
     n_steps = round(t_stop / dt)
     p22 = math.exp(-dt / params.tau_m)
     return kernels.run_constant_grid(v_start, v_inf, p22, params.v_th, params.v_reset,
-                                     _refractory_steps(params.t_ref, dt), n_steps)
+                                     _refractory_steps(params.t_ref, dt, n_steps), n_steps)
 
 
 def simulate_population(
@@ -265,13 +268,14 @@ def simulate_population(
     if record_v and n * n_steps > _MAX_BUFFER:
         raise ValueError(f"recording V of {n} neurons x {n_steps} steps is too large")
     v_out = np.zeros((n_steps if record_v else 0, n))
-    rate_bound = n_steps // max(_refractory_steps(params.t_ref, dt), 1) + 1
+    n_ref = _refractory_steps(params.t_ref, dt, n_steps)
+    rate_bound = n_steps // max(n_ref, 1) + 1
     cap = min(n_steps + 1, rate_bound)
     if n * cap > _MAX_BUFFER:
         raise ValueError("too many possible spikes to record; use population_spike_counts")
     counts, spike_step, spike_off, overflow = kernels.run_general(
         h, params.v_rest, params.v_th, params.v_reset, params.t_ref,
-        _refractory_steps(params.t_ref, dt), params.r_m, params.tau_m,
+        n_ref, params.r_m, params.tau_m,
         params.tau_syn_exc, params.tau_syn_inh, precise, current, _as_steps(i_steps),
         _as_steps(dv_jump), ie, ii, state, record, v_out, cap,
     )
