@@ -423,8 +423,9 @@ def test_map_fails_on_a_design_rule_error(capsys: pytest.CaptureFixture[str],
     monkeypatch.setattr(loihi, "check", lambda config: [
         *real(config), Violation("synapse_memory", "too many synapses", severity="error")])
     code, out, err = run(capsys, "map", str(NETWORK), "--chip", "loihi")
-    assert code == 1 and "error: synapse_memory" in out
-    assert "design-rule error" in err
+    assert code == 2 and "error: synapse_memory" in out
+    assert "design-rule error" in err and str(NETWORK) in err
+    assert err.count("\n") == 1
 
 
 def test_rtl_log_goes_to_the_build_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

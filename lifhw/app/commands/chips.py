@@ -162,16 +162,34 @@ def _cmd_map(args: argparse.Namespace) -> int:
             print(f"figure: {args.plot}")
         if args.export_nir:
             print(f"NIR graph: {args.export_nir}")
-    # A chip that raised, or whose design rules say it cannot run the network as
-    # given (severity "error"), makes the command fail.
-    failed = [r.chip for r in result.results
-              if r.error or any(v.severity == "error" for v in r.violations)]
-    if failed:
-        import sys
+    return _map_status(args.network, result)
 
-        print("lifhw map: failed (error or design-rule error) on " + ", ".join(failed),
-              file=sys.stderr)
-    return 1 if failed else 0
+
+def _map_status(network_file: str, result: Any) -> int:
+    """Exit status of ``map`` after the report is printed.
+
+    2 when the input is what fails -- a chip's design rules say it cannot run this
+    network as given (severity ``error``), or mapping refused a parameter --: one line
+    on stderr naming the file, the chip and the first broken rule. 1 when a chip raised
+    for another reason (a fault of lifhw or of a missing simulator). 0 otherwise.
+    """
+    import sys
+
+    broken = [(r.chip, v) for r in result.results if not r.error
+              for v in r.violations if v.severity == "error"]
+    raised = [r.chip for r in result.results if r.error]
+    if broken:
+        chip, first = broken[0]
+        more = f" (+{len(broken) - 1} more, see the report)" if len(broken) > 1 else ""
+        print(f"lifhw: error: {network_file}: the network breaks {chip}'s design rules "
+              f"(design-rule error): {first}{more}", file=sys.stderr)
+    if raised:
+        print("lifhw map: failed (a chip raised) on " + ", ".join(raised), file=sys.stderr)
+    input_errors = [r for r in result.results
+                    if r.error and r.error.startswith(("ParamError", "LifhwError"))]
+    if raised and len(input_errors) < len(raised):
+        return 1
+    return 2 if broken or raised else 0
 
 
 def _parse_options(items: list[str], chip: str) -> dict[str, Any]:
