@@ -229,3 +229,34 @@ def test_corners_and_mismatch_are_trimmed_back():
     assert mm is not None and mm["samples"] == 2
     assert mm["within_5_percent_after_trim"] >= mm["within_5_percent_before_trim"]
     assert math.isclose(mm["within_5_percent_after_trim"], 1.0)
+
+
+def test_checked_in_example_is_the_design_of_its_spec():
+    """``circuits/ota_lif_sky130_fast.toml`` (what the demo shows) is what ``lifhw design``
+    makes of ``circuits/design_fast_neuron.toml``, and it meets that spec when simulated
+    from the file (the demo's path), against the spec's golden model."""
+    import dataclasses
+    from pathlib import Path
+
+    from lifhw.analog.flow import compare_circuit
+    from lifhw.params import load
+
+    root = Path(__file__).resolve().parents[1]
+    spec_file = load(root / "circuits" / "design_fast_neuron.toml")
+    example = load(root / "circuits" / "ota_lif_sky130_fast.toml")
+    assert dataclasses.replace(spec_file.design, corners=("tt",), mismatch_samples=0) \
+        == dataclasses.replace(designed("fast_neuron").spec, corners=("tt",),
+                               mismatch_samples=0)
+    realised = designed("fast_neuron").circuit
+    assert example.circuit.leak_bias_current == pytest.approx(realised.leak_bias_current,
+                                                               rel=1e-9)
+    for field in dataclasses.fields(realised.sky130):
+        mine, theirs = getattr(example.circuit.sky130, field.name), getattr(realised.sky130,
+                                                                              field.name)
+        if isinstance(theirs, float):
+            assert mine == pytest.approx(theirs, rel=1e-9, abs=1e-30), field.name
+        else:
+            assert mine == theirs, field.name
+    result = compare_circuit(example.name, example.circuit, example.stimulus,
+                             fi_multiples=())
+    assert abs(result.summary()["vs_nominal"]["isi_error"]) < 0.02

@@ -40,6 +40,7 @@ class DemoSection:
         lines: Short result lines (printed and shown in the report).
         figures: PNG files written under the output directory.
         table: Optional rows (first row = header) shown as a table.
+        tables: Further tables (each a list of rows, first row = header) shown after it.
         ok: False when the stage failed.
         seconds: Wall time of the stage.
     """
@@ -48,6 +49,7 @@ class DemoSection:
     lines: list[str] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     table: list[list[Any]] = field(default_factory=list)
+    tables: list[list[list[Any]]] = field(default_factory=list)
     ok: bool = True
     seconds: float = 0.0
 

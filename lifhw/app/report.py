@@ -93,6 +93,8 @@ def write_report(sections: Sequence[Any], path: Path, title: str = "lifhw co-des
         if section.lines:
             parts.append("<pre>" + html.escape("\n".join(section.lines)) + "</pre>")
         parts.append(_table(section.table))
+        for rows in getattr(section, "tables", ()):
+            parts.append(_table(rows))
         figures = [Path(f) for f in section.figures if Path(f).exists()]
         if figures:
             parts.append("<div class='figs'>" + "".join(_image(f) for f in figures) + "</div>")

@@ -3,11 +3,11 @@
 Embedded defaults (the issue's contract example): C = 1 pF, I_b = 5 pA,
 kappa = 0.7, V_L = V_reset = 0.6 V, V_th = 0.65 V, t_ref = 2 ms, 20 pA step.
 The behavioural netlist is simulated, characterised and compared with the
-golden tanh model (figure ``analog_compare.png``); when the sky130 generator is
-present, the transistor-level netlist of the same neuron is simulated once for
-its rate and energy per spike, and next to it the low-power topology
-(``sky130_lp``, :data:`LP_DEFAULTS`, the example ``circuits/ota_lif_sky130_lp.toml``):
-ISI against its calibrated golden model, energy per spike and layout area of both.
+golden tanh model (figure ``analog_compare.png``). Then both transistor-level
+topologies side by side as ``lifhw design`` made them (:data:`DESIGNED_EXAMPLES`:
+``circuits/ota_lif_sky130_fast.toml`` and ``circuits/ota_lif_sky130_lp.toml``), each
+simulated from its file against the golden model of its spec: ISI, tau, energy per
+spike and layout area.
 Then the synapses: the PSP of one excitatory and one inhibitory event on the
 behavioural netlist against the closed form, and the 12-neuron E/I network of
 ``circuits/networks/ei_analog.toml`` as one behavioural netlist against the
@@ -32,22 +32,6 @@ DEFAULTS: dict[str, Any] = {
     },
     "stimulus": {"kind": "step", "amplitude": "20 pA", "t_stop": "100 ms"},
 }
-
-#: The low-power transistor-level neuron, hand-biased (I_b 1.25 pA, no design trims;
-#: circuits/ota_lif_sky130_lp.toml is its designed version) (tau ~ 10 ms,
-#: t_ref = 2 ms, 0.8 V), driven at ~100 Hz.
-LP_DEFAULTS: dict[str, Any] = {
-    "name": "ota_lif_demo_sky130_lp",
-    "circuit": {
-        "topology": "sky130_lp", "membrane_capacitance": "0.2 pF",
-        "leak_bias_current": "1.25 pA", "kappa": 0.7, "v_rest": "0.3 V",
-        "v_threshold": "0.35 V", "v_reset": "0.3 V", "refractory": "2 ms",
-        "supply": "0.8 V", "corner": "tt", "temperature": "27 degC",
-        "sky130_lp": {"capacitor": "mim"},
-    },
-    "stimulus": {"kind": "step", "amplitude": "1.5 pA", "t_stop": "100 ms"},
-}
-
 
 def run(out_dir: Path) -> DemoSection:
     """Compare the behavioural netlist with the golden model; write the figure."""
@@ -78,8 +62,8 @@ def run(out_dir: Path) -> DemoSection:
                                    s["fi"]["rate_golden_hz"], strict=True):
         table.append([f"{current * 1e12:.2f}", f"{rate:.3f}", f"{gold:.3f}",
                       f"{(rate / gold - 1) * 100:+.3f}"])
-    lines += _sky130_lines(pf, out_dir)
-    lines += _sky130_lp_lines()
+    designed_lines, designed_table = _designed_lines()
+    lines += designed_lines
     figures = [figure]
     lines += _synapse_lines(pf)
     network_lines, raster = _network_lines(out_dir)
@@ -87,7 +71,7 @@ def run(out_dir: Path) -> DemoSection:
     if raster is not None:
         figures.append(raster)
     return DemoSection(title="Analog: OTA-C LIF netlists in ngspice vs golden", lines=lines,
-                       figures=figures, table=table)
+                       figures=figures, table=designed_table, tables=[table])
 
 
 def _synapse_lines(pf: Any) -> list[str]:
@@ -136,38 +120,10 @@ def _network_lines(out_dir: Path) -> tuple[list[str], Path | None]:
     return lines, figure
 
 
-def _sky130_lines(pf: Any, out_dir: Path) -> list[str]:
-    """The same neuron at transistor level, compared with the golden tanh model twice:
-    with the nominal parameters and with those extracted from the circuit itself."""
-    import dataclasses
-    import importlib.util
-
-    if importlib.util.find_spec("lifhw.analog.sky130") is None:
-        return []
-    from lifhw.analog.flow import compare_circuit
-    from lifhw.errors import LifhwError
-
-    circuit = dataclasses.replace(pf.circuit, topology="sky130")
-    try:
-        result = compare_circuit("ota_lif_demo_sky130", circuit, pf.stimulus,
-                                 fi_multiples=())
-    except (LifhwError, ImportError) as err:
-        return [f"sky130 netlist not simulated: {err}"]
-    s = result.summary()
-    nominal, calibrated = s["vs_nominal"], s["vs_calibrated"]
-    text = (f"sky130 transistor level (tt): {s['n_spikes']} spikes at {s['rate_hz']:.2f} Hz; "
-            f"ISI error vs golden {nominal['isi_error'] * 100:+.2f} % with nominal "
-            f"parameters, {calibrated['isi_error'] * 100:+.2f} % with the extracted ones")
-    lines = [text]
-    ch = s.get("characterisation") or {}
-    if "kappa" in ch and "tau_s" in ch:
-        lines.append(f"sky130 extracted: kappa {ch['kappa']:.3f}, tau {ch['tau_s'] * 1e3:.2f} ms "
-                     f"(nominal {s['tau_nominal_s'] * 1e3:.2f} ms)")
-    energy = s.get("energy_per_spike_j")
-    if energy is not None:
-        lines.append(f"sky130 energy: {energy * 1e12:.1f} pJ per spike from the supply "
-                     "(bias included)")
-    return lines
+#: The designed transistor-level examples the demo shows side by side, with the spec
+#: each was designed from by ``lifhw design``.
+DESIGNED_EXAMPLES = (("sky130", "ota_lif_sky130_fast.toml", "design_fast_neuron.toml"),
+                     ("sky130_lp", "ota_lif_sky130_lp.toml", "design_sky130_lp.toml"))
 
 
 def _area_um2(circuit: Any) -> float | None:
@@ -185,33 +141,43 @@ def _area_um2(circuit: Any) -> float | None:
         return None
 
 
-def _sky130_lp_lines() -> list[str]:
-    """The low-power topology side by side: ISI vs its calibrated golden, energy, area."""
-    import dataclasses
-
+def _designed_lines() -> tuple[list[str], list[list[Any]]]:
+    """Both transistor-level topologies as ``lifhw design`` made them, side by side:
+    each checked-in example simulated from its file and judged against the golden
+    model of the spec it was designed for (nominal parameters, nothing calibrated)."""
     from lifhw.analog.flow import compare_circuit
     from lifhw.errors import LifhwError
-    from lifhw.params import load_mapping
+    from lifhw.params import load
 
-    pf = load_mapping(LP_DEFAULTS, source="lifhw.app.stages.analog")
-    circuit, stimulus = pf.require("circuit"), pf.require("stimulus")
-    try:
-        result = compare_circuit(pf.name, circuit, stimulus, fi_multiples=())
-    except (LifhwError, ImportError) as err:
-        return [f"sky130_lp netlist not simulated: {err}"]
-    s = result.summary()
-    calibrated = s["vs_calibrated"]
-    lines = [f"sky130_lp transistor level (tt, 0.8 V, C = 0.2 pF, I_b = 1.25 pA): "
-             f"{s['n_spikes']} spikes at {s['rate_hz']:.2f} Hz; ISI error vs its calibrated "
-             f"golden {calibrated['isi_error'] * 100:+.2f} %"]
-    energy = s.get("energy_per_spike_j")
-    if energy is not None:
-        lines.append(f"sky130_lp energy: {energy * 1e15:.1f} fJ per spike from the supply "
-                     "(static included; the sky130 line above is in pJ)")
-    areas = [(name, _area_um2(c)) for name, c in (
-        ("sky130", dataclasses.replace(load_mapping(DEFAULTS).circuit, topology="sky130")),
-        ("sky130_lp", circuit))]
-    if all(a is not None for _, a in areas):
-        lines.append("layout area (placed devices, lifhw.layout): " + ", ".join(
-            f"{name} {area:.0f} um2" for name, area in areas))
-    return lines
+    circuits = Path(__file__).resolve().parents[3] / "circuits"
+    table: list[list[Any]] = [["topology", "spec (tau, C, t_ref, supply)", "rate (Hz)",
+                               "ISI vs spec golden (%)", "tau error (%)",
+                               "energy / spike", "area (um2)"]]
+    lines = []
+    for topology, example, spec in DESIGNED_EXAMPLES:
+        if not (circuits / example).is_file():
+            continue
+        pf = load(circuits / example)
+        c = pf.require("circuit")
+        try:
+            result = compare_circuit(pf.name, c, pf.require("stimulus"), fi_multiples=())
+        except (LifhwError, ImportError) as err:
+            lines.append(f"{topology} netlist not simulated: {err}")
+            continue
+        s = result.summary()
+        energy = s.get("energy_per_spike_j")
+        area = _area_um2(c)
+        table.append([
+            topology,
+            f"{c.tau_m * 1e3:.3g} ms, {c.membrane_capacitance * 1e12:.3g} pF, "
+            f"{c.refractory * 1e3:.3g} ms, {c.supply:.2g} V",
+            f"{s['rate_hz']:.1f}", f"{s['vs_nominal']['isi_error'] * 100:+.2f}",
+            f"{s['tau_error'] * 100:+.2f}",
+            "-" if energy is None else (f"{energy * 1e15:.0f} fJ" if energy < 1e-12
+                                        else f"{energy * 1e12:.2f} pJ"),
+            "-" if area is None else f"{area:.0f}"])
+        lines.append(f"{topology}: circuits/{example}, designed by `lifhw design "
+                     f"circuits/{spec}`; {s['n_spikes']} spikes at 3x rheobase, ISI "
+                     f"{s['vs_nominal']['isi_error'] * 100:+.2f} % against the spec's golden "
+                     "model (design tolerance 2 %)")
+    return lines, table
