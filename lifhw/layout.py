@@ -616,10 +616,10 @@ def placement(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> P
     """The smallest placement found of the devices and MIM capacitors (µm).
 
     Candidates: all devices in one block of a range of widths with the plates
-    placed over or beside it; and, for the largest single-square plate, a column
-    of devices narrow and short enough to lie wholly under it, the other devices
-    in a second column beside it, again over a range of widths. The one with the
-    smallest bounding box wins.
+    placed over or beside it; and chains of columns, each narrow and short enough
+    to lie wholly under one single-square plate (largest plate first, nfets or
+    pfets first), the other devices in a last column beside them, again over a
+    range of widths. The one with the smallest bounding box wins.
 
     Args:
         capacitances: Capacitor values (F).
@@ -627,8 +627,6 @@ def placement(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> P
     """
     fets = _order(_drawn(devices))
     mims = [_mim(float(f"{c:.6g}")) for c in capacitances]
-    widths = [dict(_fet_outline(d))["all"] for d in fets]
-    widest = max((b[2] - b[0] for b in widths), default=0.0)
     candidates: list[Placement] = []
 
     def sweep(devices: Sequence[Device], base: _Block | None) -> None:
@@ -648,17 +646,27 @@ def placement(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> P
                 candidates.append(found)
 
     sweep(fets, None)
-    big = max(mims, key=lambda m: m.width * m.height, default=None)
-    if fets and big is not None and len(big.capm) == 1:
-        capm = big.capm[0]
+    # Columns that lie wholly under the single-square plates, largest plate first.
+    under = sorted((m for m in mims if len(m.capm) == 1), key=lambda m: -m.width * m.height)
+
+    def columns(devices: Sequence[Device], base: _Block | None, plates: Sequence[_Mim]
+                ) -> None:
+        if not devices or not plates:
+            return
+        capm = plates[0].capm[0]
         room = 2 * CAPM_EDGE_CLEARANCE_UM + 2 * GRID_UM
         side_w, side_h = capm[2] - capm[0] - room, capm[3] - capm[1] - room
-        if side_w >= widest:
-            for first in ("nfet", "pfet"):
-                ordered = sorted(fets, key=lambda d: d.kind != first)
-                count = _fill(ordered, side_w, side_h)
-                if count:
-                    sweep(ordered[count:], _column(ordered[:count], side_w))
+        for first in ("nfet", "pfet"):
+            ordered = sorted(devices, key=lambda d: d.kind != first)
+            count = _fill(ordered, side_w, side_h)
+            if not count:
+                continue
+            column = _column(ordered[:count], side_w)
+            joined = column if base is None else _beside(base, column)
+            sweep(ordered[count:], joined)
+            columns(ordered[count:], joined, plates[1:])
+
+    columns(fets, None, under)
     if not candidates:
         raise LifhwError("no placement of the neuron's devices was found")
     return min(candidates, key=lambda p: (round(p.area_um2, 6), p.box[3] - p.box[1]))
@@ -785,6 +793,35 @@ def area_from_circuit(pf: Any) -> float:
         fets, caps = circuit_devices(pf)
         return neuron_area_um2(caps[0], fets, caps[1:])
     return neuron_area_um2(pf.lif.c_m)
+
+
+def summary(pf: Any) -> dict[str, Any]:
+    """The layout of a parameter file's neuron as JSON-ready data.
+
+    Keys: ``area_um2``, ``width_um``, ``height_um`` (bounding box), ``transistors``
+    (pcells drawn), ``transistor_area_um2`` (the transistors placed alone),
+    ``capacitors_f``, ``capacitor_plates_um2`` (capm area), ``mim_over_transistors``
+    (a capm plate covers a transistor).
+    """
+    if "circuit" in pf.sections:
+        fets, caps = circuit_devices(pf)
+    else:
+        fets, caps = DEFAULT_DEVICES, (pf.lif.c_m,)
+    caps = tuple(float(f"{c:.6g}") for c in caps)
+    plan = placement(caps, tuple(fets))
+    x0, y0, x1, y1 = plan.box
+    capm = [(b[0] + x, b[1] + y, b[2] + x, b[3] + y)
+            for c, x, y in plan.mims for b in _mim(c).capm]
+    bodies = [(x + o[0], y + o[1], x + o[2], y + o[3])
+              for d, x, y in plan.fets for o in [dict(_fet_outline(d))["straddle"]]]
+    over = any(c[0] <= b[0] and b[2] <= c[2] and c[1] <= b[1] and b[3] <= c[3]
+               for c in capm for b in bodies)
+    return {"area_um2": plan.area_um2, "width_um": x1 - x0, "height_um": y1 - y0,
+            "transistors": len(plan.fets),
+            "transistor_area_um2": placement((), tuple(fets)).area_um2 if fets else 0.0,
+            "capacitors_f": list(caps),
+            "capacitor_plates_um2": sum((c[2] - c[0]) * (c[3] - c[1]) for c in capm),
+            "mim_over_transistors": over}
 
 
 def write_gds(pf: Any, target: str | Path, name: str = "lif_neuron") -> Path:
