@@ -129,6 +129,9 @@ SPACING_RULES: tuple[tuple[str, str, float], ...] = (
     ("nsdm", "pdiff", 0.13), ("nsdm", "ptap", 0.13),
     ("psdm", "ndiff", 0.13), ("psdm", "ntap", 0.13),
 )
+#: Largest transistor W (all fingers) or L (µm) and capacitor (F) the layout draws.
+MAX_FET_UM = 100.0
+MAX_CAPACITANCE_F = 1e-9
 #: Smallest n-well width (nwell.1, µm).
 NWELL_MIN_WIDTH_UM = 0.84
 
@@ -625,6 +628,7 @@ def placement(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> P
         capacitances: Capacitor values (F).
         devices: Transistors with W/L (µm).
     """
+    _check_sizes(capacitances, devices)
     fets = _order(_drawn(devices))
     mims = [_mim(float(f"{c:.6g}")) for c in capacitances]
     candidates: list[Placement] = []
@@ -670,6 +674,21 @@ def placement(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> P
     if not candidates:
         raise LifhwError("no placement of the neuron's devices was found")
     return min(candidates, key=lambda p: (round(p.area_um2, 6), p.box[3] - p.box[1]))
+
+
+def _check_sizes(capacitances: Sequence[float], devices: Sequence[Device]) -> None:
+    """Refuse what the layout cannot draw in reasonable time (one clear error)."""
+    for c in capacitances:
+        if not (math.isfinite(c) and 0 < c <= MAX_CAPACITANCE_F):
+            raise ParamError(f"capacitor {c:g} F: the layout draws capacitors in "
+                             f"(0, {MAX_CAPACITANCE_F:g}] F")
+    for d in devices:
+        if d.kind not in ("nfet", "pfet") or d.nf < 1:
+            raise ParamError(f"transistor {d}: kind must be nfet or pfet, nf >= 1")
+        for name, value in (("W", d.w_um), ("L", d.l_um)):
+            if not (math.isfinite(value) and 0 < value <= MAX_FET_UM):
+                raise ParamError(f"{d.kind} {name} = {value:g} um: the layout draws "
+                                 f"transistors with 0 < W, L <= {MAX_FET_UM:g} um")
 
 
 def _fill(devices: Sequence[Device], width: float, height: float) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lifhw import layout
+from lifhw.errors import ParamError
 from lifhw.params import load_mapping
 
 CAPM = (89, 44)
@@ -140,3 +141,30 @@ def test_placement_keeps_every_device_once() -> None:
                       + [("nfet", 1.0, 1.0)] * 3)
     assert drawn == expected
     assert len(plan.mims) == 2
+
+
+def test_layout_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from lifhw.app.cli import main
+
+    gds = tmp_path / "lp.gds"
+    assert main(["layout", str(LP_EXAMPLE), "--json", "-o", str(gds)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["gds"] == str(gds) and gds.stat().st_size > 0
+    assert out["area_um2"] == pytest.approx(out["width_um"] * out["height_um"])
+    assert out["area_um2"] <= 400.0 and out["mim_over_transistors"] is True
+    from lifhw.analog import sky130_lp
+    from lifhw.params import load
+
+    records = sky130_lp.devices(load(LP_EXAMPLE).circuit)
+    assert out["transistors"] == sum(d.multiplier for d in records if d.is_fet)
+    assert main(["layout", str(LP_EXAMPLE), "-o", str(tmp_path / "lp.txt")]) == 2
+    assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_sizes_the_layout_cannot_draw_are_refused() -> None:
+    with pytest.raises(ParamError, match="capacitor"):
+        layout.neuron_area_um2(1.0)
+    with pytest.raises(ParamError, match="W = 1e\\+06 um"):
+        layout.neuron_area_um2(1e-12, (layout.Device("nfet", 1e6, 1.0),))
