@@ -48,15 +48,23 @@ transistors. The rules it must keep: the capm plate must not straddle n-well,
 diff, tap, poly, li1 or met1 (capm.10; every such shape under a plate is wholly
 inside or wholly outside it), capm to capm 0.84 µm (capm.2a), bottom plate to
 bottom plate 1.2 µm (capm.2b; also between the squares of an array), met3
-enclosure of capm 0.14 µm (capm.3; the pcell draws 0.5 µm). The placer keeps a
-column of devices narrower than the largest plate, so that plate covers it
-whole with its edges in the channel beside it, and finds every plate's position
-by a Minkowski-sum search of the positions whose capm edges cross no such shape
-(KLayout regions); a plate that fits nowhere above the devices is placed beside
-them. The cell's footprint is then about max(transistors, capacitor) instead of
-their sum. Layers left for routing: li1 and met1 between the pcells' own
-contacts, all of met2 (and via, via2), met3 outside the bottom plates, met4
-outside the top plates, met5.
+enclosure of capm 0.14 µm (capm.3; drawn 0.15-0.16 µm instead of the pcell's
+default 0.5 µm: the simulated capacitance depends on the capm plate only). The
+placer builds columns of devices, each narrower and shorter than one
+single-square plate so that the plate covers it whole with its edges in the
+channels around it, and finds every plate's position by a Minkowski-sum search
+of the positions whose capm edges cross no such shape (KLayout regions); a plate
+that fits nowhere above the devices (e.g. the arrays above
+:data:`MIM_MAX_SIDE_UM`) is placed beside them. The cell's footprint then
+approaches max(transistors, capacitors) instead of their sum. Layers left for
+routing: li1 and met1 between the pcells' own contacts, all of met2 (and via,
+via2), met3 outside the bottom plates, met4 outside the top plates, met5.
+
+Checked independently (``tests/test_layout_rules.py``: the GDS read back with
+KLayout against the rule values); the SkyWater KLayout DRC deck of efabless
+``mpw_precheck`` (``sky130A_mr.drc``) finds no violation between devices or on
+the capacitors, only inside single ``sky130`` package transistor pcells (ct.2,
+li.3, m1.2, m1.6; the same in a pcell drawn alone).
 
 MIM sizing (the pcell is geometry only) is the one formula of the sky130 model
 the netlist simulates, :func:`lifhw.analog.devices.mim_geometry`
