@@ -103,6 +103,18 @@ def test_one_pcell_per_transistor_and_substrate_nfets(cell: Cell) -> None:
     assert cell.region(DNWELL).is_empty() and cell.region(PWELL_RES).is_empty()
 
 
+def test_no_two_transistors_overlap(cell: Cell) -> None:
+    # bounding boxes of every layer but the n-well (which pfets in a row share)
+    boxes = []
+    for inst in cell.transistors():
+        shapes = kdb.Region()
+        for layer in (DIFF, TAP, POLY, LICON, LI, MCON, MET1, NPC, NSDM, PSDM):
+            shapes += cell.instance_region(inst, layer)
+        boxes.append(shapes.bbox())
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), f"{a} overlaps {b}"
+
+
 #: Spacing between shapes of two different transistors (periphery rules, µm).
 BETWEEN_DEVICES = (
     ("difftap.3", (DIFF, TAP), (DIFF, TAP), 0.27),
@@ -142,6 +154,9 @@ def test_implants(cell: Cell) -> None:
     assert nsdm.space_check(um(0.38)).is_empty()  # n/psd.2 (merged where closer)
     assert psdm.space_check(um(0.38)).is_empty()
     assert (nsdm & psdm & difftap).is_empty()  # n/psd.8
+    # n/psd.7: an implant keeps 0.13 um from diffusion of the opposite doping
+    assert nsdm.separation_check(difftap & psdm, um(0.13)).is_empty()
+    assert psdm.separation_check(difftap & nsdm, um(0.13)).is_empty()
     # every diffusion has its implant (n/psd.9)
     assert (difftap - nsdm - psdm).is_empty()
 
