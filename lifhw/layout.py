@@ -869,6 +869,33 @@ def write_gds(pf: Any, target: str | Path, name: str = "lif_neuron") -> Path:
     return target
 
 
+def write_png(gds: str | Path, target: str | Path, *, width_px: int = 1400,
+              height_px: int = 700) -> Path:
+    """Render a GDS file to a PNG picture (KLayout's layout view, every layer).
+
+    Args:
+        gds: The GDS file.
+        target: The ``.png`` to write (atomically).
+        width_px: Picture width (pixels).
+        height_px: Picture height (pixels).
+    """
+    import klayout.lay as lay
+
+    view = lay.LayoutView()
+    view.load_layout(str(gds))
+    view.max_hier()
+    view.zoom_fit()
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.png")
+        view.save_image(str(tmp), width_px, height_px)
+        os.replace(tmp, target)
+    except OSError as err:
+        raise LifhwError(f"cannot write {target}: {err.strerror or err}") from None
+    return target
+
+
 def write_point_gds(pf: Any, directory: str | Path, key: str) -> Path:
     """Write the neuron cell of one design point to ``<directory>/<key>.gds`` (atomically)."""
     if not re.fullmatch(r"[0-9a-f]{8,64}", key):

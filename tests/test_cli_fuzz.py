@@ -308,6 +308,8 @@ def _layout(draw: st.DrawFn, root: Path) -> list[str]:
     argv = ["layout", _param(draw, root, CIRCUIT), *draw(st.sampled_from([[], ["--json"]]))]
     if draw(st.booleans()):
         argv += ["-o", str(root / "out" / draw(st.sampled_from(["n.gds", "n.txt", "d/n.gds"])))]
+    if draw(st.booleans()):
+        argv += ["--plot", str(root / "out" / draw(st.sampled_from(["n.png", "n.svg"])))]
     return argv
 
 

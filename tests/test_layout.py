@@ -148,10 +148,11 @@ def test_layout_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
     from lifhw.app.cli import main
 
-    gds = tmp_path / "lp.gds"
-    assert main(["layout", str(LP_EXAMPLE), "--json", "-o", str(gds)]) == 0
+    gds, png = tmp_path / "lp.gds", tmp_path / "lp.png"
+    assert main(["layout", str(LP_EXAMPLE), "--json", "-o", str(gds), "--plot", str(png)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["gds"] == str(gds) and gds.stat().st_size > 0
+    assert out["plot"] == str(png) and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out["area_um2"] == pytest.approx(out["width_um"] * out["height_um"])
     assert out["area_um2"] <= 400.0 and out["mim_over_transistors"] is True
     from lifhw.analog import sky130_lp
