@@ -50,12 +50,11 @@ inside or wholly outside it), capm to capm 0.84 µm (capm.2a), bottom plate to
 bottom plate 1.2 µm (capm.2b; also between the squares of an array), met3
 enclosure of capm 0.14 µm (capm.3; drawn 0.15-0.16 µm instead of the pcell's
 default 0.5 µm: the simulated capacitance depends on the capm plate only). The
-placer builds columns of devices, each narrower and shorter than one
-single-square plate so that the plate covers it whole with its edges in the
+placer builds columns of devices, each narrower and shorter than one plate (or
+one square of an array) so that the plate covers it whole with its edges in the
 channels around it, and finds every plate's position by a Minkowski-sum search
 of the positions whose capm edges cross no such shape (KLayout regions); a plate
-that fits nowhere above the devices (e.g. the arrays above
-:data:`MIM_MAX_SIDE_UM`) is placed beside them. The cell's footprint then
+that fits nowhere above the devices is placed beside them. The cell's footprint then
 approaches max(transistors, capacitors) instead of their sum. Layers left for
 routing: li1 and met1 between the pcells' own contacts, all of met2 (and via,
 via2), met3 outside the bottom plates, met4 outside the top plates, met5.
@@ -628,9 +627,9 @@ def placement(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> P
 
     Candidates: all devices in one block of a range of widths with the plates
     placed over or beside it; and chains of columns, each narrow and short enough
-    to lie wholly under one single-square plate (largest plate first, nfets or
-    pfets first), the other devices in a last column beside them, again over a
-    range of widths. The one with the smallest bounding box wins.
+    to lie wholly under one plate (one square of an array; largest plate first,
+    nfets or pfets first), the other devices in a last column beside them, again
+    over a range of widths. The one with the smallest bounding box wins.
 
     Args:
         capacitances: Capacitor values (F).
@@ -658,8 +657,8 @@ def placement(capacitances: tuple[float, ...], devices: tuple[Device, ...]) -> P
                 candidates.append(found)
 
     sweep(fets, None)
-    # Columns that lie wholly under the single-square plates, largest plate first.
-    under = sorted((m for m in mims if len(m.capm) == 1), key=lambda m: -m.width * m.height)
+    # Columns that lie wholly under one plate (square) each, largest plate first.
+    under = sorted(mims, key=lambda m: -m.width * m.height)
 
     def columns(devices: Sequence[Device], base: _Block | None, plates: Sequence[_Mim]
                 ) -> None:

@@ -12,6 +12,7 @@ sky130_lp example (<= 400 µm², capacitors included).
 from __future__ import annotations
 
 import itertools
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,11 @@ import klayout.db as kdb
 import pytest
 
 from lifhw import layout
-from lifhw.params import load
+from lifhw.params import load, load_mapping
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "circuits"
-EXAMPLES = ("ota_lif_sky130_lp.toml", "ota_lif_sky130.toml")
+#: The two example files, and the sky130 one at 2.5 pF (a 2x2 MIM array).
+EXAMPLES = ("ota_lif_sky130_lp.toml", "ota_lif_sky130.toml", "ota_lif_sky130.toml@2.5 pF")
 
 NWELL, DNWELL, PWELL_RES = (64, 20), (64, 18), (64, 13)
 DIFF, TAP, POLY, LICON = (65, 20), (65, 44), (66, 20), (66, 44)
@@ -58,7 +60,13 @@ class Cell:
 
 @pytest.fixture(scope="module", params=EXAMPLES)
 def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Cell:
-    pf = load(CIRCUITS / request.param)
+    name, _, capacitance = request.param.partition("@")
+    if capacitance:
+        data = tomllib.loads((CIRCUITS / name).read_text())
+        data["circuit"]["membrane_capacitance"] = capacitance
+        pf = load_mapping(data)
+    else:
+        pf = load(CIRCUITS / name)
     gds = layout.write_gds(pf, tmp_path_factory.mktemp("gds") / "neuron.gds")
     lay = kdb.Layout()
     lay.read(str(gds))
