@@ -11,8 +11,8 @@ and a transient at that current measures the rate and the energy drawn from
 energy by supply block (leak, comparator, refractory reference, logic; ammeters
 of :mod:`lifhw.analog.sky130_lp`) and report the ISI errors of the calibrated
 golden model at 1.5x, 3x and 10x the rheobase. Layout areas come from
-:func:`lifhw.layout.area_from_circuit` (default row placement) and
-:func:`lifhw.layout.compact_area_um2` (rows wrapped to the tightest box).
+:func:`lifhw.layout.area_from_circuit` (the placed sky130 cell, capacitors over the
+transistors; ``compact_area_um2`` is the same number).
 
 The supply sweep re-runs the ``sky130_lp`` example at other supplies (same
 references, 100 Hz). Rates above ``1 / (t_ref + latency)`` are not reachable

@@ -304,6 +304,15 @@ def _netlist(draw: st.DrawFn, root: Path) -> list[str]:
     return ["netlist", _param(draw, root, CIRCUIT), "-o", str(root / "out" / "nl")]
 
 
+def _layout(draw: st.DrawFn, root: Path) -> list[str]:
+    argv = ["layout", _param(draw, root, CIRCUIT), *draw(st.sampled_from([[], ["--json"]]))]
+    if draw(st.booleans()):
+        argv += ["-o", str(root / "out" / draw(st.sampled_from(["n.gds", "n.txt", "d/n.gds"])))]
+    if draw(st.booleans()):
+        argv += ["--plot", str(root / "out" / draw(st.sampled_from(["n.png", "n.svg"])))]
+    return argv
+
+
 def _simulate(draw: st.DrawFn, root: Path) -> list[str]:
     argv = ["simulate", _param(draw, root, CIRCUIT), "--json", "--no-tau",
             "--timeout", draw(st.sampled_from(["5", "0", "nan", "-1", "inf", "x"]))]
@@ -431,6 +440,7 @@ CASES = {
     "estimate": Case(_estimate, 15),
     "siegert": Case(_siegert, 15),
     "netlist": Case(_netlist, 15),
+    "layout": Case(_layout, 6),
     "simulate": Case(_simulate, 8),
     "compare": Case(_compare, 3),
     "design": Case(_design, 5),

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from lifhw import layout
+from lifhw.errors import ParamError
 from lifhw.params import load_mapping
 
 CAPM = (89, 44)
 POLY = (66, 20)
+LP_EXAMPLE = Path(__file__).resolve().parent.parent / "circuits" / "ota_lif_sky130_lp.toml"
 
 CIRCUIT = {
     "name": "layout_test",
@@ -115,20 +117,55 @@ def test_gds_has_every_transistor(tmp_path: Path) -> None:
         layout.write_point_gds(pf, tmp_path, "../evil")
 
 
-def test_wrapped_rows_keep_every_device_and_shrink_the_box() -> None:
-    fets = layout.DEFAULT_DEVICES * 3
-    one_row = layout.neuron_cell((1e-12,), fets)
-    wrapped = layout.neuron_cell((1e-12,), fets, row_width_um=30.0)
-    # same devices placed, narrower cell, no overlap of the bounding boxes of instances
-    assert len(wrapped.insts) == len(one_row.insts)
-    assert wrapped.size_info.width < one_row.size_info.width
-    boxes = [(i.xmin, i.ymin, i.xmax, i.ymax) for i in wrapped.insts]
-    for k, (ax0, ay0, ax1, ay1) in enumerate(boxes):
-        for bx0, by0, bx1, by1 in boxes[k + 1:]:
-            apart = ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0
-            assert apart, "placed devices overlap"
-    single = layout.neuron_area_um2(1e-12, fets)
-    compact = layout.compact_area_um2(1e-12, fets)
-    assert compact < single
-    # the MIM plate (C / 2 fF/um^2) and the transistors still fit: a lower bound
-    assert compact > 1e-12 / 2.0e-15
+def test_capacitors_sit_over_the_transistors() -> None:
+    # The lp example: the cell is smaller than its transistors placed alone plus the
+    # MIM plates beside them (the membrane plate covers a column of devices).
+    from lifhw.params import load
+
+    fets, caps = layout.circuit_devices(load(LP_EXAMPLE))
+    cell = layout.placement(caps, fets).area_um2
+    alone = layout.placement((), fets).area_um2
+    # even with only the capm plates' own area (C / 2 fF/um^2, less than drawn) beside
+    plates = sum(c / 2.0e-15 for c in caps)
+    assert alone < cell < alone + plates
+    # lower bounds: the membrane capm plate (C / 2 fF/um^2) and the transistors alone
+    assert cell > caps[0] / 2.0e-15
+
+
+def test_placement_keeps_every_device_once() -> None:
+    fets = (*layout.DEFAULT_DEVICES, layout.Device("nfet", 3.0, 1.0, nf=3))
+    plan = layout.placement((1e-12, 0.2e-12), fets)
+    drawn = sorted((d.kind, d.w_um, d.l_um) for d, _, _ in plan.fets)
+    # a 3-finger 3 um device is drawn as three 1 um devices (the pcell's nf is a series stack)
+    expected = sorted([(d.kind, max(d.w_um, 0.42), d.l_um) for d in layout.DEFAULT_DEVICES]
+                      + [("nfet", 1.0, 1.0)] * 3)
+    assert drawn == expected
+    assert len(plan.mims) == 2
+
+
+def test_layout_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from lifhw.app.cli import main
+
+    gds, png = tmp_path / "lp.gds", tmp_path / "lp.png"
+    assert main(["layout", str(LP_EXAMPLE), "--json", "-o", str(gds), "--plot", str(png)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["gds"] == str(gds) and gds.stat().st_size > 0
+    assert out["plot"] == str(png) and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out["area_um2"] == pytest.approx(out["width_um"] * out["height_um"])
+    assert out["area_um2"] <= 400.0 and out["mim_over_transistors"] is True
+    from lifhw.analog import sky130_lp
+    from lifhw.params import load
+
+    records = sky130_lp.devices(load(LP_EXAMPLE).circuit)
+    assert out["transistors"] == sum(d.multiplier for d in records if d.is_fet)
+    assert main(["layout", str(LP_EXAMPLE), "-o", str(tmp_path / "lp.txt")]) == 2
+    assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_sizes_the_layout_cannot_draw_are_refused() -> None:
+    with pytest.raises(ParamError, match="capacitor"):
+        layout.neuron_area_um2(1.0)
+    with pytest.raises(ParamError, match="W = 1e\\+06 um"):
+        layout.neuron_area_um2(1e-12, (layout.Device("nfet", 1e6, 1.0),))

@@ -1084,13 +1084,15 @@ def device_area_um2(devices: Sequence[Any]) -> float:
 
 
 def circuit_area_um2(circuit: CircuitSection) -> float:
-    """:func:`device_area_um2` of the devices the topology's record lists for ``circuit``."""
+    """Layout area (um^2) of ``circuit``: the placed sky130 cell of the devices the
+    topology's record lists, capacitors included (:func:`lifhw.layout.records_area_um2`)."""
+    from lifhw import layout
     from lifhw.analog.topology import get_topology
 
     record = get_topology(circuit.topology)
     if record.devices is None:
         return math.nan
-    return device_area_um2(record.devices(circuit))
+    return layout.records_area_um2(record.devices(circuit))
 
 
 def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
@@ -1361,7 +1363,7 @@ def summary_lines(result: DesignResult) -> list[str]:
                  f"{k} {e * 100:+.2f} %" for k, e in result.loop.errors["isi"].items()),
              f"energy per spike {result.energy_per_spike_j * 1e12:.4g} pJ at 3x rheobase "
              "(all supply energy, static included)",
-             f"area {result.area_um2:.4g} um^2 (FET gates + MIM-equivalent capacitors)",
+             f"area {result.area_um2:.4g} um^2 (sky130 layout, capacitors included)",
              f"{result.simulations} ngspice runs ({result.cache_hits} cached), "
              f"{result.iterations} loop iterations, {result.seconds:.1f} s",
              f"chosen candidate: {result.candidate}"]

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "lifhw.app.commands.golden",
     "lifhw.app.commands.theory",
     "lifhw.app.commands.analog",
+    "lifhw.app.commands.layout",
     "lifhw.app.commands.design",
     "lifhw.app.commands.digital",
     "lifhw.app.commands.chips",
