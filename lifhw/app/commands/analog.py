@@ -130,7 +130,7 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
     if _is_network(args.file, args):
         from lifhw.analog import network as anet
 
-        an = _load_network(args.file, args.topology)
+        an = _load_network(args.file, args.topology, getattr(args, "timeout", 300.0))
         text = anet.generate(an, source=args.file)
         circuit = next(iter(an.circuits.values()))
         print(nl.write_netlist(text, nl.netlist_path(args.out, an.name), circuit=circuit))
@@ -189,8 +189,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_network(path: str, topology: str | None) -> Any:
+def _load_network(path: str, topology: str | None, timeout: float = 300.0) -> Any:
+    """The analog network of ``path``; designed (:func:`lifhw.analog.network.design_network`,
+    progress on stderr) when its topology has a design hook and ``[analog] design`` is on."""
+    import dataclasses
+    import sys
+
     from lifhw.analog import network as anet
+    from lifhw.analog.backends import default_config
 
     if topology:
         from lifhw.analog.topology import get_topology
@@ -199,7 +205,16 @@ def _load_network(path: str, topology: str | None) -> Any:
             get_topology(topology)
         except ParamError as err:
             raise ParamError(f"--topology: {err.message}") from None
-    return anet.load(path, topology=topology)
+    an = anet.load(path, topology=topology)
+    if not anet.designable(an):
+        return an
+    config = dataclasses.replace(default_config(next(iter(an.circuits.values()))),
+                                 timeout_s=timeout)
+    try:
+        return anet.design_network(an, config=config,
+                                   log=lambda line: print(line, file=sys.stderr))
+    except ParamError as err:
+        raise err.located(source=err.source or path) from None
 
 
 def _simulate_network(args: argparse.Namespace) -> int:
@@ -209,14 +224,16 @@ def _simulate_network(args: argparse.Namespace) -> int:
 
     if args.backend != "batch":
         raise ParamError("analog networks run on the batch backend (--backend batch)")
-    an = _load_network(args.file, args.topology)
+    an = _load_network(args.file, args.topology, args.timeout)
     config = _config(args, next(iter(an.circuits.values())))
     from lifhw.analog.topology import get_topology
 
     run = anet.simulate(an, config=config, source=args.file)
-    # As lifhw compare's --golden auto: the file's parameters for behavioural
-    # netlists, those extracted from each population's circuit at transistor level.
-    kind = get_topology(an.topology).golden
+    # A designed network meets the file's parameters (the spec): its golden runs on
+    # them. Otherwise as lifhw compare's --golden auto: the file's parameters for
+    # behavioural netlists, those extracted from each population's raw circuit at
+    # transistor level.
+    kind = "spec" if an.designed else get_topology(an.topology).golden
     params = anet.calibrated_params(an, config=config) if kind == "calibrated" else None
     golden = simulate_network(anet.golden_network(an, params), an.input_spikes)
     populations = anet.compare_runs(golden, run)
@@ -229,7 +246,10 @@ def _simulate_network(args: argparse.Namespace) -> int:
         "t_stop_s": an.t_stop, "populations": populations,
         "sim_seconds": run.meta["sim_seconds"],
         "seconds_per_neuron_second": run.meta["seconds_per_neuron_second"],
+        "corner": next(iter(an.circuits.values())).corner,
     }
+    if an.designed:
+        data["designs"] = an.designs
     if args.plot:
         data["plot"] = str(args.plot)
     if args.json:
