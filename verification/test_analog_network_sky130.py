@@ -11,7 +11,7 @@ With the ``tt_mm`` corner every device of every neuron draws its own mismatch
 sample: the designed (tt-trimmed) neurons then fire at rates that scatter around
 the golden's, and the run reports that dispersion against the golden network's.
 
-Each network run is one ngspice process of 8 neurons for 5 ms (~3 min on the
+Each network run is one ngspice process of 8 neurons for 4 ms (~3 min on the
 shared 2-core machine); designing the two populations from a cold cache adds
 ~1.5 min (they share one design: same neuron, same synapses).
 """
