@@ -93,3 +93,6 @@ def test_sky130_ei_network_mismatch_dispersion(designed) -> None:
     deviation = np.abs(np.asarray(exc["rates_analog_hz"]) / np.asarray(exc["rates_golden_hz"])
                        - 1)
     assert deviation.max() > 0.05, exc
+    # ... and the spread across the population grows beyond the golden's (whose only
+    # spread is the bias spread and the random connectivity).
+    assert exc["dispersion_analog"] > exc["dispersion_golden"], exc

@@ -144,7 +144,8 @@ def _network_lines(out_dir: Path) -> tuple[list[str], Path | None]:
 SKY130_NETWORK_NOTE = (
     "the transistor-level network (circuits/networks/ei_sky130.toml: 8 sky130 neurons and "
     "their synapses designed by lifhw design, 5 ms in accelerated time) is not run here: "
-    "one ngspice run takes 3-8 min on a 2-core machine, beyond the demo's budget; "
+    "one ngspice run of its 4 ms takes ~3 min with a core to itself (20 min under a "
+    "load of 8-10), beyond the demo's budget; "
     "`lifhw simulate circuits/networks/ei_sky130.toml --analog --json --plot raster.png` "
     "runs it against the golden network, and verification/test_analog_network_sky130.py "
     "checks it (per-population rates within 5 %; docs/analog.md has the measured numbers)")
