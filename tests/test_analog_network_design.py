@@ -106,4 +106,4 @@ def test_designed_network_netlist_uses_the_designed_trims() -> None:
     assert designed.designed
     text = anet.generate(designed)
     assert "VTH_exc0 vth_exc0 0 DC 0.625" in text
-    assert ".tran 2e-06 0.005 0 2e-07" in text
+    assert ".tran 2e-06 0.004 0 2e-07" in text
