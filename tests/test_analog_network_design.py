@@ -84,7 +84,9 @@ def test_design_cache_round_trip(tmp_path: Path, monkeypatch) -> None:
     path = anet._cache_path(key)
     anet._store_design(path, designed, {"neuron": {"errors": {"tau": 1e-3}}})
     assert path.parent == tmp_path / "design"
-    loaded, summary = anet._load_design(path, base)
+    hit = anet._load_design(path, base)
+    assert hit is not None
+    loaded, summary = hit
     assert loaded.sky130 == options and loaded.leak_bias_current == 7e-10
     assert summary["neuron"]["errors"]["tau"] == 1e-3
     # A different synapse option is a different design.

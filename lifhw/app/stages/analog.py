@@ -143,7 +143,7 @@ def _network_lines(out_dir: Path) -> tuple[list[str], Path | None]:
 #: Why the demo shows the behavioural network only (it computes what it shows).
 SKY130_NETWORK_NOTE = (
     "the transistor-level network (circuits/networks/ei_sky130.toml: 8 sky130 neurons and "
-    "their synapses designed by lifhw design, 5 ms in accelerated time) is not run here: "
+    "their synapses designed by lifhw design, 4 ms in accelerated time) is not run here: "
     "one ngspice run of its 4 ms takes ~3 min with a core to itself (20 min under a "
     "load of 8-10), beyond the demo's budget; "
     "`lifhw simulate circuits/networks/ei_sky130.toml --analog --json --plot raster.png` "
