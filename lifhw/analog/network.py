@@ -234,8 +234,10 @@ def _resolve(reference: str) -> Any:
 
 
 def designable(an: AnalogNetwork) -> bool:
-    """True when ``[analog] design`` is on and the topology has a design hook."""
-    return an.section.design and get_topology(an.topology).design is not None
+    """True when ``[analog] design`` is on and the topology has a design hook and a
+    network builder."""
+    record = get_topology(an.topology)
+    return an.section.design and record.design is not None and record.network is not None
 
 
 def design_spec(pop: str, neuron: LIFParams, circuit: CircuitSection,
