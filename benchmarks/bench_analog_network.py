@@ -1,9 +1,11 @@
 """Analog network benchmark: ngspice wall time per simulated neuron-second.
 
     .venv/bin/python -m benchmarks.bench_analog_network [--runs 4] [--t-stop 0.1]
-        [--topology behavioral]
+        [--topology behavioral] [--network circuits/networks/ei_analog.toml]
 
-The network of ``circuits/networks/ei_analog.toml`` (12 neurons) with ``--runs``
+The network of ``--network`` (default ``circuits/networks/ei_analog.toml``, 12
+neurons; ``ei_sky130.toml`` is the designed transistor-level one, its populations
+designed once, from the per-user cache after that) with ``--runs``
 different input seeds, each ``--t-stop`` seconds long: once sequentially (one
 ``ngspice -b`` after the other) and once through
 :func:`lifhw.analog.backends.run_many` (the parallel runner the sweep engine
@@ -29,13 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 NETWORK = ROOT / "circuits" / "networks" / "ei_analog.toml"
 
 
-def _networks(runs: int, t_stop: float, topology: str | None) -> list[anet.AnalogNetwork]:
-    pf = load(NETWORK)
+def _networks(path: Path, runs: int, t_stop: float, topology: str | None
+              ) -> list[anet.AnalogNetwork]:
+    pf = load(path)
     out = []
     for seed in range(runs):
         section = dataclasses.replace(pf.network, seed=seed + 1, t_stop=t_stop)
-        out.append(anet.build(pf.name, section.network(pf.name), section.input_spikes(),
-                              pf.sections.get("analog"), topology=topology))
+        an = anet.build(pf.name, section.network(pf.name), section.input_spikes(),
+                        pf.sections.get("analog"), topology=topology)
+        out.append(anet.design_network(an))  # unchanged unless designable
     return out
 
 
@@ -52,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--t-stop", type=float, default=0.1)
     parser.add_argument("--topology", default=None)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--network", type=Path, default=NETWORK)
     args = parser.parse_args(argv)
-    networks = _networks(args.runs, args.t_stop, args.topology)
+    networks = _networks(args.network, args.runs, args.t_stop, args.topology)
     texts = [anet.generate(an) for an in networks]
     circuit = next(iter(networks[0].circuits.values()))
     config = get_topology(networks[0].topology).run_config(
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     same = all(_spike_counts(a, an) == _spike_counts(b, an)
                for a, b, an in zip(sequential, parallel, networks, strict=True))
     counts = [sum(_spike_counts(o, an)) for o, an in zip(sequential, networks, strict=True)]
-    print(f"network ei_analog ({networks[0].network.n_neurons} neurons, "
+    print(f"network {networks[0].name} ({networks[0].network.n_neurons} neurons, "
           f"{networks[0].topology}), {args.runs} runs x {args.t_stop:g} s "
           f"({neuron_seconds:g} neuron-seconds; spikes per run {counts})")
     print(f"  sequential ngspice -b:       {t_seq:8.1f} s  "

@@ -50,6 +50,7 @@ from lifhw.core import LIFParams
 from lifhw.errors import ParamError
 from lifhw.network import Network, NetworkRun
 from lifhw.schema import choice, quantity
+from lifhw.schema import field as schema_field
 from lifhw.units import thermal_voltage
 
 #: Largest network one netlist holds (neurons of all LIF populations).
@@ -67,6 +68,14 @@ class AnalogNetworkSection:
     supply: float = quantity("V", 1.8, gt=0, doc="supply voltage (spike swing)")
     corner: str = choice(*CORNERS, default="tt", doc="sky130 process corner")
     temperature: float = quantity("K", DEFAULT_TEMPERATURE_K, gt=0, doc="temperature")
+    design: bool = schema_field(
+        True, doc="realise each population's neuron and synapses as `lifhw design` sizes "
+                  "and trims them (topologies with a design hook; false: the raw circuit)")
+    max_rate: float = quantity(
+        "Hz", 0.0, ge=0, doc="highest rate the designed neurons must serve accurately "
+                             "(0: a tenth of each population's refractory limit)")
+    max_step: float = quantity("s", 0.0, ge=0,
+                               doc="largest transient step (0: default_max_step)")
     behavioral: BehavioralOptions = field(default_factory=BehavioralOptions,
                                           metadata={"doc": "behavioural options"})
     sky130: Sky130Options = field(default_factory=Sky130Options,
@@ -108,6 +117,9 @@ class AnalogNetwork:
         input_spikes: Boolean (T, n_in), the input populations side by side.
         circuits: Population name -> its neurons' ``[circuit]``.
         topology: Topology of every neuron.
+        section: The ``[analog]`` section it was built from.
+        designs: Population -> summary of its design (:func:`design_network`);
+            empty for circuits as :func:`circuit_for` sizes them.
     """
 
     name: str
@@ -115,6 +127,13 @@ class AnalogNetwork:
     input_spikes: np.ndarray
     circuits: Mapping[str, CircuitSection]
     topology: str
+    section: AnalogNetworkSection = field(default_factory=AnalogNetworkSection)
+    designs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def designed(self) -> bool:
+        """True when every population's circuit comes from :func:`design_network`."""
+        return bool(self.designs) and set(self.designs) == set(self.circuits)
 
     @property
     def t_stop(self) -> float:
@@ -169,7 +188,7 @@ def build(name: str, network: Network, input_spikes: np.ndarray,
                                  f"one step ({network.dt:g} s); got {proj.delay_steps}",
                                  path="network.projections.delay")
     return AnalogNetwork(name=name, network=network, input_spikes=np.asarray(input_spikes,
-                         dtype=bool), circuits=circuits, topology=chosen)
+                         dtype=bool), circuits=circuits, topology=chosen, section=base)
 
 
 def load(path: str | Path, *, topology: str | None = None) -> AnalogNetwork:
@@ -185,6 +204,294 @@ def load(path: str | Path, *, topology: str | None = None) -> AnalogNetwork:
         return build(pf.name, network, spikes, analog, topology=topology)
     except ParamError as err:
         raise err.located(source=str(path)) from None
+
+
+# ---------------------------------------------------------------------------------------
+# Designed populations: each neuron as `lifhw design` closes it, each synapse as its
+# topology's synapse design trims it, each event one-shot trimmed to its width.
+
+#: Format of the cached population designs (raise it when their content changes).
+DESIGN_CACHE_FORMAT = 1
+
+#: Synapse circuit -> ``"module:function"`` of its design step, a function
+#: ``(name, circuit, *, config) -> (trimmed circuit, characterisation)``.
+SYNAPSE_DESIGNS = {"gmc_sky130": "lifhw.analog.sky130_synapse:design_synapse"}
+
+#: Topology -> its neurons' event one-shot width trim (``(name, circuit, *, config)
+#: -> (trimmed circuit, measured width s)``), for topologies whose network builder
+#: times event pulses with a one-shot.
+EVENT_TRIMS = {"sky130": "lifhw.analog.network:trim_event_width"}
+
+#: Relative tolerance of the event-pulse width trim.
+EVENT_WIDTH_TOLERANCE = 0.01
+
+
+def _resolve(reference: str) -> Any:
+    import importlib
+
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def designable(an: AnalogNetwork) -> bool:
+    """True when ``[analog] design`` is on and the topology has a design hook and a
+    network builder."""
+    record = get_topology(an.topology)
+    return an.section.design and record.design is not None and record.network is not None
+
+
+def design_spec(pop: str, neuron: LIFParams, circuit: CircuitSection,
+                max_rate: float = 0.0) -> Any:
+    """The ``[design]`` of population ``pop``'s neuron: its LIF parameters at the
+    analog voltages of ``circuit`` (:func:`circuit_for`), evaluated at tt.
+
+    Args:
+        max_rate: Highest rate to serve (Hz); 0: a tenth of ``1 / t_ref``.
+
+    Raises:
+        ParamError: The neuron cannot be designed (no refractory period, or the
+            design section refuses it), naming the population.
+    """
+    from lifhw.analog.design import DesignSection
+
+    where = f"network.populations.{pop}.neuron"
+    if not neuron.t_ref > 0:
+        raise ParamError("a designed analog neuron needs a refractory period t_ref > 0",
+                         path=f"{where}.t_ref")
+    rate = max_rate if max_rate > 0 else 0.1 / neuron.t_ref
+    spec = DesignSection(
+        topology=circuit.topology, tau_m=neuron.tau_m,
+        membrane_capacitance=circuit.membrane_capacitance, v_rest=circuit.v_rest,
+        v_threshold=circuit.v_threshold, v_reset=circuit.v_reset, refractory=neuron.t_ref,
+        max_rate=rate, supply=circuit.supply, corners=("tt",),
+        temperature=circuit.temperature, mismatch_samples=0)
+    try:
+        spec.validate()
+    except ParamError as err:
+        raise ParamError(f"population {pop!r} cannot be designed: {err.message}",
+                         path="analog.max_rate" if err.path == "max_rate" else where) from None
+    return spec
+
+
+def _event_netlist(name: str, circuit: CircuitSection) -> tuple[str, float]:
+    """A single neuron with its event one-shot, driven at 3x its rheobase for about
+    five spikes; ``v(pulse)`` saved."""
+    from lifhw.analog import devices as dv
+    from lifhw.analog import sky130
+    from lifhw.stimulus import Stimulus
+
+    gap = circuit.v_threshold - circuit.v_rest
+    current = 3.0 * circuit.membrane_capacitance / circuit.tau_m * max(gap, 1e-3)
+    v_inf = circuit.v_rest + 3.0 * max(gap, 1e-3)
+    isi = circuit.refractory + circuit.tau_m * math.log(
+        (v_inf - circuit.v_reset) / (v_inf - circuit.v_threshold))
+    t_stop = 5.5 * isi
+    width = circuit.sky130.synapse_pulse_width
+    text = sky130.generate(name, circuit, Stimulus(kind="constant", amplitude=current,
+                                                   t_stop=t_stop, dt=t_stop / 1000),
+                           max_step=width / 20.0)
+    lines = text.splitlines()
+    at = next(k for k, line in enumerate(lines) if line.startswith(".nodeset"))
+    lines[at:at] = dv.render_blocks(sky130.event_blocks(circuit))
+    lines = [line + " v(pulse)" if line.startswith(".save ") else line for line in lines]
+    return "\n".join(lines) + "\n", t_stop
+
+
+def event_width(name: str, circuit: CircuitSection, *, config: Any = None) -> float:
+    """Mean width (s) of a sky130 neuron's active-low event pulse (below half the
+    supply), measured on the neuron with its one-shot firing at 3x rheobase.
+
+    Raises:
+        LifhwError: The neuron made no complete event pulse.
+    """
+    from lifhw.analog.backends import default_config, get_backend, rising_crossings
+    from lifhw.errors import LifhwError
+
+    text, _ = _event_netlist(name, circuit)
+    out = get_backend("batch", default_config(circuit, config)).run(text)
+    t, pulse = np.asarray(out["time"]), np.asarray(out["v(pulse)"])
+    level = 0.5 * circuit.supply
+    falls = rising_crossings(t, -pulse, -level)
+    rises = rising_crossings(t, pulse, level)
+    widths = [float(rises[rises > f][0] - f) for f in falls if np.any(rises > f)]
+    if not widths:
+        raise LifhwError(f"{name}: the event one-shot made no complete pulse")
+    return float(np.mean(widths))
+
+
+def trim_event_width(name: str, circuit: CircuitSection, *, config: Any = None,
+                     iterations: int = 3) -> tuple[CircuitSection, float]:
+    """Trim ``synapse_event_trim`` until the one-shot's pulse is ``synapse_pulse_width``
+    within :data:`EVENT_WIDTH_TOLERANCE` (a proportional step, then secant steps:
+    the width is affine in the one-shot capacitor).
+
+    Returns:
+        The trimmed circuit and its measured width (s).
+    """
+    target = circuit.sky130.synapse_pulse_width
+    points: list[tuple[float, float]] = []
+    current = circuit
+    for _ in range(iterations):
+        trim = current.sky130.synapse_event_trim
+        width = event_width(name, current, config=config)
+        points.append((trim, width))
+        if abs(width / target - 1.0) <= EVENT_WIDTH_TOLERANCE:
+            return current, width
+        if len(points) >= 2 and points[-1][1] != points[-2][1]:
+            (t0, w0), (t1, w1) = points[-2], points[-1]
+            trim = t1 + (target - w1) * (t1 - t0) / (w1 - w0)
+        else:
+            trim = trim * target / width
+        current = dataclasses.replace(current, sky130=dataclasses.replace(
+            current.sky130, synapse_event_trim=max(trim, 1e-3)))
+    return current, event_width(name, current, config=config)
+
+
+def _options_name(circuit: CircuitSection) -> str:
+    name = get_topology(circuit.topology).options
+    if not name:
+        raise ParamError(f"topology {circuit.topology!r} has no options table to design",
+                         path="analog.topology")
+    return str(name)
+
+
+def _cache_path(key: str) -> Path:
+    from lifhw.analog import models
+
+    return models.cache_dir().parent / "design" / f"network-{key}.json"
+
+
+def _design_key(spec: Any, circuit: CircuitSection, drives: bool) -> str:
+    import hashlib
+
+    options = getattr(circuit, _options_name(circuit))
+    synapse = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)
+               if f.name.startswith("synapse_")}
+    text = repr((DESIGN_CACHE_FORMAT, __version__, spec, circuit.tau_syn_exc,
+                 circuit.tau_syn_inh, sorted(synapse.items()), drives))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _load_design(path: Path, circuit: CircuitSection) -> tuple[CircuitSection, dict] | None:
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+        name = _options_name(circuit)
+        options = type(getattr(circuit, name))(**data["options"])
+        designed = dataclasses.replace(circuit, leak_bias_current=data["leak_bias_current"],
+                                       kappa=data["kappa"], corner="tt", **{name: options})
+        designed.validate()
+        return designed, dict(data["summary"])
+    except (OSError, ValueError, KeyError, TypeError, ParamError):
+        return None
+
+
+def _store_design(path: Path, circuit: CircuitSection, summary: Mapping[str, Any]) -> None:
+    import contextlib
+
+    from lifhw.errors import LifhwError
+    from lifhw.io import atomic_write_text, to_json
+
+    options = getattr(circuit, _options_name(circuit))
+    data = {"options": dataclasses.asdict(options),
+            "leak_bias_current": circuit.leak_bias_current, "kappa": circuit.kappa,
+            "summary": summary}
+    with contextlib.suppress(LifhwError):  # a read-only cache only costs time
+        atomic_write_text(path, to_json(data, indent=1))
+
+
+def design_population(name: str, spec: Any, circuit: CircuitSection, *, drives: bool,
+                      config: Any = None, workers: int = 2, cache: bool = True,
+                      log: Any = None) -> tuple[CircuitSection, dict[str, Any]]:
+    """One population's circuit as designed: the neuron ``lifhw design`` closes for
+    ``spec`` (tt), its synapses trimmed by the synapse circuit's design step, and
+    -- when it ``drives`` synapses -- its event one-shot trimmed to the pulse width.
+
+    The designed neuron's options are the design's (candidate and trims; other
+    options at their defaults); the ``synapse_*`` options come from ``circuit``.
+    Cached per user (``~/.cache/lifhw/design/network-*.json``) by spec, synapse
+    options and lifhw version; the neuron design's simulations are cached too.
+
+    Returns:
+        The designed circuit (corner tt) and a JSON-ready summary.
+    """
+    from lifhw.analog import design as ds
+
+    say = log or (lambda _line: None)
+    path = _cache_path(_design_key(spec, circuit, drives))
+    if cache:
+        hit = _load_design(path, circuit)
+        if hit is not None:
+            say(f"{name}: design from the cache ({path.name})")
+            return hit[0], {**hit[1], "cached": True}
+    start = time.perf_counter()
+    say(f"{name}: designing the neuron (lifhw design, topology {circuit.topology})")
+    result = ds.design(spec, name=name, workers=workers, corners=False, mismatch=False,
+                       cache=cache, log=lambda line: say(f"  {line}"))
+    options_name = _options_name(circuit)
+    mine = getattr(circuit, options_name)
+    synapse = {f.name: getattr(mine, f.name) for f in dataclasses.fields(mine)
+               if f.name.startswith("synapse_")}
+    options = dataclasses.replace(getattr(result.circuit, options_name), **synapse)
+    designed = dataclasses.replace(result.circuit, tau_syn_exc=circuit.tau_syn_exc,
+                                   tau_syn_inh=circuit.tau_syn_inh,
+                                   **{options_name: options})
+    designed.validate()
+    summary: dict[str, Any] = {
+        "neuron": {"realised": result.realised, "errors": result.loop.errors,
+                   "candidate": result.candidate, "trim": result.summary()["trim"],
+                   "energy_per_spike_j": result.energy_per_spike_j,
+                   "simulations": result.simulations, "cache_hits": result.cache_hits}}
+    if designed.synapse_signs:
+        kind = syn.synapse_circuit(designed)
+        reference = getattr(kind, "design", None) or SYNAPSE_DESIGNS.get(kind.name)
+        if reference is None:
+            raise ParamError(f"synapse circuit {kind.name!r} has no design step",
+                             path="analog.design")
+        design_synapse = _resolve(reference) if isinstance(reference, str) else reference
+        say(f"{name}: designing the synapses ({kind.name})")
+        designed, characterisation = design_synapse(name, designed, config=config)
+        summary["synapse"] = characterisation.summary()
+    if drives and designed.topology in EVENT_TRIMS:
+        say(f"{name}: trimming the event one-shot")
+        designed, width = _resolve(EVENT_TRIMS[designed.topology])(name, designed,
+                                                                   config=config)
+        summary["event_width_s"] = width
+    summary["seconds"] = time.perf_counter() - start
+    if cache:
+        _store_design(path, designed, summary)
+    return designed, {**summary, "cached": False}
+
+
+def design_network(an: AnalogNetwork, *, config: Any = None, workers: int = 2,
+                   cache: bool = True, log: Any = None) -> AnalogNetwork:
+    """``an`` with every population's circuit designed (:func:`design_population`);
+    ``an`` unchanged when it is not :func:`designable`.
+
+    Populations are designed at tt and then placed at the network's corner (and
+    mismatch seed): at a ``*_mm`` corner every device of every neuron draws its own
+    sample, so the run shows what mismatch does to the designed circuits.
+    """
+    if not designable(an):
+        return an
+    net = an.network
+    drivers = {proj.pre for proj in net.projections if np.any(proj.weights)}
+    circuits: dict[str, CircuitSection] = {}
+    designs: dict[str, dict[str, Any]] = {}
+    for pop in net.populations:
+        base = an.circuits[pop.name]
+        spec = design_spec(pop.name, pop.neuron, base, an.section.max_rate)
+        designed, summary = design_population(
+            f"{an.name}_{pop.name}", spec, base, drives=pop.name in drivers, config=config,
+            workers=workers, cache=cache, log=log)
+        name = _options_name(base)
+        options = dataclasses.replace(getattr(designed, name),
+                                      mismatch_seed=getattr(base, name).mismatch_seed)
+        circuits[pop.name] = dataclasses.replace(designed, corner=base.corner,
+                                                 **{name: options})
+        designs[pop.name] = summary
+    return dataclasses.replace(an, circuits=circuits, designs=designs)
 
 
 def _input_columns(net: Network) -> dict[str, int]:
@@ -211,9 +518,11 @@ def generate(an: AnalogNetwork, *, source: str = "", max_step: float | None = No
 
 
 def default_max_step(an: AnalogNetwork) -> float:
-    """A quarter of the shortest event pulse and 1/400 of the shortest neuron or
-    synapse time constant (the behavioural neuron's spike timing is then within
-    ~0.2 %: :func:`lifhw.analog.netlist.default_max_step`)."""
+    """``[analog] max_step`` if set; else a quarter of the shortest event pulse and
+    1/400 of the shortest neuron or synapse time constant (the behavioural neuron's
+    spike timing is then within ~0.2 %: :func:`lifhw.analog.netlist.default_max_step`)."""
+    if an.section.max_step > 0:
+        return an.section.max_step
     scales: list[float] = []
     for circuit in an.circuits.values():
         scales += [circuit.tau_m] + [t for t in (circuit.tau_syn_exc, circuit.tau_syn_inh)

@@ -19,6 +19,13 @@ network side by side; JSON: ``populations`` (per population: golden and analog
 rates, ``rate_error``, per-neuron rates, rate dispersion, spike-time metrics;
 see :func:`lifhw.analog.network.compare_runs`), ``sim_seconds`` and
 ``seconds_per_neuron_second``. ``--topology`` overrides the file's topology.
+On a topology with a design hook (sky130) and ``[analog] design`` on (the
+default), every population is first designed
+(:func:`lifhw.analog.network.design_network`: ``lifhw design`` for the neuron,
+the synapse design step, the event one-shot trim; cached per user, progress on
+stderr), the golden network runs on the file's own parameters (``"golden":
+"spec"``) and the JSON adds ``designs`` (per population: realised neuron,
+design errors, synapse characterisation, event width).
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ from typing import Any
 from lifhw.app.options import MAX_TIMEOUT_S, quantity
 from lifhw.errors import ParamError
 from lifhw.io import check_figure_path, check_output_dir, check_output_file
+
+#: Default per-simulation timeout (s), and that of an analog network's one run (a
+#: transistor-level network of 8 neurons takes minutes on a loaded 2-core machine).
+TIMEOUT_S = 300.0
+NETWORK_TIMEOUT_S = 1800.0
 
 
 def register(subparsers: Any) -> None:
@@ -93,8 +105,10 @@ def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice in batch mode (default) or PySpice's shared library")
     parser.add_argument("--timeout", type=quantity("s", gt=0, le=MAX_TIMEOUT_S),
-                        default=300.0,
-                        help="per-simulation timeout, e.g. '60 s' or 60 (default 300 s)")
+                        default=None,
+                        help="per-simulation timeout, e.g. '60 s' or 60 (default "
+                             f"{TIMEOUT_S:g} s; {NETWORK_TIMEOUT_S:g} s for an analog "
+                             "network's run)")
 
 
 def _load(path: str, topology: str | None = None) -> tuple[str, Any, Any, str]:
@@ -120,7 +134,7 @@ def _config(args: argparse.Namespace, circuit: Any) -> Any:
 
     from lifhw.analog.backends import default_config
 
-    return dataclasses.replace(default_config(circuit), timeout_s=args.timeout)
+    return dataclasses.replace(default_config(circuit), timeout_s=args.timeout or TIMEOUT_S)
 
 
 def _cmd_netlist(args: argparse.Namespace) -> int:
@@ -130,7 +144,7 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
     if _is_network(args.file, args):
         from lifhw.analog import network as anet
 
-        an = _load_network(args.file, args.topology)
+        an = _load_network(args.file, args.topology, getattr(args, "timeout", None) or TIMEOUT_S)
         text = anet.generate(an, source=args.file)
         circuit = next(iter(an.circuits.values()))
         print(nl.write_netlist(text, nl.netlist_path(args.out, an.name), circuit=circuit))
@@ -189,8 +203,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_network(path: str, topology: str | None) -> Any:
+def _load_network(path: str, topology: str | None, timeout: float = 300.0) -> Any:
+    """The analog network of ``path``; designed (:func:`lifhw.analog.network.design_network`,
+    progress on stderr) when its topology has a design hook and ``[analog] design`` is on."""
+    import dataclasses
+    import sys
+
     from lifhw.analog import network as anet
+    from lifhw.analog.backends import default_config
 
     if topology:
         from lifhw.analog.topology import get_topology
@@ -199,24 +219,39 @@ def _load_network(path: str, topology: str | None) -> Any:
             get_topology(topology)
         except ParamError as err:
             raise ParamError(f"--topology: {err.message}") from None
-    return anet.load(path, topology=topology)
+    an = anet.load(path, topology=topology)
+    if not anet.designable(an):
+        return an
+    config = dataclasses.replace(default_config(next(iter(an.circuits.values()))),
+                                 timeout_s=timeout)
+    try:
+        return anet.design_network(an, config=config,
+                                   log=lambda line: print(line, file=sys.stderr))
+    except ParamError as err:
+        raise err.located(source=err.source or path) from None
 
 
 def _simulate_network(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from lifhw.analog import network as anet
     from lifhw.golden.network import simulate_network
     from lifhw.io import print_json
 
+
     if args.backend != "batch":
         raise ParamError("analog networks run on the batch backend (--backend batch)")
-    an = _load_network(args.file, args.topology)
-    config = _config(args, next(iter(an.circuits.values())))
+    an = _load_network(args.file, args.topology, args.timeout or TIMEOUT_S)
+    config = dataclasses.replace(_config(args, next(iter(an.circuits.values()))),
+                                 timeout_s=args.timeout or NETWORK_TIMEOUT_S)
     from lifhw.analog.topology import get_topology
 
     run = anet.simulate(an, config=config, source=args.file)
-    # As lifhw compare's --golden auto: the file's parameters for behavioural
-    # netlists, those extracted from each population's circuit at transistor level.
-    kind = get_topology(an.topology).golden
+    # A designed network meets the file's parameters (the spec): its golden runs on
+    # them. Otherwise as lifhw compare's --golden auto: the file's parameters for
+    # behavioural netlists, those extracted from each population's raw circuit at
+    # transistor level.
+    kind = "spec" if an.designed else get_topology(an.topology).golden
     params = anet.calibrated_params(an, config=config) if kind == "calibrated" else None
     golden = simulate_network(anet.golden_network(an, params), an.input_spikes)
     populations = anet.compare_runs(golden, run)
@@ -229,7 +264,10 @@ def _simulate_network(args: argparse.Namespace) -> int:
         "t_stop_s": an.t_stop, "populations": populations,
         "sim_seconds": run.meta["sim_seconds"],
         "seconds_per_neuron_second": run.meta["seconds_per_neuron_second"],
+        "corner": next(iter(an.circuits.values())).corner,
     }
+    if an.designed:
+        data["designs"] = an.designs
     if args.plot:
         data["plot"] = str(args.plot)
     if args.json:
