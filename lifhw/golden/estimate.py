@@ -355,6 +355,164 @@ def _kalman_2d(y, starts, stops, missing, counted, a00, a10, a11, q00, q01, q11,
     return nll
 
 
+#: Quadrature of the killed filter's near-threshold steps: Gauss-Hermite (weight
+#: exp(-t^2/2)) while the filter density lies clear of the threshold, Gauss-Legendre
+#: over the part below the threshold when it does not.
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(10)
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
+_SQRT2 = math.sqrt(2.0)
+_SQRT2PI = math.sqrt(2.0 * math.pi)
+
+
+@numba.njit(cache=True)
+def _killed_node(u, c, a, q2, r2, z, has_obs):  # pragma: no cover
+    # From a filter value u = theta - V > 0: the transition density N(u'; c + a u, q2)
+    # times the Brownian-bridge survival 1 - exp(-2 u u' / q2) (Gobet 2000) is the
+    # density minus its image exp(-2 u (c - (1 - a) u) / q2) N(u'; c - (2 - a) u, q2);
+    # restricted to u' > 0 and times the observation N(z; u', r2) (without its
+    # normalisation, which the caller adds). Returns the mass and the first two
+    # moments of u'.
+    mass = 0.0
+    first = 0.0
+    second = 0.0
+    for term in range(2):
+        if term == 0:
+            mean = c + a * u
+            scale = 1.0
+        else:
+            log_g = -2.0 * u * (c - (1.0 - a) * u) / q2
+            if log_g < -60.0:
+                break
+            mean = c - (2.0 - a) * u
+            scale = -math.exp(log_g)
+        if has_obs:
+            tot = q2 + r2
+            d = z - mean
+            scale *= math.exp(-0.5 * d * d / tot)
+            var1 = q2 * r2 / tot
+            mean1 = (mean * r2 + z * q2) / tot
+        else:
+            var1 = q2
+            mean1 = mean
+        sd1 = math.sqrt(var1)
+        alpha = mean1 / sd1
+        if alpha > 9.0:
+            cdf = 1.0
+            pdf = 0.0
+        else:
+            cdf = 0.5 * math.erfc(-alpha / _SQRT2)
+            pdf = math.exp(-0.5 * alpha * alpha) / _SQRT2PI
+        mass += scale * cdf
+        first += scale * (mean1 * cdf + sd1 * pdf)
+        second += scale * ((mean1 * mean1 + var1) * cdf + mean1 * sd1 * pdf)
+    return mass, first, second
+
+
+@numba.njit(cache=True)
+def _killed_cross(u, c, a, q2):  # pragma: no cover
+    # P(crossing within one interval | u): 1 - survival of the bridge transition.
+    sq = math.sqrt(q2)
+    above = 0.5 * math.erfc((c + a * u) / sq / _SQRT2)
+    log_g = -2.0 * u * (c - (1.0 - a) * u) / q2
+    if log_g < -60.0:
+        return above
+    return above + math.exp(log_g) * 0.5 * math.erfc(-(c - (2.0 - a) * u) / sq / _SQRT2)
+
+
+@numba.njit(cache=True)
+def _killed_average(m, sd, c, a, q2, r2, z, has_obs, cross, gh_t, gh_w, gl_t, gl_w
+                    ):  # pragma: no cover
+    # Average of _killed_node (or of _killed_cross when ``cross``) over the filter
+    # density N(m, sd^2) restricted to u > 0.
+    hermite = m - 5.0 * sd > 0.0
+    lo = max(0.0, m - 8.0 * sd)
+    half = 0.5 * (m + 8.0 * sd - lo)
+    size = gh_t.size if hermite else gl_t.size
+    norm = 0.0
+    mass = 0.0
+    first = 0.0
+    second = 0.0
+    for i in range(size):
+        if hermite:
+            u = m + sd * gh_t[i]
+            w = gh_w[i]
+        else:
+            u = lo + half * (gl_t[i] + 1.0)
+            d = (u - m) / sd
+            w = gl_w[i] * math.exp(-0.5 * d * d)
+        norm += w
+        if cross:
+            mass += w * _killed_cross(u, c, a, q2)
+        else:
+            n_mass, n_first, n_second = _killed_node(u, c, a, q2, r2, z, has_obs)
+            mass += w * n_mass
+            first += w * n_first
+            second += w * n_second
+    return mass / norm, first / norm, second / norm
+
+
+@numba.njit(cache=True)
+def _kalman_killed(y, starts, stops, crossed, missing, a, mu, q2, r2, theta, gh_t, gh_w,
+                   gl_t, gl_w, record, z_out, seg_out, margin=5.0, bridge_limit=20.0
+                   ):  # pragma: no cover
+    # The free membrane as a killed OU process observed with white noise, in
+    # u = theta - V (mV): between samples u' = c + a u + N(0, q2), c = (1 - a)(theta - mu),
+    # and the path must not cross u = 0 in between. Far from the threshold this is
+    # the Kalman filter. Near it the Gaussian filter density N(m, p) (restricted to
+    # u > 0) is pushed through the killed transition and the observation by
+    # quadrature over u and in closed form over u', and moment-matched back to a
+    # Gaussian (assumed-density filtering). A segment that ends in a crossing adds
+    # log P(crossing within the next interval).
+    nll = 0.0
+    c = (1.0 - a) * (theta - mu)
+    log_norm = 0.5 * math.log(2.0 * math.pi * (q2 + r2))
+    for s in range(starts.size):
+        seg_start = nll
+        lo = starts[s]
+        m = theta - y[lo]
+        p = r2
+        for k in range(lo + 1, stops[s]):
+            sd = math.sqrt(p)
+            m_pred = c + a * m
+            p_pred = a * a * p + q2
+            u_lo = m - margin * sd
+            pred_lo = m_pred - margin * math.sqrt(p_pred)
+            has_obs = not missing[k]
+            z = theta - y[k]
+            if record and has_obs:
+                z_out[k] = (m_pred - z) / math.sqrt(p_pred + r2)
+            if u_lo > 0.0 and pred_lo > 0.0 and 2.0 * u_lo * pred_lo > bridge_limit * q2:
+                if has_obs:
+                    var = p_pred + r2
+                    e = z - m_pred
+                    nll += 0.5 * (math.log(2.0 * math.pi * var) + e * e / var)
+                    gain = p_pred / var
+                    m = m_pred + gain * e
+                    p = p_pred * (1.0 - gain)
+                else:
+                    m = m_pred
+                    p = p_pred
+                continue
+            mass, first, second = _killed_average(m, sd, c, a, q2, r2, z, has_obs, False,
+                                                  gh_t, gh_w, gl_t, gl_w)
+            if not mass > 1e-300:
+                nll += 690.0
+                m = m_pred
+                p = p_pred
+                continue
+            nll -= math.log(mass)
+            if has_obs:
+                nll += log_norm
+            m = first / mass
+            p = max(second / mass - m * m, 1e-6 * q2)
+        if crossed[s]:
+            cross = _killed_average(m, math.sqrt(p), c, a, q2, r2, 0.0, False, True,
+                                    gh_t, gh_w, gl_t, gl_w)[0]
+            nll -= math.log(max(cross, 1e-300))
+        seg_out[s] = nll - seg_start
+    return nll
+
+
 @dataclass(frozen=True)
 class _OUFit:
     tau: float
@@ -388,11 +546,16 @@ def _transition(tau: float, sigma: float, dt: float, filter_tau: float
 
 def _nll(x: np.ndarray, y_mv: np.ndarray, starts: np.ndarray, stops: np.ndarray,
          missing: np.ndarray, counted: np.ndarray, dt: float, filter_tau: float,
-         z: np.ndarray, upper: np.ndarray, seg: np.ndarray, record: bool = False) -> float:
+         z: np.ndarray, upper: np.ndarray, seg: np.ndarray, theta_mv: float,
+         crossed: np.ndarray, record: bool = False) -> float:
     tau, mu, sigma, noise = math.exp(x[0]), x[1], math.exp(x[2]), math.exp(x[3])
     if not (1e-6 < tau < 1e3 and 1e-6 < sigma < 1e4 and 1e-6 < noise < 1e4):
         return 1e300
     a00, a10, a11, q00, q01, q11 = _transition(tau, sigma, dt, filter_tau)
+    if math.isfinite(theta_mv):
+        return float(_kalman_killed(y_mv, starts, stops, crossed, missing, a00, mu, q00,
+                                    noise * noise, theta_mv, _GH_NODES, _GH_WEIGHTS,
+                                    _GL_NODES, _GL_WEIGHTS, record, z, seg))
     if filter_tau <= 0:
         return float(_kalman_1d(y_mv, starts, stops, missing, counted, a00, mu, q00,
                                 noise * noise, record, z, upper, seg))
@@ -403,7 +566,8 @@ def _nll(x: np.ndarray, y_mv: np.ndarray, starts: np.ndarray, stops: np.ndarray,
 
 def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.ndarray,
             dt: float, filter_tau: float, noise_guess: float, cut: float,
-            start: np.ndarray | None = None, quick: bool = False) -> _OUFit:
+            start: np.ndarray | None = None, quick: bool = False,
+            theta: float | None = None, crossed: np.ndarray | None = None) -> _OUFit:
     """Maximum-likelihood tau, V_inf, sigma, noise on the free segments, with covariance.
 
     Only transitions whose predicted state lies 4 SDs below ``cut`` (V, a level at
@@ -435,7 +599,12 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
     upper = np.full(y.size, np.inf)
     counted = ~missing
     seg = np.zeros(starts.size)
-    args = (y_mv, starts, stops, missing, counted, dt, filter_tau, z, upper, seg)
+    killed = theta is not None and filter_tau <= 0
+    theta_mv = theta * 1e3 if killed and theta is not None else math.nan
+    if crossed is None:
+        crossed = np.zeros(starts.size, dtype=bool)
+    args = (y_mv, starts, stops, missing, counted, dt, filter_tau, z, upper, seg, theta_mv,
+            crossed)
     x = np.array([math.log(tau0), mu0, math.log(sigma0), math.log(noise0)])
     if start is not None:
         x = np.array(start, dtype=float)
@@ -452,16 +621,22 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
             # each crossing is left out (the drift dominates the crossing there).
             counted[:] = ~missing & ~last
 
-    choose_counted()
+    if not killed:
+        choose_counted()
     if start is None or quick:
         x = optimize.minimize(_nll, x, args=args, method="Nelder-Mead",
                               options={"xatol": 1e-2, "fatol": 0.5, "maxiter": 200}).x
-        choose_counted()
+        if not killed:
+            choose_counted()
     if quick:
         return _OUFit(tau=math.exp(x[0]), mu=x[1] * 1e-3, sigma=math.exp(x[2]) * 1e-3,
                       noise=math.exp(x[3]) * 1e-3, cov=np.full((4, 4), np.nan), z=z.copy(),
                       x=x)
-    x = optimize.minimize(_nll, x, args=args, method="BFGS", options={"gtol": 1e-3}).x
+    if killed:
+        # Each evaluation is costly: Newton steps from the previous fit.
+        x = _newton(lambda p: _nll(p, *args), x)
+    else:
+        x = optimize.minimize(_nll, x, args=args, method="BFGS", options={"gtol": 1e-3}).x
     hess = _hessian(lambda p: _nll(p, *args), x)
     cov = _covariance(hess)
     if cov is not None:
@@ -508,6 +683,34 @@ def _covariance(hess: np.ndarray) -> np.ndarray | None:
             cov[np.ix_(keep, keep)] = np.linalg.inv(block)
             return cov
     return None
+
+
+def _newton(func, x: np.ndarray, step: float = 2e-3, iterations: int = 6) -> np.ndarray:
+    """Minimise a smooth function from a nearby start by damped Newton steps, with
+    finite-difference gradient and Hessian (one-sided mixed terms); falls back to
+    BFGS when the Hessian is not positive definite."""
+    n = x.size
+    for _ in range(iterations):
+        f0 = func(x)
+        plus = np.array([func(x + step * e) for e in np.eye(n)])
+        minus = np.array([func(x - step * e) for e in np.eye(n)])
+        grad = (plus - minus) / (2 * step)
+        hess = np.diag((plus - 2 * f0 + minus) / step**2)
+        for i in range(n):
+            for j in range(i + 1, n):
+                both = func(x + step * (np.eye(n)[i] + np.eye(n)[j]))
+                hess[i, j] = hess[j, i] = (both - plus[i] - plus[j] + f0) / step**2
+        if not np.all(np.isfinite(hess)) or np.linalg.eigvalsh(hess)[0] <= 0:
+            return np.asarray(optimize.minimize(func, x, method="BFGS",
+                                                options={"gtol": 1e-2}).x)
+        move = -np.linalg.solve(hess, grad)
+        if -grad @ move < 1e-3:  # Newton decrement: the optimum is within ~1e-3 nll
+            return x + move
+        scale = 1.0
+        while func(x + scale * move) > f0 and scale > 1 / 32:
+            scale *= 0.5
+        x = x + scale * move
+    return x
 
 
 def _hessian(func, x: np.ndarray, step: float = 1e-3) -> np.ndarray:
@@ -725,7 +928,8 @@ def estimate_lif_parameters(
     post = np.stack([post_trace[rows + j] for j in range(n_post)], axis=1)
     post_offsets = (post_lo + (modal - 1) * dt, post_lo + modal * dt)
 
-    def segments(ref_time: float) -> tuple[np.ndarray, np.ndarray]:
+    def segments(ref_time: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first, one past the last sample, ends in a crossing) of each free segment."""
         starts = [0]
         stops = []
         for i, p in zip(spikes, pre_end, strict=True):
@@ -736,18 +940,26 @@ def estimate_lif_parameters(
         stops.append(y.size - 3)  # a reset in the last 3 samples cannot be confirmed
         lo = np.asarray(starts, dtype=np.int64)
         hi = np.asarray(stops, dtype=np.int64)
+        ends_in_crossing = np.arange(lo.size) < spikes.size
         keep = hi - lo >= 3
-        return lo[keep], hi[keep]
+        return lo[keep], hi[keep], ends_in_crossing[keep]
 
     # Pass 1: a conservative skip (half the median ISI) gives a first tau for the
     # post-spike fit; pass 2 uses the fitted refractory period.
     cut = float(np.mean(y[pre_end]))
     first_skip = t_ref if t_ref is not None else 0.5 * float(np.median(isi)) * dt
-    starts, stops = segments(first_skip)
+    starts, stops, crossed = segments(first_skip)
     fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, quick=True)
     post_fit = _fit_post(post, dt, fit.tau, filter_tau > 0, t_ref, *post_offsets)
-    starts, stops = segments(post_fit.t_ref)
+    starts, stops, crossed = segments(post_fit.t_ref)
     fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, start=fit.x)
+    if filter_tau <= 0:
+        # Every free transition, the path conditioned on not crossing the threshold
+        # in between, and the crossing interval itself: needs the threshold, from
+        # the gap method with the first fit (it moves the fit little).
+        theta = _threshold_point(y[pre_end], fit, post_fit, dt, filter_tau, window)
+        fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, start=fit.x,
+                      theta=theta, crossed=crossed)
     post_fit = _fit_post(post, dt, fit.tau, filter_tau > 0, t_ref, *post_offsets)
     free_samples = int(np.sum(stops - starts))
     if free_samples < MIN_FREE_SAMPLES:
@@ -794,6 +1006,17 @@ def _threshold(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
     """V_th = mean of the last sub-threshold samples + the model's expected gap (fixed
     point), with a 95 % interval from the sample spread, the Monte-Carlo error and
     the propagated uncertainty of (tau, V_inf, sigma)."""
+    v_th, gap, gap_se = _threshold_fixed_point(stat, fit, post_fit, dt, filter_tau, window)
+    model_var = _gap_model_variance(fit, gap, v_th, post_fit.v_reset, post_fit.t_ref, dt,
+                                    filter_tau, window)
+    half = Z95 * math.sqrt(float(np.var(stat, ddof=1)) / stat.size + gap_se**2 + model_var)
+    return v_th, (v_th - half, v_th + half)
+
+
+def _threshold_fixed_point(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
+                           filter_tau: float, window: tuple[float, float]
+                           ) -> tuple[float, float, float]:
+    """(V_th, gap, gap SE): ``V_th = mean(stat) + gap(V_th)`` iterated to a fixed point."""
     params = (fit.tau, fit.mu, fit.sigma)
     v_th = float(np.mean(stat))
     gap = gap_se = 0.0
@@ -803,10 +1026,12 @@ def _threshold(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
         v_th = float(np.mean(stat)) + gap
         if abs(v_th - v_th_guess) < 1e-6:
             break
-    model_var = _gap_model_variance(fit, gap, v_th, post_fit.v_reset, post_fit.t_ref, dt,
-                                    filter_tau, window)
-    half = Z95 * math.sqrt(float(np.var(stat, ddof=1)) / stat.size + gap_se**2 + model_var)
-    return v_th, (v_th - half, v_th + half)
+    return v_th, gap, gap_se
+
+
+def _threshold_point(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
+                     filter_tau: float, window: tuple[float, float]) -> float:
+    return _threshold_fixed_point(stat, fit, post_fit, dt, filter_tau, window)[0]
 
 
 def _threshold_local(y: np.ndarray, pre_end: np.ndarray, fit: _OUFit, dt: float,
