@@ -1206,10 +1206,12 @@ def load_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
     CSV: a header row naming ``t`` and ``v`` (also accepted: ``time``/``t_s`` and
     ``v_m``/``v_v``/``voltage``; a ``v_mv`` column is converted from mV). Lines
-    starting with ``#`` are ignored.
+    starting with ``#`` are ignored. Errors name the file, the line and the column,
+    never the file's contents.
 
     Raises:
-        ParamError: Unreadable file, missing columns or non-numeric values.
+        ParamError: Unreadable file, missing columns, or a value that is not a
+            finite number.
     """
     path = Path(path)
     if not path.exists():
@@ -1217,33 +1219,54 @@ def load_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if path.suffix == ".npy":
         try:
             data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as err:
-            raise ParamError(f"{path}: cannot read: {err}") from None
-        data = np.asarray(data, dtype=float)
+            data = np.asarray(data, dtype=float)
+        except (OSError, ValueError, TypeError, EOFError):
+            raise ParamError(f"{path}: not a readable numeric .npy array") from None
         if data.ndim != 2 or 2 not in data.shape:
             raise ParamError(f"{path}: expected an array of shape (2, N) or (N, 2)")
         if data.shape[0] != 2:
             data = data.T
+        bad = np.flatnonzero(~np.isfinite(data).all(axis=0))
+        if bad.size:
+            raise ParamError(f"{path}: sample {int(bad[0])} is not a finite number")
         return data[0], data[1]
     try:
         with path.open(newline="") as handle:
-            rows = [row for row in csv.reader(handle) if row and not row[0].startswith("#")]
-    except (OSError, UnicodeDecodeError) as err:
-        raise ParamError(f"{path}: cannot read: {err}") from None
+            reader = csv.reader(handle)
+            rows = [(reader.line_num, row) for row in reader
+                    if row and not row[0].lstrip().startswith("#")]
+    except UnicodeDecodeError:
+        raise ParamError(f"{path}: not a text (UTF-8) CSV file") from None
+    except (OSError, csv.Error) as err:
+        reason = getattr(err, "strerror", None) or "not a readable CSV file"
+        raise ParamError(f"{path}: cannot read: {reason}") from None
     if len(rows) < 2:
         raise ParamError(f"{path}: no data rows")
-    header = [h.strip().lower() for h in rows[0]]
+    header_line, header_row = rows[0]
+    header = [h.strip().lower() for h in header_row]
     t_col = next((header.index(n) for n in ("t", "time", "t_s") if n in header), None)
     v_names = ("v", "v_m", "v_v", "voltage", "v_mv")
     v_col = next((header.index(n) for n in v_names if n in header), None)
     if t_col is None or v_col is None:
-        raise ParamError(f"{path}: header must name a time column 't' (s) and a voltage "
-                         f"column 'v' (V) or 'v_mv' (mV); got {rows[0]}")
-    try:
-        t = np.array([float(r[t_col]) for r in rows[1:]])
-        v = np.array([float(r[v_col]) for r in rows[1:]])
-    except (ValueError, IndexError) as err:
-        raise ParamError(f"{path}: non-numeric or missing value: {err}") from None
+        missing = " and ".join(name for name, col in (("a time column 't' (s)", t_col),
+                                                      ("a voltage column 'v' (V) or 'v_mv' "
+                                                       "(mV)", v_col)) if col is None)
+        raise ParamError(f"{path}: line {header_line}: the header row names no {missing}")
+    columns = ((t_col, "t", np.empty(len(rows) - 1)), (v_col, header[v_col],
+                                                        np.empty(len(rows) - 1)))
+    for n, (line, row) in enumerate(rows[1:]):
+        for col, name, out in columns:
+            if col >= len(row):
+                raise ParamError(f"{path}: line {line}: column '{name}' is missing")
+            try:
+                value = float(row[col])
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise ParamError(f"{path}: line {line}: column '{name}' is not a finite "
+                                 f"number")
+            out[n] = value
+    t, v = columns[0][2], columns[1][2]
     if header[v_col] == "v_mv":
         v = v * 1e-3
     return t, v
