@@ -34,11 +34,16 @@ import math
 import time
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from lifhw.errors import ParamError
 from lifhw.golden.estimate import estimate_lif_parameters
-from tests.lif_ou_reference import lif_ou_recording
+from tests.lif_ou_reference import (
+    killed_ou_nll,
+    lif_ou_recording,
+    oracle_information,
+    oracle_transitions,
+)
 
 REGIMES = {
     "noise": dict(tau=0.010, mu=-0.0525, sigma=0.004, v_th=-0.050, v_reset=-0.060,
@@ -98,42 +103,9 @@ def estimator_study(regime: str, seeds: list[int], t_stop: float, noise: float) 
           f"refused {refused}/{len(seeds)}")
 
 
-def _oracle_data(v: np.ndarray, spikes: np.ndarray, true: dict
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(u_k, u_{k+1}) of every free transition and u of the last sample before each
-    crossing, u = V_th - V in mV; sample i is at time (i + 1) DT."""
-    starts, stops, last = [], [], []
-    lo = 0
-    for s in spikes:
-        hi = int(np.floor(s / DT - 1e-9)) - 1  # last sample strictly before the crossing
-        if hi - lo >= 1:
-            starts.append(lo)
-            stops.append(hi + 1)
-            last.append(hi)
-        lo = int(np.floor((s + true["t_ref"]) / DT)) + 1  # first sample after the clamp
-    u = (true["v_th"] - v) * 1e3
-    before = np.concatenate([u[a:b - 1] for a, b in zip(starts, stops, strict=True)])
-    after = np.concatenate([u[a + 1:b] for a, b in zip(starts, stops, strict=True)])
-    return before, after, u[np.array(last)]
-
-
-def _oracle_nll(x: np.ndarray, u: np.ndarray, u_next: np.ndarray, u_last: np.ndarray,
-                killed: bool) -> float:
-    tau, mu_gap, sigma = math.exp(x[0]), x[1], math.exp(x[2])  # mu_gap = V_th - V_inf (mV)
-    a = math.exp(-DT / tau)
-    s2 = sigma * sigma * (1 - a * a)
-    c = (1 - a) * mu_gap
-    resid = u_next - c - a * u
-    ll = -0.5 * np.log(2 * np.pi * s2) - 0.5 * resid**2 / s2
-    if not killed:
-        return float(-ll.sum())
-    ll = ll + np.log(-np.expm1(-2 * u * u_next / s2))
-    s = math.sqrt(s2)
-    # P(crossing within one interval | u): above + image (method of images).
-    above = special.ndtr(-(c + a * u_last) / s)
-    image = np.exp(-2 * u_last * (c - (1 - a) * u_last) / s2
-                   + special.log_ndtr((c - (2 - a) * u_last) / s))
-    return float(-ll.sum() - np.log(above + image).sum())
+def _oracle_objective(x: np.ndarray, data: tuple[np.ndarray, np.ndarray, np.ndarray],
+                      killed: bool) -> float:
+    return killed_ou_nll(x, *data, dt=DT, killed=killed)
 
 
 def oracle_study(regime: str, seeds: list[int], t_stop: float) -> None:
@@ -144,25 +116,16 @@ def oracle_study(regime: str, seeds: list[int], t_stop: float) -> None:
     info = []
     for seed in seeds:
         _, v, spikes = lif_ou_recording(**true, t_stop=t_stop, dt=DT, noise=0.0, seed=seed)
-        data = _oracle_data(v, spikes, true)
+        data = oracle_transitions(v, spikes, v_th=true["v_th"], t_ref=true["t_ref"], dt=DT)
         for killed in (True, False):
-            fit = optimize.minimize(_oracle_nll, x_true, args=(*data, killed),
+            fit = optimize.minimize(_oracle_objective, x_true, args=(data, killed),
                                     method="Nelder-Mead",
                                     options={"xatol": 1e-6, "fatol": 1e-5, "maxiter": 4000})
             result[killed].append((math.exp(fit.x[0]) / true["tau"] - 1,
                                    true["v_th"] * 1e3 - fit.x[1]))
-        # Observed information at the true parameters (its mean over seeds is the
-        # Fisher information); the bound is the (tau, tau) entry of its inverse.
-        h = 1e-3
-        hess = np.zeros((3, 3))
-        for i in range(3):
-            for j in range(3):
-                ei, ej = np.eye(3)[i] * h, np.eye(3)[j] * h
-                hess[i, j] = (_oracle_nll(x_true + ei + ej, *data, True)
-                              - _oracle_nll(x_true + ei - ej, *data, True)
-                              - _oracle_nll(x_true - ei + ej, *data, True)
-                              + _oracle_nll(x_true - ei - ej, *data, True)) / (4 * h * h)
-        info.append(hess)
+        # Observed information at the true parameters: its mean over seeds is the
+        # Fisher information, whose inverse's (tau, tau) entry is the bound.
+        info.append(oracle_information(x_true, data, dt=DT))
     bound = math.sqrt(np.linalg.inv(np.mean(info, axis=0))[0, 0])
     print(f"oracle ({regime}-driven, {t_stop:g} s, latent membrane at every sample, no "
           f"measurement noise, seeds {seeds[0]}-{seeds[-1]}):")

@@ -371,32 +371,37 @@ def _killed_node(u, c, a, q2, r2, z, has_obs):  # pragma: no cover
     # density minus its image exp(-2 u (c - (1 - a) u) / q2) N(u'; c - (2 - a) u, q2);
     # restricted to u' > 0 and times the observation N(z; u', r2) (without its
     # normalisation, which the caller adds). Returns the mass and the first two
-    # moments of u'.
+    # moments of u'. Terms below e^-40 of the leading one are skipped.
     mass = 0.0
     first = 0.0
     second = 0.0
+    if has_obs:
+        tot = q2 + r2
+        var1 = q2 * r2 / tot
+    else:
+        tot = q2
+        var1 = q2
+    sd1 = math.sqrt(var1)
     for term in range(2):
         if term == 0:
             mean = c + a * u
-            scale = 1.0
+            log_w = 0.0
         else:
-            log_g = -2.0 * u * (c - (1.0 - a) * u) / q2
-            if log_g < -60.0:
-                break
             mean = c - (2.0 - a) * u
-            scale = -math.exp(log_g)
+            log_w = -2.0 * u * (c - (1.0 - a) * u) / q2
         if has_obs:
-            tot = q2 + r2
             d = z - mean
-            scale *= math.exp(-0.5 * d * d / tot)
-            var1 = q2 * r2 / tot
+            log_w -= 0.5 * d * d / tot
             mean1 = (mean * r2 + z * q2) / tot
         else:
-            var1 = q2
             mean1 = mean
-        sd1 = math.sqrt(var1)
         alpha = mean1 / sd1
-        if alpha > 9.0:
+        if term == 1 and log_w - (0.5 * alpha * alpha if alpha < 0.0 else 0.0) < -40.0:
+            break
+        scale = math.exp(log_w)
+        if term == 1:
+            scale = -scale
+        if alpha > 8.5:
             cdf = 1.0
             pdf = 0.0
         else:
@@ -632,12 +637,15 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
         return _OUFit(tau=math.exp(x[0]), mu=x[1] * 1e-3, sigma=math.exp(x[2]) * 1e-3,
                       noise=math.exp(x[3]) * 1e-3, cov=np.full((4, 4), np.nan), z=z.copy(),
                       x=x)
+    hess = None
     if killed:
-        # Each evaluation is costly: Newton steps from the previous fit.
-        x = _newton(lambda p: _nll(p, *args), x)
+        # Each evaluation is costly: Newton steps from the previous fit, whose last
+        # Hessian is that of the optimum.
+        x, hess = _newton(lambda p: _nll(p, *args), x)
     else:
         x = optimize.minimize(_nll, x, args=args, method="BFGS", options={"gtol": 1e-3}).x
-    hess = _hessian(lambda p: _nll(p, *args), x)
+    if hess is None:
+        hess = _hessian(lambda p: _nll(p, *args), x)
     cov = _covariance(hess)
     if cov is not None:
         # Sandwich (robust) covariance H^-1 J H^-1, J from the per-segment scores: the
@@ -685,10 +693,13 @@ def _covariance(hess: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _newton(func, x: np.ndarray, step: float = 2e-3, iterations: int = 6) -> np.ndarray:
+def _newton(func, x: np.ndarray, step: float = 2e-3, iterations: int = 6
+            ) -> tuple[np.ndarray, np.ndarray | None]:
     """Minimise a smooth function from a nearby start by damped Newton steps, with
-    finite-difference gradient and Hessian (one-sided mixed terms); falls back to
-    BFGS when the Hessian is not positive definite."""
+    finite-difference gradient and Hessian (one-sided mixed terms). Returns the
+    optimum and the Hessian there (None when the last step was not a small Newton
+    step: the Hessian was not positive definite, BFGS finished, or the iterations
+    ran out)."""
     n = x.size
     for _ in range(iterations):
         f0 = func(x)
@@ -702,15 +713,15 @@ def _newton(func, x: np.ndarray, step: float = 2e-3, iterations: int = 6) -> np.
                 hess[i, j] = hess[j, i] = (both - plus[i] - plus[j] + f0) / step**2
         if not np.all(np.isfinite(hess)) or np.linalg.eigvalsh(hess)[0] <= 0:
             return np.asarray(optimize.minimize(func, x, method="BFGS",
-                                                options={"gtol": 1e-2}).x)
+                                                options={"gtol": 1e-2}).x), None
         move = -np.linalg.solve(hess, grad)
         if -grad @ move < 1e-3:  # Newton decrement: the optimum is within ~1e-3 nll
-            return x + move
+            return x + move, hess
         scale = 1.0
         while func(x + scale * move) > f0 and scale > 1 / 32:
             scale *= 0.5
         x = x + scale * move
-    return x
+    return x, None
 
 
 def _hessian(func, x: np.ndarray, step: float = 1e-3) -> np.ndarray:
@@ -800,8 +811,8 @@ def _gap_kernel(n_spikes, max_steps, h, substeps, j_lo, j_hi, tau, mu, sigma, v_
 
 
 def _threshold_gap(params: tuple[float, float, float], v_th: float, v_reset: float,
-                   t_ref: float, dt: float, filter_tau: float, window: tuple[float, float]
-                   ) -> tuple[float, float]:
+                   t_ref: float, dt: float, filter_tau: float, window: tuple[float, float],
+                   spikes: int = _GAP_SPIKES) -> tuple[float, float]:
     """(E[V_th - y_p], its Monte-Carlo SE) under the OU model ``params`` = (tau (s),
     V_inf (V), sigma (V)), ``y_p`` the sample ``window`` = (lo, hi) before the
     crossing (uniform offset). A fixed seed makes calls with nearby parameters use
@@ -810,7 +821,7 @@ def _threshold_gap(params: tuple[float, float, float], v_th: float, v_reset: flo
     j_lo = round(window[0] / h)
     j_hi = round(window[1] / h)
     tau, mu, sigma = params
-    sample = _gap_kernel(_GAP_SPIKES, 100_000_000, h, _GAP_SUBSTEPS, j_lo, j_hi, tau, mu,
+    sample = _gap_kernel(spikes, 100_000_000, h, _GAP_SUBSTEPS, j_lo, j_hi, tau, mu,
                          sigma, v_th, v_reset, round(t_ref / h), filter_tau, 12345)
     if sample.size < 200:
         raise ParamError("the fitted sub-threshold model almost never reaches the "
@@ -957,7 +968,10 @@ def estimate_lif_parameters(
         # Every free transition, the path conditioned on not crossing the threshold
         # in between, and the crossing interval itself: needs the threshold, from
         # the gap method with the first fit (it moves the fit little).
-        theta = _threshold_point(y[pre_end], fit, post_fit, dt, filter_tau, window)
+        _check_innovations(fit, t, y)  # refuse a missed reset before the costly fit
+        theta = float(np.mean(y[pre_end])) + _threshold_gap(
+            (fit.tau, fit.mu, fit.sigma), float(np.mean(y[pre_end])), post_fit.v_reset,
+            post_fit.t_ref, dt, filter_tau, window, spikes=_GAP_SPIKES // 4)[0]
         fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, start=fit.x,
                       theta=theta, crossed=crossed)
     post_fit = _fit_post(post, dt, fit.tau, filter_tau > 0, t_ref, *post_offsets)
@@ -1027,11 +1041,6 @@ def _threshold_fixed_point(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt
         if abs(v_th - v_th_guess) < 1e-6:
             break
     return v_th, gap, gap_se
-
-
-def _threshold_point(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
-                     filter_tau: float, window: tuple[float, float]) -> float:
-    return _threshold_fixed_point(stat, fit, post_fit, dt, filter_tau, window)[0]
 
 
 def _threshold_local(y: np.ndarray, pre_end: np.ndarray, fit: _OUFit, dt: float,
