@@ -20,15 +20,31 @@ support an answer.
    upward jump that precedes the reset; peak samples are never used. The
    crossing lies in ``(t_p, t_p + dt]`` (filtered recordings: within ``dt/2`` of
    the detected sample, found on the zero-order-hold inverse of the filter).
-2. **tau_m, V_inf, input noise and measurement noise** by exact maximum
-   likelihood on the sub-threshold segments (from the end of each refractory
-   clamp to the last sample before the next crossing). Between samples the free
-   membrane follows the exact OU transition
-   ``V_{k+1} = V_inf + (V_k - V_inf) e^{-dt/tau} + sigma sqrt(1 - e^{-2dt/tau}) xi``;
-   the observation adds white noise, so the likelihood is a Kalman filter's
-   (state ``(V, y)`` with the recording filter, exact discretisation by Van
-   Loan's matrix exponential). Confidence intervals come from the observed
-   information (numerical Hessian of the log-likelihood).
+2. **tau_m, V_inf, input noise and measurement noise** by maximum likelihood on
+   the sub-threshold segments (from the end of each refractory clamp to the last
+   sample before the next crossing). Between samples the free membrane follows the
+   exact OU transition
+   ``V_{k+1} = V_inf + (V_k - V_inf) e^{-dt/tau} + sigma sqrt(1 - e^{-2dt/tau}) xi``,
+   and it is *killed* at the threshold: the recorded path is one that did not cross
+   between two sub-threshold samples, and each segment ends with a crossing within
+   one interval. A Gaussian likelihood that ignores this is biased (an oracle on
+   the noise-free membrane: tau -13.5 %, V_inf -0.8 mV, noise-driven, 20 s); leaving
+   out the transitions near threshold removes the bias but most of the
+   information. So, without a recording filter, the likelihood is that of the
+   killed process observed with white noise: each transition carries the
+   Brownian-bridge survival ``1 - exp(-2 (V_th - V)(V_th - V') / s^2)`` (Gobet
+   2000; written as the transition density minus its image), each segment's
+   crossing interval its probability, and the filter over the latent membrane is
+   a Kalman filter away from threshold and assumed-density filtering near it (the
+   Gaussian filter density truncated at V_th, pushed through the killed
+   transition by quadrature and moment-matched). ``V_th`` there is the
+   threshold of step 4 from a first fit (moving it by 0.1 mV moves tau by 0.3 %).
+   With a recording filter (state ``(V, y)``, exact discretisation by Van Loan's
+   matrix exponential) the Kalman likelihood counts only transitions whose
+   predicted state lies 4 SDs below the threshold level (a choice from past
+   samples, so the score keeps zero mean; unbiased but less precise).
+   Intervals from the observed information (numerical Hessian), never narrower
+   than the sandwich (per-segment scores) estimate.
 3. **V_reset and t_ref** from the post-spike average, modelled as the clamp then
    the leaky relaxation ``V_reset + B (1 - exp(-(w - t_ref)^+ / tau))`` averaged
    over the crossing's offset from the sample clock; ``t_ref`` by a
@@ -52,10 +68,11 @@ support an answer.
 the resting potential only when no bias current flows (a recording cannot separate
 ``v_rest`` from ``r_m I``).
 
-Accuracy (docs/theory.md, measured with an independent generator): at 0.5 mV
-noise, 20 s and ~35 Hz, V_th within 0.06 mV in both regimes; tau_m within ~1.3 %
-(one SD) drift-driven and ~8 % noise-driven, where the 95 % interval under-covers
-(7 of 10 seeds held the true tau_m).
+Accuracy (docs/theory.md; ``python -m benchmarks.bench_estimate``, an independent
+generator): at 0.5 mV noise, 20 s and ~35 Hz, V_th within 0.06 mV in both regimes;
+tau_m within ~1.3 % (one SD) drift-driven and ~5 % noise-driven, where an oracle
+that sees the noise-free membrane reaches 4.4 % (the Cramer-Rao bound); the 95 %
+intervals hold the true value at their nominal rate.
 """
 
 from __future__ import annotations
@@ -575,8 +592,11 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
             theta: float | None = None, crossed: np.ndarray | None = None) -> _OUFit:
     """Maximum-likelihood tau, V_inf, sigma, noise on the free segments, with covariance.
 
-    Only transitions whose predicted state lies 4 SDs below ``cut`` (V, a level at
-    or below the threshold) enter the likelihood: near the threshold the observed
+    With ``theta`` (V) and no recording filter: the killed-OU likelihood
+    (``_kalman_killed``) of every free transition, ``crossed`` marking the segments
+    that end in a crossing; Newton steps from ``start``. Otherwise only transitions
+    whose predicted state lies 4 SDs below ``cut`` (V, a level at or below the
+    threshold) enter a Gaussian likelihood: near the threshold the observed
     transitions are conditioned on not crossing, which the Gaussian transition
     density does not know. The choice depends on past samples only, so the
     remaining score terms keep zero mean.
