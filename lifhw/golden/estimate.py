@@ -98,6 +98,8 @@ MIN_FREE_SAMPLES = 100
 MAX_TAU_CI_RATIO = 2.0
 #: Refuse when V_th's 95 % interval is wider than this half-width (V).
 MAX_VTH_CI_HALF_WIDTH = 2e-3
+#: Fewest step SD per filter SD for the killed-OU likelihood (``_kill_layer_resolved``).
+KILL_LAYER_MIN_RATIO = 0.75
 #: Simulated crossings for the threshold-gap calculation, and fine steps per sample.
 _GAP_SPIKES = 4000
 _GAP_SUBSTEPS = 10
@@ -985,7 +987,7 @@ def estimate_lif_parameters(
     starts, stops, crossed = segments(post_fit.t_ref)
     fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, start=fit.x)
     theta = None
-    if filter_tau <= 0:
+    if filter_tau <= 0 and _kill_layer_resolved(fit, dt):
         # Every free transition, the path conditioned on not crossing the threshold
         # in between, and the crossing interval itself: needs the threshold, from
         # the gap method with the first fit (it moves the fit little).
@@ -1088,6 +1090,27 @@ def _threshold_local(y: np.ndarray, pre_end: np.ndarray, fit: _OUFit, dt: float,
     model = 0.5 * abs(slope) * dt
     step = math.sqrt(_transition(fit.tau, fit.sigma, dt, filter_tau)[3])
     return value, (value - Z95 * se - model, value + Z95 * se + model + step)
+
+
+def _kill_layer_resolved(fit: _OUFit, dt: float) -> bool:
+    """Whether the killed-OU likelihood applies: the filter's steady-state SD of the
+    membrane must not exceed ``1 / KILL_LAYER_MIN_RATIO`` times the membrane's step
+    SD over one sample.
+
+    Near an absorbing threshold the true filter density falls to zero within about
+    one step SD of it; the Gaussian truncated at the threshold that the filter
+    carries there is a fair shape only when its own width is not much larger. (It is
+    not, noise-driven at 0.5 mV noise: ratio 1.4, unbiased; drift-driven at 0.5 mV,
+    input SD 1 mV: ratio 0.47, V_inf 0.2 mV off.) Otherwise the Gaussian likelihood
+    leaves out the transitions near threshold.
+    """
+    a, _, _, q2, _, _ = _transition(fit.tau, fit.sigma, dt, 0.0)
+    r2 = fit.noise**2
+    p = r2
+    for _ in range(200):  # steady state of the Kalman variance recursion
+        pred = a * a * p + q2
+        p = pred * r2 / (pred + r2)
+    return math.sqrt(q2 / p) >= KILL_LAYER_MIN_RATIO
 
 
 def _check_innovations(fit: _OUFit, t: np.ndarray, y: np.ndarray) -> None:
