@@ -127,6 +127,10 @@ class LIFEstimate:
         v_rest_ci: 95 % interval of ``v_rest`` (V) (likelihood).
         naive_v_th: Mean of the last sub-threshold raw sample before each spike (V).
         naive_v_reset: Mean of the first raw sample after each reset (V).
+        likelihood: The sub-threshold likelihood behind tau_m and V_inf:
+            ``"killed"`` (every free transition, conditioned on not crossing the
+            threshold) or ``"far-from-threshold"`` (Gaussian, the transitions near
+            threshold left out).
     """
 
     v_th: float
@@ -146,6 +150,7 @@ class LIFEstimate:
     v_rest_ci: tuple[float, float]
     naive_v_th: float
     naive_v_reset: float
+    likelihood: str = "far-from-threshold"
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready mapping (SI units, keys as the fields; intervals as [low, high])."""
@@ -1034,6 +1039,7 @@ def estimate_lif_parameters(
                     post_fit.v_reset + Z95 * post_fit.v_reset_se),
         t_ref_ci=post_fit.t_ref_ci, tau_m_ci=tau_ci, v_rest_ci=mu_ci,
         naive_v_th=float(np.mean(raw[pre_end])), naive_v_reset=float(np.mean(raw[spikes])),
+        likelihood="far-from-threshold" if theta is None else "killed",
     )
 
 
