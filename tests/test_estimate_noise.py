@@ -132,3 +132,37 @@ def test_heavy_noise_answers_inside_its_interval_or_refuses() -> None:
         assert _inside(est.v_th_ci, NOISE_DRIVEN["v_th"])
         assert _inside(est.tau_m_ci, NOISE_DRIVEN["tau"])
         assert est.t_ref > 2e-3
+
+
+def test_killed_transition_matches_a_finely_monitored_ou_path() -> None:
+    # The killed likelihood's one-interval transition (method of images) against
+    # exact OU paths monitored on 40 fine steps with the per-step bridge check, as
+    # in the reference generator; noise-driven membrane, 0.1 ms interval, in
+    # u = V_th - V (mV).
+    from lifhw.golden.estimate import _killed_cross, _killed_node
+
+    tau, sigma, gap, dt, fine = 0.010, 4.0, 2.5, 1e-4, 40
+    a = np.exp(-dt / tau)
+    q2 = sigma**2 * (1 - a * a)
+    c = (1 - a) * gap
+    rng = np.random.default_rng(1)
+    h_decay = np.exp(-dt / fine / tau)
+    h_sd = sigma * np.sqrt(1 - h_decay**2)
+    for u0 in (0.2, 0.6, 1.2):
+        u = np.full(200_000, u0)
+        alive = np.ones(u.size, dtype=bool)
+        for _ in range(fine):
+            new = gap + (u - gap) * h_decay + h_sd * rng.standard_normal(u.size)
+            bridge = np.exp(-2 * np.maximum(u, 0) * np.maximum(new, 0) / h_sd**2)
+            alive &= (new > 0) & (rng.random(u.size) >= bridge)
+            u = new
+        crossed = 1 - alive.mean()
+        se = np.sqrt(crossed * (1 - crossed) / u.size)
+        assert _killed_cross(u0, c, a, q2) == pytest.approx(crossed, abs=4 * se + 2e-3)
+        # The transition mass that survives (no observation) is the complement, and
+        # its first two moments are those of the surviving paths' end points.
+        survive, first, second = _killed_node(u0, c, a, q2, 1.0, 0.0, False)
+        assert survive + _killed_cross(u0, c, a, q2) == pytest.approx(1.0, abs=1e-12)
+        mean = first / survive
+        assert mean == pytest.approx(u[alive].mean(), abs=3e-3)
+        assert np.sqrt(second / survive - mean**2) == pytest.approx(u[alive].std(), abs=3e-3)
