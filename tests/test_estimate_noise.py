@@ -68,11 +68,10 @@ def test_both_regimes_within_targets_and_intervals(regime: dict, seed: int) -> N
     oracle = Z95 * _oracle_log_tau_sd(regime, 20.0, seed)
     half = 0.5 * np.log(est.tau_m_ci[1] / est.tau_m_ci[0])
     assert 0.95 * oracle < half < 1.35 * oracle
-    if regime is DRIFT_DRIVEN:
-        assert est.tau_m == pytest.approx(regime["tau"], rel=0.05)
-    # Noise-driven, 20 s determine tau_m to ~4.5 % (one SD) even for the oracle, so
-    # +/-5 % in 95 % of runs needs a longer recording (docs/theory.md); there the
-    # interval holding the truth and its width are the test.
+    # The 5 % target. Noise-driven, 20 s determine tau_m to ~4.5 % (one SD) even for
+    # the oracle, so this holds in ~60 % of such recordings (docs/theory.md: +/-5 % in
+    # 95 % of runs needs ~70 s); the interval checks above are what every run owes.
+    assert est.tau_m == pytest.approx(regime["tau"], rel=0.05)
 
 
 def test_spike_peaks_are_not_taken_for_the_threshold() -> None:
