@@ -8,6 +8,10 @@ detected with the Brownian-bridge probability ``exp(-2 (th - V)(th - V') / (D h)
 membrane shows ``peak_v`` for ``peak_s`` (0 = no spike peak), then sits at
 ``v_reset`` until ``t_ref`` after the crossing. Samples are the membrane at
 ``t_k = k dt`` plus white measurement noise.
+
+:func:`killed_ou_nll` is the exact likelihood of an oracle that sees the latent
+membrane (no measurement noise) at every sample: its observed information bounds
+what any estimator can learn about tau_m from such a recording (Cramer-Rao).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import math
 
 import numba
 import numpy as np
+from scipy import special
 
 
 @numba.njit
@@ -83,3 +88,71 @@ def lif_ou_recording(*, tau: float, mu: float, sigma: float, v_th: float, v_rese
     rng = np.random.default_rng(seed + 7919)
     t = (np.arange(n) + 1) * dt
     return t, v + noise * rng.standard_normal(n), spikes
+
+
+# ---------------------------------------------------------------- information bound
+
+
+def oracle_transitions(v: np.ndarray, spikes: np.ndarray, *, v_th: float, t_ref: float,
+                       dt: float = 1e-4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What an oracle sees in a noise-free recording of :func:`lif_ou_recording`.
+
+    Returns ``(u_k, u_{k+1})`` for every free transition (from the first sample after
+    each clamp to the last sample before the next crossing) and ``u`` of the last
+    sample before each crossing, all as ``u = v_th - V`` in mV.
+    """
+    starts, stops, last = [], [], []
+    lo = 0
+    for s in spikes:
+        hi = int(np.floor(s / dt - 1e-9)) - 1  # sample i is at (i + 1) dt < s
+        if hi - lo >= 1:
+            starts.append(lo)
+            stops.append(hi + 1)
+            last.append(hi)
+        lo = int(np.floor((s + t_ref) / dt)) + 1
+    u = (v_th - v) * 1e3
+    before = np.concatenate([u[a:b - 1] for a, b in zip(starts, stops, strict=True)])
+    after = np.concatenate([u[a + 1:b] for a, b in zip(starts, stops, strict=True)])
+    return before, after, u[np.array(last, dtype=np.int64)]
+
+
+def killed_ou_nll(x: np.ndarray, u: np.ndarray, u_next: np.ndarray, u_last: np.ndarray, *,
+                  dt: float = 1e-4, killed: bool = True) -> float:
+    """Negative log-likelihood of the oracle's data, ``x = (log tau (s), v_th - V_inf (mV),
+    log sigma (mV))``.
+
+    Exact OU transitions; with ``killed`` each is multiplied by the Brownian-bridge
+    survival ``1 - exp(-2 u u' / s^2)`` and each segment ends with the probability of
+    crossing within the next interval (method of images: ``Phi(-(c + a u)/s) +
+    exp(-2 u (c - (1 - a) u)/s^2) Phi((c - (2 - a) u)/s)``), the likelihood of the
+    discretely observed killed process. Without, the plain Gaussian likelihood.
+    """
+    tau, gap, sigma = math.exp(x[0]), x[1], math.exp(x[2])
+    a = math.exp(-dt / tau)
+    s2 = sigma * sigma * (1 - a * a)
+    c = (1 - a) * gap
+    resid = u_next - c - a * u
+    ll = float(np.sum(-0.5 * np.log(2 * np.pi * s2) - 0.5 * resid**2 / s2))
+    if not killed:
+        return -ll
+    ll += float(np.sum(np.log(-np.expm1(-2 * u * u_next / s2))))
+    s = math.sqrt(s2)
+    above = special.ndtr(-(c + a * u_last) / s)
+    image = np.exp(-2 * u_last * (c - (1 - a) * u_last) / s2
+                   + special.log_ndtr((c - (2 - a) * u_last) / s))
+    return -ll - float(np.sum(np.log(above + image)))
+
+
+def oracle_information(x: np.ndarray, data: tuple[np.ndarray, np.ndarray, np.ndarray], *,
+                       dt: float = 1e-4, step: float = 1e-3) -> np.ndarray:
+    """Observed information (Hessian of :func:`killed_ou_nll`) at ``x``."""
+    hess = np.zeros((3, 3))
+    eye = np.eye(3) * step
+    for i in range(3):
+        for j in range(i, 3):
+            hess[i, j] = hess[j, i] = (
+                killed_ou_nll(x + eye[i] + eye[j], *data, dt=dt)
+                - killed_ou_nll(x + eye[i] - eye[j], *data, dt=dt)
+                - killed_ou_nll(x - eye[i] + eye[j], *data, dt=dt)
+                + killed_ou_nll(x - eye[i] - eye[j], *data, dt=dt)) / (4 * step * step)
+    return hess

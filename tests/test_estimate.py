@@ -122,3 +122,40 @@ def test_siegert_cli(capsys) -> None:
     assert data["rate_hz"] == pytest.approx(9.461, rel=1e-3)
     assert data["fokker_planck_rate_hz"] == pytest.approx(data["rate_hz"], rel=1e-6)
     assert main(["siegert", "--mu", "15 furlongs", "--sigma", "5 mV"]) == 2
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("sk-SECRET-1,token-SECRET-2\n1,2\n", "line 1: the header row names no a time column"),
+    ("# comment\nt,v\n0.0001,-0.05\n0.0002,SECRET-VALUE\n", "line 4: column 'v' is not a"),
+    ("t,v\n0.0001,-0.05\n0.0002\n", "line 3: column 'v' is missing"),
+    ("t,v_mv\n0.0001,nan\n", "line 2: column 'v_mv' is not a finite number"),
+    ("t,v\nSECRET-T,-0.05\n0.0002,-0.05\n", "line 2: column 't' is not a finite number"),
+])
+def test_trace_errors_name_file_line_and_column_not_contents(tmp_path, capsys, text: str,
+                                                             where: str) -> None:
+    path = tmp_path / "rec.csv"
+    path.write_text(text)
+    with pytest.raises(ParamError, match=where):
+        load_trace(path)
+    assert main(["estimate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and where in err
+    assert "SECRET" not in err
+    assert "Traceback" not in err
+
+
+def test_binary_and_nan_traces_are_refused_without_echo(tmp_path, capsys) -> None:
+    binary = tmp_path / "rec.csv"
+    binary.write_bytes(b"t,v\n\xff\xfeSECRET\n")
+    assert main(["estimate", str(binary)]) == 2
+    err = capsys.readouterr().err
+    assert "not a text (UTF-8) CSV file" in err and "SECRET" not in err
+    npy = tmp_path / "rec.npy"
+    np.save(npy, np.array([[0.0, 1e-4, 2e-4], [-0.05, np.nan, -0.05]]))
+    assert main(["estimate", str(npy)]) == 2
+    assert "sample 1 is not a finite number" in capsys.readouterr().err
+    fake = tmp_path / "fake.npy"
+    fake.write_text("SECRET not numpy")
+    assert main(["estimate", str(fake)]) == 2
+    err = capsys.readouterr().err
+    assert "not a readable numeric .npy array" in err and "SECRET" not in err

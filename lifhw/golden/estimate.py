@@ -20,15 +20,31 @@ support an answer.
    upward jump that precedes the reset; peak samples are never used. The
    crossing lies in ``(t_p, t_p + dt]`` (filtered recordings: within ``dt/2`` of
    the detected sample, found on the zero-order-hold inverse of the filter).
-2. **tau_m, V_inf, input noise and measurement noise** by exact maximum
-   likelihood on the sub-threshold segments (from the end of each refractory
-   clamp to the last sample before the next crossing). Between samples the free
-   membrane follows the exact OU transition
-   ``V_{k+1} = V_inf + (V_k - V_inf) e^{-dt/tau} + sigma sqrt(1 - e^{-2dt/tau}) xi``;
-   the observation adds white noise, so the likelihood is a Kalman filter's
-   (state ``(V, y)`` with the recording filter, exact discretisation by Van
-   Loan's matrix exponential). Confidence intervals come from the observed
-   information (numerical Hessian of the log-likelihood).
+2. **tau_m, V_inf, input noise and measurement noise** by maximum likelihood on
+   the sub-threshold segments (from the end of each refractory clamp to the last
+   sample before the next crossing). Between samples the free membrane follows the
+   exact OU transition
+   ``V_{k+1} = V_inf + (V_k - V_inf) e^{-dt/tau} + sigma sqrt(1 - e^{-2dt/tau}) xi``,
+   and it is *killed* at the threshold: the recorded path is one that did not cross
+   between two sub-threshold samples, and each segment ends with a crossing within
+   one interval. A Gaussian likelihood that ignores this is biased (an oracle on
+   the noise-free membrane: tau -13.5 %, V_inf -0.8 mV, noise-driven, 20 s); leaving
+   out the transitions near threshold removes the bias but most of the
+   information. So, without a recording filter, the likelihood is that of the
+   killed process observed with white noise: each transition carries the
+   Brownian-bridge survival ``1 - exp(-2 (V_th - V)(V_th - V') / s^2)`` (Gobet
+   2000; written as the transition density minus its image), each segment's
+   crossing interval its probability, and the filter over the latent membrane is
+   a Kalman filter away from threshold and assumed-density filtering near it (the
+   Gaussian filter density truncated at V_th, pushed through the killed
+   transition by quadrature and moment-matched). ``V_th`` there is the
+   threshold of step 4 from a first fit (moving it by 0.1 mV moves tau by 0.3 %).
+   With a recording filter (state ``(V, y)``, exact discretisation by Van Loan's
+   matrix exponential) the Kalman likelihood counts only transitions whose
+   predicted state lies 4 SDs below the threshold level (a choice from past
+   samples, so the score keeps zero mean; unbiased but less precise).
+   Intervals from the observed information (numerical Hessian), never narrower
+   than the sandwich (per-segment scores) estimate.
 3. **V_reset and t_ref** from the post-spike average, modelled as the clamp then
    the leaky relaxation ``V_reset + B (1 - exp(-(w - t_ref)^+ / tau))`` averaged
    over the crossing's offset from the sample clock; ``t_ref`` by a
@@ -52,10 +68,11 @@ support an answer.
 the resting potential only when no bias current flows (a recording cannot separate
 ``v_rest`` from ``r_m I``).
 
-Accuracy (docs/theory.md, measured with an independent generator): at 0.5 mV
-noise, 20 s and ~35 Hz, V_th within 0.06 mV in both regimes; tau_m within ~1.3 %
-(one SD) drift-driven and ~8 % noise-driven, where the 95 % interval under-covers
-(7 of 10 seeds held the true tau_m).
+Accuracy (docs/theory.md; ``python -m benchmarks.bench_estimate``, an independent
+generator): at 0.5 mV noise, 20 s and ~35 Hz, V_th within 0.06 mV in both regimes;
+tau_m within ~1.3 % (one SD) drift-driven and ~5 % noise-driven, where an oracle
+that sees the noise-free membrane reaches 4.4 % (the Cramer-Rao bound); the 95 %
+intervals hold the true value at their nominal rate.
 """
 
 from __future__ import annotations
@@ -81,6 +98,8 @@ MIN_FREE_SAMPLES = 100
 MAX_TAU_CI_RATIO = 2.0
 #: Refuse when V_th's 95 % interval is wider than this half-width (V).
 MAX_VTH_CI_HALF_WIDTH = 2e-3
+#: Fewest step SD per filter SD for the killed-OU likelihood (``_kill_layer_resolved``).
+KILL_LAYER_MIN_RATIO = 0.75
 #: Simulated crossings for the threshold-gap calculation, and fine steps per sample.
 _GAP_SPIKES = 4000
 _GAP_SUBSTEPS = 10
@@ -108,6 +127,10 @@ class LIFEstimate:
         v_rest_ci: 95 % interval of ``v_rest`` (V) (likelihood).
         naive_v_th: Mean of the last sub-threshold raw sample before each spike (V).
         naive_v_reset: Mean of the first raw sample after each reset (V).
+        likelihood: The sub-threshold likelihood behind tau_m and V_inf:
+            ``"killed"`` (every free transition, conditioned on not crossing the
+            threshold) or ``"far-from-threshold"`` (Gaussian, the transitions near
+            threshold left out).
     """
 
     v_th: float
@@ -127,6 +150,7 @@ class LIFEstimate:
     v_rest_ci: tuple[float, float]
     naive_v_th: float
     naive_v_reset: float
+    likelihood: str = "far-from-threshold"
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready mapping (SI units, keys as the fields; intervals as [low, high])."""
@@ -355,6 +379,169 @@ def _kalman_2d(y, starts, stops, missing, counted, a00, a10, a11, q00, q01, q11,
     return nll
 
 
+#: Quadrature of the killed filter's near-threshold steps: Gauss-Hermite (weight
+#: exp(-t^2/2)) while the filter density lies clear of the threshold, Gauss-Legendre
+#: over the part below the threshold when it does not.
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(10)
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
+_SQRT2 = math.sqrt(2.0)
+_SQRT2PI = math.sqrt(2.0 * math.pi)
+
+
+@numba.njit(cache=True)
+def _killed_node(u, c, a, q2, r2, z, has_obs):  # pragma: no cover
+    # From a filter value u = theta - V > 0: the transition density N(u'; c + a u, q2)
+    # times the Brownian-bridge survival 1 - exp(-2 u u' / q2) (Gobet 2000) is the
+    # density minus its image exp(-2 u (c - (1 - a) u) / q2) N(u'; c - (2 - a) u, q2);
+    # restricted to u' > 0 and times the observation N(z; u', r2) (without its
+    # normalisation, which the caller adds). Returns the mass and the first two
+    # moments of u'. Terms below e^-40 of the leading one are skipped.
+    mass = 0.0
+    first = 0.0
+    second = 0.0
+    if has_obs:
+        tot = q2 + r2
+        var1 = q2 * r2 / tot
+    else:
+        tot = q2
+        var1 = q2
+    sd1 = math.sqrt(var1)
+    for term in range(2):
+        if term == 0:
+            mean = c + a * u
+            log_w = 0.0
+        else:
+            mean = c - (2.0 - a) * u
+            log_w = -2.0 * u * (c - (1.0 - a) * u) / q2
+        if has_obs:
+            d = z - mean
+            log_w -= 0.5 * d * d / tot
+            mean1 = (mean * r2 + z * q2) / tot
+        else:
+            mean1 = mean
+        alpha = mean1 / sd1
+        if term == 1 and log_w - (0.5 * alpha * alpha if alpha < 0.0 else 0.0) < -40.0:
+            break
+        scale = math.exp(log_w)
+        if term == 1:
+            scale = -scale
+        if alpha > 8.5:
+            cdf = 1.0
+            pdf = 0.0
+        else:
+            cdf = 0.5 * math.erfc(-alpha / _SQRT2)
+            pdf = math.exp(-0.5 * alpha * alpha) / _SQRT2PI
+        mass += scale * cdf
+        first += scale * (mean1 * cdf + sd1 * pdf)
+        second += scale * ((mean1 * mean1 + var1) * cdf + mean1 * sd1 * pdf)
+    return mass, first, second
+
+
+@numba.njit(cache=True)
+def _killed_cross(u, c, a, q2):  # pragma: no cover
+    # P(crossing within one interval | u): 1 - survival of the bridge transition.
+    sq = math.sqrt(q2)
+    above = 0.5 * math.erfc((c + a * u) / sq / _SQRT2)
+    log_g = -2.0 * u * (c - (1.0 - a) * u) / q2
+    if log_g < -60.0:
+        return above
+    return above + math.exp(log_g) * 0.5 * math.erfc(-(c - (2.0 - a) * u) / sq / _SQRT2)
+
+
+@numba.njit(cache=True)
+def _killed_average(m, sd, c, a, q2, r2, z, has_obs, cross, gh_t, gh_w, gl_t, gl_w
+                    ):  # pragma: no cover
+    # Average of _killed_node (or of _killed_cross when ``cross``) over the filter
+    # density N(m, sd^2) restricted to u > 0.
+    hermite = m - 5.0 * sd > 0.0
+    lo = max(0.0, m - 8.0 * sd)
+    half = 0.5 * (m + 8.0 * sd - lo)
+    size = gh_t.size if hermite else gl_t.size
+    norm = 0.0
+    mass = 0.0
+    first = 0.0
+    second = 0.0
+    for i in range(size):
+        if hermite:
+            u = m + sd * gh_t[i]
+            w = gh_w[i]
+        else:
+            u = lo + half * (gl_t[i] + 1.0)
+            d = (u - m) / sd
+            w = gl_w[i] * math.exp(-0.5 * d * d)
+        norm += w
+        if cross:
+            mass += w * _killed_cross(u, c, a, q2)
+        else:
+            n_mass, n_first, n_second = _killed_node(u, c, a, q2, r2, z, has_obs)
+            mass += w * n_mass
+            first += w * n_first
+            second += w * n_second
+    return mass / norm, first / norm, second / norm
+
+
+@numba.njit(cache=True)
+def _kalman_killed(y, starts, stops, crossed, missing, a, mu, q2, r2, theta, gh_t, gh_w,
+                   gl_t, gl_w, record, z_out, seg_out, margin=5.0, bridge_limit=20.0
+                   ):  # pragma: no cover
+    # The free membrane as a killed OU process observed with white noise, in
+    # u = theta - V (mV): between samples u' = c + a u + N(0, q2), c = (1 - a)(theta - mu),
+    # and the path must not cross u = 0 in between. Far from the threshold this is
+    # the Kalman filter. Near it the Gaussian filter density N(m, p) (restricted to
+    # u > 0) is pushed through the killed transition and the observation by
+    # quadrature over u and in closed form over u', and moment-matched back to a
+    # Gaussian (assumed-density filtering). A segment that ends in a crossing adds
+    # log P(crossing within the next interval).
+    nll = 0.0
+    c = (1.0 - a) * (theta - mu)
+    log_norm = 0.5 * math.log(2.0 * math.pi * (q2 + r2))
+    for s in range(starts.size):
+        seg_start = nll
+        lo = starts[s]
+        m = theta - y[lo]
+        p = r2
+        for k in range(lo + 1, stops[s]):
+            sd = math.sqrt(p)
+            m_pred = c + a * m
+            p_pred = a * a * p + q2
+            u_lo = m - margin * sd
+            pred_lo = m_pred - margin * math.sqrt(p_pred)
+            has_obs = not missing[k]
+            z = theta - y[k]
+            if record and has_obs:
+                z_out[k] = (m_pred - z) / math.sqrt(p_pred + r2)
+            if u_lo > 0.0 and pred_lo > 0.0 and 2.0 * u_lo * pred_lo > bridge_limit * q2:
+                if has_obs:
+                    var = p_pred + r2
+                    e = z - m_pred
+                    nll += 0.5 * (math.log(2.0 * math.pi * var) + e * e / var)
+                    gain = p_pred / var
+                    m = m_pred + gain * e
+                    p = p_pred * (1.0 - gain)
+                else:
+                    m = m_pred
+                    p = p_pred
+                continue
+            mass, first, second = _killed_average(m, sd, c, a, q2, r2, z, has_obs, False,
+                                                  gh_t, gh_w, gl_t, gl_w)
+            if not mass > 1e-300:
+                nll += 690.0
+                m = m_pred
+                p = p_pred
+                continue
+            nll -= math.log(mass)
+            if has_obs:
+                nll += log_norm
+            m = first / mass
+            p = max(second / mass - m * m, 1e-6 * q2)
+        if crossed[s]:
+            cross = _killed_average(m, math.sqrt(p), c, a, q2, r2, 0.0, False, True,
+                                    gh_t, gh_w, gl_t, gl_w)[0]
+            nll -= math.log(max(cross, 1e-300))
+        seg_out[s] = nll - seg_start
+    return nll
+
+
 @dataclass(frozen=True)
 class _OUFit:
     tau: float
@@ -388,11 +575,16 @@ def _transition(tau: float, sigma: float, dt: float, filter_tau: float
 
 def _nll(x: np.ndarray, y_mv: np.ndarray, starts: np.ndarray, stops: np.ndarray,
          missing: np.ndarray, counted: np.ndarray, dt: float, filter_tau: float,
-         z: np.ndarray, upper: np.ndarray, seg: np.ndarray, record: bool = False) -> float:
+         z: np.ndarray, upper: np.ndarray, seg: np.ndarray, theta_mv: float,
+         crossed: np.ndarray, record: bool = False) -> float:
     tau, mu, sigma, noise = math.exp(x[0]), x[1], math.exp(x[2]), math.exp(x[3])
     if not (1e-6 < tau < 1e3 and 1e-6 < sigma < 1e4 and 1e-6 < noise < 1e4):
         return 1e300
     a00, a10, a11, q00, q01, q11 = _transition(tau, sigma, dt, filter_tau)
+    if math.isfinite(theta_mv):
+        return float(_kalman_killed(y_mv, starts, stops, crossed, missing, a00, mu, q00,
+                                    noise * noise, theta_mv, _GH_NODES, _GH_WEIGHTS,
+                                    _GL_NODES, _GL_WEIGHTS, record, z, seg))
     if filter_tau <= 0:
         return float(_kalman_1d(y_mv, starts, stops, missing, counted, a00, mu, q00,
                                 noise * noise, record, z, upper, seg))
@@ -403,11 +595,15 @@ def _nll(x: np.ndarray, y_mv: np.ndarray, starts: np.ndarray, stops: np.ndarray,
 
 def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.ndarray,
             dt: float, filter_tau: float, noise_guess: float, cut: float,
-            start: np.ndarray | None = None, quick: bool = False) -> _OUFit:
+            start: np.ndarray | None = None, quick: bool = False,
+            theta: float | None = None, crossed: np.ndarray | None = None) -> _OUFit:
     """Maximum-likelihood tau, V_inf, sigma, noise on the free segments, with covariance.
 
-    Only transitions whose predicted state lies 4 SDs below ``cut`` (V, a level at
-    or below the threshold) enter the likelihood: near the threshold the observed
+    With ``theta`` (V) and no recording filter: the killed-OU likelihood
+    (``_kalman_killed``) of every free transition, ``crossed`` marking the segments
+    that end in a crossing; Newton steps from ``start``. Otherwise only transitions
+    whose predicted state lies 4 SDs below ``cut`` (V, a level at or below the
+    threshold) enter a Gaussian likelihood: near the threshold the observed
     transitions are conditioned on not crossing, which the Gaussian transition
     density does not know. The choice depends on past samples only, so the
     remaining score terms keep zero mean.
@@ -435,7 +631,12 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
     upper = np.full(y.size, np.inf)
     counted = ~missing
     seg = np.zeros(starts.size)
-    args = (y_mv, starts, stops, missing, counted, dt, filter_tau, z, upper, seg)
+    killed = theta is not None and filter_tau <= 0
+    theta_mv = theta * 1e3 if killed and theta is not None else math.nan
+    if crossed is None:
+        crossed = np.zeros(starts.size, dtype=bool)
+    args = (y_mv, starts, stops, missing, counted, dt, filter_tau, z, upper, seg, theta_mv,
+            crossed)
     x = np.array([math.log(tau0), mu0, math.log(sigma0), math.log(noise0)])
     if start is not None:
         x = np.array(start, dtype=float)
@@ -452,17 +653,26 @@ def _fit_ou(y: np.ndarray, starts: np.ndarray, stops: np.ndarray, missing: np.nd
             # each crossing is left out (the drift dominates the crossing there).
             counted[:] = ~missing & ~last
 
-    choose_counted()
+    if not killed:
+        choose_counted()
     if start is None or quick:
         x = optimize.minimize(_nll, x, args=args, method="Nelder-Mead",
                               options={"xatol": 1e-2, "fatol": 0.5, "maxiter": 200}).x
-        choose_counted()
+        if not killed:
+            choose_counted()
     if quick:
         return _OUFit(tau=math.exp(x[0]), mu=x[1] * 1e-3, sigma=math.exp(x[2]) * 1e-3,
                       noise=math.exp(x[3]) * 1e-3, cov=np.full((4, 4), np.nan), z=z.copy(),
                       x=x)
-    x = optimize.minimize(_nll, x, args=args, method="BFGS", options={"gtol": 1e-3}).x
-    hess = _hessian(lambda p: _nll(p, *args), x)
+    hess = None
+    if killed:
+        # Each evaluation is costly: Newton steps from the previous fit, whose last
+        # Hessian is that of the optimum.
+        x, hess = _newton(lambda p: _nll(p, *args), x)
+    else:
+        x = optimize.minimize(_nll, x, args=args, method="BFGS", options={"gtol": 1e-3}).x
+    if hess is None:
+        hess = _hessian(lambda p: _nll(p, *args), x)
     cov = _covariance(hess)
     if cov is not None:
         # Sandwich (robust) covariance H^-1 J H^-1, J from the per-segment scores: the
@@ -508,6 +718,37 @@ def _covariance(hess: np.ndarray) -> np.ndarray | None:
             cov[np.ix_(keep, keep)] = np.linalg.inv(block)
             return cov
     return None
+
+
+def _newton(func, x: np.ndarray, step: float = 2e-3, iterations: int = 6
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Minimise a smooth function from a nearby start by damped Newton steps, with
+    finite-difference gradient and Hessian (one-sided mixed terms). Returns the
+    optimum and the Hessian there (None when the last step was not a small Newton
+    step: the Hessian was not positive definite, BFGS finished, or the iterations
+    ran out)."""
+    n = x.size
+    for _ in range(iterations):
+        f0 = func(x)
+        plus = np.array([func(x + step * e) for e in np.eye(n)])
+        minus = np.array([func(x - step * e) for e in np.eye(n)])
+        grad = (plus - minus) / (2 * step)
+        hess = np.diag((plus - 2 * f0 + minus) / step**2)
+        for i in range(n):
+            for j in range(i + 1, n):
+                both = func(x + step * (np.eye(n)[i] + np.eye(n)[j]))
+                hess[i, j] = hess[j, i] = (both - plus[i] - plus[j] + f0) / step**2
+        if not np.all(np.isfinite(hess)) or np.linalg.eigvalsh(hess)[0] <= 0:
+            return np.asarray(optimize.minimize(func, x, method="BFGS",
+                                                options={"gtol": 1e-2}).x), None
+        move = -np.linalg.solve(hess, grad)
+        if -grad @ move < 1e-3:  # Newton decrement: the optimum is within ~1e-3 nll
+            return x + move, hess
+        scale = 1.0
+        while func(x + scale * move) > f0 and scale > 1 / 32:
+            scale *= 0.5
+        x = x + scale * move
+    return x, None
 
 
 def _hessian(func, x: np.ndarray, step: float = 1e-3) -> np.ndarray:
@@ -597,8 +838,8 @@ def _gap_kernel(n_spikes, max_steps, h, substeps, j_lo, j_hi, tau, mu, sigma, v_
 
 
 def _threshold_gap(params: tuple[float, float, float], v_th: float, v_reset: float,
-                   t_ref: float, dt: float, filter_tau: float, window: tuple[float, float]
-                   ) -> tuple[float, float]:
+                   t_ref: float, dt: float, filter_tau: float, window: tuple[float, float],
+                   spikes: int = _GAP_SPIKES) -> tuple[float, float]:
     """(E[V_th - y_p], its Monte-Carlo SE) under the OU model ``params`` = (tau (s),
     V_inf (V), sigma (V)), ``y_p`` the sample ``window`` = (lo, hi) before the
     crossing (uniform offset). A fixed seed makes calls with nearby parameters use
@@ -607,7 +848,7 @@ def _threshold_gap(params: tuple[float, float, float], v_th: float, v_reset: flo
     j_lo = round(window[0] / h)
     j_hi = round(window[1] / h)
     tau, mu, sigma = params
-    sample = _gap_kernel(_GAP_SPIKES, 100_000_000, h, _GAP_SUBSTEPS, j_lo, j_hi, tau, mu,
+    sample = _gap_kernel(spikes, 100_000_000, h, _GAP_SUBSTEPS, j_lo, j_hi, tau, mu,
                          sigma, v_th, v_reset, round(t_ref / h), filter_tau, 12345)
     if sample.size < 200:
         raise ParamError("the fitted sub-threshold model almost never reaches the "
@@ -725,7 +966,8 @@ def estimate_lif_parameters(
     post = np.stack([post_trace[rows + j] for j in range(n_post)], axis=1)
     post_offsets = (post_lo + (modal - 1) * dt, post_lo + modal * dt)
 
-    def segments(ref_time: float) -> tuple[np.ndarray, np.ndarray]:
+    def segments(ref_time: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first, one past the last sample, ends in a crossing) of each free segment."""
         starts = [0]
         stops = []
         for i, p in zip(spikes, pre_end, strict=True):
@@ -736,18 +978,30 @@ def estimate_lif_parameters(
         stops.append(y.size - 3)  # a reset in the last 3 samples cannot be confirmed
         lo = np.asarray(starts, dtype=np.int64)
         hi = np.asarray(stops, dtype=np.int64)
+        ends_in_crossing = np.arange(lo.size) < spikes.size
         keep = hi - lo >= 3
-        return lo[keep], hi[keep]
+        return lo[keep], hi[keep], ends_in_crossing[keep]
 
     # Pass 1: a conservative skip (half the median ISI) gives a first tau for the
     # post-spike fit; pass 2 uses the fitted refractory period.
     cut = float(np.mean(y[pre_end]))
     first_skip = t_ref if t_ref is not None else 0.5 * float(np.median(isi)) * dt
-    starts, stops = segments(first_skip)
+    starts, stops, crossed = segments(first_skip)
     fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, quick=True)
     post_fit = _fit_post(post, dt, fit.tau, filter_tau > 0, t_ref, *post_offsets)
-    starts, stops = segments(post_fit.t_ref)
+    starts, stops, crossed = segments(post_fit.t_ref)
     fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, start=fit.x)
+    theta = None
+    if filter_tau <= 0 and _kill_layer_resolved(fit, dt):
+        # Every free transition, the path conditioned on not crossing the threshold
+        # in between, and the crossing interval itself: needs the threshold, from
+        # the gap method with the first fit (it moves the fit little).
+        _check_innovations(fit, t, y)  # refuse a missed reset before the costly fit
+        theta = float(np.mean(y[pre_end])) + _threshold_gap(
+            (fit.tau, fit.mu, fit.sigma), float(np.mean(y[pre_end])), post_fit.v_reset,
+            post_fit.t_ref, dt, filter_tau, window, spikes=_GAP_SPIKES // 4)[0]
+        fit = _fit_ou(y, starts, stops, outliers, dt, filter_tau, noise0, cut, start=fit.x,
+                      theta=theta, crossed=crossed)
     post_fit = _fit_post(post, dt, fit.tau, filter_tau > 0, t_ref, *post_offsets)
     free_samples = int(np.sum(stops - starts))
     if free_samples < MIN_FREE_SAMPLES:
@@ -762,7 +1016,7 @@ def estimate_lif_parameters(
     mu_ci = (fit.mu - Z95 * se[1] * 1e-3, fit.mu + Z95 * se[1] * 1e-3)
     tau_m, v_inf = fit.tau, fit.mu
     if tau_ci[1] / tau_ci[0] <= MAX_TAU_CI_RATIO:
-        v_th, v_th_ci = _threshold(stat, fit, post_fit, dt, filter_tau, window)
+        v_th, v_th_ci = _threshold(stat, fit, post_fit, dt, filter_tau, window, theta)
     else:
         reason = (f"tau_m is not determined by these data (95 % interval "
                   f"{tau_ci[0] * 1e3:.3g}-{tau_ci[1] * 1e3:.3g} ms); record longer or with "
@@ -785,17 +1039,31 @@ def estimate_lif_parameters(
                     post_fit.v_reset + Z95 * post_fit.v_reset_se),
         t_ref_ci=post_fit.t_ref_ci, tau_m_ci=tau_ci, v_rest_ci=mu_ci,
         naive_v_th=float(np.mean(raw[pre_end])), naive_v_reset=float(np.mean(raw[spikes])),
+        likelihood="far-from-threshold" if theta is None else "killed",
     )
 
 
 def _threshold(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
-               filter_tau: float, window: tuple[float, float]
+               filter_tau: float, window: tuple[float, float], start: float | None = None
                ) -> tuple[float, tuple[float, float]]:
     """V_th = mean of the last sub-threshold samples + the model's expected gap (fixed
     point), with a 95 % interval from the sample spread, the Monte-Carlo error and
     the propagated uncertainty of (tau, V_inf, sigma)."""
+    v_th, gap, gap_se = _threshold_fixed_point(stat, fit, post_fit, dt, filter_tau, window,
+                                               start)
+    model_var = _gap_model_variance(fit, gap, v_th, post_fit.v_reset, post_fit.t_ref, dt,
+                                    filter_tau, window)
+    half = Z95 * math.sqrt(float(np.var(stat, ddof=1)) / stat.size + gap_se**2 + model_var)
+    return v_th, (v_th - half, v_th + half)
+
+
+def _threshold_fixed_point(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
+                           filter_tau: float, window: tuple[float, float],
+                           start: float | None = None) -> tuple[float, float, float]:
+    """(V_th, gap, gap SE): ``V_th = mean(stat) + gap(V_th)`` iterated to a fixed point
+    from ``start`` (default ``mean(stat)``)."""
     params = (fit.tau, fit.mu, fit.sigma)
-    v_th = float(np.mean(stat))
+    v_th = float(np.mean(stat)) if start is None else start
     gap = gap_se = 0.0
     for _ in range(4):
         gap, gap_se = _threshold_gap(params, v_th_guess := v_th, post_fit.v_reset,
@@ -803,10 +1071,7 @@ def _threshold(stat: np.ndarray, fit: _OUFit, post_fit: _PostFit, dt: float,
         v_th = float(np.mean(stat)) + gap
         if abs(v_th - v_th_guess) < 1e-6:
             break
-    model_var = _gap_model_variance(fit, gap, v_th, post_fit.v_reset, post_fit.t_ref, dt,
-                                    filter_tau, window)
-    half = Z95 * math.sqrt(float(np.var(stat, ddof=1)) / stat.size + gap_se**2 + model_var)
-    return v_th, (v_th - half, v_th + half)
+    return v_th, gap, gap_se
 
 
 def _threshold_local(y: np.ndarray, pre_end: np.ndarray, fit: _OUFit, dt: float,
@@ -831,6 +1096,27 @@ def _threshold_local(y: np.ndarray, pre_end: np.ndarray, fit: _OUFit, dt: float,
     model = 0.5 * abs(slope) * dt
     step = math.sqrt(_transition(fit.tau, fit.sigma, dt, filter_tau)[3])
     return value, (value - Z95 * se - model, value + Z95 * se + model + step)
+
+
+def _kill_layer_resolved(fit: _OUFit, dt: float) -> bool:
+    """Whether the killed-OU likelihood applies: the filter's steady-state SD of the
+    membrane must not exceed ``1 / KILL_LAYER_MIN_RATIO`` times the membrane's step
+    SD over one sample.
+
+    Near an absorbing threshold the true filter density falls to zero within about
+    one step SD of it; the Gaussian truncated at the threshold that the filter
+    carries there is a fair shape only when its own width is not much larger. (It is
+    not, noise-driven at 0.5 mV noise: ratio 1.4, unbiased; drift-driven at 0.5 mV,
+    input SD 1 mV: ratio 0.47, V_inf 0.2 mV off.) Otherwise the Gaussian likelihood
+    leaves out the transitions near threshold.
+    """
+    a, _, _, q2, _, _ = _transition(fit.tau, fit.sigma, dt, 0.0)
+    r2 = fit.noise**2
+    p = r2
+    for _ in range(200):  # steady state of the Kalman variance recursion
+        pred = a * a * p + q2
+        p = pred * r2 / (pred + r2)
+    return math.sqrt(q2 / p) >= KILL_LAYER_MIN_RATIO
 
 
 def _check_innovations(fit: _OUFit, t: np.ndarray, y: np.ndarray) -> None:
@@ -981,10 +1267,12 @@ def load_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
     CSV: a header row naming ``t`` and ``v`` (also accepted: ``time``/``t_s`` and
     ``v_m``/``v_v``/``voltage``; a ``v_mv`` column is converted from mV). Lines
-    starting with ``#`` are ignored.
+    starting with ``#`` are ignored. Errors name the file, the line and the column,
+    never the file's contents.
 
     Raises:
-        ParamError: Unreadable file, missing columns or non-numeric values.
+        ParamError: Unreadable file, missing columns, or a value that is not a
+            finite number.
     """
     path = Path(path)
     if not path.exists():
@@ -992,33 +1280,54 @@ def load_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if path.suffix == ".npy":
         try:
             data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as err:
-            raise ParamError(f"{path}: cannot read: {err}") from None
-        data = np.asarray(data, dtype=float)
+            data = np.asarray(data, dtype=float)
+        except (OSError, ValueError, TypeError, EOFError):
+            raise ParamError(f"{path}: not a readable numeric .npy array") from None
         if data.ndim != 2 or 2 not in data.shape:
             raise ParamError(f"{path}: expected an array of shape (2, N) or (N, 2)")
         if data.shape[0] != 2:
             data = data.T
+        bad = np.flatnonzero(~np.isfinite(data).all(axis=0))
+        if bad.size:
+            raise ParamError(f"{path}: sample {int(bad[0])} is not a finite number")
         return data[0], data[1]
     try:
         with path.open(newline="") as handle:
-            rows = [row for row in csv.reader(handle) if row and not row[0].startswith("#")]
-    except (OSError, UnicodeDecodeError) as err:
-        raise ParamError(f"{path}: cannot read: {err}") from None
+            reader = csv.reader(handle)
+            rows = [(reader.line_num, row) for row in reader
+                    if row and not row[0].lstrip().startswith("#")]
+    except UnicodeDecodeError:
+        raise ParamError(f"{path}: not a text (UTF-8) CSV file") from None
+    except (OSError, csv.Error) as err:
+        reason = getattr(err, "strerror", None) or "not a readable CSV file"
+        raise ParamError(f"{path}: cannot read: {reason}") from None
     if len(rows) < 2:
         raise ParamError(f"{path}: no data rows")
-    header = [h.strip().lower() for h in rows[0]]
+    header_line, header_row = rows[0]
+    header = [h.strip().lower() for h in header_row]
     t_col = next((header.index(n) for n in ("t", "time", "t_s") if n in header), None)
     v_names = ("v", "v_m", "v_v", "voltage", "v_mv")
     v_col = next((header.index(n) for n in v_names if n in header), None)
     if t_col is None or v_col is None:
-        raise ParamError(f"{path}: header must name a time column 't' (s) and a voltage "
-                         f"column 'v' (V) or 'v_mv' (mV); got {rows[0]}")
-    try:
-        t = np.array([float(r[t_col]) for r in rows[1:]])
-        v = np.array([float(r[v_col]) for r in rows[1:]])
-    except (ValueError, IndexError) as err:
-        raise ParamError(f"{path}: non-numeric or missing value: {err}") from None
+        missing = " and ".join(name for name, col in (("a time column 't' (s)", t_col),
+                                                      ("a voltage column 'v' (V) or 'v_mv' "
+                                                       "(mV)", v_col)) if col is None)
+        raise ParamError(f"{path}: line {header_line}: the header row names no {missing}")
+    columns = ((t_col, "t", np.empty(len(rows) - 1)), (v_col, header[v_col],
+                                                        np.empty(len(rows) - 1)))
+    for n, (line, row) in enumerate(rows[1:]):
+        for col, name, out in columns:
+            if col >= len(row):
+                raise ParamError(f"{path}: line {line}: column '{name}' is missing")
+            try:
+                value = float(row[col])
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise ParamError(f"{path}: line {line}: column '{name}' is not a finite "
+                                 f"number")
+            out[n] = value
+    t, v = columns[0][2], columns[1][2]
     if header[v_col] == "v_mv":
         v = v * 1e-3
     return t, v

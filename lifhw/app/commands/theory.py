@@ -74,6 +74,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     row("V_inf (rest+RI)", result.v_rest, result.v_rest_ci, 1e3, "mV")
     print(f"input sigma     {result.input_sigma * 1e3:8.3f} mV")
     print(f"noise           {result.noise_std * 1e3:8.3f} mV")
+    print(f"likelihood      {result.likelihood} (tau_m, V_inf)")
     print(f"naive V_th / V_reset (samples next to the spike): "
           f"{result.naive_v_th * 1e3:.3f} / {result.naive_v_reset * 1e3:.3f} mV")
     return 0
