@@ -31,6 +31,9 @@ single-neuron stimulus one per distinct weight (:func:`assign_branches`).
   ``t_p``: from then on the two agree exactly.
 * ``gmc_sky130``: its transistor-level counterpart in sky130, a subthreshold
   Gm-C low pass with the same equation (:mod:`lifhw.analog.sky130_synapse`).
+* ``gmc_sky130_lp``: the same circuit for the low-power neuron at 0.8 V, with
+  the weight current gated per event and pA biases
+  (:mod:`lifhw.analog.sky130_lp_synapse`).
 
 Node contract added to :mod:`lifhw.analog.netlist`: the synaptic current of
 synapse ``<tag>`` enters ``vm`` through the zero-volt source ``VISYN_<TAG>``
@@ -113,6 +116,7 @@ class SynapseCircuit:
 SYNAPSES: Registry[SynapseCircuit] = Registry("synapse circuit")
 SYNAPSES.add("dpi_behavioral", "lifhw.analog.synapse:BEHAVIORAL_DPI")
 SYNAPSES.add("gmc_sky130", "lifhw.analog.sky130_synapse:SKY130_GMC")
+SYNAPSES.add("gmc_sky130_lp", "lifhw.analog.sky130_lp_synapse:SKY130_LP_GMC")
 
 
 def tau_of(circuit: CircuitSection, sign: str) -> float:
@@ -285,6 +289,21 @@ def stimulus_synapse_lines(circuit: CircuitSection, stimulus: Stimulus,
         lines += syn.lines(tag, sign, circuit, branches, membrane)
         save += syn.save(tag)
     return lines, tuple(save)
+
+
+def neuron_synapse_parts(circuit: CircuitSection, stimulus: Stimulus, step: float,
+                         max_step: float | None) -> tuple[list[str], tuple[str, ...], float]:
+    """What a single-neuron generator adds for its synapses.
+
+    Returns:
+        ``(lines, vectors to save, max step)`` (:func:`stimulus_synapse_lines`); the
+        step is limited to a quarter of the event pulse when input events drive the
+        synapses and the caller gave no ``max_step``.
+    """
+    lines, save = stimulus_synapse_lines(circuit, stimulus)
+    if lines and stimulus.kind in ("spikes", "poisson") and max_step is None:
+        step = min(step, synapse_circuit(circuit).pulse_width(circuit) / 4.0)
+    return lines, save, step
 
 
 # ---------------------------------------------------------------------------
