@@ -48,8 +48,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lifhw.analog import devices as dv
-from lifhw.analog import synapse as syn
 from lifhw.analog import sky130_synapse as gmc
+from lifhw.analog import synapse as syn
 from lifhw.analog.params import CircuitSection
 
 
