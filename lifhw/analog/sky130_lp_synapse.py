@@ -85,4 +85,8 @@ SKY130_LP_GMC = syn.SynapseCircuit(
     pulse_level=lambda circuit: 0.0,
     pulse_idle=lambda circuit: circuit.supply,
     save=lambda tag: (f"i(visyn_{tag})", f"i(vasyn_{tag})"),
+    size=gmc.size_synapse,
+    design=gmc.design_synapse,
+    trims=gmc.trim_settings,
+    characterise=gmc.characterise_synapse,
 )

@@ -439,6 +439,84 @@ def design_synapse(name: str, circuit: CircuitSection, *, iterations: int = 2,
                                          run=run)
 
 
+#: Sizing rules of :func:`size_synapse` (``lifhw design``).
+#: The spec's weight sits at most at this fraction of the largest realisable weight
+#: (``0.3 I_o``): the state step stays within 0.15 of the OTA linear range.
+WEIGHT_HEADROOM = 0.5
+#: Largest transconductor tail (A): above it the 0.5 x 1 um pair leaves weak inversion
+#: (sky130 nfet specific current ~0.2 uA at W/L = 0.5) and g_o stops following I_o.
+MAX_OUTPUT_CURRENT_A = 10e-9
+#: Smallest leak tail (A) the sizing allows; the capacitor grows instead (0.6 pA was
+#: measured to give tau_syn within 1 % on sky130_lp, tau_syn = 10 ms, 100 fF).
+MIN_LEAK_CURRENT_A = 0.5e-12
+#: Largest state capacitor (F) the sizing draws (area).
+MAX_SYNAPSE_CAPACITANCE_F = 10e-12
+#: Longest event pulse, as a fraction of tau_syn: the golden synapse jumps at once.
+PULSE_FRACTION = 0.05
+
+
+def size_synapse(circuit: CircuitSection, weights: Mapping[str, float]
+                 ) -> tuple[dict[str, float], list[str]]:
+    """Capacitor, transconductor tail and event pulse for the spec's weights.
+
+    ``synapse_output_current = max(default, |w| / (WEIGHT_HEADROOM 0.3))`` (largest
+    weight ``0.3 I_o``); ``synapse_capacitance`` large enough that the leak tail
+    ``2 U_T C_syn / (kappa tau_syn)`` of the slower synapse stays above
+    :data:`MIN_LEAK_CURRENT_A`; ``synapse_pulse_width`` at most
+    ``PULSE_FRACTION tau_syn`` of the faster one (the file's value otherwise).
+
+    Args:
+        circuit: ``[circuit]`` with ``tau_syn_*`` and the options to start from.
+        weights: |w| (A) per sign with a synapse.
+
+    Returns:
+        ``(option changes, refusals)``; each refusal names the requirement and the
+        amount.
+    """
+    o = options(circuit)
+    refusals: list[str] = []
+    taus = [syn.tau_of(circuit, sign) for sign in weights]
+    largest = max((abs(w) for w in weights.values()), default=0.0)
+    output = max(o.synapse_output_current, largest / (WEIGHT_HEADROOM * MAX_JUMP_FRACTION))
+    if output > MAX_OUTPUT_CURRENT_A:
+        high = MAX_OUTPUT_CURRENT_A * WEIGHT_HEADROOM * MAX_JUMP_FRACTION
+        refusals.append(
+            f"synapse weight: {largest:.3g} A needs a transconductor tail of {output:.3g} A, "
+            f"above the {MAX_OUTPUT_CURRENT_A:.3g} A where its pair leaves weak inversion "
+            f"(largest weight {high:.3g} A; lower it by {largest / high:.2g}x)")
+    u_t = circuit.thermal_voltage
+    capacitance = max(o.synapse_capacitance,
+                      MIN_LEAK_CURRENT_A * circuit.kappa * max(taus, default=0.0) / (2 * u_t))
+    if capacitance > MAX_SYNAPSE_CAPACITANCE_F:
+        longest = MAX_SYNAPSE_CAPACITANCE_F * 2 * u_t / (MIN_LEAK_CURRENT_A * circuit.kappa)
+        refusals.append(
+            f"tau_syn: {max(taus) * 1e3:.4g} ms needs a state capacitor of "
+            f"{capacitance * 1e12:.3g} pF to keep the leak tail above "
+            f"{MIN_LEAK_CURRENT_A * 1e12:g} pA, above the {MAX_SYNAPSE_CAPACITANCE_F * 1e12:g} "
+            f"pF allowed (longest tau_syn {longest * 1e3:.3g} ms; shorten it by "
+            f"{max(taus) / longest:.2g}x)")
+    pulse = min(o.synapse_pulse_width, PULSE_FRACTION * min(taus, default=math.inf))
+    return {"synapse_output_current": output, "synapse_capacitance": capacitance,
+            "synapse_pulse_width": pulse}, refusals
+
+
+def trim_settings(circuit: CircuitSection) -> dict[str, float]:
+    """The synapse's design settings (SI): per sign the leak tail, the weight
+    current per ampere of weight and the transconductor reference offset; the
+    shared capacitor, transconductor tail and pulse width."""
+    o = options(circuit)
+    out: dict[str, float] = {"synapse_capacitance_f": o.synapse_capacitance,
+                             "synapse_output_current_a": o.synapse_output_current,
+                             "synapse_pulse_width_s": o.synapse_pulse_width}
+    for sign in circuit.synapse_signs:
+        b = nominal_biases(circuit, sign)
+        out[f"leak_current_{sign}_a"] = b.leak
+        out[f"weight_current_per_ampere_{sign}"] = b.weight_per_ampere
+        out[f"offset_trim_{sign}_v"] = (o.synapse_offset_trim_exc if sign == "exc"
+                                        else o.synapse_offset_trim_inh)
+    return out
+
+
 #: The sky130 synapse (registered as ``gmc_sky130``).
 SKY130_GMC = syn.SynapseCircuit(
     name="gmc_sky130",
@@ -449,4 +527,8 @@ SKY130_GMC = syn.SynapseCircuit(
     pulse_level=lambda circuit: 0.0,
     pulse_idle=lambda circuit: circuit.supply,
     save=lambda tag: (f"i(visyn_{tag})",),
+    size=size_synapse,
+    design=design_synapse,
+    trims=trim_settings,
+    characterise=characterise_synapse,
 )

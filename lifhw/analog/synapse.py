@@ -44,8 +44,9 @@ and ``i``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +101,17 @@ class SynapseCircuit:
         save: ``tag -> vectors`` worth saving for this synapse.
         pulse_idle: ``circuit -> V`` of a pulse node between events (0 V; the
             supply for active-low switches).
+        size: ``(circuit, weights) -> (option changes, refusals)``: the sizing of
+            ``lifhw design`` for the spec's weights (A per sign; capacitor, bias
+            and pulse width) and the requirements it cannot meet, with numbers;
+            None where the synapse is not designable.
+        design: ``(name, circuit, *, weights, run) -> (circuit, characterisation)``:
+            trims from simulation (``run``: netlist texts -> outputs), e.g.
+            :func:`lifhw.analog.sky130_synapse.design_synapse`.
+        trims: ``circuit -> {setting: value}`` (SI, JSON-ready) of the design.
+        characterise: ``(name, circuit, *, weights, run) -> characterisation`` with
+            ``tau_s``, ``jump_per_weight``, ``rest_current_a`` per sign and a
+            ``summary()`` (the measurement ``design`` trims on).
     """
 
     name: str
@@ -110,6 +122,11 @@ class SynapseCircuit:
     pulse_level: Callable[[CircuitSection], float]
     save: Callable[[str], tuple[str, ...]]
     pulse_idle: Callable[[CircuitSection], float] = lambda circuit: 0.0
+    size: Callable[[CircuitSection, Mapping[str, float]],
+                   tuple[dict[str, float], list[str]]] | None = None
+    design: Callable[..., tuple[CircuitSection, Any]] | None = None
+    trims: Callable[[CircuitSection], dict[str, float]] | None = None
+    characterise: Callable[..., Any] | None = None
 
 
 #: Synapse-circuit name -> record (``"module:attr"``, imported on first use).
