@@ -1069,11 +1069,11 @@ def psp_stimulus(spec: DesignSection) -> Stimulus:
     taus = [getattr(spec, f"tau_syn_{sign}") for sign in weights]
     window = 6.0 * max(max(taus), spec.tau_m)
     start = 0.2 * window
+    t_stop = start + len(weights) * window
     return Stimulus(kind="spikes",
                     spike_times=tuple(start + k * window for k in range(len(weights))),
-                    spike_weights=tuple(weights.values()),
-                    t_stop=start + len(weights) * window,
-                    dt=min(min(taus), spec.tau_m) / 100.0)
+                    spike_weights=tuple(weights.values()), t_stop=t_stop,
+                    dt=max(min(min(taus), spec.tau_m) / 100.0, t_stop / 20_000))
 
 
 def _psp_peaks(t: np.ndarray, v: np.ndarray, stimulus: Stimulus) -> list[float]:
@@ -1099,7 +1099,7 @@ def golden_psp(spec: DesignSection) -> dict[str, dict[str, float]]:
     stimulus = psp_stimulus(spec)
     neuron = spec_neuron(spec).replace(tau_syn_exc=spec.tau_syn_exc,
                                        tau_syn_inh=spec.tau_syn_inh)
-    trace = ota.simulate(neuron, stimulus, dt=stimulus.dt / 10, v0=spec.v_rest)
+    trace = ota.simulate(neuron, stimulus, dt=stimulus.dt, v0=spec.v_rest)
     peaks = _psp_peaks(np.asarray(trace.t), np.asarray(trace.membrane), stimulus)
     out = {}
     for (sign, weight), peak in zip(spec.synapse_weights.items(), peaks, strict=True):

@@ -102,7 +102,10 @@ class Sky130LpOptions:
         "V", 0.0, doc="reference of the inhibitory transconductor relative to V_L")
     synapse_ota_w: float = quantity("m", 0.5e-6, gt=0,
                                     doc="input-pair width of the synapse OTAs")
-    synapse_ota_l: float = quantity("m", 1e-6, gt=0, doc="input-pair length of the synapse OTAs")
+    synapse_ota_l: float = quantity(
+        "m", 8e-6, gt=0, doc="input-pair length of the synapse OTAs (long: the output "
+                             "conductance of the transconductor, a conductance on vm, "
+                             "bent the free-membrane synaptic decay by -4 to -7 % at 1 um)")
     synapse_switch_w: float = quantity("m", 0.42e-6, gt=0,
                                        doc="width of the event switches")
     synapse_switch_l: float = quantity("m", 0.15e-6, gt=0,
