@@ -1159,7 +1159,8 @@ def design_synapses(ctx: _Context, candidate: Mapping[str, float]) -> dict[str, 
                                 run=lambda texts: ctx.sims.run(texts, circuit))
     ctx.log("  trimmed: " + ", ".join(
         f"{sign} tau_syn {ch.tau_s[sign] * 1e3:.4g} ms, jump/weight "
-        f"{ch.jump_per_weight[sign]:.4f}" for sign in ch.tau_s))
+        f"{ch.charge_per_weight[sign]:.4f} (charge), {ch.jump_per_weight[sign]:.4f} (fit)"
+        for sign in ch.tau_s))
     table = get_topology(trimmed.topology).options
     assert table is not None
     options = getattr(trimmed, table)
@@ -1206,6 +1207,8 @@ def verify_synapses(ctx: _Context, circuit: CircuitSection) -> dict[str, Any]:
             "tau_syn_free_membrane_s": tau_free,
             "weight_a": weight, "jump_a": ch.jump_per_weight[sign] * weight,
             "jump_error": ch.jump_per_weight[sign] - 1.0,
+            "jump_charge_a": ch.charge_per_weight[sign] * weight,
+            "jump_charge_error": ch.charge_per_weight[sign] - 1.0,
             "rest_current_a": ch.rest_current_a[sign],
             "psp_peak_v": peak, "psp_peak_golden_v": golden[sign]["peak_v"],
             "psp_peak_closed_form_v": golden[sign]["closed_form_v"],

@@ -282,9 +282,14 @@ class SynapseCharacterisation:
     rest_current_a: dict[str, float]    # into vm at V_L without events
     static_power_w: dict[str, float] = dataclasses.field(default_factory=dict)
     energy_per_event_j: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: Charge per event / (weight x measured tau_syn): the jump of the golden synapse
+    #: that decays alike and delivers the same charge into vm (the fitted jump
+    #: ``jump_per_weight`` misses the charge lost while the transconductor settles).
+    charge_per_weight: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         out = {"tau_syn_s": dict(self.tau_s), "jump_per_weight": dict(self.jump_per_weight),
+               "charge_per_weight": dict(self.charge_per_weight),
                "weight_a": dict(self.weight_a), "rest_current_a": dict(self.rest_current_a)}
         if self.static_power_w:
             out["static_power_w"] = dict(self.static_power_w)
@@ -345,7 +350,7 @@ def characterise_synapse(name: str, circuit: CircuitSection, *, weight: float | 
                            else weight_range(circuit, sign)[1] / 3.0)
     outs = run([characterisation_netlist(name, circuit, sign, chosen[sign])
                 for sign in signs])
-    taus, ratios, rests, static, energy = {}, {}, {}, {}, {}
+    taus, ratios, rests, static, energy, charges = {}, {}, {}, {}, {}, {}
     t0 = TEST_EVENT_S
     for sign, out in zip(signs, outs, strict=True):
         factor = syn.SIGNS[sign]
@@ -356,6 +361,12 @@ def characterise_synapse(name: str, circuit: CircuitSection, *, weight: float | 
         jump, taus[sign] = fit_event_response(t, factor * (i - base), t0, tau)
         ratios[sign] = jump / chosen[sign]
         rests[sign] = base
+        # Charge of the event: the response to the end of the run plus the fitted
+        # exponential's tail beyond it (e^-5 of the total).
+        after = t >= t0
+        charge = float(np.trapezoid(factor * (i[after] - base), t[after]))
+        charge += jump * taus[sign] * math.exp(-(t[-1] - t0) / taus[sign])
+        charges[sign] = charge / (chosen[sign] * taus[sign])
         key = f"i(vasyn_{sign[0]})"
         if key in out:
             # The ammeter's current flows from vdd into the synapse (positive).
@@ -368,7 +379,7 @@ def characterise_synapse(name: str, circuit: CircuitSection, *, weight: float | 
                 np.trapezoid(supply[window] - idle, t[window]))
     return SynapseCharacterisation(tau_s=taus, jump_per_weight=ratios, weight_a=chosen,
                                    rest_current_a=rests, static_power_w=static,
-                                   energy_per_event_j=energy)
+                                   energy_per_event_j=energy, charge_per_weight=charges)
 
 
 #: Stop trimming when tau_syn and the jump are this close to the spec (relative) and
@@ -380,7 +391,7 @@ REST_TARGET = 0.02
 def synapse_trimmed(ch: SynapseCharacterisation, circuit: CircuitSection) -> bool:
     """Whether ``ch`` meets the trim targets (tau_syn, jump, rest current)."""
     return all(abs(ch.tau_s[s] / syn.tau_of(circuit, s) - 1.0) <= TRIM_TARGET
-               and abs(ch.jump_per_weight[s] - 1.0) <= TRIM_TARGET
+               and abs(ch.charge_per_weight[s] - 1.0) <= TRIM_TARGET
                and abs(ch.rest_current_a[s]) <= REST_TARGET * ch.weight_a[s]
                for s in ch.tau_s)
 
@@ -394,7 +405,9 @@ def design_synapse(name: str, circuit: CircuitSection, *, iterations: int = 2,
 
     tau_syn scales as ``1 / I_lk`` and the jump as ``I_w``, so each iteration
     multiplies ``synapse_leak_current_*`` by ``tau_measured / tau_spec`` and
-    ``synapse_weight_scale_*`` by ``1 / (jump / w)``, and moves the
+    ``synapse_weight_scale_*`` by ``1 / (jump / w)`` (the jump that carries the
+    event's measured charge, ``charge_per_weight``: a train of events then drives
+    ``vm`` with the golden's mean current), and moves the
     transconductor's reference by ``-/+ I_rest / g_o`` (all measured with
     :func:`characterise_synapse`). Stops early once the targets
     (:func:`synapse_trimmed`) are met.
@@ -416,8 +429,8 @@ def design_synapse(name: str, circuit: CircuitSection, *, iterations: int = 2,
         changes: dict[str, Any] = {}
         o = options(current)
         for sign in ch.tau_s:
-            if not (math.isfinite(ch.tau_s[sign]) and math.isfinite(ch.jump_per_weight[sign])
-                    and ch.jump_per_weight[sign] > 0):
+            if not (math.isfinite(ch.tau_s[sign]) and math.isfinite(ch.charge_per_weight[sign])
+                    and ch.charge_per_weight[sign] > 0):
                 from lifhw.errors import SimulationError
 
                 raise SimulationError(f"the {syn.SIGN_WORDS[sign]} synapse gave no "
@@ -427,7 +440,7 @@ def design_synapse(name: str, circuit: CircuitSection, *, iterations: int = 2,
                      else o.synapse_weight_scale_inh)
             changes[f"synapse_leak_current_{sign}"] = leak * ch.tau_s[sign] / syn.tau_of(
                 current, sign)
-            changes[f"synapse_weight_scale_{sign}"] = scale / ch.jump_per_weight[sign]
+            changes[f"synapse_weight_scale_{sign}"] = scale / ch.charge_per_weight[sign]
             # Rest current into vm: move the reference against it (g_o nominal).
             g_o = current.kappa * o.synapse_output_current / (2.0 * current.thermal_voltage)
             trim = (o.synapse_offset_trim_exc if sign == "exc"
