@@ -9,10 +9,10 @@ outside the design loop:
 
 * tau_syn and the jump per weight from the synapse's own characterisation (one event,
   ``vm`` held at ``V_L``), against the spec's tau_syn and weight;
-* the PSP peaks of the written parameter file through ``lifhw compare``'s metrics
-  (:func:`lifhw.analog.flow.compare_circuit`, ``golden="nominal"``: the designed file's
-  nominal ``[circuit]`` is the spec's neuron, so the golden is the tanh neuron with the
-  spec's C, tau, V_L and current synapses), and the linear closed form
+* the PSP peaks of the written parameter file through ``lifhw compare``'s PSP metrics
+  (:func:`lifhw.analog.flow.psp_metrics`) against the file's nominal golden (the
+  designed file's nominal ``[circuit]`` is the spec's neuron, so the golden is the tanh
+  neuron with the spec's C, tau, V_L and current synapses), and the linear closed form
   ``w r_m tau_s / (tau_s - tau_m) (exp(-t*/tau_s) - exp(-t*/tau_m))``.
 
 Acceptance (issue 14): tau_syn within 3 %, PSP amplitude within 5 % of the spec.
@@ -28,10 +28,10 @@ import pytest
 
 from lifhw.analog import design as d
 from lifhw.analog.backends import RunConfig
-from lifhw.analog.flow import compare_circuit
 from lifhw.analog.sky130_synapse import characterise_synapse
 from lifhw.params import load
 from lifhw.testing import require_tool
+from verification.test_analog_synapse import against_nominal
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ("design_sky130_lp_synapse.toml", "design_sky130_synapse.toml")
@@ -70,12 +70,11 @@ def test_designed_file_reproduces_the_spec_psps(designed):
     assert pf.stimulus.kind == "spikes"
     assert (pf.circuit.tau_syn_exc, pf.circuit.tau_syn_inh) == (spec.tau_syn_exc,
                                                                  spec.tau_syn_inh)
-    summary = compare_circuit(pf.name, pf.circuit, pf.stimulus, golden="nominal",
-                              fi_multiples=(), config=RunConfig(timeout_s=600)).summary()
+    _, psps = against_nominal(pf.name, pf.circuit, pf.stimulus)
     r_m = spec.tau_m / spec.membrane_capacitance
     for sign, weight, tau_s in (("exc", spec.weight_exc, spec.tau_syn_exc),
                                 ("inh", spec.weight_inh, spec.tau_syn_inh)):
-        psp = summary["psp"][sign]
+        psp = psps[sign]
         print(sign, psp)
         # The closed form, written out here from the spec.
         if math.isclose(tau_s, spec.tau_m):
