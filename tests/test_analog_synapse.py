@@ -303,3 +303,93 @@ def test_sky130_network_refuses_a_latching_comparator() -> None:
     with pytest.raises(ParamError, match="latch in reset") as err:
         anet.generate(dataclasses.replace(an, circuits=circuits))
     assert err.value.path == "sky130.hysteresis_ratio"
+
+
+# ---------------------------------------------------------------------------------------
+# sky130_lp: the gated low-power synapse
+
+
+def _sky130_lp(**changes: object):
+    base = load(ROOT / "circuits" / "ota_lif_sky130_lp.toml").circuit
+    return dataclasses.replace(base, **{"tau_syn_exc": 5e-3, "tau_syn_inh": 10e-3, **changes})
+
+
+def test_sky130_lp_record_names_its_synapse() -> None:
+    from lifhw.analog.topology import get_topology
+
+    assert get_topology("sky130_lp").synapses == ("gmc_sky130_lp",)
+    assert syn.synapse_circuit(_sky130_lp()).name == "gmc_sky130_lp"
+
+
+def test_sky130_lp_synapse_netlist_biases_from_the_closed_forms() -> None:
+    circuit = _sky130_lp()
+    text = nl.generate("s", circuit, _spikes([0.01, 0.05], [0.5e-12, -0.5e-12]))
+    u_t = circuit.thermal_voltage
+    opts = circuit.sky130_lp
+    r = opts.reference_ratio
+    # Each reference diode carries 1/r of its tail: I_lk = 2 U_T C_syn / (kappa tau_syn).
+    leak = float(re.search(r"^ILK_e vdd_syne nlk_e DC (\S+)$", text, re.M).group(1))
+    assert leak * r == pytest.approx(2 * u_t * opts.synapse_capacitance / (0.7 * 5e-3),
+                                     rel=1e-9)
+    g_o = 0.7 * opts.synapse_output_current / (2 * u_t)
+    i_w = float(re.search(r"^IW_e_0 vw_e_0 0 DC (\S+)$", text, re.M).group(1))
+    assert i_w * r == pytest.approx(0.5e-12 * opts.synapse_capacitance
+                                    / (g_o * opts.synapse_pulse_width), rel=1e-9)
+    assert re.search(rf"^XMLKeT tLKe nlk_e 0 0 \S+ W=\S+ L=\S+ m={r}$", text, re.M)
+    # The synapse draws its supply through its own ammeter, saved for its energy.
+    assert "VASYN_E vdd vdd_syne DC 0" in text and "VASYN_I vdd vdd_syni DC 0" in text
+    assert "i(vasyn_e)" in text and "i(visyn_i)" in text
+    # Gated pump: WG (gate: the active-low pulse) feeds the mirror output only during an
+    # event; the state switch is an nfet on the inverted pulse; WD holds the node at V_L.
+    assert re.search(r"^XMWG_e_0 sw_e_0 pe0 vdd_syne vdd_syne ", text, re.M)
+    assert re.search(r"^XMW_e_0 xw_e_0 vw_e_0 sw_e_0 vdd_syne \S+ W=\S+ L=\S+ m=4$", text,
+                     re.M)
+    assert re.search(r"^XMWS_e_0 vsyn_e pb_e_0 xw_e_0 0 sky130_fd_pr__nfet_01v8 ", text, re.M)
+    assert re.search(r"^XMWD_e_0 vl pe0 xw_e_0 0 ", text, re.M)
+    # Event pulses idle at the 0.8 V supply.
+    assert re.search(r"^VPE0 pe0 0 PWL\(\n\+ 0 0.8 ", text, re.M)
+    # A current stimulus: both synapses stay in the neuron, without pumps.
+    step = nl.generate("s", circuit, Stimulus(kind="step", amplitude=2e-12, t_stop=0.05))
+    assert "VISYN_E" in step and "VISYN_I" in step and "XMWG_" not in step
+
+
+def test_sky130_lp_spikes_without_a_synapse_of_that_sign() -> None:
+    with pytest.raises(ParamError, match="no inhibitory synapse") as err:
+        nl.generate("x", _sky130_lp(tau_syn_inh=0.0), _spikes([0.01], [-0.5e-12]))
+    assert err.value.path == "circuit.tau_syn_inh"
+
+
+def test_sky130_lp_weight_out_of_range() -> None:
+    circuit = _sky130_lp()
+    _, high = syn.synapse_circuit(circuit).weight_range(circuit, "exc")
+    # The largest weight moves the state by 0.3 of the OTA linear range: 0.3 I_o.
+    assert high == pytest.approx(0.3 * circuit.sky130_lp.synapse_output_current)
+    with pytest.raises(ParamError, match="gmc_sky130_lp") as err:
+        nl.generate("s", circuit, _spikes([0.01], [1.5 * high]))
+    assert err.value.path == "stimulus.spike_weights"
+    poisson = Stimulus(kind="poisson", rate=100.0, weight=-2 * high, t_stop=0.1)
+    with pytest.raises(ParamError, match="outside the range") as err:
+        nl.generate("s", circuit, poisson)
+    assert err.value.path == "stimulus.weight"
+
+
+@pytest.mark.parametrize(("stimulus", "message"), [
+    ('kind = "spikes"\nspike_times = ["10 ms"]\nspike_weights = [-0.5e-12]',
+     "no inhibitory synapse"),
+    ('kind = "spikes"\nspike_times = ["10 ms"]\nspike_weights = [3e-12]', "outside the range"),
+    ('kind = "poisson"\nrate = "100 Hz"\nweight = 5e-12', "outside the range"),
+])
+def test_cli_sky130_lp_bad_synapse_input_exits_2(tmp_path: Path, capsys, stimulus,
+                                                 message) -> None:
+    text = (ROOT / "circuits" / "ota_lif_synapse_sky130_lp.toml").read_text()
+    text = text.replace('tau_syn_inh = "10 ms"', 'tau_syn_inh = "0 s"')
+    head = text[:text.index("[stimulus]")]
+    path = tmp_path / "lp.toml"
+    path.write_text(head + f'[stimulus]\n{stimulus}\nt_stop = "50 ms"\n')
+    for command in (["netlist", str(path), "-o", str(tmp_path / "out")],
+                    ["simulate", str(path)], ["compare", str(path)]):
+        code = main(command)
+        err = capsys.readouterr().err.strip()
+        assert code == 2, err
+        assert message in err and "Traceback" not in err
+        assert len(err.splitlines()) == 1

@@ -318,3 +318,159 @@ def test_sky130_lp_limits_refuse_with_numbers():
                                 refractory="0.2 ms", max_rate="1 kHz")) == []
     refused = hook.limits(_lp_spec(tau_m="1 ms", refractory="0.1 ms", max_rate="1 kHz"))
     assert len(refused) == 1 and "162 us" in refused[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Synapses in the spec
+
+SYN = {"tau_syn_exc": "5 ms", "tau_syn_inh": "10 ms", "weight_exc": "0.5 pA",
+       "weight_inh": "-0.5 pA"}
+
+
+def test_spec_synapse_keys_parse_with_units():
+    spec = _lp_spec(**SYN)
+    assert spec.synapse_weights == {"exc": pytest.approx(0.5e-12), "inh": pytest.approx(-0.5e-12)}
+    assert (spec.tau_syn_exc, spec.tau_syn_inh) == (pytest.approx(5e-3), pytest.approx(10e-3))
+    assert _lp_spec().synapse_weights == {}
+    assert _lp_spec(tau_syn_exc="5 ms", weight_exc="1 pA").synapse_weights == {
+        "exc": pytest.approx(1e-12)}
+
+
+@pytest.mark.parametrize(("changes", "words", "path"), [
+    ({"tau_syn_exc": "5 ms"}, "give its PSP spec", "design.weight_exc"),
+    ({"weight_inh": "-1 pA"}, "set tau_syn_inh", "design.tau_syn_inh"),
+    ({"tau_syn_inh": "5 ms", "weight_inh": "1 pA"}, "inhibitory weights are < 0",
+     "design.weight_inh"),
+    ({"tau_syn_exc": "5 ms", "weight_exc": "-1 pA"}, "excitatory weights are > 0",
+     "design.weight_exc"),
+    ({"weight_exc": "1 nF"}, "A", "design.weight_exc"),
+    ({"synapse_pulse_width": "10 us"}, "without a synapse", "design.synapse_pulse_width"),
+    ({"tau_syn": "5 ms"}, "did you mean", "design"),
+])
+def test_spec_synapse_errors_name_the_field(changes, words, path):
+    with pytest.raises(ParamError, match=words) as err:
+        _lp_spec(**changes)
+    assert path in str(err.value)
+
+
+def _lp_synapse_circuit(**changes):
+    from lifhw.analog import sky130_lp_design
+
+    spec = _lp_spec(**{**SYN, **changes})
+    hook = sky130_lp_design.DESIGN
+    return spec, d.with_synapses(hook.circuit(spec, hook.candidates(spec)[0], d.Knobs(),
+                                              "tt", 0), spec, {})
+
+
+def test_golden_psp_of_a_small_weight_matches_the_closed_form():
+    # 0.1 pA: a 1.25 mV EPSP, inside the tanh's linear part, so the golden tanh neuron's
+    # peak (ODE) and the linear closed form agree; independent formula:
+    # V* = w r_m tau_s / (tau_s - tau_m) (exp(-t*/tau_s) - exp(-t*/tau_m)).
+    spec = _lp_spec(**{**SYN, "weight_exc": "0.1 pA", "weight_inh": "-0.1 pA"})
+    psp = d.golden_psp(spec)
+    r_m = spec.tau_m / spec.membrane_capacitance
+    t_s, t_m = 5e-3, 10e-3
+    t_star = t_m * t_s * math.log(t_s / t_m) / (t_s - t_m)
+    closed = 0.1e-12 * r_m * t_s / (t_s - t_m) * (math.exp(-t_star / t_s)
+                                                  - math.exp(-t_star / t_m))
+    assert psp["exc"]["closed_form_v"] == pytest.approx(closed, rel=1e-12)
+    assert psp["exc"]["peak_v"] == pytest.approx(closed, rel=5e-3)
+    # tau_s = tau_m: V* = w r_m / e, negative for inhibition
+    assert psp["inh"]["peak_v"] == pytest.approx(-0.1e-12 * r_m / math.e, rel=5e-3)
+
+
+def test_psp_stimulus_isolates_one_event_per_sign():
+    spec = _lp_spec(**SYN)
+    stim = d.psp_stimulus(spec)
+    window = 6 * 10e-3
+    assert stim.kind == "spikes"
+    assert stim.spike_times == pytest.approx((0.2 * window, 1.2 * window))
+    assert stim.spike_weights == pytest.approx((0.5e-12, -0.5e-12))
+    assert stim.t_stop == pytest.approx(2.2 * window)
+
+
+def test_synapse_sizing_follows_the_closed_forms():
+    from lifhw.analog import sky130_synapse as gmc
+
+    _, circuit = _lp_synapse_circuit()
+    opts = circuit.sky130_lp
+    # 0.5 pA is at most half the largest weight 0.3 I_o = 1.5 pA: the defaults stay.
+    sizing, refused = gmc.size_synapse(circuit, {"exc": 0.5e-12, "inh": 0.5e-12})
+    assert refused == []
+    assert sizing == {"synapse_output_current": opts.synapse_output_current,
+                      "synapse_capacitance": opts.synapse_capacitance,
+                      "synapse_pulse_width": opts.synapse_pulse_width}
+    # 1.2 pA needs I_o = 1.2 pA / (0.5 x 0.3) = 8 pA.
+    sizing, _ = gmc.size_synapse(circuit, {"exc": 1.2e-12})
+    assert sizing["synapse_output_current"] == pytest.approx(8e-12)
+    # tau_syn = 200 ms: C_syn = 0.5 pA x 0.7 x 0.2 s / (2 U_T) = 1.353 pF.
+    _, slow = _lp_synapse_circuit(tau_syn_inh="200 ms")
+    sizing, _ = gmc.size_synapse(slow, {"inh": 0.5e-12})
+    u_t = slow.thermal_voltage
+    assert sizing["synapse_capacitance"] == pytest.approx(0.5e-12 * 0.7 * 0.2 / (2 * u_t))
+    # tau_syn = 0.4 ms: the 50 us pulse is shortened to 5 % of it.
+    _, fast = _lp_synapse_circuit(tau_syn_exc="0.4 ms")
+    assert gmc.size_synapse(fast, {"exc": 0.5e-12})[0]["synapse_pulse_width"] == \
+        pytest.approx(20e-6)
+
+
+def test_synapse_limits_refuse_with_numbers():
+    spec, circuit = _lp_synapse_circuit()
+    assert d.synapse_limits(spec, circuit) == []
+    # 2 nA needs a 13.3 nA tail (above the 10 nA weak-inversion ceiling).
+    spec, circuit = _lp_synapse_circuit(weight_exc="2 nA")
+    refused = d.synapse_limits(spec, circuit)
+    assert any("13.3 nA" in r.replace("1.33e-08 A", "13.3 nA") and "1.3x" in r
+               for r in refused), refused
+    # 4 pA: EPSP 0.25 x 4 pA x 50 GOhm = 50 mV, above 0.8 of the 50 mV gap.
+    spec, circuit = _lp_synapse_circuit(weight_exc="4 pA")
+    refused = d.synapse_limits(spec, circuit)
+    assert len(refused) == 1 and "fire the neuron" in refused[0] and "1.2x" in refused[0]
+    # 10 fA: EPSP 0.125 mV, below the 1 mV verified.
+    spec, circuit = _lp_synapse_circuit(weight_exc="10 fA")
+    refused = d.synapse_limits(spec, circuit)
+    assert len(refused) == 1 and "raise weight_exc by 8" in refused[0]
+    # tau_syn 20 s needs 135 pF of state capacitor.
+    spec, circuit = _lp_synapse_circuit(tau_syn_inh="20 s")
+    assert any("135 pF" in r and "10 pF allowed" in r for r in d.synapse_limits(spec, circuit))
+
+
+def test_an_unreachable_synapse_spec_exits_2_with_one_line(tmp_path, capsys):
+    from lifhw.app.cli import main
+
+    lines = ['name = "strong"', "[design]"] + [f'{k} = "{v}"' for k, v in
+                                                {**LP_SPEC, **SYN, "weight_exc": "4 pA"}.items()]
+    path = tmp_path / "strong.toml"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["design", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot design this neuron" in err
+    assert "weight_exc" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_designed_file_with_synapses_round_trips_through_the_loader(tmp_path):
+    spec, circuit = _lp_synapse_circuit()
+    circuit = d.with_synapses(circuit, spec, {"synapse_leak_current_exc": 1.3e-12,
+                                              "synapse_weight_scale_inh": 1.25,
+                                              "synapse_offset_trim_inh": -1.7e-3})
+    stimulus = d.psp_stimulus(spec)
+    path = tmp_path / "s.toml"
+    path.write_text(d.circuit_toml("s", circuit, stimulus))
+    pf = load_mapping(__import__("tomllib").loads(path.read_text()), source=str(path))
+    assert (pf.circuit.tau_syn_exc, pf.circuit.tau_syn_inh) == (5e-3, 10e-3)
+    for key in ("synapse_leak_current_exc", "synapse_weight_scale_inh",
+                "synapse_offset_trim_inh", "synapse_pulse_width", "synapse_capacitance"):
+        assert getattr(pf.circuit.sky130_lp, key) == pytest.approx(
+            getattr(circuit.sky130_lp, key), rel=1e-11)
+    assert pf.stimulus.spike_times == pytest.approx(stimulus.spike_times)
+    assert pf.stimulus.spike_weights == pytest.approx(stimulus.spike_weights)
+    # The synapse devices are rendered alike (neuron lines carry 12-digit round-off).
+    import re
+
+    def synapse_lines(text):
+        return [line for line in text.splitlines()
+                if re.match(r"(ILK|IOB|IW|VSR|VASYN|VISYN|VP[EI]|XMW)", line)]
+
+    back = synapse_lines(nl.generate("x", pf.circuit, pf.stimulus))
+    assert back and back == synapse_lines(nl.generate("x", circuit, stimulus))

@@ -157,6 +157,21 @@ class DesignSection:
     temperature: float = quantity("K", 300.15, gt=0, doc="temperature (e.g. '27 degC')")
     mismatch_samples: int = integer(0, ge=0, le=1000,
                                     doc="tt_mm Monte-Carlo samples for the yield")
+    tau_syn_exc: float = quantity("s", 0.0, ge=0,
+                                  doc="excitatory synapse time constant (0: no excitatory "
+                                      "synapse; as [circuit] tau_syn_exc)")
+    tau_syn_inh: float = quantity("s", 0.0, ge=0,
+                                  doc="inhibitory synapse time constant (0: no inhibitory "
+                                      "synapse; as [circuit] tau_syn_inh)")
+    weight_exc: float = quantity("A", 0.0,
+                                 doc="PSP spec: excitatory synaptic current jump per input "
+                                     "event (> 0, as [stimulus] spike_weights)")
+    weight_inh: float = quantity("A", 0.0,
+                                 doc="PSP spec: inhibitory synaptic current jump per input "
+                                     "event (< 0, as [stimulus] spike_weights)")
+    synapse_pulse_width: float = quantity(
+        "s", 0.0, ge=0, doc="width of the input event pulse (0: the topology's default, "
+                            "shortened to 5 % of tau_syn where longer)")
 
     def validate(self) -> None:
         """Cross-field rules (ParamError with the field path)."""
@@ -176,6 +191,7 @@ class DesignSection:
                 f"max_rate {self.max_rate:g} Hz needs an ISI of {1e6 / self.max_rate:g} us, "
                 f"not longer than the refractory period {self.refractory * 1e6:g} us",
                 path="max_rate")
+        self._validate_synapses()
         allowed = [c for c in CORNERS if not c.endswith("_mm") and c != "mc"]
         if not self.corners:
             raise ParamError("give at least one corner", path="corners")
@@ -187,6 +203,42 @@ class DesignSection:
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ParamError(f"unknown corner {corner!r}{hint} (known: "
                                  + ", ".join(allowed) + ")", path=f"corners[{i}]")
+
+
+    @property
+    def synapse_weights(self) -> dict[str, float]:
+        """Signed weight (A) per sign that has a synapse (``tau_syn_* > 0``)."""
+        out = {}
+        for sign, tau, weight in (("exc", self.tau_syn_exc, self.weight_exc),
+                                  ("inh", self.tau_syn_inh, self.weight_inh)):
+            if tau > 0:
+                out[sign] = weight
+        return out
+
+    def _validate_synapses(self) -> None:
+        words = {"exc": ("excitatory", "> 0", 1.0), "inh": ("inhibitory", "< 0", -1.0)}
+        for sign, (word, rule, factor) in words.items():
+            tau, weight = getattr(self, f"tau_syn_{sign}"), getattr(self, f"weight_{sign}")
+            if weight * factor < 0:
+                raise ParamError(f"{word} weights are {rule} (as [stimulus] spike_weights), "
+                                 f"not {weight:g} A", path=f"weight_{sign}")
+            if tau > 0 and weight == 0:
+                raise ParamError(f"tau_syn_{sign} asks for an {word} synapse: give its PSP "
+                                 f"spec, the current jump per event weight_{sign} (A, {rule})",
+                                 path=f"weight_{sign}")
+            if tau == 0 and weight != 0:
+                raise ParamError(f"weight_{sign} needs an {word} synapse: set tau_syn_{sign} "
+                                 "> 0 s", path=f"tau_syn_{sign}")
+        if not self.synapse_weights:
+            if self.synapse_pulse_width > 0:
+                raise ParamError("synapse_pulse_width without a synapse: set tau_syn_exc or "
+                                 "tau_syn_inh", path="synapse_pulse_width")
+            return
+        from lifhw.analog.topology import get_topology
+
+        if not get_topology(self.topology).synapses:
+            key = "tau_syn_exc" if self.tau_syn_exc > 0 else "tau_syn_inh"
+            raise ParamError(f"topology {self.topology!r} has no synapse circuit", path=key)
 
 
 def golden_isi(current: Any, neuron: OTANeuron) -> Any:
@@ -725,6 +777,15 @@ class _Context:
     labels: tuple[str, ...]
     currents: tuple[float, ...]
     log: Callable[[str], None]
+    #: Synapse settings of every candidate circuit (``synapse_*`` fields of the
+    #: topology's options table), from the synapse stage.
+    synapse_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def circuit(self, candidate: Mapping[str, float], knobs: Knobs, corner: str = "tt",
+                seed: int = 0) -> CircuitSection:
+        """The hook's circuit of a candidate, with the spec's synapses (if any)."""
+        return with_synapses(self.hook.circuit(self.spec, candidate, knobs, corner, seed),
+                             self.spec, self.synapse_options)
 
 
 def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
@@ -751,7 +812,7 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
         iterations += 1
     taus: list[tuple[float, float]] = []
     for _ in range(MAX_ITERATIONS + 2):
-        circuit = hook.circuit(spec, candidate, knobs, corner, seed)
+        circuit = ctx.circuit(candidate, knobs, corner, seed)
         leak = measure_leak(ctx.sims, ctx.name, circuit)
         iterations += 1
         tau_err = leak.tau_s / spec.tau_m - 1.0
@@ -772,7 +833,7 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     best: tuple[tuple[int, float], Knobs, SpikeMeasurement] | None = None
     squeezed = 0
     for _ in range(MAX_ITERATIONS + 2):
-        circuit = hook.circuit(spec, candidate, knobs, corner, seed)
+        circuit = ctx.circuit(candidate, knobs, corner, seed)
         spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents)
         iterations += 1
         errors = errors_against(spec, leak, spiking, ctx.labels)
@@ -819,7 +880,7 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
             reset_offset=knobs.reset_offset - reset_error)
     assert best is not None
     _, knobs, spiking = best
-    circuit = hook.circuit(spec, candidate, knobs, corner, seed)
+    circuit = ctx.circuit(candidate, knobs, corner, seed)
     tau_err = leak.tau_s / spec.tau_m - 1.0
     if abs(tau_err) > TOLERANCES["tau"]:
         g = spec.membrane_capacitance / leak.tau_s
@@ -936,8 +997,8 @@ def measure_parasitic(ctx: _Context, candidate: Mapping[str, float], knobs: Knob
 
     c1 = ctx.spec.membrane_capacitance
     c2 = 0.8 * c1
-    circuits = [ctx.hook.circuit(ctx.spec, candidate,
-                                 knobs.replace(parasitic_capacitance=c1 - drawn), corner, seed)
+    circuits = [ctx.circuit(candidate, knobs.replace(parasitic_capacitance=c1 - drawn),
+                            corner, seed)
                 for drawn in (c1, c2)]
     texts, starts = [], []
     for c in circuits:
@@ -959,6 +1020,215 @@ def measure_once(ctx: _Context, circuit: CircuitSection) -> tuple[LeakMeasuremen
     spiking = measure_spiking(ctx.sims, ctx.name, circuit, spec_neuron(ctx.spec),
                               ctx.currents)
     return leak, spiking
+
+
+# ---------------------------------------------------------------------------------------
+# Synapses: sized, trimmed, and verified against the spec's golden current synapse
+
+#: Acceptance of a designed synapse: tau_syn (the decay of its current with ``vm``
+#: held at ``V_L``) and the PSP peak on the designed neuron against the spec's golden.
+SYNAPSE_TOLERANCES = {"tau_syn": 0.03, "psp": 0.05}
+#: Smallest golden PSP peak (V) the design verifies: 5 % of it (50 uV) stays well
+#: above the transient's numerical noise (a few uV at reltol 1e-4 on a 0.3-0.6 V node).
+MIN_PSP_V = 1e-3
+#: Largest EPSP peak as a fraction of the rest-threshold gap (a PSP must not fire).
+MAX_EPSP_FRACTION = 0.8
+#: Trim steps of the synapse stage.
+SYNAPSE_ITERATIONS = 4
+
+
+def with_synapses(circuit: CircuitSection, spec: DesignSection,
+                  settings: Mapping[str, Any]) -> CircuitSection:
+    """``circuit`` with the spec's synapse time constants and the synapse ``settings``
+    (fields of the topology's options table); unchanged for a spec without synapses."""
+    if not spec.synapse_weights:
+        return circuit
+    from lifhw.analog.topology import get_topology
+
+    circuit = dataclasses.replace(circuit, tau_syn_exc=spec.tau_syn_exc,
+                                  tau_syn_inh=spec.tau_syn_inh)
+    table = get_topology(circuit.topology).options
+    if settings and table is not None:
+        circuit = dataclasses.replace(circuit, **{
+            table: dataclasses.replace(getattr(circuit, table), **settings)})
+    return circuit
+
+
+def synapse_record(spec: DesignSection) -> Any:
+    """The synapse circuit (:class:`lifhw.analog.synapse.SynapseCircuit`) of the spec's
+    topology."""
+    from lifhw.analog.synapse import SYNAPSES
+    from lifhw.analog.topology import get_topology
+
+    return SYNAPSES.get(get_topology(spec.topology).synapses[0])
+
+
+def psp_stimulus(spec: DesignSection) -> Stimulus:
+    """One isolated input event per synapse sign, ``6 max(tau_syn, tau_m)`` apart."""
+    weights = spec.synapse_weights
+    taus = [getattr(spec, f"tau_syn_{sign}") for sign in weights]
+    window = 6.0 * max(max(taus), spec.tau_m)
+    start = 0.2 * window
+    t_stop = start + len(weights) * window
+    return Stimulus(kind="spikes",
+                    spike_times=tuple(start + k * window for k in range(len(weights))),
+                    spike_weights=tuple(weights.values()), t_stop=t_stop,
+                    dt=max(min(min(taus), spec.tau_m) / 100.0, t_stop / 20_000))
+
+
+def _psp_peaks(t: np.ndarray, v: np.ndarray, stimulus: Stimulus) -> list[float]:
+    """Peak excursion (V, signed) after each event, relative to ``v`` at the event."""
+    times, weights = stimulus.input_spikes()
+    window = float(np.diff(times).min()) if len(times) > 1 else stimulus.t_stop - times[0]
+    peaks = []
+    for start, w in zip(times, weights, strict=True):
+        mask = (t >= start) & (t <= min(start + window, stimulus.t_stop))
+        base = float(np.interp(start, t, v))
+        sign = 1.0 if w > 0 else -1.0
+        peaks.append(sign * float(np.max(sign * (v[mask] - base))))
+    return peaks
+
+
+def golden_psp(spec: DesignSection) -> dict[str, dict[str, float]]:
+    """The spec's PSPs: peak of the golden tanh neuron with current synapses
+    (:func:`lifhw.golden.ota.simulate`, the spec's parameters) and the closed form of
+    its linearisation (:func:`lifhw.analog.flow.psp_closed_form`), per sign."""
+    from lifhw.analog.flow import psp_closed_form
+    from lifhw.golden import ota
+
+    stimulus = psp_stimulus(spec)
+    neuron = spec_neuron(spec).replace(tau_syn_exc=spec.tau_syn_exc,
+                                       tau_syn_inh=spec.tau_syn_inh)
+    trace = ota.simulate(neuron, stimulus, dt=stimulus.dt, v0=spec.v_rest)
+    peaks = _psp_peaks(np.asarray(trace.t), np.asarray(trace.membrane), stimulus)
+    out = {}
+    for (sign, weight), peak in zip(spec.synapse_weights.items(), peaks, strict=True):
+        closed, t_peak = psp_closed_form(weight, 1.0 / neuron.g_m, neuron.tau_m,
+                                         getattr(spec, f"tau_syn_{sign}"))
+        out[sign] = {"peak_v": peak, "closed_form_v": closed, "t_peak_closed_form_s": t_peak}
+    return out
+
+
+def synapse_limits(spec: DesignSection, circuit: CircuitSection) -> list[str]:
+    """Synapse requirements the topology cannot meet, refused before simulating: the
+    sizing's (weight and tau_syn ranges) and PSPs too small to verify or large
+    enough to fire the neuron."""
+    if not spec.synapse_weights:
+        return []
+    record = synapse_record(spec)
+    if record.size is None or record.design is None:
+        return [f"synapses: the {record.name} synapse of topology {spec.topology!r} "
+                "cannot be designed"]
+    _, out = record.size(circuit, {k: abs(w) for k, w in spec.synapse_weights.items()})
+    words = {"exc": "excitatory", "inh": "inhibitory"}
+    gap = spec.v_threshold - spec.v_rest
+    for sign, psp in golden_psp(spec).items():
+        peak = abs(psp["peak_v"])
+        if peak < MIN_PSP_V:
+            out.append(f"PSP: the spec's {words[sign]} PSP peak is {peak * 1e3:.3g} mV, below "
+                       f"the {MIN_PSP_V * 1e3:g} mV the design verifies to "
+                       f"{SYNAPSE_TOLERANCES['psp'] * 100:g} % (raise weight_{sign} by "
+                       f"{MIN_PSP_V / peak:.2g}x)")
+        if sign == "exc" and peak > MAX_EPSP_FRACTION * gap:
+            out.append(f"PSP: the spec's excitatory PSP peak {peak * 1e3:.3g} mV exceeds "
+                       f"{MAX_EPSP_FRACTION:g} of the {gap * 1e3:.3g} mV rest-threshold gap: "
+                       "the event would fire the neuron (lower weight_exc by "
+                       f"{peak / (MAX_EPSP_FRACTION * gap):.2g}x)")
+        if sign == "inh" and spec.v_rest - peak <= 0.0:
+            out.append(f"PSP: the spec's inhibitory PSP peak {peak * 1e3:.3g} mV would take "
+                       f"the membrane below 0 V (lower |weight_inh| by "
+                       f"{peak / spec.v_rest:.2g}x)")
+    return out
+
+
+def design_synapses(ctx: _Context, candidate: Mapping[str, float]) -> dict[str, Any]:
+    """Size and trim the spec's synapses (``vm`` held at ``V_L``, so the neuron's own
+    trims do not matter); returns the ``synapse_*`` settings of the options table."""
+    from lifhw.analog.topology import get_topology
+
+    spec = ctx.spec
+    record = synapse_record(spec)
+    weights = {k: abs(w) for k, w in spec.synapse_weights.items()}
+    circuit = with_synapses(ctx.hook.circuit(spec, candidate, Knobs(), "tt", 0), spec, {})
+    sizing, _ = record.size(circuit, weights)
+    circuit = with_synapses(circuit, spec, sizing)
+    ctx.log(f"synapses: {record.name}, sizing " + ", ".join(
+        f"{k} {v:.4g}" for k, v in sizing.items()))
+    trimmed, ch = record.design(ctx.name, circuit, weights=weights,
+                                iterations=SYNAPSE_ITERATIONS,
+                                run=lambda texts: ctx.sims.run(texts, circuit))
+    ctx.log("  trimmed: " + ", ".join(
+        f"{sign} tau_syn {ch.tau_s[sign] * 1e3:.4g} ms, jump/weight "
+        f"{ch.charge_per_weight[sign]:.4f} (charge), {ch.jump_per_weight[sign]:.4f} (fit)"
+        for sign in ch.tau_s))
+    table = get_topology(trimmed.topology).options
+    assert table is not None
+    options = getattr(trimmed, table)
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)
+            if f.name.startswith("synapse_")}
+
+
+def verify_synapses(ctx: _Context, circuit: CircuitSection) -> dict[str, Any]:
+    """The designed synapses against the spec.
+
+    tau_syn and the jump from the synapse's characterisation (one event, ``vm``
+    held at ``V_L``); the PSP peak of each sign on the designed neuron (membrane
+    free, :func:`psp_stimulus`) against the spec's golden tanh neuron and the closed
+    form (:func:`golden_psp`); the decay of the synaptic current in that run
+    (``tau_syn_free_membrane_s``) as well. ``failures`` lists what misses
+    :data:`SYNAPSE_TOLERANCES`.
+    """
+    from lifhw.analog.flow import fit_event_response
+
+    spec = ctx.spec
+    record = synapse_record(spec)
+    weights = spec.synapse_weights
+    ch = record.characterise(ctx.name, circuit, weights={k: abs(w) for k, w in
+                                                         weights.items()},
+                             run=lambda texts: ctx.sims.run(texts, circuit))
+    stimulus = psp_stimulus(spec)
+    out = ctx.sims.run([nl.generate(ctx.name, circuit, stimulus)], circuit)[0]
+    t = np.asarray(out["time"])
+    peaks = _psp_peaks(t, np.asarray(out["v(vm)"]), stimulus)
+    golden = golden_psp(spec)
+    extra = ch.summary()
+    signs: dict[str, Any] = {}
+    failures = []
+    words = {"exc": "excitatory", "inh": "inhibitory"}
+    for (sign, weight), peak, t_event in zip(weights.items(), peaks, stimulus.spike_times,
+                                             strict=True):
+        tau_spec = getattr(spec, f"tau_syn_{sign}")
+        current = np.asarray(out[f"i(visyn_{sign[0]})"]) * (1.0 if weight > 0 else -1.0)
+        base = float(np.interp(t_event - 0.01 * tau_spec, t, current))
+        _, tau_free = fit_event_response(t, current - base, t_event, tau_spec, stop=1.5)
+        entry = {
+            "tau_syn_spec_s": tau_spec, "tau_syn_s": ch.tau_s[sign],
+            "tau_syn_error": ch.tau_s[sign] / tau_spec - 1.0,
+            "tau_syn_free_membrane_s": tau_free,
+            "weight_a": weight, "jump_a": ch.jump_per_weight[sign] * weight,
+            "jump_error": ch.jump_per_weight[sign] - 1.0,
+            "jump_charge_a": ch.charge_per_weight[sign] * weight,
+            "jump_charge_error": ch.charge_per_weight[sign] - 1.0,
+            "rest_current_a": ch.rest_current_a[sign],
+            "psp_peak_v": peak, "psp_peak_golden_v": golden[sign]["peak_v"],
+            "psp_peak_closed_form_v": golden[sign]["closed_form_v"],
+            "psp_error": peak / golden[sign]["peak_v"] - 1.0,
+            "psp_error_closed_form": peak / golden[sign]["closed_form_v"] - 1.0,
+        }
+        for key in ("static_power_w", "energy_per_event_j"):
+            if sign in extra.get(key, {}):
+                entry[key] = extra[key][sign]
+        signs[sign] = entry
+        if abs(entry["tau_syn_error"]) > SYNAPSE_TOLERANCES["tau_syn"]:
+            failures.append(f"tau_syn_{sign} off by {entry['tau_syn_error'] * 100:+.2f} % "
+                            f"(allowed ±{SYNAPSE_TOLERANCES['tau_syn'] * 100:g} %)")
+        if not abs(entry["psp_error"]) <= SYNAPSE_TOLERANCES["psp"]:
+            failures.append(f"{words[sign]} PSP peak off by {entry['psp_error'] * 100:+.2f} % "
+                            "against the spec's golden "
+                            f"(allowed ±{SYNAPSE_TOLERANCES['psp'] * 100:g} %)")
+    trims = record.trims(circuit) if record.trims is not None else {}
+    return {"synapse_circuit": record.name, "signs": signs, "trim": trims,
+            "failures": failures}
 
 
 # ---------------------------------------------------------------------------------------
@@ -1007,6 +1277,7 @@ class DesignResult:
     simulations: int
     cache_hits: int
     seconds: float
+    synapse: dict[str, Any] | None = None
 
     @property
     def realised(self) -> dict[str, float]:
@@ -1036,6 +1307,7 @@ class DesignResult:
             "spec_golden": {"capacitance_f": neuron.capacitance,
                             "bias_current_a": neuron.bias_current, "kappa": neuron.kappa,
                             "rheobase_a": neuron.rheobase},
+            **({"synapse": self.synapse} if self.synapse is not None else {}),
         }
 
 
@@ -1053,7 +1325,7 @@ def evaluate_corner(ctx: _Context, design: LoopResult, candidate: Mapping[str, f
     """The tt design at ``corner``: errors as is, then the trim that brings it back."""
     hook = ctx.hook
     knobs = hook.knobs(design.circuit)
-    circuit = hook.circuit(ctx.spec, candidate, knobs, corner, seed)
+    circuit = ctx.circuit(candidate, knobs, corner, seed)
     ctx.log(f"corner {corner}{f' seed {seed}' if corner.endswith('_mm') else ''}: as designed")
     leak, spiking = measure_once(ctx, circuit)
     errors = errors_against(ctx.spec, leak, spiking, ctx.labels)
@@ -1115,7 +1387,11 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
     start = time.time()
     say = log or (lambda _line: None)
     hook = design_hook(spec.topology)
+    candidates = hook.candidates(spec)
     refused = hook.limits(spec)
+    if spec.synapse_weights:
+        refused += synapse_limits(spec, with_synapses(
+            hook.circuit(spec, candidates[0], Knobs(), "tt", 0), spec, {}))
     if refused:
         raise DesignInfeasible(refused)
     sims = Simulations(workers=workers, cache=cache)
@@ -1126,7 +1402,8 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
     best: tuple[int, LoopResult] | None = None
     iterations = 0
     passing: list[tuple[bool, float, dict[str, float], LoopResult]] = []
-    candidates = hook.candidates(spec)
+    if spec.synapse_weights:
+        ctx.synapse_options = design_synapses(ctx, candidates[0])
     start_knobs: Knobs | None = None
     for candidate in candidates:
         say(f"candidate {candidate}")
@@ -1160,6 +1437,15 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
         raise DesignInfeasible(failures, {"candidates_tried": tried})
     # Least energy among the candidates that meet the spec (with margin, if any does).
     _, _, candidate, loop = min(passing, key=lambda p: (p[0], p[1]))
+    synapse: dict[str, Any] | None = None
+    if spec.synapse_weights:
+        say("synapses: verify on the designed neuron")
+        synapse = verify_synapses(ctx, loop.circuit)
+        for sign, entry in synapse["signs"].items():
+            say(f"  {sign}: tau_syn {entry['tau_syn_error'] * 100:+.2f} %, PSP "
+                f"{entry['psp_error'] * 100:+.2f} % vs the spec's golden")
+        if synapse["failures"]:
+            raise DesignInfeasible(synapse["failures"], {"synapse": synapse})
     corner_results: dict[str, CornerResult] = {}
     if corners:
         for corner in spec.corners:
@@ -1190,7 +1476,7 @@ def design(spec: DesignSection, *, name: str = "design", workers: int = 2,
         candidates_tried=tuple(tried), currents=currents, corners=corner_results,
         mismatch=mm, energy_per_spike_j=energy, area_um2=circuit_area_um2(loop.circuit),
         iterations=iterations, simulations=sims.runs, cache_hits=sims.hits,
-        seconds=time.time() - start)
+        seconds=time.time() - start, synapse=synapse)
 
 
 def _cheaper_than_rest(ctx: _Context, candidate: Mapping[str, float],
@@ -1287,10 +1573,15 @@ def circuit_toml(name: str, circuit: CircuitSection, stimulus: Stimulus, *,
             continue
         inner, _ = _toml_table(table)
         out += ["", f"[circuit.{key}]", *inner]
-    out += ["", "[stimulus]",
-            f"kind = {_toml_value(stimulus.kind, None)}",
-            f"amplitude = {_toml_value(stimulus.amplitude, 'A')}",
-            f"t_stop = {_toml_value(stimulus.t_stop, 's')}",
+    out += ["", "[stimulus]", f"kind = {_toml_value(stimulus.kind, None)}"]
+    if stimulus.kind == "spikes":
+        times = ", ".join(_toml_value(t, "s") for t in stimulus.spike_times)
+        weights = ", ".join(repr(float(w)) for w in stimulus.spike_weights)
+        out += [f"spike_times = [{times}]",
+                f"spike_weights = [{weights}]   # amperes: the synaptic current jumps"]
+    else:
+        out.append(f"amplitude = {_toml_value(stimulus.amplitude, 'A')}")
+    out += [f"t_stop = {_toml_value(stimulus.t_stop, 's')}",
             f"dt = {_toml_value(stimulus.dt, 's')}"]
     return "\n".join(out) + "\n"
 
@@ -1367,6 +1658,17 @@ def summary_lines(result: DesignResult) -> list[str]:
              f"{result.simulations} ngspice runs ({result.cache_hits} cached), "
              f"{result.iterations} loop iterations, {result.seconds:.1f} s",
              f"chosen candidate: {result.candidate}"]
+    if result.synapse is not None:
+        for sign, e in result.synapse["signs"].items():
+            line = (f"{sign} synapse: tau_syn {e['tau_syn_s'] * 1e3:.5g} ms (spec "
+                    f"{e['tau_syn_spec_s'] * 1e3:.5g}; free membrane "
+                    f"{e['tau_syn_free_membrane_s'] * 1e3:.4g}), PSP peak "
+                    f"{e['psp_peak_v'] * 1e3:.4g} mV vs golden "
+                    f"{e['psp_peak_golden_v'] * 1e3:.4g} mV ({e['psp_error'] * 100:+.2f} %)")
+            if "energy_per_event_j" in e:
+                line += (f", {e['energy_per_event_j'] * 1e15:.3g} fJ per event, static "
+                         f"{e['static_power_w'] * 1e12:.3g} pW")
+            lines.append(line)
     for tried in result.candidates_tried:
         lines.append(f"  tried {tried}")
     if result.mismatch:
@@ -1387,12 +1689,22 @@ def write_design(result: DesignResult, out_dir: str | Path) -> dict[str, Path]:
 
     out = Path(out_dir)
     name = result.name
-    stimulus = stimulus_for(result.spec)
-    toml_path = out / f"{name}.toml"
     spec = result.spec
+    toml_path = out / f"{name}.toml"
     header = [f"designed by lifhw design for: tau = {spec.tau_m:g} s, "
               f"C = {spec.membrane_capacitance:g} F, t_ref = {spec.refractory:g} s, "
-              f"max_rate = {spec.max_rate:g} Hz", "stimulus: 3x the spec's rheobase"]
+              f"max_rate = {spec.max_rate:g} Hz"]
+    if spec.synapse_weights:
+        # The synapse test of the design: one isolated event per sign (PSP, tau_syn).
+        stimulus = psp_stimulus(spec)
+        header += ["synapses: " + ", ".join(
+            f"tau_syn_{k} = {getattr(spec, f'tau_syn_{k}'):g} s, weight_{k} = {w:g} A"
+            for k, w in spec.synapse_weights.items()),
+            "stimulus: one isolated input event per synapse sign (the PSP test); "
+            "lifhw compare reports the PSP peaks"]
+    else:
+        stimulus = stimulus_for(spec)
+        header.append("stimulus: 3x the spec's rheobase")
     atomic_write_text(toml_path, circuit_toml(name, result.circuit, stimulus, header=header))
     cir_path = nl.write_netlist(nl.generate(name, result.circuit, stimulus,
                                             source=str(toml_path)),

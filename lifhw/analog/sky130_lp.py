@@ -79,6 +79,7 @@ import numpy as np
 from lifhw.analog import devices as dv
 from lifhw.analog import models, sky130
 from lifhw.analog import netlist as nl
+from lifhw.analog import synapse as syn
 from lifhw.analog.params import CircuitSection
 from lifhw.analog.topology import AnalogTopology
 from lifhw.errors import ParamError
@@ -301,6 +302,8 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
     """
     n = nl.spice_number
     step = max_step if max_step is not None else nl.default_max_step(circuit, stimulus)
+    synapse_lines, synapse_save, step = syn.neuron_synapse_parts(circuit, stimulus, step,
+                                                                 max_step)
     corner = circuit.corner
     include = model_file if model_file is not None else models.model_file_name(
         corner, model_devices(circuit))
@@ -320,6 +323,7 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         f".options gmin={n(GMIN)}",
         *device_lines(circuit, spiking=spiking),
         *nl.stimulus_lines(stimulus),
+        *synapse_lines,
     ]
     vdd = n(circuit.supply)
     # The latch is bistable at DC: steer every operating point to the resting state.
@@ -329,7 +333,8 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         held = f"v(vm)={n(circuit.v_rest)} " if currents[0] != 0 else ""
         lines.append(f".ic {held}v(rc)=0 v(spkn)={vdd} v(spike)=0 v(d)={vdd}")
     lines += [
-        *nl.analysis_lines(stimulus, max_step=step, save=SAVE, extra_options="method=gear"),
+        *nl.analysis_lines(stimulus, max_step=step, save=(*SAVE, *synapse_save),
+                           extra_options="method=gear"),
         ".end",
     ]
     return "\n".join(lines) + "\n"
@@ -453,4 +458,5 @@ TOPOLOGY = AnalogTopology(
     golden="calibrated",
     devices=devices,
     design=design_hook,
+    synapses=("gmc_sky130_lp",),
 )

@@ -76,14 +76,50 @@ class Sky130LpOptions:
     switch_w: float = quantity("m", 0.42e-6, gt=0, doc="width of the reset clamp")
     switch_l: float = quantity("m", 0.15e-6, gt=0,
                                doc="length of the reset clamp and the fast set devices")
+    # Synapse circuits (lifhw.analog.sky130_lp_synapse), used where [circuit]
+    # tau_syn_exc / tau_syn_inh > 0; the same field names as [circuit.sky130].
+    synapse_pulse_width: float = quantity(
+        "s", 50e-6, gt=0, doc="width of the input event pulse that switches a synapse's "
+                              "weight current onto its capacitor")
+    synapse_capacitance: float = quantity("F", 100e-15, gt=0,
+                                          doc="state capacitor C_syn of each synapse")
+    synapse_output_current: float = quantity(
+        "A", 5e-12, gt=0, doc="tail current I_o of the synapse's output transconductor "
+                              "(g_o = kappa I_o / 2U_T; largest weight 0.3 I_o)")
+    synapse_leak_current_exc: float = quantity(
+        "A", 0.0, ge=0, doc="tail of the excitatory synapse's leak OTA (0: from tau_syn_exc "
+                            "with the file's kappa; lifhw's synapse design trims it)")
+    synapse_leak_current_inh: float = quantity(
+        "A", 0.0, ge=0, doc="tail of the inhibitory synapse's leak OTA (0: from tau_syn_inh)")
+    synapse_weight_scale_exc: float = quantity(
+        "1", 1.0, gt=0, doc="trim of the excitatory weight currents (jump per weight)")
+    synapse_weight_scale_inh: float = quantity(
+        "1", 1.0, gt=0, doc="trim of the inhibitory weight currents (jump per weight)")
+    synapse_offset_trim_exc: float = quantity(
+        "V", 0.0, doc="reference of the excitatory transconductor relative to V_L (trims "
+                      "its systematic offset; set by lifhw's synapse design)")
+    synapse_offset_trim_inh: float = quantity(
+        "V", 0.0, doc="reference of the inhibitory transconductor relative to V_L")
+    synapse_ota_w: float = quantity("m", 0.5e-6, gt=0,
+                                    doc="input-pair width of the synapse OTAs")
+    synapse_ota_l: float = quantity(
+        "m", 8e-6, gt=0, doc="input-pair length of the synapse OTAs (long: the output "
+                             "conductance of the transconductor, a conductance on vm, "
+                             "bent the free-membrane synaptic decay by -4 to -7 % at 1 um)")
+    synapse_switch_w: float = quantity("m", 0.42e-6, gt=0,
+                                       doc="width of the event switches")
+    synapse_switch_l: float = quantity("m", 0.15e-6, gt=0,
+                                       doc="length of the event switches")
 
     def validate(self) -> None:
         """Device-rule checks (minimum width and length of 1.8 V FETs)."""
-        for name in ("ota_w", "mirror_w", "comparator_w", "logic_w", "switch_w"):
+        for name in ("ota_w", "mirror_w", "comparator_w", "logic_w", "switch_w",
+                     "synapse_ota_w", "synapse_switch_w"):
             if getattr(self, name) < MIN_W:
                 raise ParamError(f"below the sky130 minimum width {MIN_W * 1e6:g} um",
                                  path=name)
-        for name in ("ota_l", "mirror_l", "comparator_l", "logic_l", "switch_l"):
+        for name in ("ota_l", "mirror_l", "comparator_l", "logic_l", "switch_l",
+                     "synapse_ota_l", "synapse_switch_l"):
             if getattr(self, name) < MIN_L:
                 raise ParamError(f"below the sky130 minimum length {MIN_L * 1e6:g} um",
                                  path=name)

@@ -31,6 +31,9 @@ single-neuron stimulus one per distinct weight (:func:`assign_branches`).
   ``t_p``: from then on the two agree exactly.
 * ``gmc_sky130``: its transistor-level counterpart in sky130, a subthreshold
   Gm-C low pass with the same equation (:mod:`lifhw.analog.sky130_synapse`).
+* ``gmc_sky130_lp``: the same circuit for the low-power neuron at 0.8 V, with
+  the weight current gated per event and pA biases
+  (:mod:`lifhw.analog.sky130_lp_synapse`).
 
 Node contract added to :mod:`lifhw.analog.netlist`: the synaptic current of
 synapse ``<tag>`` enters ``vm`` through the zero-volt source ``VISYN_<TAG>``
@@ -41,8 +44,9 @@ and ``i``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -97,6 +101,17 @@ class SynapseCircuit:
         save: ``tag -> vectors`` worth saving for this synapse.
         pulse_idle: ``circuit -> V`` of a pulse node between events (0 V; the
             supply for active-low switches).
+        size: ``(circuit, weights) -> (option changes, refusals)``: the sizing of
+            ``lifhw design`` for the spec's weights (A per sign; capacitor, bias
+            and pulse width) and the requirements it cannot meet, with numbers;
+            None where the synapse is not designable.
+        design: ``(name, circuit, *, weights, run) -> (circuit, characterisation)``:
+            trims from simulation (``run``: netlist texts -> outputs), e.g.
+            :func:`lifhw.analog.sky130_synapse.design_synapse`.
+        trims: ``circuit -> {setting: value}`` (SI, JSON-ready) of the design.
+        characterise: ``(name, circuit, *, weights, run) -> characterisation`` with
+            ``tau_s``, ``jump_per_weight``, ``rest_current_a`` per sign and a
+            ``summary()`` (the measurement ``design`` trims on).
     """
 
     name: str
@@ -107,12 +122,18 @@ class SynapseCircuit:
     pulse_level: Callable[[CircuitSection], float]
     save: Callable[[str], tuple[str, ...]]
     pulse_idle: Callable[[CircuitSection], float] = lambda circuit: 0.0
+    size: Callable[[CircuitSection, Mapping[str, float]],
+                   tuple[dict[str, float], list[str]]] | None = None
+    design: Callable[..., tuple[CircuitSection, Any]] | None = None
+    trims: Callable[[CircuitSection], dict[str, float]] | None = None
+    characterise: Callable[..., Any] | None = None
 
 
 #: Synapse-circuit name -> record (``"module:attr"``, imported on first use).
 SYNAPSES: Registry[SynapseCircuit] = Registry("synapse circuit")
 SYNAPSES.add("dpi_behavioral", "lifhw.analog.synapse:BEHAVIORAL_DPI")
 SYNAPSES.add("gmc_sky130", "lifhw.analog.sky130_synapse:SKY130_GMC")
+SYNAPSES.add("gmc_sky130_lp", "lifhw.analog.sky130_lp_synapse:SKY130_LP_GMC")
 
 
 def tau_of(circuit: CircuitSection, sign: str) -> float:
@@ -285,6 +306,21 @@ def stimulus_synapse_lines(circuit: CircuitSection, stimulus: Stimulus,
         lines += syn.lines(tag, sign, circuit, branches, membrane)
         save += syn.save(tag)
     return lines, tuple(save)
+
+
+def neuron_synapse_parts(circuit: CircuitSection, stimulus: Stimulus, step: float,
+                         max_step: float | None) -> tuple[list[str], tuple[str, ...], float]:
+    """What a single-neuron generator adds for its synapses.
+
+    Returns:
+        ``(lines, vectors to save, max step)`` (:func:`stimulus_synapse_lines`); the
+        step is limited to a quarter of the event pulse when input events drive the
+        synapses and the caller gave no ``max_step``.
+    """
+    lines, save = stimulus_synapse_lines(circuit, stimulus)
+    if lines and stimulus.kind in ("spikes", "poisson") and max_step is None:
+        step = min(step, synapse_circuit(circuit).pulse_width(circuit) / 4.0)
+    return lines, save, step
 
 
 # ---------------------------------------------------------------------------

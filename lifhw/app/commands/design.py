@@ -86,7 +86,8 @@ def _cmd_design(args: argparse.Namespace) -> int:
             "energy_per_spike_j": summary["energy_per_spike_j"],
             "area_um2": summary["area_um2"], "corners": summary["corners"],
             "iterations": summary["iterations"], "seconds": summary["seconds"],
-            "simulations": summary["simulations"], "report": str(paths["html"])}
+            "simulations": summary["simulations"], "report": str(paths["html"]),
+            **({"synapse": summary["synapse"]} if "synapse" in summary else {})}
     if args.json:
         print_json(data)
         return 0
