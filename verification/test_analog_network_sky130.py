@@ -12,8 +12,9 @@ sample: the designed (tt-trimmed) neurons then fire at rates that scatter around
 the golden's, and the run reports that dispersion against the golden network's.
 
 Each network run is one ngspice process of 8 neurons for 4 ms (~3 min on the
-shared 2-core machine; the mismatch run takes the first 1.5 ms); designing the two populations from a cold cache adds
-~1.5 min (they share one design: same neuron, same synapses).
+shared 2-core machine; the mismatch run takes the first 1.5 ms); designing the two
+populations from a cold cache adds ~1.5 min (they share one design: same neuron,
+same synapses).
 """
 
 from __future__ import annotations
