@@ -171,7 +171,7 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
     """
     o = circuit.sky130_lp
     mw, ml = o.mirror_w, o.mirror_l
-    cw, cl, cm = o.comparator_w, o.comparator_l, o.comparator_copies
+    cw, cl = o.comparator_w, o.comparator_l
     gw, gl = o.logic_w, o.logic_l
     sw, sl = o.switch_w, o.switch_l
     rr = o.reference_ratio
@@ -214,10 +214,10 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
         dv.Block("comparator: pfet pair at I_c, cmp rises when vm > vth; CR clears it", (
             _fet("CB", "pfet", "nbc", "nbc", vc, vc, mw, ml),
             _fet("CT", "pfet", "tc", "nbc", vc, vc, mw, ml, rr),
-            _fet("C1", "pfet", "ca", "vm", "tc", vc, cw, cl, cm),
-            _fet("C2", "pfet", "cmp", "vth", "tc", vc, cw, cl, cm),
-            _fet("C3", "nfet", "ca", "ca", "0", "0", cw, cl, cm),
-            _fet("C4", "nfet", "cmp", "ca", "0", "0", cw, cl, cm),
+            _fet("C1", "pfet", "ca", "vm", "tc", vc, cw, cl),
+            _fet("C2", "pfet", "cmp", "vth", "tc", vc, cw, cl),
+            _fet("C3", "nfet", "ca", "ca", "0", "0", cw, cl),
+            _fet("C4", "nfet", "cmp", "ca", "0", "0", cw, cl),
             _fet("CR", "nfet", "cmp", "spike", "0", "0", gw, sl),
         )),
         dv.Block("exponential positive feedback: a copy of SF's current into cmp, "

@@ -70,11 +70,6 @@ class Sky130LpOptions:
     comparator_w: float = quantity("m", 0.42e-6, gt=0,
                                    doc="comparator pair and load width (small: fast output)")
     comparator_l: float = quantity("m", 1e-6, gt=0, doc="comparator pair and load length")
-    comparator_copies: int = integer(
-        1, ge=1, doc="parallel copies of the comparator pair and its load: at 0.8 V a "
-                     "0.42/1 um pfet pair passes only ~20-50 pA with the tail in saturation "
-                     "(wider pfets are weaker per width in sky130), so more comparator "
-                     "current needs more copies")
     logic_w: float = quantity("m", 0.42e-6, gt=0, doc="width of the logic devices")
     logic_l: float = quantity("m", 1e-6, gt=0,
                               doc="length of the logic devices (>= 1 um: pA off-currents)")
