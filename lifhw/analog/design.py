@@ -658,7 +658,7 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
         t_ref = direct
     else:
         v_th, t_ref = fit_threshold_and_refractory(neuron, currents, isis, direct)
-    widths = tuple(r[1] for r in final)
+    pulse_widths = tuple(r[1] for r in final)
     two_point = math.nan
     ends = (0, len(RHEOBASE_MULTIPLES) - 1)
     if len(currents) > ends[1] and not neuron.t_ref < RESOLVABLE_REFRACTORY * min(isis):
@@ -666,8 +666,8 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
 
         _, two_point = calibrate_threshold_and_delay(
             neuron, [currents[k] for k in ends], [isis[k] for k in ends],
-            float(np.nanmean(widths)))
-    return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis, width_s=widths,
+            float(np.nanmean(pulse_widths)))
+    return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis, width_s=pulse_widths,
                             energy_per_spike_j=tuple(r[2] for r in final),
                             reset_v=tuple(r[3] for r in final), dead_s=dead,
                             v_threshold_eff_v=v_th, t_ref_eff_s=t_ref,

@@ -56,11 +56,14 @@ FAST_COMPARATOR_L = 0.15e-6
 PA_LATENCY_S = 0.33e-3
 PA_RATIO_EXPONENT = 0.4
 #: Detection latency (s) of the fast comparator at 1.5 nA and tau = 50 ms, and its
-#: scaling ``(tau / 50 ms)^0.5 (1.5 nA / I_c)^0.7`` (measured: 84 us at 0.38 nA, 32 us
-#: at 1.5 nA, tau = 50 ms; the tau exponent of an integrating comparator on a ramp).
+#: scaling ``(tau / 50 ms)^0.3 (1.5 nA / I_c)^0.7`` (the loop's latency, measured: 84 us
+#: at 0.38 nA and 32 us at 1.5 nA at tau = 50 ms, 27 us at 0.4 nA at tau = 1 ms).
 FAST_LATENCY_S = 32e-6
 FAST_LATENCY_CURRENT = 1.5e-9
 FAST_CURRENT_EXPONENT = 0.7
+FAST_TAU_EXPONENT = 0.3
+#: tau exponent of the pA comparator's latency (an integrating comparator on a ramp of
+#: slope ~ 1 / tau: latency ~ slope^-1/2).
 LATENCY_TAU_EXPONENT = 0.5
 #: Fraction of (refractory period - shortest pulse) a candidate's predicted latency
 #: may take (the prediction is a scaling law through a few measured points).
@@ -84,12 +87,12 @@ RESET_FRACTION = 0.1
 
 def predicted_latency(spec: DesignSection, candidate: Mapping[str, float]) -> float:
     """Detection latency (s) of a candidate, scaled from the measured points."""
-    slow = (spec.tau_m / 10e-3) ** LATENCY_TAU_EXPONENT
     if candidate.get("comparator_l", 1e-6) <= FAST_COMPARATOR_L:
         current = candidate["comparator_ratio"] * spec_neuron(spec).bias_current
-        return (FAST_LATENCY_S * ((spec.tau_m / 50e-3) ** LATENCY_TAU_EXPONENT)
+        return (FAST_LATENCY_S * (spec.tau_m / 50e-3) ** FAST_TAU_EXPONENT
                 * (FAST_LATENCY_CURRENT / current) ** FAST_CURRENT_EXPONENT)
-    return PA_LATENCY_S * slow * (8.0 / candidate["comparator_ratio"]) ** PA_RATIO_EXPONENT
+    return (PA_LATENCY_S * (spec.tau_m / 10e-3) ** LATENCY_TAU_EXPONENT
+            * (8.0 / candidate["comparator_ratio"]) ** PA_RATIO_EXPONENT)
 
 
 def reset_switch_width(spec: DesignSection) -> float:
