@@ -334,3 +334,11 @@ def test_sky130_lp_limits_refuse_with_numbers():
     refused = hook.limits(_lp_spec(tau_m="50 ms", membrane_capacitance="1 pF",
                                    refractory="30 us", max_rate="100 Hz"))
     assert len(refused) == 1 and "34.5 us" in refused[0]
+
+
+def test_a_corner_that_cannot_be_measured_misses_every_requirement():
+    # a mismatch sample that no longer fires at 1.5x rheobase is a failed sample
+    errors = d._failed_errors(["1.5x", "3x", "10x", "max_rate"])
+    failures = d.acceptance_failures(errors)
+    assert len(failures) == 3 + 4
+    assert not d._isi_yield(errors)

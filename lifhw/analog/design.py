@@ -89,7 +89,7 @@ import numpy as np
 from lifhw.analog import netlist as nl
 from lifhw.analog.backends import SimOutput, default_config, rising_crossings
 from lifhw.analog.params import CORNERS, TOPOLOGY_NAMES, CircuitSection
-from lifhw.errors import LifhwError, ParamError
+from lifhw.errors import LifhwError, ParamError, SimulationError
 from lifhw.golden.ota import OTANeuron, ota_isi
 from lifhw.schema import choice, integer, quantity
 from lifhw.stimulus import Stimulus
@@ -1023,10 +1023,13 @@ class CornerResult:
     trim: dict[str, float]
     errors_trimmed: dict[str, Any]
     realised: dict[str, float]
+    #: Why a measurement failed (e.g. a mismatch sample that does not fire), else "".
+    note: str = ""
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"tau_error": self.errors["tau"], "t_ref_error": self.errors["refractory"],
+        return {**({"note": self.note} if self.note else {}),
+                "tau_error": self.errors["tau"], "t_ref_error": self.errors["refractory"],
                 "threshold_error_v": self.errors["threshold_v"],
                 "isi_errors": self.errors["isi"], "realised": self.realised,
                 "trim": self.trim,
@@ -1104,13 +1107,35 @@ def evaluate_corner(ctx: _Context, design: LoopResult, candidate: Mapping[str, f
     knobs = hook.knobs(design.circuit)
     circuit = hook.circuit(ctx.spec, candidate, knobs, corner, seed)
     ctx.log(f"corner {corner}{f' seed {seed}' if corner.endswith('_mm') else ''}: as designed")
-    leak, spiking = measure_once(ctx, circuit)
-    errors = errors_against(ctx.spec, leak, spiking, ctx.labels)
+    notes = []
+    try:
+        leak, spiking = measure_once(ctx, circuit)
+        errors = errors_against(ctx.spec, leak, spiking, ctx.labels)
+        realised = _realised(leak, spiking)
+    except SimulationError as err:
+        # e.g. a mismatch sample whose rheobase moved above the 1.5x current: a
+        # failed sample, not a failed design
+        notes.append(f"as designed: {err}")
+        errors, realised = _failed_errors(ctx.labels), dict.fromkeys(
+            ("tau_s", "t_ref_s", "v_threshold_v", "latency_s"), math.nan)
     ctx.log("  trim")
-    trimmed = close_loop(ctx, candidate, knobs, corner=corner, seed=seed, fix_layout=True)
-    return CornerResult(corner=corner, errors=errors, trim=hook.trims(trimmed.circuit),
-                        errors_trimmed=trimmed.errors,
-                        realised=_realised(leak, spiking))
+    try:
+        trimmed = close_loop(ctx, candidate, knobs, corner=corner, seed=seed, fix_layout=True)
+        trim, errors_trimmed = hook.trims(trimmed.circuit), trimmed.errors
+    except SimulationError as err:
+        notes.append(f"trim: {err}")
+        trim, errors_trimmed = hook.trims(circuit), _failed_errors(ctx.labels)
+    for note in notes:
+        ctx.log(f"  {note}")
+    return CornerResult(corner=corner, errors=errors, trim=trim,
+                        errors_trimmed=errors_trimmed, realised=realised,
+                        note="; ".join(notes))
+
+
+def _failed_errors(labels: Sequence[str]) -> dict[str, Any]:
+    """Errors of a circuit that could not be measured: every requirement missed."""
+    return {"tau": math.inf, "refractory": math.inf, "refractory_s": math.inf,
+            "threshold_v": math.inf, "isi": dict.fromkeys(labels, math.inf)}
 
 
 def device_area_um2(devices: Sequence[Any]) -> float:
