@@ -616,10 +616,11 @@ def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
 
 
 def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
-                    neuron: OTANeuron, currents: Sequence[float]) -> SpikeMeasurement:
-    """ISIs, pulse widths and energy at constant currents; fitted V_th,eff and t_ref,eff."""
+                    neuron: OTANeuron, currents: Sequence[float], *,
+                    two_point: bool = False) -> SpikeMeasurement:
+    """ISIs, pulse widths and energy at constant currents; fitted V_th,eff and t_ref,eff
+    (and, with ``two_point``, the refractory period of the two-current calibration)."""
     from lifhw.analog import characterise as chz
-    from lifhw.errors import SimulationError
 
     guesses = [float(golden_isi(i, neuron)) for i in currents]
     stops = [(N_ISI + 1.5) * g for g in guesses]
@@ -659,19 +660,20 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
     else:
         v_th, t_ref = fit_threshold_and_refractory(neuron, currents, isis, direct)
     pulse_widths = tuple(r[1] for r in final)
-    two_point = math.nan
+    t_ref_two = math.nan
     ends = (0, len(RHEOBASE_MULTIPLES) - 1)
-    if len(currents) > ends[1] and not neuron.t_ref < RESOLVABLE_REFRACTORY * min(isis):
+    if (two_point and len(currents) > ends[1]
+            and not neuron.t_ref < RESOLVABLE_REFRACTORY * min(isis)):
         from lifhw.analog.sky130 import calibrate_threshold_and_delay
 
-        _, two_point = calibrate_threshold_and_delay(
+        _, t_ref_two = calibrate_threshold_and_delay(
             neuron, [currents[k] for k in ends], [isis[k] for k in ends],
             float(np.nanmean(pulse_widths)))
     return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis, width_s=pulse_widths,
                             energy_per_spike_j=tuple(r[2] for r in final),
                             reset_v=tuple(r[3] for r in final), dead_s=dead,
                             v_threshold_eff_v=v_th, t_ref_eff_s=t_ref,
-                            t_ref_two_point_s=two_point)
+                            t_ref_two_point_s=t_ref_two)
 
 
 # ---------------------------------------------------------------------------------------
@@ -798,7 +800,8 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     squeezed = 0
     for _ in range(MAX_ITERATIONS + 2):
         circuit = hook.circuit(spec, candidate, knobs, corner, seed)
-        spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents)
+        spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents,
+                                  two_point=hook.two_point_refractory)
         iterations += 1
         errors = _loop_errors(ctx, leak, spiking)
         worst = max(abs(e) for e in errors["isi"].values())
@@ -1006,7 +1009,7 @@ def measure_once(ctx: _Context, circuit: CircuitSection) -> tuple[LeakMeasuremen
     """Both stages' measurements of one circuit, without adjusting it."""
     leak = measure_leak(ctx.sims, ctx.name, circuit)
     spiking = measure_spiking(ctx.sims, ctx.name, circuit, spec_neuron(ctx.spec),
-                              ctx.currents)
+                              ctx.currents, two_point=ctx.hook.two_point_refractory)
     return leak, spiking
 
 
