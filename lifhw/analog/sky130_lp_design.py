@@ -24,7 +24,7 @@ period less the shortest pulse must hold the comparator's detection latency
 
 A refractory capacitor large enough that its charging current stays above
 :data:`MIN_REFRACTORY_CURRENT`, and a reset clamp wide enough to settle the membrane
-early in the refractory period at the slowest corner (:func:`reset_switch_width`). The membrane and
+within a tenth of the refractory period (:func:`reset_switch_width`). The membrane and
 refractory capacitors are sky130 MIM arrays, as in ``circuits/ota_lif_sky130_lp.toml``.
 
 Refused before simulating (:func:`limits`, with numbers): a leak bias below
@@ -78,18 +78,11 @@ MIN_LEAK_BIAS = 1e-12
 MIN_REFRACTORY_CURRENT = 1e-12
 #: Shortest refractory pulse (s) the timer and latch make reliably.
 MIN_PULSE_S = 20e-6
-#: On-resistance x width (Ohm m) of the reset clamp, a 0.42/0.15 um nfet at
-#: V_gs = 0.5 V: ``R_on C`` ~18 us at 0.2 pF (tt, measured), i.e. ~90 MOhm x 0.42 um.
+#: Settling time constant (s F^-1 m) of the reset clamp: ``R_on C`` of a 0.42/0.15 um
+#: nfet at V_gs = 0.5 V is ~18 us at 0.2 pF (measured), i.e. ~90 MOhm x 0.42 um.
 RESET_RESISTANCE_OHM_M = 90e6 * 0.42e-6
-#: The clamp's on-resistance at the slowest corner over tt: the example's clamp settled
-#: with ~0.3-0.6 ms at fs against 18 us at tt (measured), and left the membrane at a
-#: level that depended on the input current (−6 to +6 mV), so ss and fs failed after trim.
-RESET_SLOW_CORNER_FACTOR = 25.0
-#: ``R_on C`` at the slowest corner at most this fraction of the refractory period.
-RESET_FRACTION = 1.0 / 40.0
-#: Widest clamp (m): its channel charge, injected into the membrane as it opens, grows
-#: with the width (the reset trim absorbs it at tt, less so across corners).
-MAX_RESET_SWITCH_W = 4.2e-6
+#: The clamp settles the membrane within this fraction of the refractory period.
+RESET_FRACTION = 0.1
 
 
 def predicted_latency(spec: DesignSection, candidate: Mapping[str, float]) -> float:
@@ -103,16 +96,13 @@ def predicted_latency(spec: DesignSection, candidate: Mapping[str, float]) -> fl
 
 
 def reset_switch_width(spec: DesignSection) -> float:
-    """Reset clamp width (m): ``R_on C`` at the slowest corner within
-    :data:`RESET_FRACTION` of t_ref, in steps of the minimum width, at most
-    :data:`MAX_RESET_SWITCH_W`."""
+    """Reset clamp width (m): settles C within :data:`RESET_FRACTION` of t_ref."""
     from lifhw.analog.sky130_lp_params import Sky130LpOptions
 
     base = Sky130LpOptions().switch_w
-    need = (RESET_SLOW_CORNER_FACTOR * RESET_RESISTANCE_OHM_M * spec.membrane_capacitance
-            / (RESET_FRACTION * spec.refractory))
-    steps = max(1, math.ceil(need / base - 1e-9))
-    return base * min(steps, round(MAX_RESET_SWITCH_W / base))
+    need = RESET_RESISTANCE_OHM_M * spec.membrane_capacitance / (RESET_FRACTION
+                                                                 * spec.refractory)
+    return base * max(1, math.ceil(need / base - 1e-9))
 
 
 def _all_candidates(spec: DesignSection) -> list[dict[str, float]]:
