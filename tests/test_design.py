@@ -271,8 +271,22 @@ def test_sky130_lp_record_has_a_design_hook():
     from lifhw.analog import sky130_lp_design
 
     assert d.design_hook("sky130_lp") is sky130_lp_design.DESIGN
-    ratios = [c["comparator_ratio"] for c in sky130_lp_design.DESIGN.candidates(_lp_spec())]
-    assert ratios == [4.0, 8.0, 16.0]
+    found = sky130_lp_design.DESIGN.candidates(_lp_spec())
+    # the pA comparator first (rising power), then the fast (0.42/0.15 um) comparator
+    # at nA tails; the example's 2 ms leaves room for all of them
+    assert [c["comparator_ratio"] for c in found[:3]] == [4.0, 8.0, 16.0]
+    assert all("comparator_l" not in c for c in found[:3])
+    assert all(c["comparator_l"] == 0.15e-6 for c in found[3:])
+    assert [c["comparator_ratio"] for c in found] == sorted(c["comparator_ratio"]
+                                                            for c in found)
+    # 0.1 ms at tau = 50 ms: only nA comparators fit the 80 us latency budget, and
+    # the reset clamp widens to settle 1 pF within 10 us (90 MOhm x 0.42 um / 10 us)
+    short = sky130_lp_design.DESIGN.candidates(_lp_spec(
+        tau_m="50 ms", membrane_capacitance="1 pF", refractory="0.1 ms", max_rate="100 Hz"))
+    bias = d.spec_neuron(_lp_spec(tau_m="50 ms", membrane_capacitance="1 pF")).bias_current
+    assert [round(c["comparator_ratio"] * bias * 1e9, 3) for c in short] == [1.6, 6.4]
+    assert all(c["switch_w"] == pytest.approx(9 * 0.42e-6) for c in short)
+    assert "switch_w" not in found[0]
 
 
 def test_sky130_lp_knobs_reach_the_netlist_and_back():
@@ -310,14 +324,16 @@ def test_sky130_lp_limits_refuse_with_numbers():
     # 0.2 pF / 50 ms needs 0.296 pA of leak bias
     refused = hook.limits(_lp_spec(tau_m="50 ms", max_rate="50 Hz"))
     assert len(refused) == 1 and "0.296 pA" in refused[0]
-    # 0.45 ms detection latency at tau = 10 ms plus the 20 us shortest pulse
-    refused = hook.limits(_lp_spec(refractory="0.3 ms"))
-    assert len(refused) == 1 and "470 us" in refused[0]
-    # ~0.14 ms at tau = 1 ms (0.45 ms x 0.1^0.5 = 0.142 ms)
-    assert hook.limits(_lp_spec(tau_m="1 ms", membrane_capacitance="0.2 pF",
-                                refractory="0.2 ms", max_rate="1 kHz")) == []
-    refused = hook.limits(_lp_spec(tau_m="1 ms", refractory="0.1 ms", max_rate="1 kHz"))
-    assert len(refused) == 1 and "162 us" in refused[0]
+    # the corners of the contract's box: tau 1-50 ms, refractory 0.1-5 ms
+    for tau, c in (("1 ms", "0.2 pF"), ("50 ms", "1 pF")):
+        for t_ref, rate in (("0.1 ms", "100 Hz"), ("5 ms", "50 Hz")):
+            assert hook.limits(_lp_spec(tau_m=tau, membrane_capacitance=c,
+                                        refractory=t_ref, max_rate=rate)) == [], (tau, t_ref)
+    # below: the 6.4 nA comparator's latency at tau = 50 ms (32 us x (1.5 / 6.4)^0.7
+    # = 11.6 us, over the 0.8 margin) plus the 20 us shortest pulse
+    refused = hook.limits(_lp_spec(tau_m="50 ms", membrane_capacitance="1 pF",
+                                   refractory="30 us", max_rate="100 Hz"))
+    assert len(refused) == 1 and "34.5 us" in refused[0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -474,3 +490,12 @@ def test_designed_file_with_synapses_round_trips_through_the_loader(tmp_path):
 
     back = synapse_lines(nl.generate("x", pf.circuit, pf.stimulus))
     assert back and back == synapse_lines(nl.generate("x", circuit, stimulus))
+
+
+def test_a_corner_that_cannot_be_measured_misses_every_requirement():
+    # a mismatch sample that no longer fires at 1.5x rheobase is a failed sample
+    errors = d._failed_errors(["1.5x", "3x", "10x", "max_rate"])
+    failures = d.acceptance_failures(errors)
+    assert len(failures) == 3 + 4
+    assert not d._isi_yield(errors)
+

@@ -89,7 +89,7 @@ import numpy as np
 from lifhw.analog import netlist as nl
 from lifhw.analog.backends import SimOutput, default_config, rising_crossings
 from lifhw.analog.params import CORNERS, TOPOLOGY_NAMES, CircuitSection
-from lifhw.errors import LifhwError, ParamError
+from lifhw.errors import LifhwError, ParamError, SimulationError
 from lifhw.golden.ota import OTANeuron, ota_isi
 from lifhw.schema import choice, integer, quantity
 from lifhw.stimulus import Stimulus
@@ -352,6 +352,12 @@ class DesignHook:
         trims: Circuit -> JSON-ready trim settings (bias codes or currents).
         static_power: ``(spec, candidate)`` -> lower bound of its static supply
             power (W), to stop trying candidates that cannot spend less.
+        two_point_refractory: Also hold the refractory period of the two-current
+            calibration (exact at the lowest and highest rheobase multiple,
+            :func:`lifhw.analog.sky130.calibrate_threshold_and_delay`, the estimator of
+            ``verification/test_design.py``) inside its tolerance: where the
+            comparator's latency depends on the input slope the two estimators
+            differ, and the design must meet both.
     """
 
     topology: str
@@ -362,6 +368,7 @@ class DesignHook:
     limits: Callable[[DesignSection], list[str]]
     trims: Callable[[CircuitSection], dict[str, float]]
     static_power: Callable[[DesignSection, Mapping[str, float]], float]
+    two_point_refractory: bool = False
 
 
 def design_hook(topology: str) -> DesignHook:
@@ -485,6 +492,9 @@ class SpikeMeasurement:
     dead_s: tuple[float, ...]
     v_threshold_eff_v: float
     t_ref_eff_s: float
+    #: Refractory period of the two-current calibration (1.5x and 10x; NaN where the
+    #: ISIs do not resolve the refractory period).
+    t_ref_two_point_s: float = math.nan
 
     @property
     def width_mean_s(self) -> float:
@@ -658,10 +668,11 @@ def fit_threshold_and_refractory(neuron: OTANeuron, currents: Sequence[float],
 
 
 def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
-                    neuron: OTANeuron, currents: Sequence[float]) -> SpikeMeasurement:
-    """ISIs, pulse widths and energy at constant currents; fitted V_th,eff and t_ref,eff."""
+                    neuron: OTANeuron, currents: Sequence[float], *,
+                    two_point: bool = False) -> SpikeMeasurement:
+    """ISIs, pulse widths and energy at constant currents; fitted V_th,eff and t_ref,eff
+    (and, with ``two_point``, the refractory period of the two-current calibration)."""
     from lifhw.analog import characterise as chz
-    from lifhw.errors import SimulationError
 
     guesses = [float(golden_isi(i, neuron)) for i in currents]
     stops = [(N_ISI + 1.5) * g for g in guesses]
@@ -700,11 +711,21 @@ def measure_spiking(sims: Simulations, name: str, circuit: CircuitSection,
         t_ref = direct
     else:
         v_th, t_ref = fit_threshold_and_refractory(neuron, currents, isis, direct)
-    return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis,
-                            width_s=tuple(r[1] for r in final),
+    pulse_widths = tuple(r[1] for r in final)
+    t_ref_two = math.nan
+    ends = (0, len(RHEOBASE_MULTIPLES) - 1)
+    if (two_point and len(currents) > ends[1]
+            and not neuron.t_ref < RESOLVABLE_REFRACTORY * min(isis)):
+        from lifhw.analog.sky130 import calibrate_threshold_and_delay
+
+        _, t_ref_two = calibrate_threshold_and_delay(
+            neuron, [currents[k] for k in ends], [isis[k] for k in ends],
+            float(np.nanmean(pulse_widths)))
+    return SpikeMeasurement(currents_a=tuple(currents), isi_s=isis, width_s=pulse_widths,
                             energy_per_spike_j=tuple(r[2] for r in final),
                             reset_v=tuple(r[3] for r in final), dead_s=dead,
-                            v_threshold_eff_v=v_th, t_ref_eff_s=t_ref)
+                            v_threshold_eff_v=v_th, t_ref_eff_s=t_ref,
+                            t_ref_two_point_s=t_ref_two)
 
 
 # ---------------------------------------------------------------------------------------
@@ -758,6 +779,12 @@ def acceptance_failures(errors: Mapping[str, Any], *, scale: float = 1.0) -> lis
         out.append(f"refractory period off by {errors['refractory'] * 100:+.2f} % "
                    f"({errors['refractory_s'] * 1e6:+.3g} us; allowed "
                    f"±{tol['refractory'] * 100:g} % or ±{REFRACTORY_ABS_S * scale * 1e6:g} us)")
+    if "refractory_two_point" in errors and not (
+            abs(errors["refractory_two_point"]) <= tol["refractory"]
+            or abs(errors["refractory_two_point_s"]) <= REFRACTORY_ABS_S * scale):
+        out.append(f"refractory period (two-current calibration) off by "
+                   f"{errors['refractory_two_point'] * 100:+.2f} % "
+                   f"({errors['refractory_two_point_s'] * 1e6:+.3g} us)")
     if abs(errors["threshold_v"]) > tol["threshold_v"]:
         out.append(f"effective threshold off by {errors['threshold_v'] * 1e3:+.2f} mV "
                    f"(allowed ±{tol['threshold_v'] * 1e3:g} mV)")
@@ -834,16 +861,20 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
     squeezed = 0
     for _ in range(MAX_ITERATIONS + 2):
         circuit = ctx.circuit(candidate, knobs, corner, seed)
-        spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents)
+        spiking = measure_spiking(ctx.sims, ctx.name, circuit, neuron, ctx.currents,
+                                  two_point=hook.two_point_refractory)
         iterations += 1
-        errors = errors_against(spec, leak, spiking, ctx.labels)
+        errors = _loop_errors(ctx, leak, spiking)
         worst = max(abs(e) for e in errors["isi"].values())
         history.append({"stage": "spiking", "isi_errors": dict(errors["isi"]),
                         "v_threshold_eff_v": spiking.v_threshold_eff_v,
                         "t_ref_eff_s": spiking.t_ref_eff_s,
                         "width_s": spiking.width_mean_s, "knobs": dataclasses.asdict(knobs)})
         ctx.log(f"  spiking {iterations}: V_th,eff {spiking.v_threshold_eff_v * 1e3:.2f} mV, "
-                f"t_ref,eff {spiking.t_ref_eff_s * 1e6:.4g} us (pulse "
+                f"t_ref,eff {spiking.t_ref_eff_s * 1e6:.4g} us"
+                + (f" (two-current {spiking.t_ref_two_point_s * 1e6:.4g} us)"
+                   if math.isfinite(spiking.t_ref_two_point_s) else "")
+                + f" (pulse "
                 f"{spiking.width_mean_s * 1e6:.4g} us), reset "
                 f"{(float(np.nanmean(spiking.reset_v)) - spec.v_reset) * 1e3:+.2f} mV, ISI errors "
                 + " ".join(f"{k} {e * 100:+.2f} %" for k, e in errors["isi"].items()))
@@ -853,7 +884,8 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
         reset_error = float(np.nanmean(spiking.reset_v)) - spec.v_reset
         if not math.isfinite(reset_error):
             reset_error = 0.0
-        step = _spiking_step(spec, neuron, ctx.currents, spiking, hook.min_pulse_s)
+        step = _spiking_step(spec, neuron, ctx.currents, spiking, hook.min_pulse_s,
+                             two_point=hook.two_point_refractory)
         if step is None:
             squeezed += 1
             if squeezed >= 2:
@@ -888,19 +920,34 @@ def close_loop(ctx: _Context, candidate: Mapping[str, float], knobs: Knobs, *,
                      f"in tau) against the {spec.membrane_capacitance / spec.tau_m:.3g} S "
                      "asked (bias scale changes no longer move it: leakage floor)")
     return LoopResult(circuit=circuit, leak=leak, spiking=spiking,
-                      errors=errors_against(spec, leak, spiking, ctx.labels),
+                      errors=_loop_errors(ctx, leak, spiking),
                       iterations=iterations, history=tuple(history), notes=tuple(notes))
 
 
+def _loop_errors(ctx: _Context, leak: LeakMeasurement, spiking: SpikeMeasurement
+                 ) -> dict[str, Any]:
+    """:func:`errors_against`, plus the two-current refractory error where the hook
+    asks for it (:attr:`DesignHook.two_point_refractory`)."""
+    errors = errors_against(ctx.spec, leak, spiking, ctx.labels)
+    if ctx.hook.two_point_refractory and math.isfinite(spiking.t_ref_two_point_s):
+        errors["refractory_two_point"] = spiking.t_ref_two_point_s / ctx.spec.refractory - 1.0
+        errors["refractory_two_point_s"] = spiking.t_ref_two_point_s - ctx.spec.refractory
+    return errors
+
+
 def _spiking_step(spec: DesignSection, neuron: OTANeuron, currents: Sequence[float],
-                  spiking: SpikeMeasurement, min_pulse: float) -> tuple[float, float] | None:
+                  spiking: SpikeMeasurement, min_pulse: float, *, two_point: bool = False
+                  ) -> tuple[float, float] | None:
     """Refractory and threshold changes ``(dt_s, dv_v)`` that minimise the worst ISI error.
 
     Linearised: a pulse longer by ``dt`` adds ``dt`` to every ISI; an effective
     threshold higher by ``dv`` adds ``C dv / (I_k - i_leak(V_th))``. A small linear
     programme (HiGHS) minimises ``max_k |e_k + a_k dt + b_k dv|`` with the realised
-    refractory period and threshold kept inside half their tolerances. None when the
-    pulse would have to be shorter than ``min_pulse``.
+    refractory period and threshold kept inside half their tolerances. With
+    ``two_point`` the refractory period of the two-current calibration is kept there
+    too (a pulse change moves both estimates by ``dt``; a threshold change moves
+    neither), where both ranges overlap. None when the pulse would have to be
+    shorter than ``min_pulse``.
     """
     golden = np.array([float(golden_isi(i, neuron)) for i in currents])
     errors = np.asarray(spiking.isi_s) / golden - 1.0
@@ -911,6 +958,11 @@ def _spiking_step(spec: DesignSection, neuron: OTANeuron, currents: Sequence[flo
     tol_v = 0.5 * TOLERANCES["threshold_v"]
     dt_low = spec.refractory - tol_t - spiking.t_ref_eff_s
     dt_high = spec.refractory + tol_t - spiking.t_ref_eff_s
+    if two_point and math.isfinite(spiking.t_ref_two_point_s):
+        low = max(dt_low, spec.refractory - tol_t - spiking.t_ref_two_point_s)
+        high = min(dt_high, spec.refractory + tol_t - spiking.t_ref_two_point_s)
+        if low <= high:
+            dt_low, dt_high = low, high
     dt_low = max(dt_low, min_pulse - spiking.width_mean_s)
     if dt_low > dt_high or not math.isfinite(dt_low):
         return None
@@ -1018,7 +1070,7 @@ def measure_once(ctx: _Context, circuit: CircuitSection) -> tuple[LeakMeasuremen
     """Both stages' measurements of one circuit, without adjusting it."""
     leak = measure_leak(ctx.sims, ctx.name, circuit)
     spiking = measure_spiking(ctx.sims, ctx.name, circuit, spec_neuron(ctx.spec),
-                              ctx.currents)
+                              ctx.currents, two_point=ctx.hook.two_point_refractory)
     return leak, spiking
 
 
@@ -1244,10 +1296,13 @@ class CornerResult:
     trim: dict[str, float]
     errors_trimmed: dict[str, Any]
     realised: dict[str, float]
+    #: Why a measurement failed (e.g. a mismatch sample that does not fire), else "".
+    note: str = ""
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"tau_error": self.errors["tau"], "t_ref_error": self.errors["refractory"],
+        return {**({"note": self.note} if self.note else {}),
+                "tau_error": self.errors["tau"], "t_ref_error": self.errors["refractory"],
                 "threshold_error_v": self.errors["threshold_v"],
                 "isi_errors": self.errors["isi"], "realised": self.realised,
                 "trim": self.trim,
@@ -1327,13 +1382,35 @@ def evaluate_corner(ctx: _Context, design: LoopResult, candidate: Mapping[str, f
     knobs = hook.knobs(design.circuit)
     circuit = ctx.circuit(candidate, knobs, corner, seed)
     ctx.log(f"corner {corner}{f' seed {seed}' if corner.endswith('_mm') else ''}: as designed")
-    leak, spiking = measure_once(ctx, circuit)
-    errors = errors_against(ctx.spec, leak, spiking, ctx.labels)
+    notes = []
+    try:
+        leak, spiking = measure_once(ctx, circuit)
+        errors = errors_against(ctx.spec, leak, spiking, ctx.labels)
+        realised = _realised(leak, spiking)
+    except SimulationError as err:
+        # e.g. a mismatch sample whose rheobase moved above the 1.5x current: a
+        # failed sample, not a failed design
+        notes.append(f"as designed: {err}")
+        errors, realised = _failed_errors(ctx.labels), dict.fromkeys(
+            ("tau_s", "t_ref_s", "v_threshold_v", "latency_s"), math.nan)
     ctx.log("  trim")
-    trimmed = close_loop(ctx, candidate, knobs, corner=corner, seed=seed, fix_layout=True)
-    return CornerResult(corner=corner, errors=errors, trim=hook.trims(trimmed.circuit),
-                        errors_trimmed=trimmed.errors,
-                        realised=_realised(leak, spiking))
+    try:
+        trimmed = close_loop(ctx, candidate, knobs, corner=corner, seed=seed, fix_layout=True)
+        trim, errors_trimmed = hook.trims(trimmed.circuit), trimmed.errors
+    except SimulationError as err:
+        notes.append(f"trim: {err}")
+        trim, errors_trimmed = hook.trims(circuit), _failed_errors(ctx.labels)
+    for note in notes:
+        ctx.log(f"  {note}")
+    return CornerResult(corner=corner, errors=errors, trim=trim,
+                        errors_trimmed=errors_trimmed, realised=realised,
+                        note="; ".join(notes))
+
+
+def _failed_errors(labels: Sequence[str]) -> dict[str, Any]:
+    """Errors of a circuit that could not be measured: every requirement missed."""
+    return {"tau": math.inf, "refractory": math.inf, "refractory_s": math.inf,
+            "threshold_v": math.inf, "isi": dict.fromkeys(labels, math.inf)}
 
 
 def device_area_um2(devices: Sequence[Any]) -> float:
