@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lifhw.analog.sky130_params import MIN_L, MIN_W
-from lifhw.errors import ParamError
+from lifhw.analog.sky130_params import check_fet_sizes
 from lifhw.schema import choice, integer, quantity
 
 
@@ -113,13 +112,4 @@ class Sky130LpOptions:
 
     def validate(self) -> None:
         """Device-rule checks (minimum width and length of 1.8 V FETs)."""
-        for name in ("ota_w", "mirror_w", "comparator_w", "logic_w", "switch_w",
-                     "synapse_ota_w", "synapse_switch_w"):
-            if getattr(self, name) < MIN_W:
-                raise ParamError(f"below the sky130 minimum width {MIN_W * 1e6:g} um",
-                                 path=name)
-        for name in ("ota_l", "mirror_l", "comparator_l", "logic_l", "switch_l",
-                     "synapse_ota_l", "synapse_switch_l"):
-            if getattr(self, name) < MIN_L:
-                raise ParamError(f"below the sky130 minimum length {MIN_L * 1e6:g} um",
-                                 path=name)
+        check_fet_sizes(self)

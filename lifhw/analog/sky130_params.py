@@ -117,13 +117,19 @@ class Sky130Options:
 
     def validate(self) -> None:
         """Device-rule checks (minimum width and length of 1.8 V FETs)."""
-        for name in ("ota_w", "mirror_w", "comparator_w", "switch_w", "synapse_switch_w",
-                     "synapse_ota_w"):
-            if getattr(self, name) < MIN_W:
-                raise ParamError(f"below the sky130 minimum width {MIN_W * 1e6:g} um",
-                                 path=name)
-        for name in ("ota_l", "mirror_l", "comparator_l", "switch_l", "logic_l",
-                     "synapse_switch_l", "synapse_ota_l"):
-            if getattr(self, name) < MIN_L:
-                raise ParamError(f"below the sky130 minimum length {MIN_L * 1e6:g} um",
-                                 path=name)
+        check_fet_sizes(self)
+
+
+def check_fet_sizes(options: object) -> None:
+    """Every ``*_w`` field of a topology's options at least :data:`MIN_W` and every
+    ``*_l`` field at least :data:`MIN_L` (the 1.8 V FET rules of sky130)."""
+    import dataclasses
+
+    for item in dataclasses.fields(options):  # type: ignore[arg-type]
+        value = getattr(options, item.name)
+        if item.name.endswith("_w") and value < MIN_W:
+            raise ParamError(f"below the sky130 minimum width {MIN_W * 1e6:g} um",
+                             path=item.name)
+        if item.name.endswith("_l") and value < MIN_L:
+            raise ParamError(f"below the sky130 minimum length {MIN_L * 1e6:g} um",
+                             path=item.name)
