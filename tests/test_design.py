@@ -280,13 +280,15 @@ def test_sky130_lp_record_has_a_design_hook():
     assert [c["comparator_ratio"] for c in found] == sorted(c["comparator_ratio"]
                                                             for c in found)
     # 0.1 ms at tau = 50 ms: only nA comparators fit the 80 us latency budget, and
-    # the reset clamp widens to settle 1 pF within 10 us (90 MOhm x 0.42 um / 10 us)
+    # the reset clamp widens to settle 1 pF within t_ref / 40 at a 25x weaker corner
+    # (25 x 90 MOhm x 0.42 um x 1 pF / 2.5 us = 378 um)
     short = sky130_lp_design.DESIGN.candidates(_lp_spec(
         tau_m="50 ms", membrane_capacitance="1 pF", refractory="0.1 ms", max_rate="100 Hz"))
     bias = d.spec_neuron(_lp_spec(tau_m="50 ms", membrane_capacitance="1 pF")).bias_current
     assert [round(c["comparator_ratio"] * bias * 1e9, 3) for c in short] == [1.6, 6.4]
-    assert all(c["switch_w"] == pytest.approx(9 * 0.42e-6) for c in short)
-    assert "switch_w" not in found[0]
+    assert all(c["switch_w"] == pytest.approx(900 * 0.42e-6) for c in short)
+    # the example (0.2 pF, 2 ms): 25 x 90 MOhm x 0.42 um x 0.2 pF / 50 us = 3.78 um
+    assert all(c["switch_w"] == pytest.approx(9 * 0.42e-6) for c in found)
 
 
 def test_sky130_lp_knobs_reach_the_netlist_and_back():

@@ -90,6 +90,9 @@ def test_spiking_off_ties_reference_to_supply():
     text = sky130_lp.generate("lp130", circuit, stimulus, spiking=False)
     assert "VTH vth 0 DC 0.8" in text
     assert ".ic" not in text
+    # the latch is held at rest (spike = 0, reset clamp off) by a zero-volt source
+    assert "VHOLD vdd_logic spkn DC 0" in text
+    assert "VHOLD" not in sky130_lp.generate("lp130", circuit, stimulus)
 
 
 def test_feedback_can_be_removed():

@@ -10,13 +10,14 @@ and tau >= 10 ms with static power included, is checked on it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lifhw.analog import backends, characterise, models, sky130_lp
+from lifhw.analog import backends, characterise, models, sky130, sky130_lp
 from lifhw.analog import netlist as nl
 from lifhw.golden.ota import ota_isi
 from lifhw.params import load, load_mapping
@@ -136,3 +137,25 @@ def test_corners_fire_and_reset(corner):
     spikes = backends.rising_crossings(out["time"], out["v(spike)"], nl.spike_level(circuit))
     assert len(spikes) >= 2
     assert out["v(vm)"].max() < circuit.v_threshold + 0.02
+
+
+def test_reset_clamp_off_adds_no_leak_below_v_reset():
+    # The designed 3.78/0.15 um clamp (sized for the slowest corner) against the minimum
+    # 0.42 um one: with the latch at rest the DC leak curve over the characterisation
+    # range (down to V_reset - 2U_T/kappa) must not see the clamp (its channel passes
+    # sub-fA at V_gs = -v_m). A half-set latch (spike ~0.37 V) put 1.9 pA here.
+    require_tool("ngspice")
+    wide = example_circuit()
+    assert wide.sky130_lp.switch_w == pytest.approx(3.78e-6)
+    narrow = dataclasses.replace(
+        wide, sky130_lp=dataclasses.replace(wide.sky130_lp, switch_w=0.42e-6))
+    low, high = sky130.transfer_range(wide)
+    assert low < wide.v_reset - 0.07
+    curves = [characterise.ota_transfer("vlp", c, v_start=low, v_stop=high, points=21,
+                                        config=CONFIG) for c in (wide, narrow)]
+    (v, i_wide), (_, i_narrow) = curves
+    assert np.max(np.abs(i_wide - i_narrow)) < 1e-15
+    # below rest the curve stays under the leak OTA's saturation current (the programmed
+    # tail copy; the pA mirror copies ~10-15 % high)
+    tail = wide.leak_bias_current * wide.sky130_lp.leak_bias_scale
+    assert np.max(np.abs(i_wide[v < wide.v_rest])) < 1.2 * tail

@@ -168,7 +168,13 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
     Args:
         circuit: Validated ``[circuit]``.
         spiking: False ties the comparator reference to the supply (the pfet pair
-            then never trips), for DC characterisation of the leak.
+            then never trips) and holds the latch at rest (``spkn`` tied to the
+            logic supply by a zero-volt source, so ``spike`` = 0 and the reset clamp
+            is off), for DC characterisation of the leak. The ``.nodeset`` alone does
+            not hold it: ngspice's gmin stepping can land the pA-keeper latch in a
+            half-set DC solution (``spike`` ~0.37 V, measured at tt) whose half-on
+            clamp adds its current to the leak curve (1.9 pA at 74 mV below
+            ``V_reset`` for a 3.78/0.15 um clamp).
     """
     o = circuit.sky130_lp
     mw, ml = o.mirror_w, o.mirror_l
@@ -238,6 +244,7 @@ def device_blocks(circuit: CircuitSection, *, spiking: bool = True) -> tuple[dv.
             _fet("PU", "pfet", "spkn", "d", vg, vg, gw, gl),
             _fet("I3P", "pfet", "spike", "spkn", vg, vg, gw, gl),
             _fet("I3N", "nfet", "spike", "spkn", "0", "0", gw, gl),
+            *(() if spiking else (source("VHOLD", "vdc", vg, "spkn", 0.0),)),
         )),
         dv.Block("refractory timer: rc held at 0 at rest, charged by I_ref while spiking", (
             _fet("RB", "pfet", "nbr", "nbr", vr, vr, mw, ml),
@@ -292,8 +299,9 @@ def generate(name: str, circuit: CircuitSection, stimulus: Stimulus, *, source: 
         source: Parameter file path, for the provenance comment.
         max_step: Largest transient step (s); default
             :func:`lifhw.analog.netlist.default_max_step`.
-        spiking: False disables the comparator (reference tied to the supply), for
-            DC characterisation of the leak.
+        spiking: False disables the comparator (reference tied to the supply) and
+            holds the latch at rest (:func:`device_blocks`), for DC characterisation
+            of the leak.
         model_file: File name of the model library to include; default
             :func:`lifhw.analog.models.model_file_name` of the corner and devices.
 
