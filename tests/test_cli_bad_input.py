@@ -464,3 +464,34 @@ def test_refractory_longer_than_the_run_holds_to_the_end(
     code, out, err = run(capsys, "golden", str(path), "--json")
     assert code == 0, err
     assert json.loads(out)["n_spikes"] <= 1
+
+
+def test_layout_of_an_absurd_capacitor_is_one_error_not_a_hang(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A MIM capacitor of 1e300 F: the array size was counted up one square at a time
+    (a hang); it is now solved in closed form and refused above 1 uF."""
+    text = (ROOT / "circuits" / "ota_lif_sky130_lp.toml").read_text()
+    text = re.sub(r'(?m)^membrane_capacitance = .*$', 'membrane_capacitance = "1e300 F"', text)
+    path = tmp_path / "huge_c.toml"
+    path.write_text(text)
+    code, _out, err = run(capsys, "layout", str(path))
+    assert code == 2 and str(path) in err and "MIM" in err
+    assert err.count("\n") == 1
+
+
+def test_mim_array_size_is_the_smallest_that_fits() -> None:
+    """Closed-form array size against the definition: the smallest k whose squares
+    k^2 ca (s + dw)^2 = C have s <= the largest side."""
+    import math
+
+    from lifhw.analog import devices as dv
+
+    for c in np.geomspace(1e-15, 1e-6, 997):
+        side, k = dv.mim_geometry(float(c))
+        side_um = side * 1e6
+        assert side_um <= dv.MIM_MAX_SIDE_UM + 1e-9
+        assert math.isclose(k * k * dv.MIM_DENSITY_F_PER_UM2 * (side_um + dv.MIM_GROWTH_UM) ** 2,
+                            c, rel_tol=1e-12)
+        if k > 1:
+            wider = math.sqrt(c / (k - 1) ** 2 / dv.MIM_DENSITY_F_PER_UM2) - dv.MIM_GROWTH_UM
+            assert wider > dv.MIM_MAX_SIDE_UM

@@ -43,6 +43,8 @@ MIM_GROWTH_UM = 0.15
 MIM_MAX_SIDE_UM = 30.0
 #: Smallest MIM plate side (um) a netlist may instantiate (sky130 capm min width).
 MIM_MIN_SIDE_UM = 1.0
+#: Largest MIM capacitor (F) sized at all: 1 uF is already a 0.5 cm^2 array.
+MIM_MAX_CAPACITANCE_F = 1e-6
 
 KINDS = ("nfet", "pfet", "capacitor", "mim", "vdc", "idc")
 
@@ -106,16 +108,25 @@ def mim_geometry(capacitance: float) -> tuple[float, int]:
     smallest ``k`` that keeps ``s <= MIM_MAX_SIDE_UM``.
 
     Raises:
-        ParamError: ``capacitance`` is not a positive finite number.
+        ParamError: ``capacitance`` is not a positive finite number, or is above
+            :data:`MIM_MAX_CAPACITANCE_F`.
     """
     if not (math.isfinite(capacitance) and capacitance > 0):
         raise ParamError(f"capacitance must be > 0 F, got {capacitance!r}")
-    k = 1
-    while True:
-        side_um = math.sqrt(capacitance / (k * k) / MIM_DENSITY_F_PER_UM2) - MIM_GROWTH_UM
-        if side_um <= MIM_MAX_SIDE_UM:
-            return side_um * 1e-6, k
+    if capacitance > MIM_MAX_CAPACITANCE_F:
+        raise ParamError(f"{capacitance:g} F is beyond a MIM capacitor array "
+                         f"(at most {MIM_MAX_CAPACITANCE_F:g} F)")
+    # k (s + dw) = sqrt(C / ca): the smallest k with s <= MIM_MAX_SIDE_UM, in closed
+    # form (a count-up loop hangs for absurd values such as 1e300 F).
+    span_um = math.sqrt(capacitance / MIM_DENSITY_F_PER_UM2)
+    k = max(1, math.ceil(span_um / (MIM_MAX_SIDE_UM + MIM_GROWTH_UM)))
+    while k > 1 and span_um / (k - 1) - MIM_GROWTH_UM <= MIM_MAX_SIDE_UM:
+        k -= 1  # rounding of the division
+    side_um = span_um / k - MIM_GROWTH_UM
+    if side_um > MIM_MAX_SIDE_UM:
         k += 1
+        side_um = span_um / k - MIM_GROWTH_UM
+    return side_um * 1e-6, k
 
 
 def mim_capacitance(side: float, squares: int = 1) -> float:

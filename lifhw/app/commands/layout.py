@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
 
 def _cmd_layout(args: argparse.Namespace) -> int:
     from lifhw import layout
+    from lifhw.errors import ParamError
     from lifhw.params import load
 
     if args.out:
@@ -47,7 +48,10 @@ def _cmd_layout(args: argparse.Namespace) -> int:
     pf = load(args.file)
     if "circuit" not in pf.sections:
         pf.require("neuron")
-    result = layout.summary(pf)
+    try:
+        result = layout.summary(pf)
+    except ParamError as err:  # a device the circuit's values cannot size
+        raise err.located(path_prefix="" if err.path else "circuit", source=args.file) from None
     result["gds"] = str(layout.write_gds(pf, args.out, name=pf.name)) if args.out else None
     result["plot"] = None
     if args.plot:
